@@ -1,0 +1,204 @@
+/**
+ * Task options: what a task file declares with `task({...}, fn)`, validated on the host before anything runs.
+ * Stages (as in the Temporal SDK): TaskOptionsInput (what authors write, all optional but `name`)
+ * -> ResolvedTaskOptions (defaults applied, units compiled to numbers, paths checked).
+ */
+import { existsSync, statSync } from 'node:fs';
+import path from 'node:path';
+import { z } from 'zod';
+import { DURATION_EXPECTED, parseBytes, parseCompute, parseDuration, RAM_EXPECTED, COMPUTE_EXPECTED } from './units.js';
+
+export type FileMode = 'read-only' | 'read-write';
+export interface AllowedFile {
+  /** As declared, normalised ("./data" -> "data"); relative to the run's base directory. */
+  path: string;
+  mode: FileMode;
+}
+
+export interface ResolvedTaskOptions {
+  name: string;
+  /** Fuel budget (deterministic instruction units). */
+  fuel: number;
+  ramBytes: number;
+  timeoutMs: number;
+  maxRetries: number;
+  allowedFiles: AllowedFile[];
+  allowedHosts: string[];
+  envVariables: string[];
+}
+
+/** Limits a pipeline step may override; capabilities (files, hosts, env) can never be widened from outside the file. */
+export interface LimitOverrides {
+  compute?: string | number;
+  ram?: string | number;
+  timeout?: string | number;
+  maxRetries?: number;
+}
+
+export const BUILTIN_DEFAULTS = {
+  compute: 'MEDIUM',
+  ram: '256MB',
+  timeout: '60s',
+  maxRetries: 0,
+} as const;
+
+/** Defaults a project sets in capsule.toml `[tasks]`; each field already in option syntax. */
+export interface TaskDefaults {
+  compute?: string | number;
+  ram?: string | number;
+  timeout?: string | number;
+  maxRetries?: number;
+  allowedFiles?: unknown[];
+  allowedHosts?: string[];
+  envVariables?: string[];
+}
+
+export class TaskOptionsError extends Error {
+  override readonly name = 'TaskOptionsError';
+  constructor(
+    readonly file: string,
+    readonly task: string | undefined,
+    readonly option: string | undefined,
+    readonly detail: string,
+  ) {
+    const where = [file, task === undefined ? undefined : `task "${task}"`, option === undefined ? undefined : `option "${option}"`]
+      .filter(Boolean)
+      .join(': ');
+    super(`${where}: ${detail}`);
+  }
+}
+
+function unitField(parse: (v: unknown) => { ok: true; value: number } | { ok: false; expected: string }) {
+  return z.unknown().transform((value, ctx) => {
+    const parsed = parse(value);
+    if (parsed.ok) return parsed.value;
+    ctx.addIssue({ code: 'custom', message: `got ${JSON.stringify(value)}; expected ${parsed.expected}` });
+    return z.NEVER;
+  });
+}
+
+const allowedFileSchema = z.union([
+  z.string().min(1),
+  z.strictObject({ path: z.string().min(1), mode: z.enum(['read-only', 'read-write']).default('read-only') }),
+]);
+
+const hostPattern = z
+  .string()
+  .regex(/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?$/, 'expected a host name such as "api.example.com", "*.example.org" or "127.0.0.1:8080"');
+
+const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name such as "API_KEY"');
+
+export const taskOptionsInputSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'expected a non-empty name of letters, digits, "_", "-" or "."'),
+  compute: unitField(parseCompute).optional(),
+  ram: unitField(parseBytes).optional(),
+  timeout: unitField(parseDuration).optional(),
+  maxRetries: z.number().int('expected an integer >= 0').min(0, 'expected an integer >= 0').max(100, 'at most 100').optional(),
+  allowedFiles: z.array(allowedFileSchema).optional(),
+  allowedHosts: z.array(hostPattern).optional(),
+  envVariables: z.array(envName).optional(),
+});
+export type TaskOptionsInput = z.input<typeof taskOptionsInputSchema>;
+
+const overridesSchema = z.strictObject({
+  compute: unitField(parseCompute).optional(),
+  ram: unitField(parseBytes).optional(),
+  timeout: unitField(parseDuration).optional(),
+  maxRetries: z.number().int('expected an integer >= 0').min(0, 'expected an integer >= 0').max(100, 'at most 100').optional(),
+});
+
+/** The first zod issue as "option", "message" — enough for a precise one-line error. */
+export function firstIssue(error: z.ZodError, prefix: string[] = []): { option: string; message: string } {
+  const issue = error.issues[0]!;
+  const option = [...prefix, ...issue.path.map(String)].join('.') || '(options)';
+  let message = issue.message;
+  if (issue.code === 'unrecognized_keys') message = `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
+  if (issue.code === 'invalid_type' && issue.path.length === 1 && issue.path[0] === 'name') message = 'required: a task name';
+  return { option, message };
+}
+
+interface ResolveContext {
+  /** Task file (for messages). */
+  file: string;
+  /** Directory relative allowedFiles resolve against (the directory the command runs in). */
+  baseDir: string;
+  defaults?: TaskDefaults;
+  overrides?: LimitOverrides;
+}
+
+/** Validates what a task declared and applies defaults; throws TaskOptionsError naming file, task and option. */
+export function resolveTaskOptions(raw: unknown, ctx: ResolveContext): ResolvedTaskOptions {
+  const taskName = typeof raw === 'object' && raw !== null && typeof (raw as { name?: unknown }).name === 'string'
+    ? (raw as { name: string }).name
+    : undefined;
+  const parsed = taskOptionsInputSchema.safeParse(raw);
+  if (!parsed.success) {
+    const { option, message } = firstIssue(parsed.error);
+    throw new TaskOptionsError(ctx.file, taskName, option, message);
+  }
+  const declared = parsed.data;
+  const defaults = parseDefaults(ctx);
+  const overrides = ctx.overrides === undefined ? {} : parseOverrides(ctx, declared.name);
+  const allowedFiles = resolveAllowedFiles(declared.allowedFiles ?? defaults.allowedFiles, ctx, declared.name);
+  return {
+    name: declared.name,
+    fuel: overrides.compute ?? declared.compute ?? defaults.compute,
+    ramBytes: overrides.ram ?? declared.ram ?? defaults.ram,
+    timeoutMs: overrides.timeout ?? declared.timeout ?? defaults.timeout,
+    maxRetries: overrides.maxRetries ?? declared.maxRetries ?? defaults.maxRetries,
+    allowedFiles,
+    allowedHosts: [...new Set(declared.allowedHosts ?? defaults.allowedHosts)],
+    envVariables: [...new Set(declared.envVariables ?? defaults.envVariables)],
+  };
+}
+
+function parseDefaults(ctx: ResolveContext) {
+  const d = ctx.defaults ?? {};
+  const schema = taskOptionsInputSchema.omit({ name: true });
+  const parsed = schema.safeParse({
+    compute: d.compute ?? BUILTIN_DEFAULTS.compute,
+    ram: d.ram ?? BUILTIN_DEFAULTS.ram,
+    timeout: d.timeout ?? BUILTIN_DEFAULTS.timeout,
+    maxRetries: d.maxRetries ?? BUILTIN_DEFAULTS.maxRetries,
+    allowedFiles: d.allowedFiles ?? [],
+    allowedHosts: d.allowedHosts ?? [],
+    envVariables: d.envVariables ?? [],
+  });
+  if (!parsed.success) {
+    const { option, message } = firstIssue(parsed.error);
+    throw new TaskOptionsError('capsule.toml', undefined, `default ${option}`, message);
+  }
+  return parsed.data as Required<z.output<typeof schema>>;
+}
+
+function parseOverrides(ctx: ResolveContext, task: string) {
+  const parsed = overridesSchema.safeParse(ctx.overrides);
+  if (!parsed.success) {
+    const { option, message } = firstIssue(parsed.error);
+    throw new TaskOptionsError(ctx.file, task, `override ${option}`, message);
+  }
+  return parsed.data;
+}
+
+function resolveAllowedFiles(entries: z.output<typeof allowedFileSchema>[], ctx: ResolveContext, task: string): AllowedFile[] {
+  return entries.map((entry, index) => {
+    const declared = typeof entry === 'string' ? { path: entry, mode: 'read-only' as const } : entry;
+    const option = `allowedFiles[${index}]`;
+    const fail = (detail: string) => new TaskOptionsError(ctx.file, task, option, detail);
+    if (declared.path.includes('\0')) throw fail('the path contains a NUL byte');
+    if (path.isAbsolute(declared.path) || /^[A-Za-z]:[\\/]/.test(declared.path)) {
+      throw fail(`got absolute path "${declared.path}"; expected a path relative to ${ctx.baseDir}, such as "./data"`);
+    }
+    const normalised = path.posix.normalize(declared.path.replaceAll('\\', '/')).replace(/\/+$/, '');
+    if (normalised === '..' || normalised.startsWith('../')) {
+      throw fail(`"${declared.path}" escapes ${ctx.baseDir}; expected a directory inside it`);
+    }
+    const onHost = path.resolve(ctx.baseDir, normalised);
+    if (!existsSync(onHost) || !statSync(onHost).isDirectory()) {
+      throw fail(`"${declared.path}" is not an existing directory (looked for ${onHost})`);
+    }
+    return { path: normalised, mode: declared.mode };
+  });
+}
+
+export { RAM_EXPECTED, DURATION_EXPECTED, COMPUTE_EXPECTED };
