@@ -1,0 +1,113 @@
+/**
+ * Entry of the runner component (componentize-js / StarlingMonkey). The host bundles a task file into a CommonJS
+ * script; `run` evaluates it with a `require` that knows only the sandbox's own modules, then lists the tasks
+ * ("describe") or runs one. Nothing here is trusted: every capability is enforced by the host's imports.
+ */
+import { noteDenial } from 'capsule:sandbox/host@0.1.0';
+import { fsModule, fsPromisesModule } from './fs.js';
+import type { DescribeResponse, GuestFailure, GuestRequest, RunResponse } from './protocol.js';
+import { registry, sdkModule } from './sdk.js';
+
+const modules: Record<string, unknown> = {
+  capsule: sdkModule,
+  '@capsule-run/sdk': sdkModule,
+  fs: fsModule,
+  'node:fs': fsModule,
+  'fs/promises': fsPromisesModule,
+  'node:fs/promises': fsPromisesModule,
+};
+
+function sandboxRequire(name: string): unknown {
+  if (Object.prototype.hasOwnProperty.call(modules, name)) return modules[name];
+  noteDenial('module', name, 'not available in the sandbox');
+  throw new Error(`Cannot find module '${name}': it is not available in the Capsule sandbox (available: ${Object.keys(modules).join(', ')})`);
+}
+
+class GuestError extends Error {
+  constructor(readonly failure: GuestFailure) {
+    super(failure.message);
+  }
+}
+
+function evaluate(source: string, env: Record<string, string>): Record<string, unknown> {
+  // Only the listed variables, as a plain object: no host process object ever exists in here.
+  (globalThis as { process?: unknown }).process = { env: { ...env }, argv: [], platform: 'wasi', exitCode: undefined };
+  const module = { exports: {} as Record<string, unknown> };
+  let factory: (...args: unknown[]) => void;
+  try {
+    factory = new Function('require', 'module', 'exports', source) as typeof factory;
+  } catch (error) {
+    throw new GuestError({ kind: 'invalid_task', message: `the task script does not parse: ${String(error)}` });
+  }
+  try {
+    factory(sandboxRequire, module, module.exports);
+  } catch (error) {
+    throw new GuestError({ kind: 'task_error', message: `loading the task file failed: ${describeError(error)}`, stack: stackOf(error) });
+  }
+  return module.exports;
+}
+
+function exportNameOf(exports: Record<string, unknown>, callable: unknown): string | null {
+  for (const [name, value] of Object.entries(exports)) if (value === callable) return name;
+  return null;
+}
+
+function jsonSafe(value: unknown): unknown {
+  try {
+    return JSON.parse(JSON.stringify(value ?? null)) as unknown;
+  } catch {
+    return null;
+  }
+}
+
+function describeError(error: unknown): string {
+  if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;
+  try {
+    return typeof error === 'string' ? error : JSON.stringify(error);
+  } catch {
+    return String(error);
+  }
+}
+
+function stackOf(error: unknown): string | undefined {
+  return error instanceof Error && typeof error.stack === 'string' ? error.stack : undefined;
+}
+
+async function runRequest(source: string, request: GuestRequest): Promise<string> {
+  const exports = evaluate(source, request.mode === 'run' ? request.env : {});
+  if (request.mode === 'describe') {
+    const response: DescribeResponse = {
+      tasks: registry.map((t) => ({ exportName: exportNameOf(exports, t.callable), options: jsonSafe(t.options) })),
+    };
+    return JSON.stringify(response);
+  }
+  const entry =
+    registry.find((t) => (t.options as { name?: unknown } | null)?.name === request.task) ??
+    registry.find((t) => exportNameOf(exports, t.callable) === request.task);
+  if (!entry) throw new GuestError({ kind: 'invalid_task', message: `no task named "${request.task}" in this file` });
+  let result: unknown;
+  try {
+    result = await entry.fn(...request.args);
+  } catch (error) {
+    throw new GuestError({ kind: 'task_error', message: describeError(error), stack: stackOf(error) });
+  }
+  let json: string | undefined;
+  try {
+    json = JSON.stringify({ result: result === undefined ? null : result } satisfies RunResponse);
+  } catch (error) {
+    throw new GuestError({ kind: 'task_error', message: `the task's result is not JSON-serialisable: ${describeError(error)}` });
+  }
+  return json;
+}
+
+/** The component export. A thrown string becomes the `err` case; anything else would trap the guest. */
+export async function run(source: string, requestJson: string): Promise<string> {
+  try {
+    return await runRequest(source, JSON.parse(requestJson) as GuestRequest);
+  } catch (error) {
+    const failure: GuestFailure = error instanceof GuestError
+      ? error.failure
+      : { kind: 'task_error', message: describeError(error), stack: stackOf(error) };
+    throw JSON.stringify(failure);
+  }
+}

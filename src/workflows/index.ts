@@ -1,0 +1,3 @@
+/** Every workflow the worker registers. Workflow code only: no Node built-ins below this folder. */
+export { pipeline } from './pipeline.js';
+export { reviewLoop } from './review-loop.js';

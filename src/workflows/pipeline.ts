@@ -1,0 +1,146 @@
+/**
+ * The generic pipeline workflow: runs a declarative pipeline (already validated and bundled by the client).
+ * Steps start as soon as their dependencies finish, so independent steps run in parallel; `forEach` fans a step
+ * out into one activity per element. A failed step fails the pipeline (cancelling steps in flight) unless its
+ * policy is "continue", in which case its output is null and the pipeline goes on.
+ */
+import { ApplicationFailure, CancellationScope, CancelledFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { runTask } from './run-task.js';
+import { PIPELINE_FAILED, type PipelineInput, type PipelineResult, type StepRecord, type StepSpec } from './shared.js';
+import { renderTemplate, type TemplateScope } from './template.js';
+import { Tracker } from './tracker.js';
+
+interface StepOutcome {
+  output: unknown;
+  failed: StepRecord | undefined;
+}
+
+export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
+  const startedAt = Date.now();
+  const tracker = new Tracker(input.name, input.searchAttributes);
+  const outputs: Record<string, unknown> = {};
+  const finished = new Map<string, Promise<void>>();
+  let fatal: StepRecord | undefined;
+  let cancelled = false;
+  const scope = new CancellationScope();
+
+  const runStep = async (step: StepSpec): Promise<void> => {
+    await Promise.all(step.dependsOn.map((dep) => finished.get(dep)));
+    if (fatal !== undefined || cancelled) {
+      tracker.set({ id: step.id, step: step.id, status: 'skipped', attempts: 0, envelope: null });
+      return;
+    }
+    try {
+      const outcome = await executeStep(step, input, { input: input.input, outputs }, tracker);
+      outputs[step.id] = outcome.output;
+      if (outcome.failed !== undefined && step.onFailure === 'fail' && fatal === undefined) {
+        fatal = outcome.failed;
+        scope.cancel();
+      }
+    } catch (error) {
+      if (!isCancellation(error)) throw error;
+      cancelled ||= fatal === undefined;
+    }
+  };
+
+  await scope.run(async () => {
+    for (const step of topologicalOrder(input.steps)) finished.set(step.id, runStep(step));
+    await Promise.all(finished.values());
+  });
+
+  const totals = tracker.totals(startedAt);
+  if (cancelled) {
+    tracker.finish('Failed', totals);
+    throw new CancelledFailure('pipeline cancelled');
+  }
+  const result: PipelineResult = {
+    pipeline: input.name,
+    status: fatal === undefined ? 'succeeded' : 'failed',
+    ...(fatal === undefined ? {} : { failedStep: fatal.step }),
+    output: fatal === undefined ? pipelineOutput(input, outputs) : null,
+    steps: tracker.list(),
+    totals,
+  };
+  tracker.finish(fatal === undefined ? 'Completed' : 'Failed', totals, fatal?.step);
+  if (fatal !== undefined) {
+    const reason = fatal.envelope?.error?.message ?? fatal.failure ?? 'failed';
+    throw ApplicationFailure.create({
+      type: PIPELINE_FAILED,
+      message: `pipeline "${input.name}" (${workflowInfo().workflowId}) failed at step "${fatal.id}" after ${fatal.attempts} attempt(s): ${reason}`,
+      nonRetryable: true,
+      details: [result],
+    });
+  }
+  return result;
+}
+
+async function executeStep(step: StepSpec, input: PipelineInput, scope: TemplateScope, tracker: Tracker): Promise<StepOutcome> {
+  if (step.forEach === undefined) {
+    const record = await runTracked(input, step, [renderTemplate(step.input, scope)], tracker);
+    return { output: record.status === 'succeeded' ? record.envelope?.result ?? null : null, failed: record.status === 'failed' ? record : undefined };
+  }
+  const items = renderTemplate(step.forEach, scope);
+  if (!Array.isArray(items)) {
+    const record: StepRecord = {
+      id: step.id, step: step.id, status: 'failed', attempts: 0, envelope: null,
+      failure: `forEach of step "${step.id}" evaluated to ${items === null ? 'null' : typeof items}; expected an array`,
+    };
+    tracker.set(record);
+    return { output: null, failed: record };
+  }
+  const records = await Promise.all(
+    items.map((item, index) => runTracked(input, step, [renderTemplate(step.input, { ...scope, item, index })], tracker, index)),
+  );
+  return {
+    output: records.map((r) => (r.status === 'succeeded' ? r.envelope?.result ?? null : null)),
+    failed: records.find((r) => r.status === 'failed'),
+  };
+}
+
+/** Runs one activity and keeps the tracker current, including when the run is cancelled. */
+async function runTracked(input: PipelineInput, step: StepSpec, args: unknown[], tracker: Tracker, index?: number): Promise<StepRecord> {
+  const id = index === undefined ? step.id : `${step.id}[${index}]`;
+  const base = { id, step: step.id, ...(index === undefined ? {} : { index }) };
+  tracker.set({ ...base, status: 'running', attempts: 0, envelope: null });
+  try {
+    const record = await runTask(input, step.task, args, { ...base, ...summary(step, index) });
+    tracker.set(record);
+    return record;
+  } catch (error) {
+    if (isCancellation(error)) tracker.set({ ...base, status: 'cancelled', attempts: 0, envelope: null });
+    throw error;
+  }
+}
+
+/** Dependencies first (the client already rejected cycles; a cycle here means a hand-made input). */
+function topologicalOrder(steps: StepSpec[]): StepSpec[] {
+  const byId = new Map(steps.map((s) => [s.id, s]));
+  const ordered: StepSpec[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (step: StepSpec): void => {
+    const seen = state.get(step.id);
+    if (seen === 'done') return;
+    if (seen === 'visiting') throw ApplicationFailure.nonRetryable(`step "${step.id}" depends on itself through a cycle`, 'InvalidPipeline');
+    state.set(step.id, 'visiting');
+    for (const dep of step.dependsOn) {
+      const target = byId.get(dep);
+      if (target === undefined) throw ApplicationFailure.nonRetryable(`step "${step.id}" depends on unknown step "${dep}"`, 'InvalidPipeline');
+      visit(target);
+    }
+    state.set(step.id, 'done');
+    ordered.push(step);
+  };
+  steps.forEach(visit);
+  return ordered;
+}
+
+function summary(step: StepSpec, index?: number): { summary?: string } {
+  if (step.summary === undefined) return {};
+  return { summary: index === undefined ? step.summary : `${step.summary} [${index}]` };
+}
+
+function pipelineOutput(input: PipelineInput, outputs: Record<string, unknown>): unknown {
+  if (input.output !== undefined) return renderTemplate(input.output, { input: input.input, outputs });
+  const last = input.steps[input.steps.length - 1];
+  return last === undefined ? null : outputs[last.id] ?? null;
+}

@@ -1,0 +1,81 @@
+/**
+ * The building block of every Capsule workflow: run one task as one activity, with retry and timeouts derived
+ * from the task's options, and turn the outcome (success or failure) into a StepRecord.
+ */
+import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, RetryState, TimeoutFailure } from '@temporalio/workflow';
+import type { CapsuleActivities } from '../activities/index.js';
+import type { RunContext, RunTaskResult, StepRecord, TaskRef } from './shared.js';
+
+/** Headroom over the task's own timeout: the sandbox enforces the timeout; this only catches a hung worker. */
+const START_TO_CLOSE_MARGIN_MS = 30_000;
+
+const { runTask: runTaskActivity } = proxyActivities<CapsuleActivities>({ startToCloseTimeout: '5m' });
+
+export interface RunOptions {
+  /** Record id: the step id, or "step[index]" for a fan-out item. */
+  id: string;
+  step?: string;
+  index?: number;
+  /** One line shown for this activity in the Web UI. */
+  summary?: string;
+}
+
+/** Runs `ref` with `args`; never throws for task failures (they become a failed record), only for cancellation. */
+export async function runTask(ctx: RunContext, ref: TaskRef, args: unknown[], options: RunOptions): Promise<StepRecord> {
+  const bundle = ctx.bundles[ref.bundle];
+  if (bundle === undefined) {
+    throw ApplicationFailure.nonRetryable(`step "${options.id}": no bundle ${ref.bundle} in the workflow input`, 'InvalidPipeline');
+  }
+  const base = { id: options.id, step: options.step ?? options.id, ...(options.index === undefined ? {} : { index: options.index }) };
+  try {
+    const envelope = await runTaskActivity.executeWithOptions(
+      {
+        startToCloseTimeout: ref.timeoutMs + START_TO_CLOSE_MARGIN_MS,
+        heartbeatTimeout: ctx.retry.heartbeatTimeoutMs,
+        retry: {
+          maximumAttempts: ref.maxRetries + 1,
+          initialInterval: ctx.retry.initialIntervalMs,
+          backoffCoefficient: ctx.retry.backoffCoefficient,
+          maximumInterval: ctx.retry.maximumIntervalMs,
+        },
+        summary: options.summary ?? `${options.id}: ${fileName(bundle.entryFile)}#${ref.task}`,
+      },
+      [{
+        bundle,
+        task: ref.task,
+        args,
+        baseDir: ctx.baseDir,
+        defaults: ctx.defaults,
+        ...(ref.overrides === undefined ? {} : { overrides: ref.overrides }),
+        stepId: options.id,
+      }],
+    );
+    return { ...base, status: 'succeeded', attempts: envelope.execution.retries + 1, envelope };
+  } catch (error) {
+    if (isCancellation(error)) throw error;
+    return { ...base, status: 'failed', ...describeFailure(error, ref) };
+  }
+}
+
+function describeFailure(error: unknown, ref: TaskRef): Pick<StepRecord, 'attempts' | 'envelope' | 'failure'> {
+  if (!(error instanceof ActivityFailure)) {
+    return { attempts: 0, envelope: null, failure: error instanceof Error ? error.message : String(error) };
+  }
+  const cause = error.cause;
+  if (cause instanceof ApplicationFailure && isRunTaskResult(cause.details?.[0])) {
+    const envelope = cause.details[0];
+    return { attempts: envelope.execution.retries + 1, envelope, failure: cause.message };
+  }
+  // No envelope: the last attempt timed out (e.g. its worker died) or failed outside the sandbox.
+  const attempts = error.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED ? ref.maxRetries + 1 : 0;
+  const what = cause instanceof TimeoutFailure ? `timed out (${cause.timeoutType})` : cause?.message ?? error.message;
+  return { attempts, envelope: null, failure: what };
+}
+
+function isRunTaskResult(value: unknown): value is RunTaskResult {
+  return typeof value === 'object' && value !== null && 'execution' in value && 'success' in value;
+}
+
+function fileName(file: string): string {
+  return file.split(/[\\/]/).pop() ?? file;
+}

@@ -1,0 +1,163 @@
+/**
+ * Names and I/O types shared by the client, the worker, activities and workflow code. Workflow code imports this
+ * module, so it must stay free of Node built-ins and of anything non-deterministic.
+ */
+import type { Envelope, ErrorType } from '../sandbox/envelope.js';
+import type { LimitOverrides, TaskDefaults } from '../config/task-options.js';
+
+export const DEFAULT_TASK_QUEUE = 'capsule';
+export const DEFAULT_NAMESPACE = 'default';
+export const PIPELINE_WORKFLOW = 'pipeline';
+
+/** Search attributes Capsule writes; the dev server registers them at start (see src/client/dev-server.ts). */
+export const SEARCH_ATTRIBUTES = {
+  CapsulePipeline: 'Keyword',
+  CapsuleStatus: 'Keyword',
+  CapsuleFailedStep: 'Keyword',
+  CapsuleFuel: 'Int',
+} as const;
+
+/** Failure type of a pipeline that stopped because a step failed; its details hold the PipelineResult. */
+export const PIPELINE_FAILED = 'PipelineFailed';
+
+/** Code of one task file, content-addressed so the history shows exactly what ran. */
+export interface BundleRef {
+  sha256: string;
+  code: string;
+  /** The task file as the client saw it (for messages only). */
+  entryFile: string;
+}
+
+/** Everything a worker needs to run one exported task of a bundle, with limits the client already resolved. */
+export interface TaskRef {
+  bundle: string; // sha256 key into the input's bundles
+  /** Export name in the task file ("main" by default). */
+  task: string;
+  /** Resolved timeout and retries (after capsule.toml defaults and step overrides): they set the activity options. */
+  timeoutMs: number;
+  maxRetries: number;
+  overrides?: LimitOverrides;
+}
+
+/** Activity retry/heartbeat knobs a pipeline may set (all in milliseconds). */
+export interface RetryTuning {
+  initialIntervalMs: number;
+  backoffCoefficient: number;
+  maximumIntervalMs: number;
+  heartbeatTimeoutMs: number;
+}
+
+export const DEFAULT_RETRY_TUNING: RetryTuning = {
+  initialIntervalMs: 1000,
+  backoffCoefficient: 2,
+  maximumIntervalMs: 30_000,
+  heartbeatTimeoutMs: 5000,
+};
+
+/** What the client hands any Capsule workflow: bundles by sha256 plus the run context the activity needs. */
+export interface RunContext {
+  bundles: Record<string, BundleRef>;
+  /** Directory relative allowedFiles resolve against (the client's working directory). */
+  baseDir: string;
+  /** capsule.toml [tasks] as the client read it, so every worker applies the same defaults. */
+  defaults: TaskDefaults;
+  retry: RetryTuning;
+  /** True when the server has Capsule's search attributes (upserting unknown ones would fail the workflow task). */
+  searchAttributes: boolean;
+}
+
+export type FailurePolicy = 'fail' | 'continue';
+
+export interface StepSpec {
+  id: string;
+  task: TaskRef;
+  /** JSON template: strings "{{ input.x }}", "{{ steps.a.output }}", "{{ item }}", "{{ index }}" are filled in. */
+  input: unknown;
+  /** Explicit dependencies plus every step the templates refer to. */
+  dependsOn: string[];
+  /** Template that must evaluate to an array: one activity per element, run in parallel. */
+  forEach?: unknown;
+  onFailure: FailurePolicy;
+  /** One-line description shown in the Web UI. */
+  summary?: string;
+}
+
+export interface PipelineInput extends RunContext {
+  name: string;
+  /** Pipeline file (for messages and the UI). */
+  source: string;
+  input: unknown;
+  steps: StepSpec[];
+  /** Template for the pipeline's output; default: the output of the last step listed. */
+  output?: unknown;
+}
+
+/** Input to the runTask activity: one run of one task. */
+export interface RunTaskInput {
+  bundle: BundleRef;
+  task: string;
+  args: unknown[];
+  baseDir: string;
+  defaults: TaskDefaults;
+  overrides?: LimitOverrides;
+  /** Step id (with [index] for fan-out items), for logs. */
+  stepId: string;
+}
+
+/** An attempt that did not produce the final result, kept so the history shows why a step needed retries. */
+export interface AttemptFailure {
+  attempt: number;
+  error_type: ErrorType | 'lost';
+  message: string;
+  duration_ms: number;
+}
+
+/** The activity's result: the sandbox's envelope plus earlier attempts' failures. */
+export type RunTaskResult = Envelope & { earlier_attempts: AttemptFailure[] };
+
+/** Heartbeat details: progress of this attempt and failures of earlier ones (carried to the next attempt). */
+export interface RunTaskHeartbeat {
+  earlier_attempts: AttemptFailure[];
+  elapsed_ms: number;
+  stdout_bytes: number;
+  stderr_bytes: number;
+}
+
+export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+
+/** One activity execution in the result: a step, or one item of a fan-out step ("fetch[2]"). */
+export interface StepRecord {
+  id: string;
+  step: string;
+  index?: number;
+  status: StepStatus;
+  /** Attempts made (retries + 1); 0 if it never ran. */
+  attempts: number;
+  envelope: RunTaskResult | null;
+  /** Set when the step failed without an envelope (e.g. every attempt timed out). */
+  failure?: string;
+}
+
+export interface PipelineTotals {
+  duration_ms: number;
+  fuel_consumed: number;
+  retries: number;
+  steps: number;
+}
+
+export interface PipelineResult {
+  pipeline: string;
+  status: 'succeeded' | 'failed';
+  failedStep?: string;
+  /** The final output: the last step's output, or the one the pipeline names. */
+  output: unknown;
+  steps: StepRecord[];
+  totals: PipelineTotals;
+}
+
+/** Live state served by the progress query (and mirrored in the UI's current details). */
+export interface PipelineProgress {
+  pipeline: string;
+  steps: StepRecord[];
+}
+export const PROGRESS_QUERY = 'capsule.progress';

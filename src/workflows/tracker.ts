@@ -1,0 +1,68 @@
+/**
+ * Keeps a workflow's step records and publishes them: the progress query (for `capsule run`/`watch`), the Web UI's
+ * current details (a Markdown table), and at the end the search attributes and memo that make runs findable.
+ */
+import { defineQuery, defineSearchAttributeKey, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import { PROGRESS_QUERY, type PipelineProgress, type PipelineTotals, type StepRecord } from './shared.js';
+
+export const progressQuery = defineQuery<PipelineProgress>(PROGRESS_QUERY);
+
+const keys = {
+  pipeline: defineSearchAttributeKey('CapsulePipeline', 'KEYWORD'),
+  status: defineSearchAttributeKey('CapsuleStatus', 'KEYWORD'),
+  failedStep: defineSearchAttributeKey('CapsuleFailedStep', 'KEYWORD'),
+  fuel: defineSearchAttributeKey('CapsuleFuel', 'INT'),
+};
+
+export class Tracker {
+  private readonly records = new Map<string, StepRecord>();
+
+  /** `searchAttributes` is false when the server lacks Capsule's attributes: upserting unknown ones fails the task. */
+  constructor(private readonly pipeline: string, private readonly searchAttributes: boolean) {
+    setHandler(progressQuery, () => ({ pipeline: this.pipeline, steps: this.list() }));
+    if (searchAttributes) {
+      upsertSearchAttributes([{ key: keys.pipeline, value: pipeline }, { key: keys.status, value: 'Running' }]);
+    }
+    this.publish();
+  }
+
+  set(record: StepRecord): void {
+    this.records.set(record.id, record);
+    this.publish();
+  }
+
+  list(): StepRecord[] {
+    return [...this.records.values()];
+  }
+
+  totals(startedAt: number): PipelineTotals {
+    let fuel = 0;
+    let retries = 0;
+    for (const record of this.records.values()) {
+      fuel += record.envelope?.execution.fuel_consumed ?? 0;
+      retries += Math.max(0, record.attempts - 1);
+    }
+    return { duration_ms: Date.now() - startedAt, fuel_consumed: fuel, retries, steps: this.records.size };
+  }
+
+  finish(status: 'Completed' | 'Failed', totals: PipelineTotals, failedStep?: string): void {
+    if (this.searchAttributes) {
+      upsertSearchAttributes([
+        { key: keys.status, value: status },
+        { key: keys.fuel, value: totals.fuel_consumed },
+        ...(failedStep === undefined ? [] : [{ key: keys.failedStep, value: failedStep }]),
+      ]);
+    }
+    upsertMemo({ capsule: { pipeline: this.pipeline, status, totals, ...(failedStep === undefined ? {} : { failedStep }) } });
+  }
+
+  private publish(): void {
+    const rows = this.list().map((r) => {
+      const exec = r.envelope?.execution;
+      const duration = exec === undefined ? '' : `${exec.duration_ms} ms`;
+      const fuel = exec === undefined ? '' : String(exec.fuel_consumed);
+      return `| ${r.id} | ${r.status} | ${r.attempts} | ${duration} | ${fuel} |`;
+    });
+    setCurrentDetails([`**${this.pipeline}**`, '', '| step | status | attempts | duration | fuel |', '|---|---|---|---|---|', ...rows].join('\n'));
+  }
+}
