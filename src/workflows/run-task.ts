@@ -2,7 +2,8 @@
  * The building block of every Capsule workflow: run one task as one activity, with retry and timeouts derived
  * from the task's options, and turn the outcome (success or failure) into a StepRecord.
  */
-import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, RetryState, TimeoutFailure } from '@temporalio/workflow';
+import { RetryState } from '@temporalio/common';
+import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, TimeoutFailure } from '@temporalio/workflow';
 import type { CapsuleActivities } from '../activities/index.js';
 import type { RunContext, RunTaskResult, StepRecord, TaskRef } from './shared.js';
 

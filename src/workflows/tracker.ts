@@ -2,7 +2,8 @@
  * Keeps a workflow's step records and publishes them: the progress query (for `capsule run`/`watch`), the Web UI's
  * current details (a Markdown table), and at the end the search attributes and memo that make runs findable.
  */
-import { defineQuery, defineSearchAttributeKey, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import { defineSearchAttributeKey } from '@temporalio/common';
+import { defineQuery, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import { PROGRESS_QUERY, type PipelineProgress, type PipelineTotals, type StepRecord } from './shared.js';
 
 export const progressQuery = defineQuery<PipelineProgress>(PROGRESS_QUERY);

@@ -1,0 +1,45 @@
+/** Client and worker connections from a ConnectionConfig (TLS files, API key) — one place for both kinds. */
+import { readFileSync } from 'node:fs';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import { SEARCH_ATTRIBUTES } from '../workflows/shared.js';
+import type { ConnectionConfig } from './config.js';
+
+interface Target {
+  address: string;
+  tls?: { clientCertPair: { crt: Buffer; key: Buffer }; serverRootCACertificate?: Buffer } | true;
+  apiKey?: string;
+}
+
+function target(config: ConnectionConfig, address: string): Target {
+  const tls = config.tls === undefined
+    ? config.apiKey === undefined ? undefined : (true as const)
+    : {
+        clientCertPair: { crt: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) },
+        ...(config.tls.caPath === undefined ? {} : { serverRootCACertificate: readFileSync(config.tls.caPath) }),
+      };
+  return { address, ...(tls === undefined ? {} : { tls }), ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }) };
+}
+
+export async function connectClient(config: ConnectionConfig, address: string): Promise<Client> {
+  const connection = await Connection.connect(target(config, address));
+  return new Client({ connection, namespace: config.namespace });
+}
+
+export async function connectWorker(config: ConnectionConfig, address: string): Promise<NativeConnection> {
+  return NativeConnection.connect(target(config, address));
+}
+
+/**
+ * True when the namespace has every search attribute Capsule writes. Workflows upsert them only then: an unknown
+ * attribute would fail the workflow task. Servers that refuse the operator call (some clouds) count as "no".
+ */
+export async function hasSearchAttributes(client: Client): Promise<boolean> {
+  try {
+    const response = await client.connection.operatorService.listSearchAttributes({ namespace: client.options.namespace });
+    const custom = response.customAttributes ?? {};
+    return Object.keys(SEARCH_ATTRIBUTES).every((name) => name in custom);
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,174 @@
+/**
+ * The embedded Temporal server: `temporal server start-dev` (server + Web UI) with a SQLite file under .capsule/
+ * so pipelines survive restarts of both worker and server, and Capsule's search attributes registered.
+ * `capsule dev` records the running server in .capsule/dev-server.json so other commands use it.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import net from 'node:net';
+import path from 'node:path';
+import { Connection } from '@temporalio/client';
+import { z } from 'zod';
+import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES } from '../workflows/shared.js';
+
+export const CAPSULE_DIR = '.capsule';
+export const DB_FILE_NAME = 'temporal.db';
+const STATE_FILE_NAME = 'dev-server.json';
+const READY_TIMEOUT_MS = 60_000;
+
+export interface DevServerOptions {
+  binary: string;
+  /** SQLite file; undefined keeps state in memory (tests that need no persistence). */
+  dbFile?: string;
+  /** Ports to prefer (taken when free, else a free one is picked). */
+  port?: number;
+  uiPort?: number;
+  /** No Web UI (faster start; tests). */
+  headless?: boolean;
+  namespace?: string;
+  /** Where the server's own output goes (default: discarded). */
+  logFile?: string;
+}
+
+export interface DevServer {
+  address: string;
+  uiUrl: string | undefined;
+  namespace: string;
+  pid: number;
+  /** SIGTERM, then wait for exit (SIGKILL after 10 s). */
+  stop(): Promise<void>;
+  /** SIGKILL at once (crash tests). */
+  kill(): Promise<void>;
+}
+
+export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  const namespace = options.namespace ?? DEFAULT_NAMESPACE;
+  const port = await pickPort(options.port);
+  const uiPort = options.headless ? undefined : await pickPort(options.uiPort, port);
+  const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, '--log-level', 'warn'];
+  if (uiPort === undefined) args.push('--headless');
+  else args.push('--ui-port', String(uiPort), '--ui-ip', '127.0.0.1');
+  if (options.dbFile !== undefined) {
+    mkdirSync(path.dirname(options.dbFile), { recursive: true });
+    args.push('--db-filename', options.dbFile);
+  }
+  for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+
+  let output: 'ignore' | number = 'ignore';
+  if (options.logFile !== undefined) {
+    mkdirSync(path.dirname(options.logFile), { recursive: true });
+    const { openSync } = await import('node:fs');
+    output = openSync(options.logFile, 'a');
+  }
+  const child = spawn(options.binary, args, { stdio: ['ignore', output, output], detached: false });
+  const address = `127.0.0.1:${port}`;
+  const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
+  await waitReady(address, namespace, child, exited, options.logFile);
+  return {
+    address,
+    uiUrl: uiPort === undefined ? undefined : `http://127.0.0.1:${uiPort}`,
+    namespace,
+    pid: child.pid ?? -1,
+    stop: () => stopChild(child, exited, 'SIGTERM'),
+    kill: () => stopChild(child, exited, 'SIGKILL'),
+  };
+}
+
+async function waitReady(address: string, namespace: string, child: ChildProcess, exited: Promise<number | null>, logFile?: string): Promise<void> {
+  let done = false;
+  let exitCode: number | null = null;
+  void exited.then((code) => {
+    done = true;
+    exitCode = code;
+  });
+  const deadline = Date.now() + READY_TIMEOUT_MS;
+  let lastError = '';
+  while (Date.now() < deadline) {
+    if (done) {
+      const hint = logFile === undefined ? '' : `; see ${logFile}`;
+      throw new Error(`temporal server start-dev exited with code ${exitCode} before it was ready${hint}`);
+    }
+    try {
+      const connection = await Connection.connect({ address, connectTimeout: 1000 });
+      try {
+        await connection.workflowService.describeNamespace({ namespace });
+        return;
+      } finally {
+        await connection.close();
+      }
+    } catch (error) {
+      lastError = error instanceof Error ? error.message : String(error);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  }
+  child.kill('SIGKILL');
+  throw new Error(`temporal server start-dev did not answer on ${address} within ${READY_TIMEOUT_MS / 1000} s (${lastError})`);
+}
+
+async function stopChild(child: ChildProcess, exited: Promise<number | null>, signal: NodeJS.Signals): Promise<void> {
+  if (child.exitCode !== null || child.signalCode !== null) return;
+  child.kill(signal);
+  const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+  await exited;
+  clearTimeout(timer);
+}
+
+/** The preferred port when it is free, else any free port (never `avoid`). */
+export async function pickPort(preferred?: number, avoid?: number): Promise<number> {
+  if (preferred !== undefined && preferred !== avoid && (await isFree(preferred))) return preferred;
+  for (;;) {
+    const port = await new Promise<number>((resolve, reject) => {
+      const server = net.createServer();
+      server.once('error', reject);
+      server.listen(0, '127.0.0.1', () => {
+        const addr = server.address();
+        server.close(() => resolve(typeof addr === 'object' && addr !== null ? addr.port : 0));
+      });
+    });
+    if (port !== avoid) return port;
+  }
+}
+
+function isFree(port: number): Promise<boolean> {
+  return new Promise((resolve) => {
+    const server = net.createServer();
+    server.once('error', () => resolve(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
+  });
+}
+
+// --- .capsule/dev-server.json: how `capsule dev` tells other commands where it serves ---
+
+const stateSchema = z.object({ pid: z.number().int(), address: z.string(), uiUrl: z.string().optional(), namespace: z.string() });
+export type DevServerState = z.infer<typeof stateSchema>;
+
+export function stateFile(cwd: string): string {
+  return path.join(cwd, CAPSULE_DIR, STATE_FILE_NAME);
+}
+
+export function writeDevServerState(cwd: string, state: DevServerState): void {
+  mkdirSync(path.join(cwd, CAPSULE_DIR), { recursive: true });
+  writeFileSync(stateFile(cwd), `${JSON.stringify(state, null, 2)}\n`);
+}
+
+export function clearDevServerState(cwd: string): void {
+  rmSync(stateFile(cwd), { force: true });
+}
+
+/** The state of a `capsule dev` that is still alive, else undefined (a stale file is ignored). */
+export function readDevServerState(cwd: string): DevServerState | undefined {
+  let raw: unknown;
+  try {
+    raw = JSON.parse(readFileSync(stateFile(cwd), 'utf8'));
+  } catch {
+    return undefined;
+  }
+  const parsed = stateSchema.safeParse(raw);
+  if (!parsed.success) return undefined;
+  try {
+    process.kill(parsed.data.pid, 0);
+  } catch {
+    return undefined;
+  }
+  return parsed.data;
+}

@@ -1,0 +1,83 @@
+/**
+ * Builds a Capsule worker: src/workflows + the runTask activity on one task queue, with bounded concurrency.
+ * The workflow bundle (webpack, several seconds) is cached on disk by a hash of the workflow sources and SDK version.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createRequire } from 'node:module';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
+import { capsuleCacheDir } from '../config/paths.js';
+import { createActivities, type TaskRunner } from '../activities/index.js';
+
+export const WORKFLOWS_DIR = fileURLToPath(new URL('../workflows/', import.meta.url));
+const WORKFLOWS_ENTRY = path.join(WORKFLOWS_DIR, 'index.ts');
+
+export interface CapsuleWorkerOptions {
+  connection: NativeConnection;
+  namespace: string;
+  taskQueue: string;
+  sandbox: TaskRunner;
+  /** Parallel steps on this worker (default: available cores). */
+  maxConcurrentSteps?: number;
+  /** Resolve allowedFiles here rather than in the submitting client's directory. */
+  baseDir?: string;
+  /** 0 forces a full replay on every workflow task (tests use it to exercise determinism). */
+  maxCachedWorkflows?: number;
+  /** How long in-flight steps may finish after a shutdown request before they are cancelled and handed back. */
+  shutdownGraceTime?: string | number;
+  workflowBundle?: WorkflowBundle;
+}
+
+export async function createCapsuleWorker(options: CapsuleWorkerOptions): Promise<Worker> {
+  return Worker.create({
+    connection: options.connection,
+    namespace: options.namespace,
+    taskQueue: options.taskQueue,
+    workflowBundle: options.workflowBundle ?? (await workflowBundle()),
+    activities: createActivities({ sandbox: options.sandbox, ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }) }),
+    maxConcurrentActivityTaskExecutions: options.maxConcurrentSteps ?? os.availableParallelism(),
+    ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
+    shutdownGraceTime: options.shutdownGraceTime ?? '30s',
+  });
+}
+
+/** Bundles src/workflows once per source version (the bundle must match the @temporalio/worker that runs it). */
+export async function workflowBundle(): Promise<WorkflowBundle> {
+  const key = bundleKey();
+  const dir = path.join(capsuleCacheDir(), 'workflow-bundles');
+  const file = path.join(dir, `${key}.js`);
+  if (existsSync(file)) return { code: readFileSync(file, 'utf8') };
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_ENTRY, logger: quietLogger });
+  mkdirSync(dir, { recursive: true });
+  const temp = `${file}.${process.pid}.tmp`;
+  writeFileSync(temp, code);
+  const { renameSync } = await import('node:fs');
+  renameSync(temp, file);
+  return { code };
+}
+
+function bundleKey(): string {
+  const hash = createHash('sha256');
+  const require = createRequire(import.meta.url);
+  const pkg = JSON.parse(readFileSync(require.resolve('@temporalio/worker/package.json'), 'utf8')) as { version: string };
+  hash.update(pkg.version);
+  // Workflow code imports only from src/workflows and the type-only modules it names; hash the whole src tree it may reach.
+  for (const dir of [WORKFLOWS_DIR]) {
+    for (const name of readdirSync(dir).sort()) {
+      if (name.endsWith('.ts')) hash.update(name).update(readFileSync(path.join(dir, name)));
+    }
+  }
+  return hash.digest('hex').slice(0, 24);
+}
+
+const quietLogger = {
+  log: () => {},
+  trace: () => {},
+  debug: () => {},
+  info: () => {},
+  warn: (message: string) => process.stderr.write(`workflow bundle: ${message}\n`),
+  error: (message: string) => process.stderr.write(`workflow bundle: ${message}\n`),
+};

@@ -1,0 +1,144 @@
+/**
+ * Turns a loaded pipeline into the workflow input: checks the graph, bundles every task file once (content-
+ * addressed by sha256), validates each step's task options with the sandbox (capability-less evaluation), and
+ * refuses inputs too large for a Temporal payload. Any problem is a PipelineError; nothing has been started.
+ */
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import { TaskOptionsError, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
+import { formatBytes } from '../config/units.js';
+import { BundleError, bundleTaskFile, type TaskBundle } from '../sandbox/index.js';
+import { DEFAULT_RETRY_TUNING, type BundleRef, type PipelineInput, type RetryTuning, type StepSpec } from '../workflows/shared.js';
+import { PipelineError } from './errors.js';
+import { checkGraph } from './graph.js';
+import type { LoadedPipeline } from './load.js';
+import type { PipelineDefinition, StepDefinition } from './schema.js';
+
+/** Temporal rejects payloads over 2 MB; leave room for the rest of the input and the history event around it. */
+export const MAX_WORKFLOW_INPUT_BYTES = 1_500_000;
+
+/** What compile needs from the sandbox: Sandbox.describe. */
+export interface TaskDescriber {
+  describe(bundle: TaskBundle, ctx: { baseDir: string; defaults?: TaskDefaults; overrides?: LimitOverrides }): Promise<Map<string, ResolvedTaskOptions>>;
+}
+
+export interface CompileOptions {
+  /** Replaces the file's `input` (from --input). */
+  input?: unknown;
+  /** Where relative allowedFiles resolve (the directory the command runs in). */
+  baseDir: string;
+  defaults: TaskDefaults;
+  describer: TaskDescriber;
+  searchAttributes: boolean;
+}
+
+export async function compilePipeline(loaded: LoadedPipeline, options: CompileOptions): Promise<PipelineInput> {
+  const { file, definition } = loaded;
+  const input = options.input !== undefined ? options.input : definition.input ?? {};
+  const deps = checkGraph(file, definition, input);
+  const bundles = new Map<string, TaskBundle>();
+  const steps: StepSpec[] = [];
+  for (const [i, step] of definition.steps.entries()) {
+    const field = `steps[${i}] (${step.id}).task`;
+    const { taskFile, exportName } = parseTaskRef(file, field, step.task);
+    let bundle = bundles.get(taskFile);
+    if (bundle === undefined) {
+      bundle = await bundle_(file, field, taskFile);
+      bundles.set(taskFile, bundle);
+    }
+    const overrides = overridesOf(step);
+    const resolved = await describe(options, file, field, bundle, overrides);
+    const task = resolved.get(exportName);
+    if (task === undefined) {
+      const have = [...resolved.keys()];
+      throw new PipelineError(file, field, `${step.task} has no task "${exportName}" (it exports: ${have.length === 0 ? 'no tasks' : have.join(', ')})`);
+    }
+    steps.push({
+      id: step.id,
+      task: { bundle: bundle.sha256, task: exportName, timeoutMs: task.timeoutMs, maxRetries: task.maxRetries, ...(overrides === undefined ? {} : { overrides }) },
+      input: step.input ?? null,
+      dependsOn: deps.get(step.id) ?? [],
+      ...(step.forEach === undefined ? {} : { forEach: step.forEach }),
+      onFailure: step.onFailure ?? 'fail',
+      ...(step.summary === undefined ? {} : { summary: step.summary }),
+    });
+  }
+  const refs: Record<string, BundleRef> = {};
+  for (const b of bundles.values()) refs[b.sha256] = { sha256: b.sha256, code: b.code, entryFile: b.entryFile };
+  const result: PipelineInput = {
+    name: definition.name,
+    source: file,
+    input,
+    steps,
+    ...(definition.output === undefined ? {} : { output: definition.output }),
+    bundles: refs,
+    baseDir: options.baseDir,
+    defaults: options.defaults,
+    retry: retryTuning(definition),
+    searchAttributes: options.searchAttributes,
+  };
+  checkSize(file, result, [...bundles.values()]);
+  return result;
+}
+
+function parseTaskRef(file: string, field: string, ref: string): { taskFile: string; exportName: string } {
+  const hash = ref.lastIndexOf('#');
+  const filePart = hash === -1 ? ref : ref.slice(0, hash);
+  const exportName = hash === -1 ? 'main' : ref.slice(hash + 1);
+  if (exportName === '' || !/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(exportName)) {
+    throw new PipelineError(file, field, `"${ref}": expected "path/to/task.ts" or "path/to/task.ts#exportName"`);
+  }
+  const taskFile = path.resolve(path.dirname(file), filePart);
+  if (!existsSync(taskFile)) throw new PipelineError(file, field, `task file "${filePart}" not found (looked for ${taskFile})`);
+  return { taskFile, exportName };
+}
+
+async function bundle_(file: string, field: string, taskFile: string): Promise<TaskBundle> {
+  try {
+    return await bundleTaskFile(taskFile);
+  } catch (error) {
+    if (error instanceof BundleError) throw new PipelineError(file, field, error.message);
+    throw error;
+  }
+}
+
+async function describe(options: CompileOptions, file: string, field: string, bundle: TaskBundle, overrides: LimitOverrides | undefined) {
+  try {
+    return await options.describer.describe(bundle, { baseDir: options.baseDir, defaults: options.defaults, ...(overrides === undefined ? {} : { overrides }) });
+  } catch (error) {
+    if (error instanceof TaskOptionsError) throw new PipelineError(file, field, error.message);
+    throw error;
+  }
+}
+
+function overridesOf(step: StepDefinition): LimitOverrides | undefined {
+  const o: LimitOverrides = {};
+  if (step.compute !== undefined) o.compute = step.compute;
+  if (step.ram !== undefined) o.ram = step.ram;
+  if (step.timeout !== undefined) o.timeout = step.timeout;
+  if (step.maxRetries !== undefined) o.maxRetries = step.maxRetries;
+  return Object.keys(o).length === 0 ? undefined : o;
+}
+
+function retryTuning(definition: PipelineDefinition): RetryTuning {
+  const r = definition.retry ?? {};
+  return {
+    initialIntervalMs: r.initialInterval ?? DEFAULT_RETRY_TUNING.initialIntervalMs,
+    backoffCoefficient: r.backoffCoefficient ?? DEFAULT_RETRY_TUNING.backoffCoefficient,
+    maximumIntervalMs: r.maximumInterval ?? DEFAULT_RETRY_TUNING.maximumIntervalMs,
+    heartbeatTimeoutMs: r.heartbeatTimeout ?? DEFAULT_RETRY_TUNING.heartbeatTimeoutMs,
+  };
+}
+
+function checkSize(file: string, input: PipelineInput, bundles: TaskBundle[]): void {
+  const size = Buffer.byteLength(JSON.stringify(input));
+  if (size <= MAX_WORKFLOW_INPUT_BYTES) return;
+  const largest = [...bundles].sort((a, b) => b.code.length - a.code.length).slice(0, 3)
+    .map((b) => `${path.relative(path.dirname(file), b.entryFile)} ${formatBytes(Buffer.byteLength(b.code))}`).join(', ');
+  throw new PipelineError(
+    file,
+    undefined,
+    `the workflow input would be ${formatBytes(size)} (bundled tasks: ${largest}); Temporal payloads are limited to 2MB and Capsule keeps them under ${formatBytes(MAX_WORKFLOW_INPUT_BYTES)}. ` +
+      'Make task bundles smaller (avoid large dependencies or inlined data; read data from allowedFiles instead) or pass less input.',
+  );
+}

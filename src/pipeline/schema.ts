@@ -1,0 +1,76 @@
+/**
+ * The pipeline file format (YAML, JSON, or a TS module exporting the same object). Parsed with zod; unknown keys are
+ * errors so a typo never silently drops a setting.
+ */
+import { z } from 'zod';
+import { DURATION_EXPECTED, parseDuration } from '../config/units.js';
+
+const stepId = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'expected an id of letters, digits, "_" or "-" starting with a letter or "_"');
+
+const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
+  const parsed = parseDuration(value);
+  if (parsed.ok) return parsed.value;
+  ctx.addIssue({ code: 'custom', message: `got ${JSON.stringify(value)}; expected ${DURATION_EXPECTED}` });
+  return z.NEVER;
+});
+
+export const stepSchema = z.strictObject({
+  id: stepId,
+  /** Task file relative to the pipeline file, optionally "#exportName" (default "main"). */
+  task: z.string().min(1, 'expected a task file path such as "./tasks/fetch.ts"'),
+  input: z.unknown().optional(),
+  dependsOn: z.array(stepId).optional(),
+  forEach: z.unknown().optional(),
+  onFailure: z.enum(['fail', 'continue']).optional(),
+  summary: z.string().max(200).optional(),
+  // Per-step limit overrides: same syntax as task options; validated with the task's own options later.
+  compute: z.union([z.string(), z.number()]).optional(),
+  ram: z.union([z.string(), z.number()]).optional(),
+  timeout: z.union([z.string(), z.number()]).optional(),
+  maxRetries: z.number().int('expected an integer >= 0').min(0, 'expected an integer >= 0').max(100, 'at most 100').optional(),
+});
+export type StepDefinition = z.output<typeof stepSchema>;
+
+export const retrySchema = z.strictObject({
+  initialInterval: duration.optional(),
+  backoffCoefficient: z.number().min(1, 'expected a number >= 1').max(10, 'at most 10').optional(),
+  maximumInterval: duration.optional(),
+  heartbeatTimeout: duration.optional(),
+});
+
+export const pipelineSchema = z.strictObject({
+  name: z.string().regex(/^[A-Za-z0-9_.-]+$/, 'expected a name of letters, digits, "_", "-" or "."'),
+  description: z.string().optional(),
+  /** Default input; `--input` replaces it. */
+  input: z.unknown().optional(),
+  output: z.unknown().optional(),
+  retry: retrySchema.optional(),
+  steps: z.array(stepSchema).min(1, 'expected at least one step'),
+});
+export type PipelineDefinition = z.output<typeof pipelineSchema>;
+export type PipelineDefinitionInput = z.input<typeof pipelineSchema>;
+
+/** "steps[2].forEach" from a zod issue path, with the step's id when known: "steps[2] (fetch).forEach". */
+export function fieldOf(path: readonly PropertyKey[], raw: unknown): string {
+  let out = '';
+  path.forEach((key, i) => {
+    if (typeof key === 'number') {
+      out += `[${key}]`;
+      if (i === 1 && path[0] === 'steps') {
+        const id = stepIdAt(raw, key);
+        if (id !== undefined) out += ` (${id})`;
+      }
+    } else out += out === '' ? String(key) : `.${String(key)}`;
+  });
+  return out === '' ? '(top level)' : out;
+}
+
+function stepIdAt(raw: unknown, index: number): string | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const steps = (raw as { steps?: unknown }).steps;
+  if (!Array.isArray(steps)) return undefined;
+  const step: unknown = steps[index];
+  if (typeof step !== 'object' || step === null) return undefined;
+  const id = (step as { id?: unknown }).id;
+  return typeof id === 'string' ? id : undefined;
+}
