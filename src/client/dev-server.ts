@@ -139,7 +139,14 @@ function isFree(port: number): Promise<boolean> {
 
 // --- .capsule/dev-server.json: how `capsule dev` tells other commands where it serves ---
 
-const stateSchema = z.object({ pid: z.number().int(), address: z.string(), uiUrl: z.string().optional(), namespace: z.string() });
+const stateSchema = z.object({
+  pid: z.number().int(),
+  address: z.string(),
+  uiUrl: z.string().optional(),
+  namespace: z.string(),
+  /** `dev` runs a worker for as long as it lives; `run` only while its own pipeline runs. */
+  owner: z.enum(['dev', 'run']),
+});
 export type DevServerState = z.infer<typeof stateSchema>;
 
 export function stateFile(cwd: string): string {

@@ -16,7 +16,8 @@ const job = JSON.parse(process.argv[2]!) as BuildJob;
 const post = (message: BuildMessage) => process.send!(message);
 
 async function build(): Promise<void> {
-  _setPreopens({ '/': '/' });
+  // The package's types describe the browser build; on Node this maps a guest path to a host directory.
+  _setPreopens({ '/': '/' } as never);
   const staging = `${job.outDir}.${process.pid}.${Date.now()}.tmp`;
   mkdirSync(staging, { recursive: true });
   try {
@@ -24,7 +25,7 @@ async function build(): Promise<void> {
     const { component } = await componentize({ sourcePath: job.guestSourcePath, witPath: job.witPath, worldName: 'runner' });
 
     post({ kind: 'progress', step: 'transpile', detail: 'jco' });
-    const transpiled = await transpile(component, { name: 'runner', instantiation: { tag: 'async' }, noTypescript: true });
+    const transpiled = await transpile(component, { name: 'runner', instantiation: 'async', noTypescript: true });
     const coreModules: string[] = [];
     for (const [name, contents] of Object.entries(transpiled.files)) {
       if (name.includes('/')) continue;

@@ -1,0 +1,126 @@
+/**
+ * Decides which Temporal server a command talks to, in this order: a configured one (env / capsule.toml), a
+ * `capsule dev` or `capsule run` already serving from this directory (.capsule/dev-server.json), else the embedded
+ * dev server started here (persisted to .capsule/temporal.db). When nobody else runs a worker, an in-process worker
+ * is started so the pipeline makes progress.
+ */
+import path from 'node:path';
+import type { Client } from '@temporalio/client';
+import type { Worker } from '@temporalio/worker';
+import { Sandbox } from '../sandbox/index.js';
+import { findTemporalBinary } from './binary.js';
+import { resolveConnectionConfig, type ConnectionConfig } from './config.js';
+import { connectClient, connectWorker } from './connect.js';
+import { CAPSULE_DIR, clearDevServerState, DB_FILE_NAME, readDevServerState, startDevServer, writeDevServerState, type DevServer } from './dev-server.js';
+import { installRuntime } from './runtime.js';
+import { createCapsuleWorker } from './worker.js';
+
+export const DEFAULT_PORT = 7233;
+export const DEFAULT_UI_PORT = 8233;
+
+export interface BackendOptions {
+  cwd: string;
+  /** Start an in-process worker when no other worker is known to serve the queue. */
+  worker: boolean;
+  /** Reuse this sandbox for the in-process worker (the caller already made one to validate tasks). */
+  sandbox?: Sandbox;
+  /** One line per step taken (binary search, server start). */
+  report?: (line: string) => void;
+  env?: Record<string, string | undefined>;
+}
+
+export interface Backend {
+  kind: 'configured' | 'shared' | 'embedded';
+  client: Client;
+  config: ConnectionConfig;
+  address: string;
+  uiUrl: string | undefined;
+  /** Stops what this process started (worker, then the embedded server). Running workflows are unaffected. */
+  close(): Promise<void>;
+}
+
+export async function openBackend(options: BackendOptions): Promise<Backend> {
+  const env = options.env ?? process.env;
+  const report = options.report ?? (() => {});
+  const config = resolveConnectionConfig(options.cwd, env);
+  if (config.configured && config.address !== undefined) {
+    const client = await connectClient(config, config.address);
+    return { kind: 'configured', client, config, address: config.address, uiUrl: config.uiUrl, close: () => client.connection.close() };
+  }
+
+  const shared = readDevServerState(options.cwd);
+  let server: DevServer | undefined;
+  let address: string;
+  let uiUrl: string | undefined;
+  let needWorker = options.worker;
+  if (shared !== undefined && shared.namespace === config.namespace) {
+    report(`using the Temporal server of ${shared.owner === 'dev' ? '`capsule dev`' : 'another `capsule run`'} at ${shared.address}`);
+    address = shared.address;
+    uiUrl = shared.uiUrl;
+    // `capsule dev` runs a worker; a `capsule run` may exit before our pipeline finishes, so bring our own.
+    needWorker &&= shared.owner !== 'dev';
+  } else {
+    const binary = await findTemporalBinary({ env, report });
+    const dbFile = path.join(options.cwd, CAPSULE_DIR, DB_FILE_NAME);
+    server = await startDevServer({
+      binary,
+      dbFile,
+      port: DEFAULT_PORT,
+      uiPort: DEFAULT_UI_PORT,
+      namespace: config.namespace,
+      logFile: path.join(options.cwd, CAPSULE_DIR, 'temporal.log'),
+    });
+    address = server.address;
+    uiUrl = server.uiUrl;
+    report(`started the embedded Temporal server at ${address} (UI ${uiUrl ?? 'off'}, data in ${dbFile})`);
+    writeDevServerState(options.cwd, { pid: server.pid, address, ...(uiUrl === undefined ? {} : { uiUrl }), namespace: config.namespace, owner: 'run' });
+  }
+
+  const client = await connectClient(config, address);
+  let worker: InProcessWorker | undefined;
+  if (needWorker) worker = await startInProcessWorker(config, address, options.sandbox);
+  return {
+    kind: server === undefined ? 'shared' : 'embedded',
+    client,
+    config,
+    address,
+    uiUrl,
+    close: async () => {
+      await worker?.stop();
+      await client.connection.close();
+      if (server !== undefined) {
+        clearDevServerState(options.cwd);
+        await server.stop();
+      }
+    },
+  };
+}
+
+export interface InProcessWorker {
+  worker: Worker;
+  stop(): Promise<void>;
+}
+
+/** A worker running inside this process until stop(); in-flight steps are cancelled and handed back on stop. */
+export async function startInProcessWorker(config: ConnectionConfig, address: string, sandbox?: Sandbox): Promise<InProcessWorker> {
+  installRuntime('WARN');
+  const ownSandbox = sandbox === undefined ? await Sandbox.create() : undefined;
+  const connection = await connectWorker(config, address);
+  const worker = await createCapsuleWorker({
+    connection,
+    namespace: config.namespace,
+    taskQueue: config.taskQueue,
+    sandbox: sandbox ?? ownSandbox!,
+    shutdownGraceTime: '2s',
+  });
+  const running = worker.run();
+  return {
+    worker,
+    stop: async () => {
+      if (worker.getState() === 'RUNNING') worker.shutdown();
+      await running;
+      await connection.close();
+      await ownSandbox?.close();
+    },
+  };
+}

@@ -1,0 +1,75 @@
+/**
+ * From a pipeline (or task) file to a started workflow: load, validate, bundle and describe every task (nothing
+ * starts if any of that fails), then start the pipeline workflow with an id derived from its content, so running
+ * the same pipeline again while it runs reattaches instead of starting a duplicate.
+ */
+import { createHash } from 'node:crypto';
+import type { Client, WorkflowHandle } from '@temporalio/client';
+import { loadCapsuleConfig } from '../config/capsule-toml.js';
+import { compilePipeline, type TaskDescriber } from '../pipeline/compile.js';
+import { PipelineError } from '../pipeline/errors.js';
+import { loadPipeline } from '../pipeline/load.js';
+import { PIPELINE_WORKFLOW, type PipelineInput, type PipelineResult } from '../workflows/shared.js';
+import { hasSearchAttributes } from './connect.js';
+
+export interface PrepareOptions {
+  file: string;
+  cwd: string;
+  /** The --input text (JSON); replaces the file's `input`. */
+  inputJson?: string;
+  describer: TaskDescriber;
+}
+
+export async function preparePipeline(options: PrepareOptions): Promise<PipelineInput> {
+  const input = options.inputJson === undefined ? undefined : parseInput(options.inputJson);
+  const loaded = await loadPipeline(options.file, options.cwd);
+  const capsule = loadCapsuleConfig(options.cwd);
+  return compilePipeline(loaded, { baseDir: options.cwd, defaults: capsule.tasks, describer: options.describer, searchAttributes: false, ...(input === undefined ? {} : { input }) });
+}
+
+function parseInput(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (error) {
+    throw new PipelineError('--input', undefined, `not valid JSON (${error instanceof Error ? error.message : String(error)}); expected e.g. --input '{"topic":"wasm"}'`);
+  }
+}
+
+/** "<name>-<12 hex>" from everything that defines the run (steps, code, input). */
+export function pipelineWorkflowId(input: PipelineInput): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify({ name: input.name, steps: input.steps, input: input.input, output: input.output ?? null, bundles: Object.keys(input.bundles).sort() }));
+  return `${input.name}-${hash.digest('hex').slice(0, 12)}`;
+}
+
+export interface StartOptions {
+  taskQueue: string;
+  workflowId?: string;
+}
+
+export async function startPipeline(client: Client, input: PipelineInput, options: StartOptions): Promise<WorkflowHandle<(input: PipelineInput) => Promise<PipelineResult>>> {
+  const withAttributes: PipelineInput = { ...input, searchAttributes: await hasSearchAttributes(client) };
+  const workflowId = options.workflowId ?? pipelineWorkflowId(input);
+  return client.workflow.start(PIPELINE_WORKFLOW, {
+    taskQueue: options.taskQueue,
+    workflowId,
+    args: [withAttributes],
+    // A run of the same pipeline that is still going is joined, not duplicated; a finished one may run again.
+    workflowIdConflictPolicy: 'USE_EXISTING',
+    workflowIdReusePolicy: 'ALLOW_DUPLICATE',
+    staticSummary: `Capsule pipeline ${input.name} (${input.steps.length} step${input.steps.length === 1 ? '' : 's'})`,
+    staticDetails: staticDetails(input),
+    memo: { capsule: { pipeline: input.name, source: input.source, steps: input.steps.map((s) => s.id) } },
+  });
+}
+
+/** Markdown for the UI: the steps, their tasks and the sha256 of the code each runs. */
+function staticDetails(input: PipelineInput): string {
+  const rows = input.steps.map((s) => {
+    const bundle = input.bundles[s.task.bundle];
+    const file = bundle?.entryFile.split(/[\\/]/).pop() ?? '?';
+    return `| ${s.id} | ${file}#${s.task.task} | ${s.dependsOn.join(', ')} | ${s.forEach === undefined ? '' : 'yes'} | ${s.task.maxRetries} | \`${s.task.bundle.slice(0, 12)}\` |`;
+  });
+  const text = [`**${input.name}** from \`${input.source}\``, '', '| step | task | after | forEach | maxRetries | sha256 |', '|---|---|---|---|---|---|', ...rows].join('\n');
+  return text.length > 19_000 ? `${text.slice(0, 19_000)}\n…` : text;
+}

@@ -1,0 +1,62 @@
+/**
+ * Turns a task file into the one script a sandbox evaluates: TypeScript compiled on the host, relative and npm
+ * imports inlined by esbuild. The sandbox's own modules (`capsule`, `fs`, ...) and every Node built-in stay
+ * external: inside the guest they resolve to the sandbox's versions or fail as a catchable error.
+ * The bundle is content-addressed (sha256), so the exact code that ran can be named and cached.
+ */
+import { createHash } from 'node:crypto';
+import { existsSync, statSync } from 'node:fs';
+import { builtinModules } from 'node:module';
+import path from 'node:path';
+import * as esbuild from 'esbuild';
+
+export interface TaskBundle {
+  sha256: string;
+  code: string;
+  /** The task file, as given (for messages). */
+  entryFile: string;
+}
+
+export class BundleError extends Error {
+  override readonly name = 'BundleError';
+  constructor(readonly file: string, readonly detail: string) {
+    super(`${file}: ${detail}`);
+  }
+}
+
+const SANDBOX_MODULES = ['capsule', '@capsule-run/sdk', 'fs', 'node:fs', 'fs/promises', 'node:fs/promises'];
+const EXTERNAL = [...SANDBOX_MODULES, 'node:*', ...builtinModules, ...builtinModules.map((m) => `${m}/*`)];
+const TASK_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '.tsx', '.jsx'];
+
+export async function bundleTaskFile(file: string): Promise<TaskBundle> {
+  const absolute = path.resolve(file);
+  if (!existsSync(absolute) || !statSync(absolute).isFile()) throw new BundleError(file, 'no such file');
+  if (!TASK_EXTENSIONS.includes(path.extname(absolute))) {
+    throw new BundleError(file, `expected a TypeScript or JavaScript task file (${TASK_EXTENSIONS.join(', ')})`);
+  }
+  let result: esbuild.BuildResult<{ write: false }>;
+  try {
+    result = await esbuild.build({
+      entryPoints: [absolute],
+      bundle: true,
+      write: false,
+      format: 'cjs',
+      platform: 'neutral',
+      target: 'es2022',
+      mainFields: ['module', 'main'],
+      conditions: ['import', 'default'],
+      external: EXTERNAL,
+      logLevel: 'silent',
+      legalComments: 'none',
+      charset: 'utf8',
+    });
+  } catch (error) {
+    const failure = error as esbuild.BuildFailure;
+    const first = failure.errors?.[0];
+    if (!first) throw new BundleError(file, String(error));
+    const where = first.location ? `${path.relative(process.cwd(), first.location.file) || first.location.file}:${first.location.line}:${first.location.column}: ` : '';
+    throw new BundleError(file, `cannot bundle: ${where}${first.text}`);
+  }
+  const code = result.outputFiles[0]!.text;
+  return { sha256: createHash('sha256').update(code).digest('hex'), code, entryFile: file };
+}

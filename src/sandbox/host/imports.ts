@@ -1,0 +1,171 @@
+/**
+ * Builds every import of one guest instance. Nothing comes from preview2-shim's defaults (they grant the host's
+ * environment, stdin, network and, in some versions, "/"): stdio is captured, the filesystem has no preopens,
+ * HTTP goes through the allowlist, clocks are virtual. Only the shim's resource classes are reused, because the
+ * jco glue checks resources with `instanceof` against the classes it is given.
+ */
+import * as shim from '@bytecodealliance/preview2-shim';
+import type { Denial, HostRequest } from '../envelope.js';
+import { SUBTASK_HOST } from '../guest/protocol.js';
+import type { FilePolicy } from '../policy/file-policy.js';
+import type { NetworkPolicy } from '../policy/network-policy.js';
+import { VirtualClock } from './clock.js';
+import { FsBridge } from './fs-bridge.js';
+
+export interface RunSink {
+  output(stream: 'stdout' | 'stderr', bytes: Uint8Array): void;
+  request(request: HostRequest): void;
+  denial(denial: Denial): void;
+}
+
+export interface RunCapabilities {
+  files: FilePolicy;
+  network: NetworkPolicy;
+  subtasks: { authority: string; token: string } | null;
+}
+
+type Imports = Record<string, Record<string, unknown>>;
+
+const { OutputStream, InputStream } = shim.io.streams as unknown as {
+  OutputStream: new () => object;
+  InputStream: new () => object;
+};
+
+interface OutgoingRequestLike {
+  method(): { tag: string; val?: string };
+  scheme(): { tag: string; val?: string } | undefined;
+  authority(): string | undefined;
+  pathWithQuery(): string | undefined;
+  setScheme(scheme: { tag: string }): void;
+  setAuthority(authority: string): void;
+  setPathWithQuery(path: string): void;
+}
+interface FutureResponseLike {
+  get(): { tag: string; val: { tag: string; val: { status(): number } | unknown } } | undefined;
+}
+
+const MAX_WRITE = 1n << 20n;
+
+function captureStream(name: 'stdout' | 'stderr', sink: RunSink): object {
+  class CaptureStream extends OutputStream {
+    checkWrite() { return MAX_WRITE; }
+    write(buf: Uint8Array) { sink.output(name, buf); }
+    blockingWriteAndFlush(buf: Uint8Array) { sink.output(name, buf); }
+    flush() {}
+    blockingFlush() {}
+    writeZeroes(len: bigint) { sink.output(name, new Uint8Array(Number(len))); }
+    blockingWriteZeroesAndFlush(len: bigint) { sink.output(name, new Uint8Array(Number(len))); }
+    subscribe() { return shim.clocks.monotonicClock.subscribeDuration(0n); }
+  }
+  return new CaptureStream();
+}
+
+/** The guest's stdin is always empty. */
+function closedInput(): object {
+  class ClosedInput extends InputStream {
+    read() { throw { tag: 'closed' }; }
+    blockingRead() { throw { tag: 'closed' }; }
+    skip() { throw { tag: 'closed' }; }
+    blockingSkip() { throw { tag: 'closed' }; }
+    subscribe() { return shim.clocks.monotonicClock.subscribeDuration(0n); }
+  }
+  return new ClosedInput();
+}
+
+function schemeName(scheme: { tag: string; val?: string } | undefined): string {
+  if (!scheme) return 'http';
+  return scheme.tag === 'other' ? String(scheme.val).toLowerCase() : scheme.tag.toLowerCase();
+}
+
+function methodName(method: { tag: string; val?: string }): string {
+  return (method.tag === 'other' ? String(method.val) : method.tag).toUpperCase();
+}
+
+function outgoingHandler(caps: RunCapabilities, sink: RunSink) {
+  const handle = shim.http.outgoingHandler.handle as (request: unknown, options: unknown) => FutureResponseLike;
+  return {
+    handle(request: OutgoingRequestLike, options: unknown): FutureResponseLike {
+      const scheme = schemeName(request.scheme());
+      const authority = request.authority() ?? '';
+      const pathWithQuery = request.pathWithQuery() ?? '/';
+      const method = methodName(request.method());
+      if (authority === SUBTASK_HOST) {
+        if (!caps.subtasks) {
+          sink.denial({ capability: 'network', target: `${scheme}://${authority}${pathWithQuery}`, reason: 'sub-tasks are not available here' });
+          throw { tag: 'HTTP-request-denied' };
+        }
+        // Routed to the pool's loopback endpoint; the token identifies the calling run, so the pool applies the
+        // options the task file declares, never anything the guest claims.
+        request.setScheme({ tag: 'HTTP' });
+        request.setAuthority(caps.subtasks.authority);
+        request.setPathWithQuery(`/subtask/${caps.subtasks.token}${pathWithQuery}`);
+        return handle(request, options);
+      }
+      const url = `${scheme}://${authority}${pathWithQuery}`;
+      const decision = caps.network.check(scheme, authority);
+      if (!decision.ok) {
+        sink.denial({ capability: 'network', target: url, reason: decision.reason });
+        sink.request({ method, url, status: null, allowed: false });
+        throw { tag: 'HTTP-request-denied' };
+      }
+      const future = handle(request, options);
+      const get = future.get.bind(future);
+      let recorded = false;
+      future.get = () => {
+        const result = get();
+        if (result && !recorded) {
+          recorded = true;
+          const response = result.tag === 'ok' && result.val.tag === 'ok' ? (result.val.val as { status(): number }) : undefined;
+          sink.request({ method, url, status: response ? response.status() : null, allowed: true });
+        }
+        return result;
+      };
+      return future;
+    },
+  };
+}
+
+export function buildImports(caps: RunCapabilities, sink: RunSink, clock: VirtualClock, onFsCall: () => void): Imports {
+  const fsBridge = new FsBridge(caps.files, (d) => sink.denial(d));
+  const stdout = captureStream('stdout', sink);
+  const stderr = captureStream('stderr', sink);
+  const stdin = closedInput();
+  const monotonic = shim.clocks.monotonicClock;
+  return {
+    'capsule:sandbox/host': {
+      fsCall(op: string, args: string) {
+        onFsCall();
+        return fsBridge.call(op, args);
+      },
+      noteDenial(capability: string, target: string, reason: string) {
+        sink.denial({ capability: capability === 'module' ? 'module' : 'file', target, reason });
+      },
+    },
+    'wasi:cli/stdout': { getStdout: () => stdout },
+    'wasi:cli/stderr': { getStderr: () => stderr },
+    'wasi:cli/stdin': { getStdin: () => stdin },
+    'wasi:cli/terminal-input': shim.cli.terminalInput,
+    'wasi:cli/terminal-output': shim.cli.terminalOutput,
+    'wasi:cli/terminal-stdin': { getTerminalStdin: () => undefined },
+    'wasi:cli/terminal-stdout': { getTerminalStdout: () => undefined },
+    'wasi:cli/terminal-stderr': { getTerminalStderr: () => undefined },
+    'wasi:clocks/monotonic-clock': {
+      resolution: () => 1_000n,
+      now: () => clock.monotonicNow(),
+      subscribeInstant: (instant: bigint) => monotonic.subscribeDuration(clock.waitUntil(BigInt(instant))),
+      subscribeDuration: (duration: bigint) => monotonic.subscribeDuration(clock.waitFor(BigInt(duration))),
+    },
+    'wasi:clocks/wall-clock': {
+      resolution: () => ({ seconds: 0n, nanoseconds: 1_000_000 }),
+      now: () => clock.wallNow(),
+    },
+    'wasi:filesystem/preopens': { getDirectories: () => [] },
+    'wasi:filesystem/types': shim.filesystem.types,
+    'wasi:http/outgoing-handler': outgoingHandler(caps, sink),
+    'wasi:http/types': shim.http.types,
+    'wasi:io/error': shim.io.error,
+    'wasi:io/poll': shim.io.poll,
+    'wasi:io/streams': shim.io.streams,
+    'wasi:random/random': shim.random.random,
+  };
+}

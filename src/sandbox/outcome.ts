@@ -1,0 +1,118 @@
+/**
+ * Turns what the pool saw of one job into an envelope: the single place where a guest's fate becomes an
+ * `error_type`. Deterministic limits are checked before the guest's own error, because hitting a limit often
+ * surfaces inside the guest as some other exception.
+ */
+import { formatBytes, formatDuration } from '../config/units.js';
+import type { ResolvedTaskOptions } from '../config/task-options.js';
+import type { Denial, Envelope, ErrorType, HostRequest, TaskError } from './envelope.js';
+import type { GuestFailure } from './guest/protocol.js';
+import type { JobResult } from './pool.js';
+
+const OUT_OF_MEMORY = /out of memory|allocation size overflow|Array buffer allocation failed|Out of bounds memory/i;
+
+interface Collected {
+  stdout: string;
+  stderr: string;
+  truncated: boolean;
+  hostRequests: HostRequest[];
+  denials: Denial[];
+  lastFuel: number;
+  lastRam: number;
+}
+
+function collect(result: JobResult): Collected {
+  const c: Collected = { stdout: '', stderr: '', truncated: false, hostRequests: [], denials: [], lastFuel: 0, lastRam: 0 };
+  for (const event of result.events) {
+    if (event.kind === 'output') c[event.stream] += event.text;
+    else if (event.kind === 'truncated') c.truncated = true;
+    else if (event.kind === 'request') c.hostRequests.push(event.request);
+    else if (event.kind === 'denial') c.denials.push(event.denial);
+    else if (event.kind === 'meter') { c.lastFuel = event.fuelConsumed; c.lastRam = event.ramUsed; }
+  }
+  return c;
+}
+
+function error(error_type: ErrorType, message: string): TaskError {
+  return { error_type, message };
+}
+
+/** A guest error that is the sandbox refusing something (and the guest not catching it) is a permission_denied. */
+function isDenial(failure: GuestFailure, denials: Denial[]): boolean {
+  if (denials.length === 0) return false;
+  if (/permission denied|not available in the Capsule sandbox/.test(failure.message)) return true;
+  const last = denials[denials.length - 1]!;
+  return last.capability === 'network' && /network|fetch|request/i.test(failure.message);
+}
+
+export function toEnvelope(options: ResolvedTaskOptions, result: JobResult): Envelope {
+  const c = collect(result);
+  const end = result.end;
+  let fuel = c.lastFuel;
+  let ram = c.lastRam;
+  let outcome: { success: true; result: unknown } | { success: false; error: TaskError };
+  switch (end.kind) {
+    case 'timeout':
+      outcome = { success: false, error: error('timeout', `the task ran longer than its timeout of ${formatDuration(options.timeoutMs)} and was stopped`) };
+      break;
+    case 'aborted':
+      outcome = { success: false, error: error('internal_error', 'the run was cancelled by its caller') };
+      break;
+    case 'crashed':
+      outcome = { success: false, error: error('internal_error', `the sandbox failed: ${end.message}`) };
+      break;
+    case 'done': {
+      const { done } = end;
+      fuel = done.fuelConsumed;
+      ram = done.ramUsed;
+      const o = done.outcome;
+      const message = o.status === 'returned' ? '' : o.status === 'failed' ? o.failure.message : o.message;
+      if (done.fuelExhausted) {
+        outcome = { success: false, error: error('fuel_exhausted', `the task used its whole fuel budget of ${options.fuel.toLocaleString('en-US')} units`) };
+      } else if (o.status !== 'returned' && (OUT_OF_MEMORY.test(message) || (o.status === 'trapped' && done.memoryAtCap))) {
+        outcome = { success: false, error: error('memory_exceeded', `the task needed more memory than its ram limit of ${formatBytes(options.ramBytes)} (${message})`) };
+      } else if (o.status === 'returned') {
+        outcome = { success: true, result: (JSON.parse(o.resultJson) as { result: unknown }).result };
+      } else if (o.status === 'trapped') {
+        outcome = { success: false, error: error('internal_error', `the guest trapped: ${o.message}`) };
+      } else if (o.failure.kind === 'invalid_task') {
+        outcome = { success: false, error: error('invalid_task', o.failure.message) };
+      } else {
+        outcome = { success: false, error: error(isDenial(o.failure, c.denials) ? 'permission_denied' : 'task_error', o.failure.message) };
+      }
+      break;
+    }
+  }
+  return {
+    success: outcome.success,
+    result: outcome.success ? outcome.result : null,
+    error: outcome.success ? null : outcome.error,
+    execution: {
+      task_name: options.name,
+      duration_ms: Math.round(result.runMs),
+      retries: 0,
+      fuel_consumed: Math.max(0, fuel),
+      fuel_limit: options.fuel,
+      ram_used: ram,
+      ram_limit: options.ramBytes,
+      host_requests: c.hostRequests,
+      denials: c.denials,
+      stdout: c.stdout,
+      stderr: c.stderr,
+      truncated: c.truncated,
+    },
+  };
+}
+
+/** An envelope for a run that never reached a guest (bad options, unknown task). */
+export function invalidTaskEnvelope(taskName: string, message: string): Envelope {
+  return {
+    success: false,
+    result: null,
+    error: error('invalid_task', message),
+    execution: {
+      task_name: taskName, duration_ms: 0, retries: 0, fuel_consumed: 0, fuel_limit: 0, ram_used: 0, ram_limit: 0,
+      host_requests: [], denials: [], stdout: '', stderr: '', truncated: false,
+    },
+  };
+}

@@ -1,0 +1,189 @@
+/**
+ * A bounded pool of sandbox threads. Jobs beyond the pool's size wait in a queue, so a burst of runs never
+ * oversubscribes the CPU. Nested runs (sub-tasks) skip the queue on extra threads: a parent holds its thread
+ * while it waits for its children, and queueing them behind it could deadlock. A thread whose guest timed out,
+ * was cancelled or trapped is terminated and replaced: nothing it held can leak into the next job.
+ */
+import { Worker } from 'node:worker_threads';
+import type { FromThread, GuestEvent, GuestJob, JobDone, ThreadInit } from './host/protocol.js';
+
+export type JobEnd =
+  | { kind: 'done'; done: JobDone }
+  | { kind: 'timeout' }
+  | { kind: 'aborted' }
+  | { kind: 'crashed'; message: string };
+
+export interface JobResult {
+  end: JobEnd;
+  events: GuestEvent[];
+  /** Time the guest had a thread, from dispatch to end. */
+  runMs: number;
+}
+
+export interface JobOptions {
+  timeoutMs: number;
+  signal?: AbortSignal;
+  nested?: boolean;
+  onEvent?: (event: GuestEvent) => void;
+}
+
+interface PendingJob {
+  job: Omit<GuestJob, 'id'>;
+  options: JobOptions;
+  resolve: (result: JobResult) => void;
+}
+
+class SandboxThread {
+  private readonly worker: Worker;
+  readonly ready: Promise<void>;
+  private listener: ((message: FromThread) => void) | undefined;
+  private exitListener: ((code: number) => void) | undefined;
+
+  constructor(script: string, init: ThreadInit) {
+    this.worker = new Worker(script, { workerData: init });
+    this.ready = new Promise((resolve, reject) => {
+      const onMessage = (message: FromThread) => {
+        if (message.kind === 'ready') {
+          this.worker.off('message', onMessage);
+          resolve();
+        }
+      };
+      this.worker.on('message', onMessage);
+      this.worker.once('error', reject);
+    });
+    this.worker.on('message', (message: FromThread) => this.listener?.(message));
+    this.worker.on('exit', (code) => this.exitListener?.(code));
+    this.worker.on('error', () => {});
+  }
+
+  run(job: GuestJob, onMessage: (message: FromThread) => void, onExit: (code: number) => void): void {
+    this.listener = onMessage;
+    this.exitListener = onExit;
+    this.worker.postMessage({ kind: 'run', job });
+  }
+
+  release(): void {
+    this.listener = undefined;
+    this.exitListener = undefined;
+  }
+
+  terminate(): Promise<number> {
+    this.release();
+    return this.worker.terminate();
+  }
+}
+
+export class ThreadPool {
+  private readonly idle: SandboxThread[] = [];
+  private readonly queue: PendingJob[] = [];
+  private total = 0;
+  private nextId = 1;
+  private closed = false;
+
+  constructor(
+    private readonly script: string,
+    private readonly init: ThreadInit,
+    readonly size: number,
+  ) {}
+
+  /** Starts every thread up front, so the first runs don't pay for thread start-up. */
+  async warm(): Promise<void> {
+    const threads = Array.from({ length: this.size - this.total }, () => this.spawn());
+    await Promise.all(threads.map((t) => t.ready));
+    this.idle.push(...threads);
+  }
+
+  execute(job: Omit<GuestJob, 'id'>, options: JobOptions): Promise<JobResult> {
+    if (this.closed) return Promise.resolve({ end: { kind: 'crashed', message: 'the sandbox is closed' }, events: [], runMs: 0 });
+    return new Promise((resolve) => {
+      const pending: PendingJob = { job, options, resolve };
+      if (options.signal?.aborted) return resolve({ end: { kind: 'aborted' }, events: [], runMs: 0 });
+      const thread = this.idle.pop();
+      if (thread) return void this.dispatch(thread, pending);
+      if (this.total < this.size || options.nested) return void this.dispatch(this.spawn(), pending);
+      this.queue.push(pending);
+    });
+  }
+
+  async close(): Promise<void> {
+    this.closed = true;
+    for (const pending of this.queue.splice(0)) pending.resolve({ end: { kind: 'crashed', message: 'the sandbox was closed' }, events: [], runMs: 0 });
+    await Promise.all(this.idle.splice(0).map((t) => t.terminate()));
+  }
+
+  private spawn(): SandboxThread {
+    this.total++;
+    return new SandboxThread(this.script, this.init);
+  }
+
+  private async dispatch(thread: SandboxThread, pending: PendingJob): Promise<void> {
+    const { job, options, resolve } = pending;
+    try {
+      await thread.ready;
+    } catch (error) {
+      this.total--;
+      resolve({ end: { kind: 'crashed', message: `a sandbox thread failed to start: ${String(error)}` }, events: [], runMs: 0 });
+      return this.refill();
+    }
+    const id = this.nextId++;
+    const events: GuestEvent[] = [];
+    const started = performance.now();
+    let settled = false;
+    const finish = (end: JobEnd, recycle: boolean) => {
+      if (settled) return;
+      settled = true;
+      clearTimeout(timer);
+      options.signal?.removeEventListener('abort', onAbort);
+      resolve({ end, events, runMs: performance.now() - started });
+      if (recycle) {
+        this.total--;
+        void thread.terminate();
+        this.refill();
+      } else {
+        thread.release();
+        this.giveBack(thread);
+      }
+    };
+    const onAbort = () => finish({ kind: 'aborted' }, true);
+    const timer = setTimeout(() => finish({ kind: 'timeout' }, true), options.timeoutMs);
+    options.signal?.addEventListener('abort', onAbort, { once: true });
+    thread.run(
+      { ...job, id },
+      (message) => {
+        if (message.kind === 'event' && message.id === id) {
+          events.push(message.event);
+          options.onEvent?.(message.event);
+        } else if (message.kind === 'done' && message.id === id) {
+          finish({ kind: 'done', done: message.done }, message.done.outcome.status === 'trapped');
+        } else if (message.kind === 'crashed' && message.id === id) {
+          finish({ kind: 'crashed', message: message.message }, true);
+        }
+      },
+      (code) => finish({ kind: 'crashed', message: `the sandbox thread exited (code ${code})` }, true),
+    );
+  }
+
+  private giveBack(thread: SandboxThread): void {
+    const next = this.queue.shift();
+    if (next) return void this.dispatch(thread, next);
+    if (this.total > this.size) {
+      // An extra thread started for a nested run: the pool goes back to its size.
+      this.total--;
+      void thread.terminate();
+      return;
+    }
+    this.idle.push(thread);
+  }
+
+  /** Replaces a terminated thread, and starts queued work on it. */
+  private refill(): void {
+    if (this.closed || this.total >= this.size) return;
+    const thread = this.spawn();
+    const next = this.queue.shift();
+    if (next) return void this.dispatch(thread, next);
+    thread.ready.then(
+      () => (this.closed ? void thread.terminate() : this.giveBack(thread)),
+      () => { this.total--; },
+    );
+  }
+}

@@ -1,0 +1,224 @@
+/**
+ * The sandbox's public entry: `Sandbox.create()` loads (or builds, once) the runtime and warms a thread pool;
+ * `describe()` lists and validates a bundle's tasks; `run()` runs one task in a fresh instance and returns its
+ * envelope. Guest failures never throw: they are envelopes.
+ */
+import os from 'node:os';
+import { resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults, TaskOptionsError } from '../config/task-options.js';
+import { COMPUTE_LEVELS } from '../config/units.js';
+import { capsuleCacheDir } from '../config/paths.js';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import type { TaskBundle } from './bundle.js';
+import type { Envelope } from './envelope.js';
+import type { DescribeResponse, DescribedTask } from './guest/protocol.js';
+import type { GuestEvent, GuestJob } from './host/protocol.js';
+import { grantsFor } from './policy/file-policy.js';
+import { invalidTaskEnvelope, toEnvelope } from './outcome.js';
+import { ThreadPool } from './pool.js';
+import { bundleForThread, writeContentAddressed } from './runtime/host-script.js';
+import { loadRuntime, type ProgressReporter } from './runtime/runtime.js';
+import { SubtaskServer } from './subtask-server.js';
+
+export interface SandboxOptions {
+  /** Concurrent guests; further runs queue. Default: the number of CPUs. */
+  poolSize?: number;
+  /** Cap on each of stdout and stderr per run. Default 1 MiB. */
+  outputCapBytes?: number;
+  /** Deepest chain of sub-tasks calling sub-tasks. Default 8. */
+  maxSubtaskDepth?: number;
+  /** Where build progress goes (the runtime is built once per version). Default: stderr. */
+  report?: ProgressReporter;
+}
+
+export interface RunProgress {
+  elapsedMs: number;
+  stdoutBytes: number;
+  stderrBytes: number;
+}
+
+export interface RunRequest {
+  bundle: TaskBundle;
+  /** Task name (its `name` option) or export name. Default "main". */
+  task?: string;
+  args?: unknown[];
+  /** Where relative allowedFiles resolve: the directory the command runs in. */
+  baseDir: string;
+  defaults?: TaskDefaults;
+  overrides?: LimitOverrides;
+  /** Host environment the task's envVariables are taken from. Default: process.env. */
+  env?: Record<string, string | undefined>;
+  signal?: AbortSignal;
+  /** Called about once a second while the guest runs. */
+  onProgress?: (progress: RunProgress) => void;
+}
+
+interface DescribeContext {
+  baseDir: string;
+  defaults?: TaskDefaults;
+  overrides?: LimitOverrides;
+}
+
+/** Describing runs untrusted top-level code too, so it gets a small budget and no capabilities at all. */
+const DESCRIBE_LIMITS = { fuel: COMPUTE_LEVELS.LOW, ramBytes: 128 * 1024 * 1024, timeoutMs: 10_000 };
+const PROGRESS_INTERVAL_MS = 1000;
+
+export class Sandbox {
+  private readonly described = new Map<string, Promise<DescribedTask[]>>();
+
+  private constructor(
+    private readonly pool: ThreadPool,
+    private readonly subtasks: SubtaskServer,
+    private readonly outputCapBytes: number,
+    private readonly maxSubtaskDepth: number,
+  ) {}
+
+  static async create(options: SandboxOptions = {}): Promise<Sandbox> {
+    const runtime = await loadRuntime(options.report);
+    const here = path.dirname(fileURLToPath(import.meta.url));
+    const script = writeContentAddressed(path.join(capsuleCacheDir(), 'scripts'), 'sandbox-thread', await bundleForThread(path.join(here, 'host/thread.ts')));
+    const pool = new ThreadPool(script, { glueUrl: runtime.glueUrl, modules: runtime.modules, initialMemoryPages: runtime.manifest.initialMemoryPages }, options.poolSize ?? os.availableParallelism());
+    const [subtasks] = await Promise.all([SubtaskServer.start(), pool.warm()]);
+    return new Sandbox(pool, subtasks, options.outputCapBytes ?? 1024 * 1024, options.maxSubtaskDepth ?? 8);
+  }
+
+  get poolSize(): number {
+    return this.pool.size;
+  }
+
+  /** Every task the bundle declares, validated. Throws TaskOptionsError naming the file, task and option. */
+  async describe(bundle: TaskBundle, ctx: DescribeContext): Promise<Map<string, ResolvedTaskOptions>> {
+    const tasks = await this.describeRaw(bundle);
+    const resolved = new Map<string, ResolvedTaskOptions>();
+    for (const described of tasks) {
+      const options = resolveTaskOptions(described.options, { file: bundle.entryFile, ...ctx });
+      if (resolved.has(options.name)) throw new TaskOptionsError(bundle.entryFile, options.name, 'name', 'two tasks in this file have this name');
+      resolved.set(options.name, options);
+    }
+    return resolved;
+  }
+
+  async run(request: RunRequest): Promise<Envelope> {
+    return this.runAtDepth(request, 0);
+  }
+
+  async close(): Promise<void> {
+    await Promise.all([this.pool.close(), this.subtasks.close()]);
+  }
+
+  private describeRaw(bundle: TaskBundle): Promise<DescribedTask[]> {
+    let entry = this.described.get(bundle.sha256);
+    if (!entry) {
+      entry = this.describeInGuest(bundle);
+      this.described.set(bundle.sha256, entry);
+      entry.catch(() => this.described.delete(bundle.sha256));
+    }
+    return entry;
+  }
+
+  private async describeInGuest(bundle: TaskBundle): Promise<DescribedTask[]> {
+    const result = await this.pool.execute(
+      {
+        source: bundle.code,
+        request: { mode: 'describe' },
+        fuel: DESCRIBE_LIMITS.fuel,
+        ramBytes: DESCRIBE_LIMITS.ramBytes,
+        outputCapBytes: this.outputCapBytes,
+        files: [],
+        hosts: [],
+        subtasks: null,
+      },
+      { timeoutMs: DESCRIBE_LIMITS.timeoutMs },
+    );
+    const end = result.end;
+    if (end.kind === 'done' && end.done.outcome.status === 'returned') {
+      const { tasks } = JSON.parse(end.done.outcome.resultJson) as DescribeResponse;
+      if (tasks.length === 0) throw new TaskOptionsError(bundle.entryFile, undefined, undefined, 'declares no tasks: export at least one task({ name, ... }, fn)');
+      return tasks;
+    }
+    const why =
+      end.kind === 'timeout' ? `its top-level code ran longer than ${DESCRIBE_LIMITS.timeoutMs} ms`
+      : end.kind === 'done' && end.done.fuelExhausted ? 'its top-level code used more fuel than loading a module may'
+      : end.kind === 'done' && end.done.outcome.status === 'failed' ? end.done.outcome.failure.message
+      : end.kind === 'done' && end.done.outcome.status === 'trapped' ? `the guest trapped: ${end.done.outcome.message}`
+      : end.kind === 'crashed' ? end.message : 'it was cancelled';
+    throw new TaskOptionsError(bundle.entryFile, undefined, undefined, `cannot load the task file: ${why}`);
+  }
+
+  private async runAtDepth(request: RunRequest, depth: number): Promise<Envelope> {
+    const taskName = request.task ?? 'main';
+    let tasks: Map<string, ResolvedTaskOptions>;
+    try {
+      tasks = await this.describe(request.bundle, { baseDir: request.baseDir, defaults: request.defaults, overrides: request.overrides });
+    } catch (error) {
+      if (error instanceof TaskOptionsError) return invalidTaskEnvelope(taskName, error.message);
+      throw error;
+    }
+    const raw = await this.describeRaw(request.bundle);
+    const byExport = raw.find((t) => t.exportName === taskName);
+    const exportTaskName = byExport ? resolveTaskName(byExport.options) : undefined;
+    const options = tasks.get(taskName) ?? (exportTaskName === undefined ? undefined : tasks.get(exportTaskName));
+    if (!options) {
+      return invalidTaskEnvelope(taskName, `${request.bundle.entryFile}: no task named "${taskName}" (tasks: ${[...tasks.keys()].join(', ')})`);
+    }
+    if (depth > this.maxSubtaskDepth) {
+      return invalidTaskEnvelope(options.name, `sub-tasks nest deeper than ${this.maxSubtaskDepth} levels`);
+    }
+    const env = request.env ?? process.env;
+    const listedEnv: Record<string, string> = {};
+    for (const name of options.envVariables) {
+      const value = env[name];
+      if (value !== undefined) listedEnv[name] = value;
+    }
+
+    // Children die with their parent: a sub-task never outlives the run that called it.
+    const lifetime = new AbortController();
+    const onParentAbort = () => lifetime.abort();
+    request.signal?.addEventListener('abort', onParentAbort, { once: true });
+    const subtaskDefaults = { baseDir: request.baseDir, defaults: request.defaults, env: request.env };
+    const registration = this.subtasks.register((name, args) =>
+      this.runAtDepth({ bundle: request.bundle, task: name, args, ...subtaskDefaults, signal: lifetime.signal }, depth + 1),
+    );
+    const progress = startProgress(request.onProgress);
+    try {
+      const job: Omit<GuestJob, 'id'> = {
+        source: request.bundle.code,
+        request: { mode: 'run', task: options.name, args: request.args ?? [], env: listedEnv },
+        fuel: options.fuel,
+        ramBytes: options.ramBytes,
+        outputCapBytes: this.outputCapBytes,
+        files: grantsFor(options.allowedFiles, request.baseDir),
+        hosts: options.allowedHosts,
+        subtasks: { authority: this.subtasks.authority, token: registration.token },
+      };
+      const result = await this.pool.execute(job, { timeoutMs: options.timeoutMs, signal: lifetime.signal, nested: depth > 0, onEvent: progress.onEvent });
+      return toEnvelope(options, result);
+    } finally {
+      progress.stop();
+      registration.close();
+      request.signal?.removeEventListener('abort', onParentAbort);
+      lifetime.abort();
+    }
+  }
+}
+
+function resolveTaskName(options: unknown): string | undefined {
+  const name = (options as { name?: unknown } | null)?.name;
+  return typeof name === 'string' ? name : undefined;
+}
+
+function startProgress(onProgress: RunRequest['onProgress']) {
+  const started = performance.now();
+  const bytes = { stdout: 0, stderr: 0 };
+  const timer = onProgress
+    ? setInterval(() => onProgress({ elapsedMs: Math.round(performance.now() - started), stdoutBytes: bytes.stdout, stderrBytes: bytes.stderr }), PROGRESS_INTERVAL_MS)
+    : undefined;
+  return {
+    onEvent(event: GuestEvent) {
+      if (event.kind === 'output') bytes[event.stream] += Buffer.byteLength(event.text);
+    },
+    stop() {
+      if (timer) clearInterval(timer);
+    },
+  };
+}
