@@ -29,17 +29,21 @@ const glue = (await import(init.glueUrl)) as Glue;
 
 class OutputMeter {
   private readonly used = { stdout: 0, stderr: 0 };
+  private readonly truncated = { stdout: false, stderr: false };
   private readonly decoder = { stdout: new TextDecoder(), stderr: new TextDecoder() };
   constructor(private readonly cap: number, private readonly emit: (event: GuestEvent) => void) {}
 
   write(stream: 'stdout' | 'stderr', bytes: Uint8Array): void {
+    if (this.truncated[stream]) return;
     const room = this.cap - this.used[stream];
-    if (room <= 0) return;
     const kept = bytes.length > room ? bytes.subarray(0, room) : bytes;
     this.used[stream] += kept.length;
     const text = this.decoder[stream].decode(kept, { stream: kept.length === bytes.length });
     if (text) this.emit({ kind: 'output', stream, text });
-    if (kept.length < bytes.length) this.emit({ kind: 'truncated', stream });
+    if (kept.length < bytes.length) {
+      this.truncated[stream] = true;
+      this.emit({ kind: 'truncated', stream });
+    }
   }
 }
 

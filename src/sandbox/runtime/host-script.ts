@@ -6,20 +6,22 @@
 import { createHash } from 'node:crypto';
 import { mkdirSync, existsSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { pathToFileURL } from 'node:url';
 import * as esbuild from 'esbuild';
 
-/** Resolves a package import the way Node's ESM loader would, to an absolute file URL. */
-function resolvePackage(specifier: string): string {
-  return import.meta.resolve(specifier);
-}
+const RESOLVING = Symbol('resolving');
 
+/** Keeps packages external, pinned to the file esbuild resolves them to (Node's conditions, from the importer). */
 const pinPackagesPlugin: esbuild.Plugin = {
   name: 'pin-packages',
   setup(build) {
-    build.onResolve({ filter: /^[^./]/ }, (args) => {
-      if (args.path.startsWith('node:')) return { path: args.path, external: true };
-      if (args.path.startsWith('capsule:')) return { path: args.path, external: true };
-      return { path: resolvePackage(args.path), external: true };
+    build.onResolve({ filter: /^[^./]/ }, async (args) => {
+      if (args.pluginData === RESOLVING) return undefined;
+      if (args.path.startsWith('node:') || args.path.startsWith('capsule:')) return { path: args.path, external: true };
+      const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: RESOLVING });
+      if (resolved.errors.length > 0) return { errors: resolved.errors };
+      if (resolved.external) return { path: args.path, external: true };
+      return { path: pathToFileURL(resolved.path).href, external: true };
     });
   },
 };

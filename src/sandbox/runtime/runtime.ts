@@ -30,16 +30,14 @@ export interface Runtime {
 
 export type ProgressReporter = (line: string) => void;
 
+/** Versions of the build toolchain, read from node_modules (walking up, as Node resolves packages). */
 function toolchainVersions(): string {
   return TOOLCHAIN.map((name) => {
-    const entry = fileURLToPath(import.meta.resolve(name));
-    let dir = path.dirname(entry);
-    while (!existsSync(path.join(dir, 'package.json')) || JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).name !== name) {
-      const parent = path.dirname(dir);
-      if (parent === dir) throw new Error(`cannot find the package.json of ${name}`);
-      dir = parent;
+    for (let dir = here; ; dir = path.dirname(dir)) {
+      const manifest = path.join(dir, 'node_modules', name, 'package.json');
+      if (existsSync(manifest)) return `${name}@${(JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version}`;
+      if (path.dirname(dir) === dir) throw new Error(`cannot find the package ${name} in node_modules`);
     }
-    return `${name}@${JSON.parse(readFileSync(path.join(dir, 'package.json'), 'utf8')).version as string}`;
   }).join(',');
 }
 

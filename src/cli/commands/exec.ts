@@ -1,0 +1,58 @@
+/** `capsule exec <file> [args...]`: one task, one fresh sandbox, no Temporal. */
+import { loadCapsuleConfig, ConfigError } from '../../config/capsule-toml.js';
+import { TaskOptionsError } from '../../config/task-options.js';
+import { BundleError, bundleTaskFile, Sandbox, type Envelope } from '../../sandbox/index.js';
+import { invalidTaskEnvelope } from '../../sandbox/outcome.js';
+import { formatEnvelope } from '../format.js';
+import { EXIT, UsageError, type CliIO } from '../io.js';
+
+export interface ExecOptions {
+  file: string;
+  /** Positional arguments, passed to the task as strings. */
+  args: string[];
+  /** One JSON value passed as the task's only argument. */
+  input?: string;
+  task?: string;
+  json: boolean;
+  cwd: string;
+}
+
+function taskArgs(options: ExecOptions): unknown[] {
+  if (options.input === undefined) return options.args;
+  if (options.args.length > 0) throw new UsageError('give the task its input either as positional arguments or with --input, not both');
+  try {
+    return [JSON.parse(options.input) as unknown];
+  } catch (error) {
+    throw new UsageError(`--input is not valid JSON: ${(error as Error).message}`);
+  }
+}
+
+export async function execCommand(options: ExecOptions, io: CliIO): Promise<number> {
+  const taskName = options.task ?? 'main';
+  const fail = (message: string): number => {
+    io.err(`capsule exec: ${message}\n`);
+    if (options.json) io.out(`${JSON.stringify(invalidTaskEnvelope(taskName, message))}\n`);
+    return EXIT.usage;
+  };
+  let args: unknown[];
+  let sandbox: Sandbox | undefined;
+  try {
+    args = taskArgs(options);
+    const config = loadCapsuleConfig(options.cwd);
+    const bundle = await bundleTaskFile(options.file);
+    sandbox = await Sandbox.create();
+    const tasks = await sandbox.describe(bundle, { baseDir: options.cwd, defaults: config.tasks });
+    const known = [...tasks.keys()];
+    if (!tasks.has(taskName)) return fail(`${options.file}: no task named "${taskName}" (tasks: ${known.join(', ')})`);
+    const envelope: Envelope = await sandbox.run({ bundle, task: taskName, args, baseDir: options.cwd, defaults: config.tasks });
+    io.out(options.json ? `${JSON.stringify(envelope)}\n` : formatEnvelope(envelope, io.interactive));
+    return envelope.success ? EXIT.ok : EXIT.failed;
+  } catch (error) {
+    if (error instanceof UsageError || error instanceof ConfigError || error instanceof BundleError || error instanceof TaskOptionsError) {
+      return fail(error.message);
+    }
+    throw error;
+  } finally {
+    await sandbox?.close();
+  }
+}

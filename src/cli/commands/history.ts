@@ -1,0 +1,52 @@
+/**
+ * `capsule history <workflowId>`: the workflow's event history, one line per event (steps with their attempt and
+ * outcome), or with --json the full history as Temporal exports it (usable for replay tests).
+ */
+import { temporal } from '@temporalio/proto';
+import { openBackend } from '../../client/backend.js';
+import { processIo, type CommandIo } from '../../client/io.js';
+import { reportError } from './watch.js';
+
+export interface HistoryOptions {
+  workflowId: string;
+  json?: boolean;
+  io?: CommandIo;
+}
+
+export async function history(options: HistoryOptions): Promise<number> {
+  const io = options.io ?? processIo();
+  let backend: Awaited<ReturnType<typeof openBackend>> | undefined;
+  try {
+    backend = await openBackend({ cwd: io.cwd, worker: false, env: io.env });
+    const handle = backend.client.workflow.getHandle(options.workflowId);
+    const events = (await handle.fetchHistory()).events ?? [];
+    if (options.json) {
+      const { historyToJSON } = await import('@temporalio/common/lib/proto-utils.js');
+      io.out(historyToJSON({ events }));
+      return 0;
+    }
+    for (const event of events) io.out(describeEvent(event));
+    return 0;
+  } catch (error) {
+    return reportError(io, error, options.workflowId);
+  } finally {
+    await backend?.close();
+  }
+}
+
+function describeEvent(event: temporal.api.history.v1.IHistoryEvent): string {
+  const type = String(temporal.api.enums.v1.EventType[event.eventType ?? 0] ?? event.eventType).replace(/^EVENT_TYPE_/, '');
+  const time = event.eventTime?.seconds === undefined || event.eventTime.seconds === null ? '' : new Date(Number(event.eventTime.seconds) * 1000).toISOString();
+  let note = '';
+  const scheduled = event.activityTaskScheduledEventAttributes;
+  if (scheduled) note = `runTask (activity ${scheduled.activityId}, max attempts ${scheduled.retryPolicy?.maximumAttempts ?? '?'})`;
+  const started = event.activityTaskStartedEventAttributes;
+  if (started) note = `attempt ${started.attempt}`;
+  const failed = event.activityTaskFailedEventAttributes?.failure;
+  if (failed) note = `${failed.applicationFailureInfo?.type ?? ''}: ${failed.message ?? ''}`;
+  const timedOut = event.activityTaskTimedOutEventAttributes?.failure;
+  if (timedOut) note = timedOut.message ?? '';
+  const wfFailed = event.workflowExecutionFailedEventAttributes?.failure;
+  if (wfFailed) note = wfFailed.message ?? '';
+  return `${String(event.eventId)}\t${time}\t${type}${note === '' ? '' : `\t${note}`}`;
+}

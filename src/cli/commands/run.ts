@@ -1,0 +1,60 @@
+/** `capsule run <pipeline-file | task-file>`: validate, submit, show live progress, print the result. */
+import { Sandbox } from '../../sandbox/index.js';
+import { openBackend } from '../../client/backend.js';
+import { workflowUrl } from '../../client/config.js';
+import { describeUserError, onInterrupt, processIo, type CommandIo } from '../../client/io.js';
+import { awaitOutcome, formatOutcome, outcomeJson } from '../../client/outcome.js';
+import { showProgress } from '../../client/progress.js';
+import { preparePipeline, startPipeline } from '../../client/submit.js';
+
+export interface RunOptions {
+  file: string;
+  /** JSON text replacing the pipeline's input. */
+  input?: string;
+  /** Submit and return at once with the workflow id. */
+  detach?: boolean;
+  /** One JSON object on stdout (workflowId, status, steps with envelopes); progress goes nowhere. */
+  json?: boolean;
+  io?: CommandIo;
+}
+
+export async function run(options: RunOptions): Promise<number> {
+  const io = options.io ?? processIo();
+  const info = (line: string) => (options.json ? undefined : io.err(line));
+  const sandbox = await Sandbox.create();
+  let backend: Awaited<ReturnType<typeof openBackend>> | undefined;
+  const interrupt = io.interrupted === undefined ? onInterrupt() : { promise: io.interrupted, dispose: () => {} };
+  try {
+    // Everything that can be wrong with the files is found here, before any server or workflow is touched.
+    const input = await preparePipeline({ file: options.file, cwd: io.cwd, describer: sandbox, ...(options.input === undefined ? {} : { inputJson: options.input }) });
+    backend = await openBackend({ cwd: io.cwd, worker: !options.detach, sandbox, report: info, env: io.env });
+    const handle = await startPipeline(backend.client, input, { taskQueue: backend.config.taskQueue });
+    const uiUrl = workflowUrl(backend.config, handle.workflowId, backend.uiUrl);
+    info(`pipeline ${input.name}: workflow ${handle.workflowId}${uiUrl === undefined ? '' : ` (${uiUrl})`}`);
+    if (options.detach) {
+      if (options.json) io.out(JSON.stringify({ workflowId: handle.workflowId, status: 'running', steps: [], ...(uiUrl === undefined ? {} : { uiUrl }) }));
+      else io.out(`submitted ${handle.workflowId}; follow it with: capsule watch ${handle.workflowId}`);
+      return 0;
+    }
+    const done = awaitOutcome(handle);
+    const detached = options.json
+      ? await Promise.race([done.then(() => false), interrupt.promise.then(() => true)])
+      : await showProgress(handle, done, { tty: io.tty, write: io.err, stop: interrupt.promise });
+    if (detached) {
+      info(`detached; the pipeline keeps its state. Reattach with: capsule watch ${handle.workflowId}`);
+      return 0;
+    }
+    const outcome = await done;
+    io.out(options.json ? JSON.stringify(outcomeJson(outcome, uiUrl)) : formatOutcome(outcome, uiUrl));
+    return outcome.status === 'succeeded' ? 0 : 1;
+  } catch (error) {
+    const message = describeUserError(error);
+    if (message === undefined) throw error;
+    io.err(`error: ${message}`);
+    return 2;
+  } finally {
+    interrupt.dispose();
+    await backend?.close();
+    await sandbox.close();
+  }
+}

@@ -1,0 +1,44 @@
+/** `capsule status <workflowId>`: the workflow's state and, while a worker answers, each step's progress. */
+import { openBackend } from '../../client/backend.js';
+import { workflowUrl } from '../../client/config.js';
+import { processIo, type CommandIo } from '../../client/io.js';
+import { formatSteps } from '../../client/outcome.js';
+import { PROGRESS_QUERY, type PipelineProgress } from '../../workflows/shared.js';
+import { reportError } from './watch.js';
+
+export interface StatusOptions {
+  workflowId: string;
+  json?: boolean;
+  io?: CommandIo;
+}
+
+export async function status(options: StatusOptions): Promise<number> {
+  const io = options.io ?? processIo();
+  let backend: Awaited<ReturnType<typeof openBackend>> | undefined;
+  try {
+    backend = await openBackend({ cwd: io.cwd, worker: false, env: io.env });
+    const handle = backend.client.workflow.getHandle(options.workflowId);
+    const description = await handle.describe();
+    const state = description.status.name;
+    let progress: PipelineProgress | undefined;
+    try {
+      progress = await handle.query<PipelineProgress>(PROGRESS_QUERY);
+    } catch {
+      progress = undefined; // no worker to answer (or the workflow is closed and no worker is running)
+    }
+    const uiUrl = workflowUrl(backend.config, options.workflowId, backend.uiUrl);
+    if (options.json) {
+      io.out(JSON.stringify({ workflowId: options.workflowId, status: state, startTime: description.startTime, closeTime: description.closeTime ?? null, steps: progress?.steps ?? null, ...(uiUrl === undefined ? {} : { uiUrl }) }));
+    } else {
+      io.out(`${options.workflowId}: ${state} (started ${description.startTime.toISOString()}${description.closeTime ? `, closed ${description.closeTime.toISOString()}` : ''})`);
+      if (progress !== undefined) io.out(formatSteps(progress.steps).join('\n'));
+      else io.out('(step progress needs a running worker: capsule dev or capsule worker; the result is in: capsule result)');
+      if (uiUrl !== undefined) io.out(`web UI: ${uiUrl}`);
+    }
+    return 0;
+  } catch (error) {
+    return reportError(io, error, options.workflowId);
+  } finally {
+    await backend?.close();
+  }
+}

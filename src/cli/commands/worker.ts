@@ -1,0 +1,74 @@
+/**
+ * `capsule worker`: a production worker on the configured server (or the `capsule dev` server of this directory).
+ * Runs until SIGINT/SIGTERM, then shuts down gracefully: in-flight steps get the grace time to finish, after which
+ * they are cancelled and handed back to the server for another worker.
+ */
+import os from 'node:os';
+import { resolveConnectionConfig } from '../../client/config.js';
+import { connectWorker } from '../../client/connect.js';
+import { readDevServerState } from '../../client/dev-server.js';
+import { describeUserError, processIo, type CommandIo } from '../../client/io.js';
+import { installRuntime } from '../../client/runtime.js';
+import { createCapsuleWorker } from '../../client/worker.js';
+import { Sandbox } from '../../sandbox/index.js';
+
+export interface WorkerOptions {
+  taskQueue?: string;
+  /** Steps run in parallel on this worker (default: available cores). */
+  concurrency?: number;
+  /** Resolve task allowedFiles here instead of the submitting client's directory. */
+  baseDir?: string;
+  /** Seconds in-flight steps may finish after a shutdown signal. */
+  graceSeconds?: number;
+  io?: CommandIo;
+  /** Resolves to request shutdown (default: SIGINT/SIGTERM). */
+  shutdown?: Promise<void>;
+}
+
+export async function worker(options: WorkerOptions): Promise<number> {
+  const io = options.io ?? processIo();
+  let config;
+  try {
+    config = resolveConnectionConfig(io.cwd, io.env);
+  } catch (error) {
+    const message = describeUserError(error);
+    if (message === undefined) throw error;
+    io.err(`error: ${message}`);
+    return 2;
+  }
+  const address = config.address ?? readDevServerState(io.cwd)?.address;
+  if (address === undefined) {
+    io.err('error: no Temporal server: set TEMPORAL_ADDRESS (or [temporal].address in capsule.toml), or start one here with: capsule dev');
+    return 2;
+  }
+  installRuntime('INFO');
+  const sandbox = await Sandbox.create();
+  const connection = await connectWorker(config, address);
+  const taskQueue = options.taskQueue ?? config.taskQueue;
+  const w = await createCapsuleWorker({
+    connection,
+    namespace: config.namespace,
+    taskQueue,
+    sandbox,
+    maxConcurrentSteps: options.concurrency ?? os.availableParallelism(),
+    ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
+    shutdownGraceTime: `${options.graceSeconds ?? 30}s`,
+  });
+  const stop = options.shutdown ?? new Promise<void>((resolve) => {
+    process.once('SIGINT', () => resolve());
+    process.once('SIGTERM', () => resolve());
+  });
+  void stop.then(() => {
+    io.err(JSON.stringify({ time: new Date().toISOString(), level: 'INFO', message: 'shutdown requested: finishing in-flight steps' }));
+    if (w.getState() === 'RUNNING') w.shutdown();
+  });
+  io.err(JSON.stringify({ time: new Date().toISOString(), level: 'INFO', message: 'worker started', address, namespace: config.namespace, taskQueue }));
+  try {
+    await w.run();
+  } finally {
+    await connection.close();
+    await sandbox.close();
+  }
+  io.err(JSON.stringify({ time: new Date().toISOString(), level: 'INFO', message: 'worker stopped' }));
+  return 0;
+}

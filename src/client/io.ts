@@ -1,0 +1,38 @@
+/** What a command writes to and where it runs; tests pass their own to call commands without a subprocess. */
+export interface CommandIo {
+  cwd: string;
+  out: (text: string) => void;
+  err: (text: string) => void;
+  /** Rich output (live tables) only on a terminal. */
+  tty: boolean;
+  env: Record<string, string | undefined>;
+  /** Resolves on Ctrl-C (detach); default: the process's SIGINT. */
+  interrupted?: Promise<void>;
+}
+
+export function processIo(): CommandIo {
+  return {
+    cwd: process.cwd(),
+    out: (text) => process.stdout.write(`${text}\n`),
+    err: (text) => process.stderr.write(`${text}\n`),
+    tty: process.stdout.isTTY === true,
+    env: process.env,
+  };
+}
+
+/** Resolves at the first SIGINT/SIGTERM; the handler is removed by the returned cleanup. */
+export function onInterrupt(): { promise: Promise<void>; dispose: () => void } {
+  let resolve!: () => void;
+  const promise = new Promise<void>((r) => (resolve = r));
+  const handler = () => resolve();
+  process.once('SIGINT', handler);
+  process.once('SIGTERM', handler);
+  return { promise, dispose: () => { process.off('SIGINT', handler); process.off('SIGTERM', handler); } };
+}
+
+/** Errors the user can fix (bad files, config, missing binary) print as one message, no stack: exit code 2. */
+export function describeUserError(error: unknown): string | undefined {
+  if (!(error instanceof Error)) return undefined;
+  const userErrors = ['PipelineError', 'ConnectionConfigError', 'ConfigError', 'TaskOptionsError', 'BundleError', 'BinaryNotFoundError'];
+  return userErrors.includes(error.name) ? error.message : undefined;
+}

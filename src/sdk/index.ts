@@ -1,0 +1,41 @@
+/**
+ * The task-authoring API, compatible with Capsule's TypeScript SDK: `import { task } from "capsule"` (or
+ * "@capsule-run/sdk"). Task files are never imported on the host: the sandbox bundles them and, inside the guest,
+ * these imports resolve to the sandbox's implementation (src/sandbox/guest/sdk.ts). This module gives authors
+ * their types, and a clear error if a task file is run outside Capsule by mistake.
+ */
+import type { Envelope } from '../sandbox/envelope.js';
+
+export type ComputeLevel = 'LOW' | 'MEDIUM' | 'HIGH' | 'low' | 'medium' | 'high';
+
+export interface TaskOptions {
+  /** Required. The entry task is the one named "main" unless another is chosen. */
+  name: string;
+  /** Fuel: "LOW" = 100,000,000, "MEDIUM" = 2,000,000,000 (default), "HIGH" = 50,000,000,000, or a positive integer. */
+  compute?: ComputeLevel | (string & {}) | number;
+  /** Memory cap: "512KB", "64MB", "1GB" (binary units) or bytes. Default "256MB". */
+  ram?: string | number;
+  /** Wall-clock limit: "500ms", "30s", "2m" or milliseconds. Default "60s". */
+  timeout?: string | number;
+  /** Retries in pipelines (an integer >= 0). Default 0. */
+  maxRetries?: number;
+  /** Directories the task may use, relative to the directory Capsule runs in; a string is read-only. */
+  allowedFiles?: (string | { path: string; mode?: 'read-only' | 'read-write' })[];
+  /** Hosts the task may fetch from: "api.example.com", "*.example.org", "127.0.0.1:8080". Empty: no network. */
+  allowedHosts?: string[];
+  /** Host environment variables the task can see in process.env. */
+  envVariables?: string[];
+}
+
+/** Calling a task from inside another task runs it as a sub-task in its own sandbox and resolves to its envelope. */
+export type TaskFunction<A extends unknown[]> = (...args: A) => Promise<Envelope>;
+
+export function task<A extends unknown[], R>(options: TaskOptions, fn: (...args: A) => R | Promise<R>): TaskFunction<A> {
+  void fn;
+  return () =>
+    Promise.reject(
+      new Error(`task "${options.name}" can only run inside Capsule: use \`capsule exec <file>\` or a pipeline`),
+    );
+}
+
+export default { task };
