@@ -1,0 +1,145 @@
+/**
+ * Shared set-up for the Temporal tests: a client on the suite's dev server, a real Sandbox, real workers on a
+ * unique task queue per test, pipelines written to temp files, and a replay of every history a file produced.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { NativeConnection, Worker, type WorkflowBundle } from '@temporalio/worker';
+import type { temporal } from '@temporalio/proto';
+import { inject } from 'vitest';
+import { installRuntime } from '../../src/client/runtime.js';
+import { createCapsuleWorker, workflowBundle } from '../../src/client/worker.js';
+import { awaitOutcome, type RunOutcome } from '../../src/client/outcome.js';
+import { preparePipeline, startPipeline } from '../../src/client/submit.js';
+import { Sandbox } from '../../src/sandbox/index.js';
+import type { PipelineInput } from '../../src/workflows/shared.js';
+
+export const TASKS = fileURLToPath(new URL('./fixtures/tasks/', import.meta.url));
+
+export interface Harness {
+  address: string;
+  client: Client;
+  sandbox: Sandbox;
+  bundle: WorkflowBundle;
+  /** A fresh task queue name. */
+  queue(label: string): string;
+  /** A real worker on `taskQueue` until stop(). */
+  startWorker(taskQueue: string, address?: string): Promise<{ stop(): Promise<void> }>;
+  /** Writes `definition` as YAML-compatible JSON in a temp dir; returns the file. */
+  writePipeline(definition: object): string;
+  /** Validates, bundles and starts a pipeline; records its id for the replay check. */
+  start(file: string, taskQueue: string, options?: { input?: unknown; baseDir?: string; client?: Client }): Promise<{ handle: WorkflowHandle; input: PipelineInput }>;
+  /** start() + a worker + the outcome. */
+  run(file: string, options?: { input?: unknown; baseDir?: string }): Promise<RunOutcome & { workflowId: string }>;
+  history(workflowId: string): Promise<temporal.api.history.v1.IHistory>;
+  /** Replays every recorded workflow's history against the current workflow code. */
+  replayAll(): Promise<number>;
+  close(): Promise<void>;
+}
+
+export async function createHarness(): Promise<Harness> {
+  const address = inject('temporalAddress');
+  installRuntime('WARN');
+  const connection = await Connection.connect({ address });
+  const client = new Client({ connection });
+  const sandbox = await Sandbox.create({ poolSize: 2 });
+  const bundle = await workflowBundle();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'capsule-temporal-'));
+  const recorded: string[] = [];
+  let counter = 0;
+
+  const harness: Harness = {
+    address,
+    client,
+    sandbox,
+    bundle,
+    queue: (label) => `test-${label}-${process.pid}-${++counter}`,
+    async startWorker(taskQueue, at = address) {
+      const native = await NativeConnection.connect({ address: at });
+      const worker = await createCapsuleWorker({ connection: native, namespace: 'default', taskQueue, sandbox, workflowBundle: bundle, maxCachedWorkflows: 0, shutdownGraceTime: '1s' });
+      const running = worker.run();
+      return {
+        async stop() {
+          if (worker.getState() === 'RUNNING') worker.shutdown();
+          await running;
+          await native.close();
+        },
+      };
+    },
+    writePipeline(definition) {
+      const file = path.join(dir, `pipeline-${++counter}.json`);
+      writeFileSync(file, JSON.stringify(definition, null, 2));
+      return file;
+    },
+    async start(file, taskQueue, options = {}) {
+      const input = await preparePipeline({
+        file,
+        cwd: options.baseDir ?? dir,
+        describer: sandbox,
+        ...(options.input === undefined ? {} : { inputJson: JSON.stringify(options.input) }),
+      });
+      const handle = await startPipeline(options.client ?? client, input, { taskQueue, workflowId: `${input.name}-${taskQueue}` });
+      recorded.push(handle.workflowId);
+      return { handle, input };
+    },
+    async run(file, options = {}) {
+      const taskQueue = harness.queue('run');
+      const worker = await harness.startWorker(taskQueue);
+      try {
+        const { handle } = await harness.start(file, taskQueue, options);
+        return await awaitOutcome(handle);
+      } finally {
+        await worker.stop();
+      }
+    },
+    async history(workflowId) {
+      return client.workflow.getHandle(workflowId).fetchHistory();
+    },
+    async replayAll() {
+      const histories = await Promise.all(recorded.map(async (workflowId) => ({ workflowId, history: await harness.history(workflowId) })));
+      let replayed = 0;
+      for await (const result of Worker.runReplayHistories({ workflowBundle: bundle, replayName: 'capsule-replay' }, histories)) {
+        if (result.error) throw new Error(`replay of ${result.workflowId} failed: ${String(result.error)}`);
+        replayed++;
+      }
+      return replayed;
+    },
+    async close() {
+      await sandbox.close();
+      await connection.close();
+    },
+  };
+  return harness;
+}
+
+/** Activity input (the step id) of every ActivityTaskScheduled event, with event ids of its start/completion. */
+export function activityTimeline(history: temporal.api.history.v1.IHistory) {
+  const scheduled = new Map<string, { stepId: string; scheduledId: number; startedAttempt?: number; closedId?: number; closed?: string }>();
+  for (const event of history.events ?? []) {
+    const id = String(event.eventId);
+    const s = event.activityTaskScheduledEventAttributes;
+    if (s) {
+      const payload = s.input?.payloads?.[0]?.data;
+      const input = JSON.parse(Buffer.from(payload ?? new Uint8Array()).toString('utf8')) as { stepId: string };
+      scheduled.set(id, { stepId: input.stepId, scheduledId: Number(id) });
+    }
+    const started = event.activityTaskStartedEventAttributes;
+    if (started) scheduled.get(String(started.scheduledEventId))!.startedAttempt = started.attempt ?? undefined;
+    for (const [kind, attrs] of [
+      ['completed', event.activityTaskCompletedEventAttributes],
+      ['failed', event.activityTaskFailedEventAttributes],
+      ['timedOut', event.activityTaskTimedOutEventAttributes],
+      ['cancelled', event.activityTaskCanceledEventAttributes],
+    ] as const) {
+      if (attrs) {
+        const entry = scheduled.get(String(attrs.scheduledEventId))!;
+        entry.closedId = Number(id);
+        entry.closed = kind;
+      }
+    }
+  }
+  return [...scheduled.values()];
+}

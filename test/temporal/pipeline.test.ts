@@ -1,0 +1,127 @@
+/** The pipeline workflow on a real dev server with real sandboxes: dependencies, fan-out, retries, failures. */
+import { mkdtempSync, mkdirSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { activityTimeline, createHarness, TASKS, type Harness } from './helpers.js';
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness();
+});
+afterAll(async () => {
+  // Determinism: every history this file produced must replay against the current workflow code.
+  const replayed = await h.replayAll();
+  expect(replayed).toBeGreaterThan(0);
+  await h.close();
+});
+
+const task = (name: string, file = 'steps.ts') => `${path.join(TASKS, file)}#${name}`;
+const fastRetry = { initialInterval: '100ms', backoffCoefficient: 1, maximumInterval: '100ms' };
+
+describe('pipeline workflow', () => {
+  it('runs a fan-out of 5 and a parallel branch, respecting dependencies', async () => {
+    const file = h.writePipeline({
+      name: 'fanout',
+      input: { topic: 'wasm', n: 5 },
+      steps: [
+        { id: 'plan', task: task('plan'), input: { topic: '{{ input.topic }}', n: '{{ input.n }}' } },
+        { id: 'fetch', task: task('fetch'), forEach: '{{ steps.plan.output }}', input: { query: '{{ item }}', index: '{{ index }}' } },
+        { id: 'side', task: task('main'), input: { note: 'parallel branch for {{ input.topic }}' } },
+        { id: 'combine', task: task('combine'), input: { fetched: '{{ steps.fetch.output }}', side: '{{ steps.side.output.input.note }}' } },
+      ],
+    });
+    const outcome = await h.run(file);
+    expect(outcome.status).toBe('succeeded');
+    const result = outcome.result!;
+    expect(result.output).toEqual({ total: 'wasm#0'.length * 5, count: 5, side: 'parallel branch for wasm' });
+    expect(result.steps.map((s) => s.id).sort()).toEqual(['combine', 'fetch[0]', 'fetch[1]', 'fetch[2]', 'fetch[3]', 'fetch[4]', 'plan', 'side']);
+    for (const step of result.steps) {
+      expect(step.status).toBe('succeeded');
+      expect(step.envelope?.execution.retries).toBe(0);
+      expect(step.envelope?.execution.fuel_consumed).toBeGreaterThan(0);
+    }
+    expect(result.totals.steps).toBe(8);
+    expect(result.totals.fuel_consumed).toBe(result.steps.reduce((sum, s) => sum + (s.envelope?.execution.fuel_consumed ?? 0), 0));
+
+    // Order from the history: fetch items are scheduled after plan completed; combine after every fetch and side.
+    const timeline = activityTimeline(await h.history(outcome.workflowId));
+    const at = (id: string) => timeline.find((t) => t.stepId === id)!;
+    for (let i = 0; i < 5; i++) expect(at(`fetch[${i}]`).scheduledId).toBeGreaterThan(at('plan').closedId!);
+    for (const id of ['fetch[0]', 'fetch[1]', 'fetch[2]', 'fetch[3]', 'fetch[4]', 'side']) {
+      expect(at('combine').scheduledId).toBeGreaterThan(at(id).closedId!);
+    }
+    // The parallel branch did not wait for plan: both were scheduled in the first workflow task.
+    expect(at('side').scheduledId).toBeLessThan(at('plan').closedId!);
+  });
+
+  it('retries a task that fails twice and succeeds on the third attempt (maxRetries 2)', async () => {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'capsule-flaky-'));
+    mkdirSync(path.join(base, 'state'));
+    const file = h.writePipeline({
+      name: 'flaky-ok',
+      retry: fastRetry,
+      steps: [{ id: 'flaky', task: path.join(TASKS, 'flaky.ts'), input: { key: 'ok', succeedOn: 3 } }],
+    });
+    const outcome = await h.run(file, { baseDir: base });
+    expect(outcome.status).toBe('succeeded');
+    const step = outcome.result!.steps[0]!;
+    expect(step.attempts).toBe(3);
+    expect(step.envelope?.execution.retries).toBe(2);
+    expect(step.envelope?.result).toEqual({ calls: 3 });
+    // Earlier attempts' failures survive into the final result (and so into history).
+    expect(step.envelope?.earlier_attempts.map((a) => [a.attempt, a.error_type])).toEqual([[1, 'task_error'], [2, 'task_error']]);
+    expect(step.envelope?.earlier_attempts[0]?.message).toContain('call 1 fails');
+    expect(outcome.result!.totals.retries).toBe(2);
+  });
+
+  it('fails the pipeline after exactly 2 attempts when maxRetries is 1', async () => {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'capsule-flaky-'));
+    mkdirSync(path.join(base, 'state'));
+    const file = h.writePipeline({
+      name: 'flaky-fail',
+      retry: fastRetry,
+      steps: [
+        { id: 'flaky', task: path.join(TASKS, 'flaky.ts'), input: { key: 'fail', succeedOn: 3 }, maxRetries: 1 },
+        { id: 'after', task: task('main'), input: '{{ steps.flaky.output }}' },
+      ],
+    });
+    const outcome = await h.run(file, { baseDir: base });
+    expect(outcome.status).toBe('failed');
+    expect(outcome.result?.failedStep).toBe('flaky');
+    const step = outcome.result!.steps.find((s) => s.id === 'flaky')!;
+    expect(step.attempts).toBe(2);
+    expect(step.envelope?.error?.error_type).toBe('task_error');
+    expect(step.envelope?.earlier_attempts.map((a) => a.attempt)).toEqual([1]);
+    expect(outcome.result!.steps.find((s) => s.id === 'after')?.status).toBe('skipped');
+    const timeline = activityTimeline(await h.history(outcome.workflowId));
+    expect(timeline).toHaveLength(1);
+    expect(timeline[0]).toMatchObject({ stepId: 'flaky', startedAttempt: 2, closed: 'failed' });
+  });
+
+  it('does not retry fuel exhaustion (non-retryable): exactly one attempt', async () => {
+    const file = h.writePipeline({ name: 'fuel', retry: fastRetry, steps: [{ id: 'spin', task: task('spin') }] });
+    const outcome = await h.run(file);
+    expect(outcome.status).toBe('failed');
+    const step = outcome.result!.steps[0]!;
+    expect(step.attempts).toBe(1);
+    expect(step.envelope?.error?.error_type).toBe('fuel_exhausted');
+    expect(outcome.message).toContain('fuel');
+    const timeline = activityTimeline(await h.history(outcome.workflowId));
+    expect(timeline[0]).toMatchObject({ startedAttempt: 1, closed: 'failed' });
+  });
+
+  it('continues past a failed step whose policy is "continue" (its output is null)', async () => {
+    const file = h.writePipeline({
+      name: 'continue',
+      steps: [
+        { id: 'spin', task: task('spin'), onFailure: 'continue' },
+        { id: 'after', task: task('main'), input: { got: '{{ steps.spin.output }}' } },
+      ],
+    });
+    const outcome = await h.run(file);
+    expect(outcome.status).toBe('succeeded');
+    expect(outcome.result!.steps.find((s) => s.id === 'spin')?.status).toBe('failed');
+    expect(outcome.result!.output).toEqual({ step: 'main', input: { got: null } });
+  });
+});
