@@ -31,7 +31,7 @@ export interface Harness {
   /** Writes `definition` as YAML-compatible JSON in a temp dir; returns the file. */
   writePipeline(definition: object): string;
   /** Validates, bundles and starts a pipeline; records its id for the replay check. */
-  start(file: string, taskQueue: string, options?: { input?: unknown; baseDir?: string; client?: Client }): Promise<{ handle: WorkflowHandle; input: PipelineInput }>;
+  start(file: string, taskQueue: string, options?: { input?: unknown; baseDir?: string; client?: Client; record?: boolean }): Promise<{ handle: WorkflowHandle; input: PipelineInput }>;
   /** start() + a worker + the outcome. */
   run(file: string, options?: { input?: unknown; baseDir?: string }): Promise<RunOutcome & { workflowId: string }>;
   history(workflowId: string): Promise<temporal.api.history.v1.IHistory>;
@@ -82,7 +82,7 @@ export async function createHarness(): Promise<Harness> {
         ...(options.input === undefined ? {} : { inputJson: JSON.stringify(options.input) }),
       });
       const handle = await startPipeline(options.client ?? client, input, { taskQueue, workflowId: `${input.name}-${taskQueue}` });
-      recorded.push(handle.workflowId);
+      if (options.record !== false) recorded.push(handle.workflowId);
       return { handle, input };
     },
     async run(file, options = {}) {
