@@ -49,6 +49,8 @@ export async function bundleTaskFile(file: string): Promise<TaskBundle> {
       logLevel: 'silent',
       legalComments: 'none',
       charset: 'utf8',
+      // `import('x')` becomes a `require('x')`, so an unavailable module fails as a catchable error in the guest.
+      supported: { 'dynamic-import': false },
     });
   } catch (error) {
     const failure = error as esbuild.BuildFailure;

@@ -56,7 +56,7 @@ async function runJob(job: GuestJob): Promise<JobDone> {
   const fuelConsumed = () => {
     const left = fuelGlobal()?.value as bigint | undefined;
     if (left === undefined) return 0;
-    return Number(BigInt(job.fuel) - (left < 0n ? -1n : left));
+    return Number(BigInt(job.fuel) - (left < 0n ? 0n : left));
   };
   const meter = () => emit({ kind: 'meter', fuelConsumed: fuelConsumed(), ramUsed: memory.buffer.byteLength });
   const output = new OutputMeter(job.outputCapBytes, emit);
