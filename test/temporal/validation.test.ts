@@ -1,0 +1,99 @@
+/**
+ * Bad pipeline files and bad inputs are rejected before anything starts, with a message naming the file, the field
+ * and what was expected. Validation needs no Temporal connection at all, which is how "nothing started" is shown:
+ * preparePipeline is the whole pre-start path of `capsule run`.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { preparePipeline } from '../../src/client/submit.js';
+import { MAX_WORKFLOW_INPUT_BYTES } from '../../src/pipeline/compile.js';
+import { Sandbox } from '../../src/sandbox/index.js';
+import { TASKS } from './helpers.js';
+
+let sandbox: Sandbox;
+let dir: string;
+beforeAll(async () => {
+  sandbox = await Sandbox.create({ poolSize: 1 });
+  dir = mkdtempSync(path.join(os.tmpdir(), 'capsule-validate-'));
+});
+afterAll(async () => {
+  await sandbox.close();
+});
+
+const steps = path.join(TASKS, 'steps.ts');
+let n = 0;
+function write(content: string, ext = 'yaml'): string {
+  const file = path.join(dir, `p${++n}.${ext}`);
+  writeFileSync(file, content);
+  return file;
+}
+const prepare = (file: string, inputJson?: string) =>
+  preparePipeline({ file, cwd: dir, describer: sandbox, ...(inputJson === undefined ? {} : { inputJson }) });
+
+describe('pipeline validation', () => {
+  it('accepts a valid YAML pipeline and infers dependencies from references', async () => {
+    const file = write(`name: ok\ninput: { topic: x, n: 2 }\nsteps:\n  - id: plan\n    task: ${steps}#plan\n    input: { topic: "{{ input.topic }}", n: "{{ input.n }}" }\n  - id: fetch\n    task: ${steps}#fetch\n    forEach: "{{ steps.plan.output }}"\n    input: { query: "{{ item }}", index: "{{ index }}" }\n`);
+    const input = await prepare(file);
+    expect(input.steps.map((s) => [s.id, s.dependsOn])).toEqual([['plan', []], ['fetch', ['plan']]]);
+    expect(Object.keys(input.bundles)).toHaveLength(1);
+    expect(input.steps[0]!.task).toMatchObject({ task: 'plan', timeoutMs: 20_000, maxRetries: 0 });
+  });
+
+  const cases: [string, string, RegExp][] = [
+    ['unknown step reference', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    input: "{{ steps.nope.output }}"\n`, /steps\[0\] \(one\)\.input: refers to unknown step "nope"; steps are: one/],
+    ['unknown dependsOn', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    dependsOn: [ghost]\n`, /steps\[0\] \(one\)\.dependsOn\[0\]: unknown step "ghost"/],
+    ['cycle', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    dependsOn: [two]\n  - id: two\n    task: ${steps}\n    input: "{{ steps.one.output }}"\n`, /dependency cycle: one -> two -> one/],
+    ['duplicate id', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n  - id: one\n    task: ${steps}\n`, /steps\[1\]\.id: duplicate step id "one" \(also steps\[0\]\)/],
+    ['missing task file', `name: a\nsteps:\n  - id: one\n    task: ./nowhere.ts\n`, /steps\[0\] \(one\)\.task: task file "\.\/nowhere\.ts" not found/],
+    ['unknown task name', `name: a\nsteps:\n  - id: one\n    task: ${steps}#nope\n`, /steps\[0\] \(one\)\.task: .* has no task "nope" \(it exports: main, plan, fetch, combine, spin, slow\)/],
+    ['bad task options', `name: a\nsteps:\n  - id: one\n    task: ${path.join(TASKS, 'bad-options.ts')}\n`, /steps\[0\] \(one\)\.task: .*bad-options\.ts: task "main": option "ram": got "64 parsecs"; expected a size/],
+    ['bad step override', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    timeout: soon\n`, /steps\[0\] \(one\)\.task: .*option "override timeout": got "soon"; expected a duration/],
+    ['unknown field', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    retries: 3\n`, /steps\[0\] \(one\): unknown field\(s\) "retries"/],
+    ['no steps', `name: a\nsteps: []\n`, /steps: expected at least one step/],
+    ['bad id', `name: a\nsteps:\n  - id: "1 bad"\n    task: ${steps}\n`, /steps\[0\] \(1 bad\)\.id: expected an id/],
+    ['item outside forEach', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    input: "{{ item }}"\n`, /steps\[0\] \(one\)\.input: "item" is only available in the input of a step with forEach/],
+    ['bad reference syntax', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    input: "{{ steps.x }}"\n`, /steps\[0\] \(one\)\.input: "\{\{ steps\.x \}\}" is not a valid reference/],
+    ['invalid YAML', `name: a\nsteps:\n  - id: one\n   task: x\n`, /not valid YAML \(line \d+, column \d+/],
+    ['bad retry setting', `name: a\nretry: { initialInterval: fast }\nsteps:\n  - id: one\n    task: ${steps}\n`, /retry\.initialInterval: got "fast"; expected a duration/],
+  ];
+  for (const [label, yaml, message] of cases) {
+    it(`rejects ${label}`, async () => {
+      const file = write(yaml);
+      const error = await prepare(file).then(() => undefined, (e: unknown) => e);
+      expect(error).toBeInstanceOf(Error);
+      expect((error as Error).name).toBe('PipelineError');
+      expect((error as Error).message.startsWith(file)).toBe(true);
+      expect((error as Error).message).toMatch(message);
+    });
+  }
+
+  it('rejects --input that is not JSON, naming the flag', async () => {
+    const file = write(`name: a\nsteps:\n  - id: one\n    task: ${steps}\n`);
+    await expect(prepare(file, '{topic: x}')).rejects.toThrow(/^--input: not valid JSON .*expected e\.g\. --input/);
+  });
+
+  it('rejects an input that lacks a field the templates read', async () => {
+    const file = write(`name: a\nsteps:\n  - id: one\n    task: ${steps}\n    input: { t: "{{ input.topic.name }}" }\n`);
+    await expect(prepare(file, '{"topic":{"title":"x"}}')).rejects.toThrow(/steps\[0\] \(one\)\.input: refers to input\.topic\.name, but the pipeline input has no field "name" at input\.topic/);
+  });
+
+  it('rejects a bundle too large for a Temporal payload', async () => {
+    const big = path.join(dir, 'big-task.ts');
+    writeFileSync(big, `import { task } from 'capsule';\nconst blob = ${JSON.stringify('x'.repeat(MAX_WORKFLOW_INPUT_BYTES))};\nexport const main = task({ name: 'main' }, async () => blob.length);\n`);
+    const file = write(`name: big\nsteps:\n  - id: one\n    task: ./big-task.ts\n`);
+    await expect(prepare(file)).rejects.toThrow(/the workflow input would be 1\.\dMB \(bundled tasks: big-task\.ts 1\.\dMB\); Temporal payloads are limited to 2MB/);
+  });
+
+  it('loads JSON pipelines, *.pipeline.ts modules, and a task file as a one-step pipeline', async () => {
+    const json = write(JSON.stringify({ name: 'j', steps: [{ id: 'one', task: steps }] }), 'json');
+    expect((await prepare(json)).steps).toHaveLength(1);
+    const mod = path.join(dir, 'mod.pipeline.ts');
+    writeFileSync(mod, `export const pipeline = { name: 'm', steps: [{ id: 'one', task: ${JSON.stringify(steps)} }] };\n`);
+    expect((await prepare(mod)).name).toBe('m');
+    const single = await prepare(steps, '{"x":1}');
+    expect(single.steps.map((s) => [s.id, s.task.task])).toEqual([['main', 'main']]);
+    expect(single.input).toEqual({ x: 1 });
+  });
+});
