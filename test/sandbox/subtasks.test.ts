@@ -1,0 +1,67 @@
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Sandbox, type Envelope } from '../../src/sandbox/index.js';
+import { fixtureBundle, taskDir } from '../helpers.js';
+
+let sandbox: Sandbox;
+let dir: ReturnType<typeof taskDir>;
+beforeAll(async () => {
+  sandbox = await Sandbox.create();
+  dir = taskDir();
+});
+afterAll(async () => {
+  await sandbox.close();
+  dir.cleanup();
+});
+
+const run = async (mode: string, url?: string) => {
+  const envelope = await sandbox.run({ bundle: await fixtureBundle('subtasks.ts'), args: url ? [mode, url] : [mode], baseDir: dir.base });
+  expect(envelope.success).toBe(true);
+  return envelope.result;
+};
+
+describe('sub-tasks', () => {
+  it('runs a called task in its own sandbox with its own limits and resolves to its envelope', async () => {
+    const child = (await run('one')) as Envelope;
+    expect(child.success).toBe(true);
+    expect(child.result).toMatchObject({ n: 1000, sum: 499500 });
+    expect(child.execution).toMatchObject({ task_name: 'child', fuel_limit: 100_000_000, ram_limit: 48 * 1024 * 1024 });
+  });
+
+  it('applies the child\'s own fuel budget, not the parent\'s', async () => {
+    const child = (await run('limits')) as Envelope;
+    expect(child.error?.error_type).toBe('fuel_exhausted');
+    expect(child.execution.fuel_limit).toBe(100_000_000);
+  });
+
+  it('keeps the parent alive when a child fails', async () => {
+    const result = (await run('failing')) as { survived: boolean; failed: Envelope };
+    expect(result.survived).toBe(true);
+    expect(result.failed.error).toEqual({ error_type: 'task_error', message: 'Error: child failed on purpose' });
+  });
+
+  it('runs concurrent calls concurrently', async () => {
+    // A barrier that answers nobody until all three children are waiting at it at once.
+    const waiting: http.ServerResponse[] = [];
+    const server = http.createServer((_req, res) => {
+      waiting.push(res);
+      if (waiting.length === 3) for (const r of waiting) r.end('all three arrived');
+    });
+    await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
+    try {
+      const url = `http://127.0.0.1:${(server.address() as AddressInfo).port}/barrier`;
+      const children = (await run('concurrent', url)) as Envelope[];
+      expect(children.map((c) => c.result)).toEqual([0, 1, 2].map((i) => ({ i, opened: 'all three arrived' })));
+    } finally {
+      server.closeAllConnections();
+      server.close();
+    }
+  });
+
+  it('never gives a child more than its own declaration, even when the parent may read files', async () => {
+    const child = (await run('escalate')) as Envelope;
+    expect(child.result).toMatch(/^denied: permission denied/);
+    expect(child.execution.denials).toEqual([expect.objectContaining({ capability: 'file', target: './data/input.txt' })]);
+  });
+});
