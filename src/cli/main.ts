@@ -2,9 +2,17 @@
  * The `capsule` command line. This file only declares commands; each lives in commands/<name>.ts as an async
  * function returning an exit code, and only this file calls process.exit.
  */
-import { Command, CommanderError } from 'commander';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { execCommand } from './commands/exec.js';
 import { setupCommand } from './commands/setup.js';
+import { cancel } from './commands/cancel.js';
+import { dev } from './commands/dev.js';
+import { history } from './commands/history.js';
+import { result } from './commands/result.js';
+import { run } from './commands/run.js';
+import { status } from './commands/status.js';
+import { watch } from './commands/watch.js';
+import { worker } from './commands/worker.js';
 import { EXIT, processIO } from './io.js';
 
 const program = new Command('capsule')
@@ -32,6 +40,68 @@ program
   .description('build the sandbox runtime now (done once per version; npm install runs it)')
   .action(() => {
     pending = setupCommand(processIO);
+  });
+
+// --- Temporal commands (src/cli/commands/{run,dev,worker,status,result,cancel,history,watch}.ts) ---
+const intOption = (name: string) => (value: string): number => {
+  const n = Number(value);
+  if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`${name}: got "${value}"; expected a positive integer`);
+  return n;
+};
+
+program
+  .command('run')
+  .description('run a pipeline (or a task file as a one-step pipeline) on Temporal, with live progress')
+  .argument('<file>', 'pipeline (.yaml, .yml, .json, .pipeline.ts) or task file (.ts, .js)')
+  .option('--input <json>', "the pipeline's input as JSON (replaces the file's input)")
+  .option('--detach', 'submit and exit; follow it later with capsule watch <id>', false)
+  .option('--json', 'print one JSON object: workflowId, status, steps with their envelopes', false)
+  .addHelpText('after', '\nStarts the embedded Temporal server and a worker unless a server is configured (TEMPORAL_ADDRESS, capsule.toml)\nor `capsule dev` is running here. Ctrl-C detaches without cancelling.\nExit codes: 0 success, 1 the pipeline failed, 2 invalid file/input/configuration (nothing was started).\nExample: capsule run examples/research/pipeline.yaml --input \'{"topic":"wasm"}\'')
+  .action((file: string, opts: { input?: string; detach: boolean; json: boolean }) => {
+    pending = run({ file, ...(opts.input === undefined ? {} : { input: opts.input }), detach: opts.detach, json: opts.json });
+  });
+
+program
+  .command('dev')
+  .description('embedded Temporal server (Web UI, data in .capsule/) plus a worker, until Ctrl-C')
+  .option('--port <port>', 'gRPC port (default 7233, or a free one)', intOption('--port'))
+  .option('--ui-port <port>', 'Web UI port (default 8233, or a free one)', intOption('--ui-port'))
+  .action((opts: { port?: number; uiPort?: number }) => {
+    pending = dev({ ...(opts.port === undefined ? {} : { port: opts.port }), ...(opts.uiPort === undefined ? {} : { uiPort: opts.uiPort }) });
+  });
+
+program
+  .command('worker')
+  .description('a worker for the configured Temporal server (production); SIGINT/SIGTERM shut it down gracefully')
+  .option('--task-queue <name>', 'task queue (default: CAPSULE_TASK_QUEUE, capsule.toml, or "capsule")')
+  .option('--concurrency <n>', 'steps run in parallel (default: number of cores)', intOption('--concurrency'))
+  .option('--base-dir <dir>', 'resolve task allowedFiles here instead of the submitting directory')
+  .action((opts: { taskQueue?: string; concurrency?: number; baseDir?: string }) => {
+    pending = worker({ ...opts });
+  });
+
+for (const [name, description, fn] of [
+  ['status', "a pipeline's state and per-step progress", status],
+  ['result', 'wait for a pipeline and print its result (exit 1 if it failed)', result],
+  ['watch', 'reattach to a pipeline: live progress, then the result', watch],
+  ['history', "a pipeline's event history (--json: Temporal's JSON export)", history],
+] as const) {
+  program
+    .command(name)
+    .description(description)
+    .argument('<workflowId>', 'printed by capsule run')
+    .option('--json', 'machine-readable output', false)
+    .action((workflowId: string, opts: { json: boolean }) => {
+      pending = fn({ workflowId, json: opts.json });
+    });
+}
+
+program
+  .command('cancel')
+  .description('cancel a running pipeline (running steps are stopped)')
+  .argument('<workflowId>', 'printed by capsule run')
+  .action((workflowId: string) => {
+    pending = cancel({ workflowId });
   });
 
 async function main(): Promise<number> {

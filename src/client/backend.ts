@@ -6,7 +6,7 @@
  */
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
+import type { LogLevel, Worker } from '@temporalio/worker';
 import { Sandbox } from '../sandbox/index.js';
 import { findTemporalBinary } from './binary.js';
 import { resolveConnectionConfig, type ConnectionConfig } from './config.js';
@@ -102,8 +102,9 @@ export interface InProcessWorker {
 }
 
 /** A worker running inside this process until stop(); in-flight steps are cancelled and handed back on stop. */
-export async function startInProcessWorker(config: ConnectionConfig, address: string, sandbox?: Sandbox): Promise<InProcessWorker> {
-  installRuntime('WARN');
+export async function startInProcessWorker(config: ConnectionConfig, address: string, sandbox?: Sandbox, logLevel: LogLevel = 'ERROR'): Promise<InProcessWorker> {
+  // `run` keeps the terminal for its progress table (quiet); `dev` is a long-running worker and logs like one.
+  installRuntime(logLevel);
   const ownSandbox = sandbox === undefined ? await Sandbox.create() : undefined;
   const connection = await connectWorker(config, address);
   const worker = await createCapsuleWorker({

@@ -39,7 +39,7 @@ export async function dev(options: DevOptions): Promise<number> {
       namespace: config.namespace,
       logFile: path.join(io.cwd, CAPSULE_DIR, 'temporal.log'),
     });
-    const worker = await startInProcessWorker(config, server.address);
+    const worker = await startInProcessWorker(config, server.address, undefined, 'INFO');
     writeDevServerState(io.cwd, { pid: server.pid, address: server.address, ...(server.uiUrl === undefined ? {} : { uiUrl: server.uiUrl }), namespace: config.namespace, owner: 'dev' });
     io.out(`Temporal server: ${server.address} (data: ${dbFile})`);
     if (server.uiUrl !== undefined) io.out(`Web UI: ${server.uiUrl}`);

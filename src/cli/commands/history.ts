@@ -2,7 +2,11 @@
  * `capsule history <workflowId>`: the workflow's event history, one line per event (steps with their attempt and
  * outcome), or with --json the full history as Temporal exports it (usable for replay tests).
  */
-import { temporal } from '@temporalio/proto';
+import proto from '@temporalio/proto';
+import type { temporal } from '@temporalio/proto';
+
+// @temporalio/proto is CommonJS: named ESM imports of its values fail under Node, the default import works.
+const { EventType } = proto.temporal.api.enums.v1;
 import { openBackend } from '../../client/backend.js';
 import { processIo, type CommandIo } from '../../client/io.js';
 import { reportError } from './watch.js';
@@ -35,7 +39,7 @@ export async function history(options: HistoryOptions): Promise<number> {
 }
 
 function describeEvent(event: temporal.api.history.v1.IHistoryEvent): string {
-  const type = String(temporal.api.enums.v1.EventType[event.eventType ?? 0] ?? event.eventType).replace(/^EVENT_TYPE_/, '');
+  const type = String(EventType[event.eventType ?? 0] ?? event.eventType).replace(/^EVENT_TYPE_/, '');
   const time = event.eventTime?.seconds === undefined || event.eventTime.seconds === null ? '' : new Date(Number(event.eventTime.seconds) * 1000).toISOString();
   let note = '';
   const scheduled = event.activityTaskScheduledEventAttributes;

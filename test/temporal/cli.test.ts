@@ -1,0 +1,109 @@
+/**
+ * `capsule run` (and friends) end to end as subprocesses: the embedded server path (started and stopped by the
+ * command), the configured-server path, exit codes, --json output, and bad files rejected with nothing started.
+ */
+import { spawn } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createHarness, TASKS, type Harness } from './helpers.js';
+
+const CLI = fileURLToPath(new URL('../../bin/capsule.js', import.meta.url));
+const steps = path.join(TASKS, 'steps.ts');
+
+interface Result { code: number | null; stdout: string; stderr: string }
+
+function capsule(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Result> {
+  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('CAPSULE_TASK')));
+  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
+  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
+  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
+}
+
+function project(pipeline: object): { dir: string; file: string } {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'capsule-cli-'));
+  const file = path.join(dir, 'pipeline.json');
+  writeFileSync(file, JSON.stringify(pipeline));
+  return { dir, file };
+}
+
+let h: Harness;
+beforeAll(async () => {
+  h = await createHarness();
+});
+afterAll(async () => {
+  await h.replayAll();
+  await h.close();
+});
+
+describe('capsule run (subprocess)', () => {
+  it('runs a pipeline on the embedded server: exit 0, one JSON object, server stopped afterwards', async () => {
+    const { dir } = project({
+      name: 'cli-ok',
+      input: { topic: 'cli', n: 2 },
+      steps: [
+        { id: 'plan', task: `${steps}#plan`, input: { topic: '{{ input.topic }}', n: '{{ input.n }}' } },
+        { id: 'fetch', task: `${steps}#fetch`, forEach: '{{ steps.plan.output }}', input: { query: '{{ item }}', index: '{{ index }}' } },
+      ],
+    });
+    const result = await capsule(['run', 'pipeline.json', '--json', '--input', '{"topic":"json","n":3}'], dir);
+    expect(result.code, result.stderr).toBe(0);
+    const out = JSON.parse(result.stdout) as { workflowId: string; status: string; steps: { id: string; envelope: { success: boolean; execution: { fuel_consumed: number } } }[]; uiUrl: string };
+    expect(out.status).toBe('succeeded');
+    expect(out.workflowId).toMatch(/^cli-ok-[0-9a-f]{12}$/);
+    expect(out.steps.map((s) => s.id).sort()).toEqual(['fetch[0]', 'fetch[1]', 'fetch[2]', 'plan']);
+    expect(out.steps.every((s) => s.envelope.success && s.envelope.execution.fuel_consumed > 0)).toBe(true);
+    expect(out.uiUrl).toContain(`/namespaces/default/workflows/${out.workflowId}`);
+    expect(existsSync(path.join(dir, '.capsule', 'temporal.db'))).toBe(true);
+    expect(existsSync(path.join(dir, '.capsule', 'dev-server.json'))).toBe(false);
+  });
+
+  it('exits 1 when the pipeline fails, and prints the failed step', async () => {
+    const { dir } = project({ name: 'cli-fail', steps: [{ id: 'spin', task: `${steps}#spin` }] });
+    const result = await capsule(['run', 'pipeline.json'], dir);
+    expect(result.code, result.stderr).toBe(1);
+    expect(result.stdout).toMatch(/spin\s+failed\s+1\s+.*fuel_exhausted/);
+    expect(result.stdout).toMatch(/FAILED: pipeline "cli-fail" .* failed at step "spin" after 1 attempt\(s\)/);
+    expect(result.stdout).toMatch(/workflow id: cli-fail-[0-9a-f]{12}/);
+  });
+
+  it('exits 2 on a bad pipeline file and starts nothing', async () => {
+    const { dir } = project({ name: 'cli-bad', steps: [{ id: 'a', task: steps, dependsOn: ['b'] }] });
+    const result = await capsule(['run', 'pipeline.json'], dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/error: .*pipeline\.json: steps\[0\] \(a\)\.dependsOn\[0\]: unknown step "b"/);
+    expect(existsSync(path.join(dir, '.capsule'))).toBe(false);
+  });
+
+  it('submits to a configured server (TEMPORAL_ADDRESS) and the id works with result and history', async () => {
+    const taskQueue = h.queue('cli');
+    const worker = await h.startWorker(taskQueue);
+    try {
+      const { dir } = project({ name: 'cli-configured', steps: [{ id: 'one', task: steps, input: '{{ input }}' }] });
+      const env = { TEMPORAL_ADDRESS: h.address, CAPSULE_TASK_QUEUE: taskQueue };
+      const run = await capsule(['run', 'pipeline.json', '--json', '--input', '{"hello":"world"}'], dir, env);
+      expect(run.code, run.stderr).toBe(0);
+      const { workflowId, status } = JSON.parse(run.stdout) as { workflowId: string; status: string };
+      expect(status).toBe('succeeded');
+      expect(existsSync(path.join(dir, '.capsule'))).toBe(false);
+
+      const result = await capsule(['result', workflowId, '--json'], dir, env);
+      expect(result.code).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ workflowId, status: 'succeeded', output: { step: 'main', input: { hello: 'world' } } });
+      const history = await capsule(['history', workflowId], dir, env);
+      expect(history.code).toBe(0);
+      expect(history.stdout).toMatch(/ACTIVITY_TASK_SCHEDULED\trunTask/);
+      expect(history.stdout).toMatch(/WORKFLOW_EXECUTION_COMPLETED/);
+      const missing = await capsule(['status', 'no-such-workflow'], dir, env);
+      expect(missing.code).toBe(2);
+      expect(missing.stderr).toContain('no workflow with id "no-such-workflow"');
+    } finally {
+      await worker.stop();
+    }
+  });
+});
