@@ -77,10 +77,22 @@ function unitField(parse: (v: unknown) => { ok: true; value: number } | { ok: fa
   });
 }
 
-const allowedFileSchema = z.union([
-  z.string().min(1),
-  z.strictObject({ path: z.string().min(1), mode: z.enum(['read-only', 'read-write']).default('read-only') }),
-]);
+const allowedFileObject = z.strictObject({
+  path: z.string().min(1, 'expected a non-empty relative path'),
+  mode: z.enum(['read-only', 'read-write'], 'expected "read-only" or "read-write"').default('read-only'),
+});
+// Not z.union: its error ("Invalid input") would not say which shape was expected or what was wrong with it.
+const allowedFileSchema = z.unknown().transform((value, ctx): string | z.output<typeof allowedFileObject> => {
+  if (typeof value === 'string' && value.length > 0) return value;
+  if (typeof value === 'object' && value !== null && !Array.isArray(value)) {
+    const parsed = allowedFileObject.safeParse(value);
+    if (parsed.success) return parsed.data;
+    for (const issue of parsed.error.issues) ctx.addIssue({ ...issue, path: issue.path } as never);
+    return z.NEVER;
+  }
+  ctx.addIssue({ code: 'custom', message: `got ${JSON.stringify(value)}; expected a relative directory such as "./data" or { path: "./out", mode: "read-write" }` });
+  return z.NEVER;
+});
 
 const hostPattern = z
   .string()
@@ -110,7 +122,7 @@ const overridesSchema = z.strictObject({
 /** The first zod issue as "option", "message" — enough for a precise one-line error. */
 export function firstIssue(error: z.ZodError, prefix: string[] = []): { option: string; message: string } {
   const issue = error.issues[0]!;
-  const option = [...prefix, ...issue.path.map(String)].join('.') || '(options)';
+  const option = [...prefix, ...issue.path.map(String)].join('.').replace(/\.(\d+)(?=\.|$)/g, '[$1]') || '(options)';
   let message = issue.message;
   if (issue.code === 'unrecognized_keys') message = `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
   if (issue.code === 'invalid_type' && issue.path.length === 1 && issue.path[0] === 'name') message = 'required: a task name';

@@ -4,7 +4,7 @@
  * worker thread shares. A task run never builds anything.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, readFileSync, writeFileSync, mkdirSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fork } from 'node:child_process';
@@ -104,7 +104,7 @@ async function build(hash: string, outDir: string, guest: string, report: Progre
   const started = Date.now();
   report(`building the sandbox runtime ${hash} once for this version (cached in ${path.dirname(outDir)})`);
   mkdirSync(path.dirname(outDir), { recursive: true });
-  const guestSourcePath = path.join(path.dirname(outDir), `guest-${hash}.js`);
+  const guestSourcePath = path.join(path.dirname(outDir), `guest-${hash}.${process.pid}.js`);
   writeFileSync(guestSourcePath, guest);
   const script = writeContentAddressed(path.join(capsuleCacheDir(), 'scripts'), 'build-process', await bundleForThread(path.join(here, 'build-process.ts')));
   const job: BuildJob = { hash, outDir, guestSourcePath, witPath: WIT_PATH };
@@ -125,6 +125,7 @@ async function build(hash: string, outDir: string, guest: string, report: Progre
     });
   } finally {
     child.kill();
+    rmSync(guestSourcePath, { force: true });
   }
   report(`sandbox runtime ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
