@@ -8,7 +8,7 @@ import path from 'node:path';
 import { TaskOptionsError, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
 import { formatBytes } from '../config/units.js';
 import { BundleError, bundleTaskFile, type TaskBundle } from '../sandbox/index.js';
-import { DEFAULT_RETRY_TUNING, type BundleRef, type PipelineInput, type RetryTuning, type StepSpec } from '../workflows/shared.js';
+import { DEFAULT_RETRY_TUNING, type BundleRef, type PipelineInput, type RetryTuning, type StepSpec, type TaskRef } from '../workflows/shared.js';
 import { PipelineError } from './errors.js';
 import { checkGraph } from './graph.js';
 import type { LoadedPipeline } from './load.js';
@@ -79,6 +79,30 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
   };
   checkSize(file, result, [...bundles.values()]);
   return result;
+}
+
+/**
+ * For hand-written workflows: bundles and validates tasks given as { key: "path/to/task.ts#name" } (paths relative
+ * to `baseDir`), returning what TaskWorkflowInput needs. `source` names the caller in error messages.
+ */
+export async function compileTasks(
+  source: string,
+  refs: Record<string, string>,
+  options: Omit<CompileOptions, 'input'>,
+): Promise<{ bundles: Record<string, BundleRef>; tasks: Record<string, TaskRef> }> {
+  const bundles: Record<string, BundleRef> = {};
+  const tasks: Record<string, TaskRef> = {};
+  const anchor = path.join(options.baseDir, '(tasks)');
+  for (const [key, ref] of Object.entries(refs)) {
+    const field = `tasks.${key}`;
+    const { taskFile, exportName } = parseTaskRef(anchor, field, ref);
+    const bundle = await bundle_(source, field, taskFile);
+    bundles[bundle.sha256] = { sha256: bundle.sha256, code: bundle.code, entryFile: bundle.entryFile };
+    const resolved = (await describe(options, source, field, bundle, undefined)).get(exportName);
+    if (resolved === undefined) throw new PipelineError(source, field, `${ref} has no task "${exportName}"`);
+    tasks[key] = { bundle: bundle.sha256, task: exportName, timeoutMs: resolved.timeoutMs, maxRetries: resolved.maxRetries };
+  }
+  return { bundles, tasks };
 }
 
 function parseTaskRef(file: string, field: string, ref: string): { taskFile: string; exportName: string } {
