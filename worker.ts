@@ -1,12 +1,21 @@
 /**
  * Production worker entry point: `node --import tsx worker.ts` (or `capsule worker`). Configuration comes from
- * TEMPORAL_* environment variables and capsule.toml; logs are JSON lines on stderr.
+ * TEMPORAL_* environment variables and capsule.toml, plus CAPSULE_WORKER_CONCURRENCY and CAPSULE_BASE_DIR;
+ * logs are JSON lines on stderr.
  */
+import { z } from 'zod';
 import { worker } from './src/cli/commands/worker.js';
 
-const concurrency = process.env.CAPSULE_WORKER_CONCURRENCY;
-const code = await worker({
-  ...(concurrency === undefined ? {} : { concurrency: Number(concurrency) }),
-  ...(process.env.CAPSULE_BASE_DIR === undefined ? {} : { baseDir: process.env.CAPSULE_BASE_DIR }),
+const envSchema = z.object({
+  CAPSULE_WORKER_CONCURRENCY: z.coerce.number().int().positive('expected a positive integer').optional(),
+  CAPSULE_BASE_DIR: z.string().min(1).optional(),
 });
-process.exit(code);
+
+const parsed = envSchema.safeParse(process.env);
+if (!parsed.success) {
+  const issue = parsed.error.issues[0]!;
+  process.stderr.write(`error: environment variable ${issue.path.join('.')}: ${issue.message}\n`);
+  process.exit(2);
+}
+const { CAPSULE_WORKER_CONCURRENCY: concurrency, CAPSULE_BASE_DIR: baseDir } = parsed.data;
+process.exit(await worker({ ...(concurrency === undefined ? {} : { concurrency }), ...(baseDir === undefined ? {} : { baseDir }) }));
