@@ -1,0 +1,138 @@
+/**
+ * Temporal benchmarks on the embedded dev server (in memory), one worker:
+ *  - a sequential 20-step pipeline of trivial tasks: per-step latency p50 (target <= 40 ms);
+ *  - a fan-out of 500 trivial steps: steps per second (target >= 100);
+ * each with the real sandbox and with a native runner (same function, no sandbox) side by side.
+ * Run: `node --import tsx bench/temporal.ts` (or through `npm run bench`). Prints a Markdown table.
+ */
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { Client, Connection } from '@temporalio/client';
+import { NativeConnection } from '@temporalio/worker';
+import type { temporal } from '@temporalio/proto';
+import type { TaskRunner } from '../src/activities/index.js';
+import { findTemporalBinary } from '../src/client/binary.js';
+import { startDevServer } from '../src/client/dev-server.js';
+import { awaitOutcome } from '../src/client/outcome.js';
+import { installRuntime } from '../src/client/runtime.js';
+import { preparePipeline, startPipeline } from '../src/client/submit.js';
+import { createCapsuleWorker, workflowBundle } from '../src/client/worker.js';
+import { Sandbox } from '../src/sandbox/index.js';
+import { NativeRunner } from './temporal-native.js';
+
+const TRIVIAL = fileURLToPath(new URL('./temporal-tasks/trivial.ts', import.meta.url));
+const SEQUENTIAL_STEPS = 20;
+const FAN_OUT = 500;
+
+export interface TemporalBenchRow {
+  runner: 'sandbox' | 'native';
+  sequentialP50Ms: number;
+  sequentialTotalMs: number;
+  fanOutStepsPerSecond: number;
+  fanOutTotalMs: number;
+}
+
+export async function runTemporalBench(log: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Promise<TemporalBenchRow[]> {
+  installRuntime('ERROR');
+  const binary = await findTemporalBinary({ report: log });
+  const server = await startDevServer({ binary, headless: true });
+  const connection = await Connection.connect({ address: server.address });
+  const client = new Client({ connection });
+  const sandbox = await Sandbox.create();
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'capsule-bench-'));
+  const bundle = await workflowBundle();
+  const rows: TemporalBenchRow[] = [];
+  try {
+    const sequential = write(dir, 'sequential.json', {
+      name: 'bench-sequential',
+      input: { n: 0 },
+      steps: Array.from({ length: SEQUENTIAL_STEPS }, (_, i) => ({ id: `s${i}`, task: TRIVIAL, input: i === 0 ? '{{ input }}' : `{{ steps.s${i - 1}.output }}` })),
+    });
+    const fanOut = write(dir, 'fanout.json', {
+      name: 'bench-fanout',
+      input: { items: Array.from({ length: FAN_OUT }, (_, i) => i) },
+      steps: [{ id: 'each', task: TRIVIAL, forEach: '{{ input.items }}', input: { n: '{{ item }}' } }],
+    });
+    for (const [label, runner] of [['sandbox', sandbox], ['native', new NativeRunner()]] as const) {
+      const taskQueue = `bench-${label}-${process.pid}`;
+      const native = await NativeConnection.connect({ address: server.address });
+      const worker = await createCapsuleWorker({ connection: native, namespace: 'default', taskQueue, sandbox: runner as TaskRunner, workflowBundle: bundle, maxConcurrentSteps: 64 });
+      const running = worker.run();
+      try {
+        // Warm-up run (sandbox pool, workflow cache), not measured.
+        await runOnce(client, sandbox, sequential, dir, taskQueue, `${label}-warm`);
+        const seq = await runOnce(client, sandbox, sequential, dir, taskQueue, `${label}-seq`);
+        const seqTimes = completionTimes(seq.history);
+        const gaps = seqTimes.slice(1).map((t, i) => t - seqTimes[i]!);
+        const fan = await runOnce(client, sandbox, fanOut, dir, taskQueue, `${label}-fan`);
+        const fanTimes = completionTimes(fan.history);
+        const firstScheduled = scheduledTimes(fan.history)[0]!;
+        const fanMs = fanTimes.at(-1)! - firstScheduled;
+        const row: TemporalBenchRow = {
+          runner: label,
+          sequentialP50Ms: median(gaps),
+          sequentialTotalMs: Math.round(seqTimes.at(-1)! - scheduledTimes(seq.history)[0]!),
+          fanOutStepsPerSecond: Math.round((FAN_OUT / fanMs) * 1000),
+          fanOutTotalMs: Math.round(fanMs),
+        };
+        log(`${label}: ${JSON.stringify(row)}`);
+        rows.push(row);
+      } finally {
+        worker.shutdown();
+        await running;
+        await native.close();
+      }
+    }
+  } finally {
+    await sandbox.close();
+    await connection.close();
+    await server.stop();
+  }
+  return rows;
+}
+
+async function runOnce(client: Client, sandbox: Sandbox, file: string, cwd: string, taskQueue: string, id: string) {
+  const input = await preparePipeline({ file, cwd, describer: sandbox });
+  const handle = await startPipeline(client, input, { taskQueue, workflowId: `${id}-${Date.now()}` });
+  const outcome = await awaitOutcome(handle);
+  if (outcome.status !== 'succeeded') throw new Error(`${id}: ${outcome.status} ${outcome.message ?? ''}`);
+  return { outcome, history: await handle.fetchHistory() };
+}
+
+function write(dir: string, name: string, definition: object): string {
+  const file = path.join(dir, name);
+  writeFileSync(file, JSON.stringify(definition));
+  return file;
+}
+
+function eventMs(event: temporal.api.history.v1.IHistoryEvent): number {
+  const t = event.eventTime;
+  return Number(t?.seconds ?? 0) * 1000 + (t?.nanos ?? 0) / 1e6;
+}
+function completionTimes(history: temporal.api.history.v1.IHistory): number[] {
+  return (history.events ?? []).filter((e) => e.activityTaskCompletedEventAttributes).map(eventMs);
+}
+function scheduledTimes(history: temporal.api.history.v1.IHistory): number[] {
+  return (history.events ?? []).filter((e) => e.activityTaskScheduledEventAttributes).map(eventMs);
+}
+function median(values: number[]): number {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = Math.floor(sorted.length / 2);
+  return Math.round(sorted.length % 2 === 0 ? (sorted[mid - 1]! + sorted[mid]!) / 2 : sorted[mid]!);
+}
+
+export function formatTemporalBench(rows: TemporalBenchRow[]): string {
+  const lines = [
+    `| runner | sequential ${SEQUENTIAL_STEPS} steps: p50 per step | sequential total | fan-out ${FAN_OUT}: steps/s | fan-out total |`,
+    '|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.runner} | ${r.sequentialP50Ms} ms | ${r.sequentialTotalMs} ms | ${r.fanOutStepsPerSecond} | ${r.fanOutTotalMs} ms |`),
+  ];
+  return lines.join('\n');
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  const rows = await runTemporalBench();
+  process.stdout.write(`${formatTemporalBench(rows)}\n`);
+}
