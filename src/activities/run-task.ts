@@ -47,8 +47,8 @@ export function createRunTask(deps: ActivityDeps) {
       };
       ctx.heartbeat(details);
     };
-    beat(earlier);
-    // A timer as well as onProgress: sandbox start-up (compiling the guest) must not look like a dead worker.
+    // Heartbeats on a timer, not only from onProgress, so sandbox start-up never looks like a dead worker. No beat
+    // at start: short steps (most of them) finish before the first tick and save a round trip each.
     const timer = setInterval(() => beat(earlier), HEARTBEAT_INTERVAL_MS);
     ctx.log.info('step started', { step: input.stepId, task: input.task, sha256: input.bundle.sha256, attempt });
     let envelope: Envelope;

@@ -6,6 +6,9 @@ import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import { PROGRESS_QUERY, type PipelineProgress, type PipelineTotals, type StepRecord } from './shared.js';
 
+/** Above this many step runs, current details list only the ones not yet succeeded. */
+const MAX_DETAIL_ROWS = 40;
+
 export const progressQuery = defineQuery<PipelineProgress>(PROGRESS_QUERY);
 
 const keys = {
@@ -58,12 +61,18 @@ export class Tracker {
   }
 
   private publish(): void {
-    const rows = this.list().map((r) => {
+    // Big fan-outs: one line of counts plus the rows worth looking at, so each update stays cheap and readable.
+    const all = this.list();
+    const shown = all.length <= MAX_DETAIL_ROWS ? all : all.filter((r) => r.status !== 'succeeded').slice(0, MAX_DETAIL_ROWS);
+    const counts = new Map<string, number>();
+    for (const r of all) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
+    const summary = [...counts].map(([status, n]) => `${n} ${status}`).join(', ');
+    const rows = shown.map((r) => {
       const exec = r.envelope?.execution;
       const duration = exec === undefined ? '' : `${exec.duration_ms} ms`;
       const fuel = exec === undefined ? '' : String(exec.fuel_consumed);
       return `| ${r.id} | ${r.status} | ${r.attempts} | ${duration} | ${fuel} |`;
     });
-    setCurrentDetails([`**${this.pipeline}**`, '', '| step | status | attempts | duration | fuel |', '|---|---|---|---|---|', ...rows].join('\n'));
+    setCurrentDetails([`**${this.pipeline}**: ${summary || 'starting'}`, '', '| step | status | attempts | duration | fuel |', '|---|---|---|---|---|', ...rows].join('\n'));
   }
 }
