@@ -18,6 +18,8 @@ const GUEST_DIR = path.resolve(here, '../guest');
 const WIT_PATH = path.join(GUEST_DIR, 'runner.wit');
 /** Bump when the build or instrumentation changes in a way the hashed inputs don't show. */
 const RUNTIME_FORMAT = 1;
+// jco is pinned to 1.15.4 in package.json: from 1.17 on, its generated glue carries the component-model async
+// machinery, and one instantiation runs ~30 ms of interpreted JS instead of ~4 ms (measured: docs/benchmarks.md).
 const TOOLCHAIN = ['@bytecodealliance/componentize-js', '@bytecodealliance/jco', '@bytecodealliance/preview2-shim', 'binaryen'];
 
 export interface Runtime {
