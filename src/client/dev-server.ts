@@ -28,6 +28,8 @@ export interface DevServerOptions {
   namespace?: string;
   /** Where the server's own output goes (default: discarded). */
   logFile?: string;
+  /** More `temporal server start-dev` arguments (e.g. --dynamic-config-value). */
+  extraArgs?: string[];
 }
 
 export interface DevServer {
@@ -53,6 +55,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     args.push('--db-filename', options.dbFile);
   }
   for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) args.push('--search-attribute', `${name}=${type}`);
+  args.push(...(options.extraArgs ?? []));
 
   let output: 'ignore' | number = 'ignore';
   if (options.logFile !== undefined) {

@@ -40,7 +40,9 @@ class SandboxThread {
   private exitListener: ((code: number) => void) | undefined;
 
   constructor(script: string, init: ThreadInit) {
-    this.worker = new Worker(script, { workerData: init });
+    // No inherited execArgv: a parent started with `--import tsx` would load the TypeScript loader (and its
+    // esbuild service) into every sandbox thread; the thread script is plain JavaScript.
+    this.worker = new Worker(script, { workerData: init, execArgv: [] });
     this.ready = new Promise((resolve, reject) => {
       const onMessage = (message: FromThread) => {
         if (message.kind === 'ready') {

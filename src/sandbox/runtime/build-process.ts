@@ -10,7 +10,7 @@ import { transpile } from '@bytecodealliance/jco';
 import { _setPreopens } from '@bytecodealliance/preview2-shim/filesystem';
 import { instrumentCoreModule } from './instrument.js';
 import type { BuildJob, BuildMessage, RuntimeManifest } from './manifest.js';
-import { MAIN_CORE_MODULE } from './manifest.js';
+import { MAIN_CORE_MODULE, UNMETERED_CORE_MODULE } from './manifest.js';
 
 const job = JSON.parse(process.argv[2]!) as BuildJob;
 const post = (message: BuildMessage) => process.send!(message);
@@ -26,18 +26,21 @@ async function build(): Promise<void> {
 
     post({ kind: 'progress', step: 'transpile', detail: 'jco' });
     const transpiled = await transpile(component, { name: 'runner', instantiation: 'async', noTypescript: true });
+    // jco 1.15's types leave file contents untyped; they are the bytes (or text) of each generated file.
+    const files = transpiled.files as Record<string, Uint8Array>;
     const coreModules: string[] = [];
-    for (const [name, contents] of Object.entries(transpiled.files)) {
+    for (const [name, contents] of Object.entries(files)) {
       if (name.includes('/')) continue;
       if (name.endsWith('.wasm')) coreModules.push(name);
       if (name !== MAIN_CORE_MODULE) writeFileSync(path.join(staging, name === 'runner.js' ? 'runner.mjs' : name), contents);
     }
 
     post({ kind: 'progress', step: 'instrument', detail: 'fuel metering and memory cap (binaryen)' });
-    const main = transpiled.files[MAIN_CORE_MODULE];
+    const main = files[MAIN_CORE_MODULE];
     if (!main) throw new Error(`jco produced no ${MAIN_CORE_MODULE}`);
     const instrumented = instrumentCoreModule(main);
     writeFileSync(path.join(staging, MAIN_CORE_MODULE), instrumented.bytes);
+    writeFileSync(path.join(staging, UNMETERED_CORE_MODULE), instrumentCoreModule(main, { meterFuel: false }).bytes);
 
     const manifest: RuntimeManifest = {
       hash: job.hash,

@@ -7,9 +7,7 @@
  *   `maximum` is the task's `ram`. V8's worker resourceLimits do not cover wasm memory; this does.
  */
 import binaryen from 'binaryen';
-
-export const FUEL_GLOBAL = 'capsule_fuel';
-export const MEMORY_IMPORT = { module: 'capsule', name: 'memory' } as const;
+import { FUEL_GLOBAL, MEMORY_IMPORT } from './manifest.js';
 
 export interface InstrumentedModule {
   bytes: Uint8Array;
@@ -17,12 +15,22 @@ export interface InstrumentedModule {
   initialPages: number;
 }
 
-export function instrumentCoreModule(original: Uint8Array): InstrumentedModule {
+/**
+ * `meterFuel: false` makes the same module without the fuel counter: only the benchmark uses it, to measure what
+ * metering costs.
+ */
+export function instrumentCoreModule(original: Uint8Array, { meterFuel = true } = {}): InstrumentedModule {
   const mod = binaryen.readBinary(original);
   try {
     // Keep the features the module already uses; enabling "all" makes V8 in Node 20 reject the output.
     mod.setFeatures(mod.getFeatures());
     const memory = mod.getMemoryInfo('0');
+    mod.addMemoryImport('0', MEMORY_IMPORT.module, MEMORY_IMPORT.name);
+    if (!meterFuel) {
+      mod.addGlobal(FUEL_GLOBAL, binaryen.i64, true, mod.i64.const(0x7fffffffffffffffn));
+      mod.addGlobalExport(FUEL_GLOBAL, FUEL_GLOBAL);
+      return { bytes: mod.emitBinary(), initialPages: memory.initial };
+    }
     mod.runPasses(['log-execution']);
     const counterImport = findFunctionImport(mod, 'log_execution');
     mod.removeFunction(counterImport);
@@ -39,7 +47,6 @@ export function instrumentCoreModule(original: Uint8Array): InstrumentedModule {
       ]),
     );
     mod.addGlobalExport(FUEL_GLOBAL, FUEL_GLOBAL);
-    mod.addMemoryImport('0', MEMORY_IMPORT.module, MEMORY_IMPORT.name);
     mod.runPasses(['inlining']);
     if (!mod.validate()) throw new Error('the instrumented runner module does not validate');
     return { bytes: mod.emitBinary(), initialPages: memory.initial };

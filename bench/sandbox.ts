@@ -1,0 +1,92 @@
+/**
+ * Sandbox benchmarks (issue 2): fresh-sandbox overhead, fuel-metering overhead, guest speed vs Node, throughput
+ * and memory per concurrent sandbox. Each figure is a ratio or a latency measured in this same run.
+ */
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { bundleTaskFile, Sandbox } from '../src/sandbox/index.js';
+import { loadRuntime } from '../src/sandbox/runtime/runtime.js';
+import { measureMetering } from './metering.js';
+import { cpuKernel, median, ms, percentile } from './stats.js';
+
+const here = path.dirname(fileURLToPath(import.meta.url));
+const baseDir = here;
+
+export async function benchSandbox(): Promise<string[]> {
+  const lines: string[] = [];
+  const out = (line: string) => {
+    lines.push(line);
+    process.stdout.write(`${line}\n`);
+  };
+  const bundle = await bundleTaskFile(path.join(here, 'tasks/sandbox-bench.ts'));
+  const runtime = await loadRuntime();
+  const sandbox = await Sandbox.create();
+  try {
+    out(`| measure | result | target |`);
+    out(`|---|---|---|`);
+
+    // 1. Fresh-sandbox overhead: a trivial task, one at a time, on a warm pool.
+    for (let i = 0; i < 20; i++) await sandbox.run({ bundle, task: 'trivial', baseDir });
+    const latencies: number[] = [];
+    for (let i = 0; i < 200; i++) {
+      const started = performance.now();
+      const envelope = await sandbox.run({ bundle, task: 'trivial', baseDir });
+      latencies.push(performance.now() - started);
+      if (!envelope.success) throw new Error(`trivial run failed: ${envelope.error?.message}`);
+    }
+    out(`| fresh sandbox, trivial task, warm pool (200 sequential runs) | p50 ${ms(median(latencies))}, p95 ${ms(percentile(latencies, 95))} | p50 <= 10 ms |`);
+
+    // 2. Fuel metering: metered vs unmetered main module, same guest code.
+    const metering = await measureMetering(runtime, bundle.code, 7);
+    const overhead = (metering.meteredMs / metering.unmeteredMs - 1) * 100;
+    out(`| fuel-metering overhead (CPU loop, 2e6 iterations, median of 7) | metered ${ms(metering.meteredMs)} vs unmetered ${ms(metering.unmeteredMs)}: ${overhead >= 0 ? '+' : ''}${overhead.toFixed(1)} % | <= 5 % |`);
+
+    // 3. Guest speed: the same function in the sandbox vs plain Node.
+    const n = 2_000_000;
+    const nativeTimes: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const started = performance.now();
+      cpuKernel(n);
+      nativeTimes.push(performance.now() - started);
+    }
+    const guestTimes: number[] = [];
+    for (let i = 0; i < 7; i++) {
+      const envelope = await sandbox.run({ bundle, task: 'cpu', args: [n], baseDir });
+      if (envelope.result !== cpuKernel(n)) throw new Error('the guest computed a different result');
+      guestTimes.push(envelope.execution.duration_ms);
+    }
+    out(`| guest speed (same loop, 2e6 iterations): sandbox vs plain Node | ${ms(median(guestTimes))} vs ${ms(median(nativeTimes))}: ${(median(guestTimes) / median(nativeTimes)).toFixed(0)}x slower | report |`);
+
+    // 4. Throughput: 400 trivial tasks submitted at once to the default pool.
+    const burst = 400;
+    const started = performance.now();
+    const envelopes = await Promise.all(Array.from({ length: burst }, () => sandbox.run({ bundle, task: 'trivial', baseDir })));
+    const seconds = (performance.now() - started) / 1000;
+    if (!envelopes.every((e) => e.success)) throw new Error('a throughput run failed');
+    out(`| throughput, default pool (${sandbox.poolSize} threads), ${burst} trivial tasks | ${(burst / seconds).toFixed(0)} tasks/s | report |`);
+  } finally {
+    await sandbox.close();
+  }
+
+  // 5. Memory: RSS per concurrent sandbox, each holding a live instance (a guest waiting on a timer).
+  const concurrent = 8;
+  global.gc?.();
+  const before = process.memoryUsage().rss;
+  const wide = await Sandbox.create({ poolSize: concurrent });
+  try {
+    let peak = 0;
+    const sampler = setInterval(() => (peak = Math.max(peak, process.memoryUsage().rss)), 20);
+    const held = await Promise.all(Array.from({ length: concurrent }, () => wide.run({ bundle, task: 'hold', args: [1500], baseDir })));
+    clearInterval(sampler);
+    if (!held.every((e) => e.success)) throw new Error('a memory run failed');
+    const perSandbox = (peak - before) / concurrent / 1024 / 1024;
+    const guestMemory = median(held.map((e) => e.execution.ram_used)) / 1024 / 1024;
+    out(`| memory per concurrent sandbox (${concurrent} guests alive at once, thread included) | ${perSandbox.toFixed(1)} MB RSS (guest linear memory ${guestMemory.toFixed(1)} MB) | <= 30 MB |`);
+  } finally {
+    await wide.close();
+  }
+  out('');
+  out(`Machine: ${os.cpus().length} × ${os.cpus()[0]?.model ?? 'unknown CPU'}, ${(os.totalmem() / 1024 ** 3).toFixed(0)} GB, Node ${process.version}, load average ${os.loadavg()[0]!.toFixed(2)} at the end.`);
+  return lines;
+}

@@ -1,0 +1,20 @@
+import { task } from 'capsule';
+
+export const trivial = task({ name: 'trivial' }, () => 1);
+
+/** The CPU-bound function shared with the native baseline (bench/stats.ts holds the same source). */
+export const cpu = task({ name: 'cpu', compute: 'HIGH' }, (n: number) => {
+  let a = 0;
+  let b = 1;
+  for (let i = 0; i < n; i++) {
+    const t = (a + b) % 1_000_007;
+    a = b;
+    b = t;
+  }
+  return b;
+});
+
+export const hold = task({ name: 'hold' }, async (ms: number) => {
+  await new Promise((resolve) => setTimeout(resolve, ms));
+  return ms;
+});
