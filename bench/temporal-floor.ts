@@ -10,9 +10,9 @@ import { findTemporalBinary } from '../src/client/binary.js';
 import { startDevServer } from '../src/client/dev-server.js';
 import { installRuntime } from '../src/client/runtime.js';
 
-export interface FloorResult { sequentialPerStepMs: number; fanOutStepsPerSecond: number }
+export interface FloorResult { heartbeatTimeout: boolean; sequentialPerStepMs: number; fanOutStepsPerSecond: number }
 
-export async function runTemporalFloor(): Promise<FloorResult> {
+export async function runTemporalFloor(): Promise<FloorResult[]> {
   installRuntime('ERROR');
   const server = await startDevServer({ binary: await findTemporalBinary(), headless: true });
   const connection = await Connection.connect({ address: server.address });
@@ -22,15 +22,19 @@ export async function runTemporalFloor(): Promise<FloorResult> {
   const worker = await Worker.create({ connection: native, taskQueue: 'floor', workflowBundle: { code }, activities: { noop: async (n: number) => n + 1 }, maxConcurrentActivityTaskExecutions: 64 });
   const running = worker.run();
   try {
-    const time = async (type: string, steps: number) => {
+    const time = async (type: string, steps: number, heartbeat: boolean) => {
       const started = performance.now();
-      await client.workflow.execute(type, { taskQueue: 'floor', workflowId: `${type}-${Date.now()}`, args: [steps] });
+      await client.workflow.execute(type, { taskQueue: 'floor', workflowId: `${type}-${Date.now()}`, args: [steps, heartbeat] });
       return performance.now() - started;
     };
-    await time('sequentialNoop', 20); // warm-up
-    const sequential = await time('sequentialNoop', 20);
-    const fanOut = await time('fanOutNoop', 500);
-    return { sequentialPerStepMs: Math.round(sequential / 20), fanOutStepsPerSecond: Math.round(500 / (fanOut / 1000)) };
+    await time('sequentialNoop', 20, false); // warm-up
+    const results: FloorResult[] = [];
+    for (const heartbeat of [false, true]) {
+      const sequential = await time('sequentialNoop', 20, heartbeat);
+      const fanOut = await time('fanOutNoop', 500, heartbeat);
+      results.push({ heartbeatTimeout: heartbeat, sequentialPerStepMs: Math.round(sequential / 20), fanOutStepsPerSecond: Math.round(500 / (fanOut / 1000)) });
+    }
+    return results;
   } finally {
     worker.shutdown();
     await running;
