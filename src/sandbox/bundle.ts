@@ -46,6 +46,9 @@ export async function bundleTaskFile(file: string): Promise<TaskBundle> {
       mainFields: ['module', 'main'],
       conditions: ['import', 'default'],
       external: EXTERNAL,
+      // Paths in the output's comments are relative to this: the task's own directory keeps the bundle (and its
+      // sha256) the same wherever the command runs.
+      absWorkingDir: path.dirname(absolute),
       logLevel: 'silent',
       legalComments: 'none',
       charset: 'utf8',
@@ -56,7 +59,8 @@ export async function bundleTaskFile(file: string): Promise<TaskBundle> {
     const failure = error as esbuild.BuildFailure;
     const first = failure.errors?.[0];
     if (!first) throw new BundleError(file, String(error));
-    const where = first.location ? `${path.relative(process.cwd(), first.location.file) || first.location.file}:${first.location.line}:${first.location.column}: ` : '';
+    const located = first.location ? path.relative(process.cwd(), path.resolve(path.dirname(absolute), first.location.file)) : '';
+    const where = first.location ? `${located}:${first.location.line}:${first.location.column}: ` : '';
     throw new BundleError(file, `cannot bundle: ${where}${first.text}`);
   }
   const code = result.outputFiles[0]!.text;

@@ -35,6 +35,7 @@ export async function bundleForThread(entry: string): Promise<string> {
     target: 'node20',
     write: false,
     plugins: [pinPackagesPlugin],
+    absWorkingDir: path.dirname(entry),
     logLevel: 'silent',
   });
   return result.outputFiles[0]!.text;

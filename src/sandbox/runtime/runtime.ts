@@ -52,6 +52,9 @@ async function bundleGuest(): Promise<string> {
     target: 'es2022',
     write: false,
     external: ['capsule:sandbox/host@0.1.0'],
+    // esbuild writes source paths into comments relative to its working directory: pin it, or the runtime's
+    // content hash (and so a rebuild) would depend on where the command was started.
+    absWorkingDir: GUEST_DIR,
     logLevel: 'silent',
   });
   return result.outputFiles[0]!.text;
