@@ -39,7 +39,7 @@ export async function runTask(ctx: RunContext, ref: TaskRef, args: unknown[], op
           backoffCoefficient: ctx.retry.backoffCoefficient,
           maximumInterval: ctx.retry.maximumIntervalMs,
         },
-        // summary-disabled-experiment
+        summary: options.summary ?? `${options.id}: ${fileName(bundle.entryFile)}#${ref.task}`,
       },
       [{
         bundle,
