@@ -35,6 +35,8 @@ export interface Harness {
   /** start() + a worker + the outcome. */
   run(file: string, options?: { input?: unknown; baseDir?: string }): Promise<RunOutcome & { workflowId: string }>;
   history(workflowId: string): Promise<temporal.api.history.v1.IHistory>;
+  /** Adds a workflow started elsewhere (e.g. by a `capsule run` subprocess) to the replay check. */
+  record(workflowId: string): void;
   /** Replays every recorded workflow's history against the current workflow code. */
   replayAll(): Promise<number>;
   close(): Promise<void>;
@@ -94,6 +96,9 @@ export async function createHarness(): Promise<Harness> {
       } finally {
         await worker.stop();
       }
+    },
+    record(workflowId) {
+      recorded.push(workflowId);
     },
     async history(workflowId) {
       return client.workflow.getHandle(workflowId).fetchHistory();
