@@ -5,7 +5,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     // The Temporal native bridge crashes under the threads pool; each file gets its own process.
     pool: 'forks',
-    globalSetup: ['test/setup/runtime.ts'],
+    // runtime.ts builds the sandbox runtime; global-setup.ts starts ONE Temporal dev server for the run (inject('temporalAddress')).
+    globalSetup: ['test/setup/runtime.ts', 'test/global-setup.ts'],
     testTimeout: 90_000,
     hookTimeout: 240_000,
     // Two cores: more files at once only makes every sandbox slower and timeouts flakier.
