@@ -16,11 +16,12 @@ const probe = async () => {
 };
 
 describe('isolation', () => {
-  it('shows only the listed environment variables', async () => {
-    const { result } = await probe();
+  it('shows only the listed environment variables, and records reads of the others', async () => {
+    const { result, envelope } = await probe();
     expect(result.visible).toBe('seen');
     expect(result.hidden).toBeUndefined();
     expect(result.envKeys).toEqual(['CAPSULE_TEST_VISIBLE']);
+    expect(envelope.execution.denials).toContainEqual({ capability: 'env', target: 'CAPSULE_TEST_HIDDEN', reason: 'not in envVariables' });
   });
 
   it('exposes no host globals', async () => {

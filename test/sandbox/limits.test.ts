@@ -56,8 +56,13 @@ describe('timeout', () => {
     expect(envelope.error).toEqual({ error_type: 'timeout', message: expect.stringContaining('timeout of 1s') });
   });
 
-  it('preempts a CPU-bound loop under HIGH fuel', async () => {
+  it('preempts a CPU-bound loop under HIGH fuel, without blocking the caller meanwhile', async () => {
+    let ticks = 0;
+    const ticker = setInterval(() => ticks++, 50);
     const envelope = await run('busy');
+    clearInterval(ticker);
+    // The guest spun on its own thread: this thread's timers kept firing all along.
+    expect(ticks).toBeGreaterThan(5);
     expect(envelope.error?.error_type).toBe('timeout');
     // Under HIGH fuel the loop would spin for many minutes: only preemption ends it this soon.
     expect(envelope.execution.duration_ms).toBeLessThan(30_000);

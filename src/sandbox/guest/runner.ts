@@ -29,9 +29,25 @@ class GuestError extends Error {
   }
 }
 
+/**
+ * Only the listed variables, in a plain object: no host process object ever exists in here. Reading a variable
+ * that was not listed gives `undefined`, as in Node, and is recorded so the envelope shows what the task missed.
+ */
+function guestEnv(listed: Record<string, string>): Record<string, string> {
+  const noted = new Set<string>();
+  return new Proxy({ ...listed }, {
+    get(target, key, receiver) {
+      if (typeof key === 'string' && !(key in target) && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) && !noted.has(key)) {
+        noted.add(key);
+        noteDenial('env', key, 'not in envVariables');
+      }
+      return Reflect.get(target, key, receiver) as unknown;
+    },
+  });
+}
+
 function evaluate(source: string, env: Record<string, string>): Record<string, unknown> {
-  // Only the listed variables, as a plain object: no host process object ever exists in here.
-  (globalThis as { process?: unknown }).process = { env: { ...env }, argv: [], platform: 'wasi', exitCode: undefined };
+  (globalThis as { process?: unknown }).process = { env: guestEnv(env), argv: [], platform: 'wasi', exitCode: undefined };
   const module = { exports: {} as Record<string, unknown> };
   let factory: (...args: unknown[]) => void;
   try {

@@ -138,7 +138,7 @@ export function buildImports(caps: RunCapabilities, sink: RunSink, clock: Virtua
         return fsBridge.call(op, args);
       },
       noteDenial(capability: string, target: string, reason: string) {
-        sink.denial({ capability: capability === 'module' ? 'module' : 'file', target, reason });
+        if (capability === 'module' || capability === 'env') sink.denial({ capability, target, reason });
       },
     },
     'wasi:cli/stdout': { getStdout: () => stdout },
