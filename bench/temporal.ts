@@ -20,6 +20,7 @@ import { installRuntime } from '../src/client/runtime.js';
 import { preparePipeline, startPipeline } from '../src/client/submit.js';
 import { createCapsuleWorker, workflowBundle } from '../src/client/worker.js';
 import { Sandbox } from '../src/sandbox/index.js';
+import { runTemporalFloor } from './temporal-floor.js';
 import { NativeRunner } from './temporal-native.js';
 
 const TRIVIAL = fileURLToPath(new URL('./temporal-tasks/trivial.ts', import.meta.url));
@@ -132,7 +133,25 @@ export function formatTemporalBench(rows: TemporalBenchRow[]): string {
   return lines.join('\n');
 }
 
-if (import.meta.url === `file://${process.argv[1]}`) {
+/** Both Capsule runners plus the bare-Temporal floor, printed as Markdown (for `npm run bench`). */
+export async function benchTemporal(): Promise<void> {
   const rows = await runTemporalBench();
-  process.stdout.write(`${formatTemporalBench(rows)}\n`);
+  const floor = await runTemporalFloor();
+  const lines = [
+    formatTemporalBench(rows),
+    '',
+    'Floor (no Capsule: bare workflow, no-op activity, same server and worker settings):',
+    '',
+    '| heartbeat timeout | sequential: per step | fan-out 500: steps/s |',
+    '|---|---|---|',
+    ...floor.map((f) => `| ${f.heartbeatTimeout ? 'yes' : 'no'} | ${f.sequentialPerStepMs} ms | ${f.fanOutStepsPerSecond} |`),
+    '',
+    'Targets: sequential p50 <= 40 ms per step, fan-out >= 100 steps/s.',
+  ];
+  process.stdout.write(`${lines.join('\n')}\n`);
+}
+
+if (import.meta.url === `file://${process.argv[1]}`) {
+  await benchTemporal();
+  process.exit(0);
 }
