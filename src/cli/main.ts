@@ -38,8 +38,9 @@ program
 program
   .command('setup')
   .description('build the sandbox runtime now (done once per version; npm install runs it)')
-  .action(() => {
-    pending = setupCommand(processIO);
+  .option('--temporal', 'also find or install the Temporal CLI for the embedded dev server', false)
+  .action((opts: { temporal: boolean }) => {
+    pending = setupCommand({ temporal: opts.temporal }, processIO);
   });
 
 // --- Temporal commands (src/cli/commands/{run,dev,worker,status,result,cancel,history,watch}.ts) ---
