@@ -86,6 +86,39 @@ describe('crash and resume', () => {
     expect(timeline.find((t) => t.stepId === 'slow')).toMatchObject({ startedAttempt: 2, closed: 'completed' });
   });
 
+  it('shuts `capsule worker` down gracefully on SIGTERM: the in-flight step finishes on attempt 1', async () => {
+    const file = h.writePipeline({
+      name: 'graceful',
+      steps: [
+        { id: 'slow', task: task('slow'), input: { ms: 3000, tag: 'finished' } },
+        { id: 'last', task: task('main'), input: '{{ steps.slow.output }}' },
+      ],
+    });
+    const taskQueue = h.queue('graceful');
+    const cli = fileURLToPath(new URL('../../bin/capsule.js', import.meta.url));
+    const child = spawn(process.execPath, [cli, 'worker'], {
+      env: { ...process.env, TEMPORAL_ADDRESS: h.address, CAPSULE_TASK_QUEUE: taskQueue },
+      stdio: ['ignore', 'ignore', 'pipe'],
+    });
+    let logs = '';
+    child.stderr!.on('data', (c: Buffer) => (logs += c.toString()));
+    const exited = new Promise<number | null>((resolve) => child.once('exit', resolve));
+    const { handle } = await h.start(file, taskQueue);
+    await waitUntilRunning(handle, 'slow');
+    child.kill('SIGTERM');
+    expect(await exited, logs).toBe(0);
+    expect(logs).toContain('"message":"shutdown requested: finishing in-flight steps"');
+
+    const worker = await h.startWorker(taskQueue);
+    try {
+      const outcome = await awaitOutcome(handle);
+      expect(outcome.status).toBe('succeeded');
+      expect(outcome.result!.steps.find((s) => s.id === 'slow')).toMatchObject({ status: 'succeeded', attempts: 1 });
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('finishes a pipeline after the dev server is stopped and restarted on the same database', async () => {
     const dbFile = path.join(mkdtempSync(path.join(os.tmpdir(), 'capsule-db-')), 'temporal.db');
     const binary = inject('temporalBinary');
