@@ -8,6 +8,7 @@ import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activ
 import { z } from 'zod';
 import { DETERMINISTIC_ERROR_TYPES, type Envelope, type RunProgress, type RunRequest } from '../sandbox/index.js';
 import type { AttemptFailure, RunTaskHeartbeat, RunTaskInput, RunTaskResult } from '../workflows/shared.js';
+import { BundleSource } from './bundle-source.js';
 
 /** What runTask needs from a sandbox (the real Sandbox satisfies it; benchmarks plug in a native runner). */
 export interface TaskRunner {
@@ -33,9 +34,12 @@ const attemptFailureSchema = z.object({
 const heartbeatSchema = z.object({ earlier_attempts: z.array(attemptFailureSchema) });
 
 export function createRunTask(deps: ActivityDeps) {
+  const bundles = new BundleSource();
   return async function runTask(input: RunTaskInput): Promise<RunTaskResult> {
     const ctx = Context.current();
-    const { attempt } = ctx.info;
+    const { attempt, workflowExecution, workflowNamespace } = ctx.info;
+    if (workflowExecution === undefined) throw ApplicationFailure.nonRetryable('runTask only runs as a workflow activity (it reads the task code from the workflow)', 'internal_error');
+    const code = await bundles.code(input.bundle.sha256, ctx.client, { namespace: workflowNamespace ?? ctx.client.options.namespace, ...workflowExecution });
     const earlier = earlierAttempts(ctx.info.heartbeatDetails, attempt);
     let progress: RunProgress = { elapsedMs: 0, stdoutBytes: 0, stderrBytes: 0 };
     const beat = (attempts: AttemptFailure[]) => {
@@ -54,7 +58,7 @@ export function createRunTask(deps: ActivityDeps) {
     let envelope: Envelope;
     try {
       envelope = await deps.sandbox.run({
-        bundle: input.bundle,
+        bundle: { ...input.bundle, code },
         task: input.task,
         args: input.args,
         baseDir: deps.baseDir ?? input.baseDir,

@@ -42,7 +42,7 @@ export async function runTask(ctx: RunContext, ref: TaskRef, args: unknown[], op
         summary: options.summary ?? `${options.id}: ${fileName(bundle.entryFile)}#${ref.task}`,
       },
       [{
-        bundle,
+        bundle: { sha256: bundle.sha256, entryFile: bundle.entryFile },
         task: ref.task,
         args,
         baseDir: ctx.baseDir,

@@ -92,9 +92,12 @@ export interface PipelineInput extends RunContext {
   output?: unknown;
 }
 
-/** Input to the runTask activity: one run of one task. */
+/**
+ * Input to the runTask activity: one run of one task. The bundle is named, not included: its code is in the
+ * workflow's own input (see src/activities/bundle-source.ts), so a fan-out does not repeat it per step.
+ */
 export interface RunTaskInput {
-  bundle: BundleRef;
+  bundle: Omit<BundleRef, 'code'>;
   task: string;
   args: unknown[];
   baseDir: string;

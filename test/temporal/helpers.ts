@@ -44,7 +44,7 @@ export interface Harness {
 
 export async function createHarness(): Promise<Harness> {
   const address = inject('temporalAddress');
-  installRuntime('WARN');
+  installRuntime('ERROR');
   const connection = await Connection.connect({ address });
   const client = new Client({ connection });
   const sandbox = await Sandbox.create({ poolSize: 2 });
