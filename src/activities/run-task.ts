@@ -44,6 +44,7 @@ export function createRunTask(deps: ActivityDeps) {
     let progress: RunProgress = { elapsedMs: 0, stdoutBytes: 0, stderrBytes: 0 };
     const beat = (attempts: AttemptFailure[]) => {
       const details: RunTaskHeartbeat = {
+        step_id: input.stepId,
         earlier_attempts: attempts,
         elapsed_ms: progress.elapsedMs,
         stdout_bytes: progress.stdoutBytes,

@@ -50,8 +50,20 @@ export function outcomeJson(outcome: RunOutcome, uiUrl: string | undefined) {
   };
 }
 
-export function formatSteps(steps: StepRecord[]): string[] {
+/** What a running step's activity reports while it runs (from its pending-activity info). */
+export interface LiveStep {
+  attempt: number;
+  elapsedMs: number;
+  /** The previous attempt's failure, while a retry is pending or running. */
+  lastFailure?: string;
+}
+
+export function formatSteps(steps: StepRecord[], live: Map<string, LiveStep> = new Map()): string[] {
   const rows = steps.map((s) => {
+    const now = s.status === 'running' ? live.get(s.id) : undefined;
+    if (now !== undefined) {
+      return [s.id, s.status, String(now.attempt), `${now.elapsedMs} ms`, '', now.lastFailure === undefined ? '' : `retrying after: ${now.lastFailure}`];
+    }
     const exec = s.envelope?.execution;
     const note = s.status === 'failed' ? s.envelope?.error ? `${s.envelope.error.error_type}: ${s.envelope.error.message}` : s.failure ?? '' : '';
     const earlier = s.envelope?.earlier_attempts.map((a) => `#${a.attempt} ${a.error_type}`).join(', ') ?? '';

@@ -4,8 +4,9 @@
  */
 import logUpdate from 'log-update';
 import type { WorkflowHandle } from '@temporalio/client';
-import { PROGRESS_QUERY, type PipelineProgress } from '../workflows/shared.js';
-import { formatSteps } from './outcome.js';
+import { defaultPayloadConverter } from '@temporalio/common';
+import { PROGRESS_QUERY, type PipelineProgress, type RunTaskHeartbeat } from '../workflows/shared.js';
+import { formatSteps, type LiveStep } from './outcome.js';
 
 const POLL_MS = 500;
 
@@ -27,13 +28,15 @@ export async function showProgress(handle: WorkflowHandle, done: Promise<unknown
   while (!finished && !detached) {
     try {
       const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY);
-      if (options.tty) logUpdate(formatSteps(progress.steps).join('\n'));
+      const live = await liveSteps(handle);
+      if (options.tty) logUpdate(formatSteps(progress.steps, live).join('\n'));
       else {
         for (const step of progress.steps) {
-          const key = `${step.status}/${step.attempts}`;
+          const attempt = live.get(step.id)?.attempt ?? step.attempts;
+          const key = `${step.status}/${attempt}`;
           if (seen.get(step.id) === key) continue;
           seen.set(step.id, key);
-          options.write(`step ${step.id}: ${step.status}${step.attempts > 0 ? ` (attempt ${step.attempts})` : ''}`);
+          options.write(`step ${step.id}: ${step.status}${attempt > 0 ? ` (attempt ${attempt})` : ''}`);
         }
       }
     } catch {
@@ -45,4 +48,30 @@ export async function showProgress(handle: WorkflowHandle, done: Promise<unknown
   }
   if (options.tty) logUpdate.done();
   return detached && !finished;
+}
+
+/**
+ * Attempt and elapsed time of running steps, from the server's pending-activity info: the workflow only learns a
+ * step's attempts when it ends, but each attempt's heartbeat names its step.
+ */
+export async function liveSteps(handle: WorkflowHandle): Promise<Map<string, LiveStep>> {
+  const live = new Map<string, LiveStep>();
+  const { raw } = await handle.describe();
+  for (const pending of raw.pendingActivities ?? []) {
+    const payload = pending.heartbeatDetails?.payloads?.[0];
+    if (payload === undefined || payload === null) continue;
+    let details: Partial<RunTaskHeartbeat>;
+    try {
+      details = defaultPayloadConverter.fromPayload<Partial<RunTaskHeartbeat>>(payload);
+    } catch {
+      continue;
+    }
+    if (typeof details.step_id !== 'string') continue;
+    live.set(details.step_id, {
+      attempt: pending.attempt ?? 1,
+      elapsedMs: details.elapsed_ms ?? 0,
+      ...(pending.lastFailure?.message ? { lastFailure: pending.lastFailure.message } : {}),
+    });
+  }
+  return live;
 }

@@ -120,6 +120,8 @@ export type RunTaskResult = Envelope & { earlier_attempts: AttemptFailure[] };
 
 /** Heartbeat details: progress of this attempt and failures of earlier ones (carried to the next attempt). */
 export interface RunTaskHeartbeat {
+  /** The record id ("fetch[2]"), so live views can match a pending activity to its step. */
+  step_id: string;
   earlier_attempts: AttemptFailure[];
   elapsed_ms: number;
   stdout_bytes: number;

@@ -3,6 +3,8 @@ import { mkdtempSync, mkdirSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { awaitOutcome } from '../../src/client/outcome.js';
+import { liveSteps } from '../../src/client/progress.js';
 import { activityTimeline, createHarness, TASKS, type Harness } from './helpers.js';
 
 let h: Harness;
@@ -123,5 +125,30 @@ describe('pipeline workflow', () => {
     expect(outcome.status).toBe('succeeded');
     expect(outcome.result!.steps.find((s) => s.id === 'spin')?.status).toBe('failed');
     expect(outcome.result!.output).toEqual({ step: 'main', input: { got: null } });
+  });
+
+  it('shows a running step\'s live attempt and the failure it is retrying after', async () => {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'capsule-flaky-'));
+    mkdirSync(path.join(base, 'state'));
+    const file = h.writePipeline({
+      name: 'live',
+      retry: { initialInterval: '2s', backoffCoefficient: 1 },
+      steps: [{ id: 'flaky', task: path.join(TASKS, 'flaky.ts'), input: { key: 'live', succeedOn: 2 } }],
+    });
+    const taskQueue = h.queue('live');
+    const worker = await h.startWorker(taskQueue);
+    try {
+      const { handle } = await h.start(file, taskQueue, { baseDir: base });
+      let live = await liveSteps(handle);
+      while (live.get('flaky')?.attempt !== 2) {
+        await new Promise((r) => setTimeout(r, 100));
+        live = await liveSteps(handle);
+      }
+      expect(live.get('flaky')?.lastFailure).toContain('call 1 fails');
+      const outcome = await awaitOutcome(handle);
+      expect(outcome.result?.steps[0]).toMatchObject({ status: 'succeeded', attempts: 2 });
+    } finally {
+      await worker.stop();
+    }
   });
 });

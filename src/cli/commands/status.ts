@@ -3,6 +3,7 @@ import { openBackend } from '../../client/backend.js';
 import { workflowUrl } from '../../client/config.js';
 import { processIo, type CommandIo } from '../../client/io.js';
 import { formatSteps } from '../../client/outcome.js';
+import { liveSteps } from '../../client/progress.js';
 import { PROGRESS_QUERY, type PipelineProgress } from '../../workflows/shared.js';
 import { reportError } from './watch.js';
 
@@ -31,7 +32,7 @@ export async function status(options: StatusOptions): Promise<number> {
       io.out(JSON.stringify({ workflowId: options.workflowId, status: state, startTime: description.startTime, closeTime: description.closeTime ?? null, steps: progress?.steps ?? null, ...(uiUrl === undefined ? {} : { uiUrl }) }));
     } else {
       io.out(`${options.workflowId}: ${state} (started ${description.startTime.toISOString()}${description.closeTime ? `, closed ${description.closeTime.toISOString()}` : ''})`);
-      if (progress !== undefined) io.out(formatSteps(progress.steps).join('\n'));
+      if (progress !== undefined) io.out(formatSteps(progress.steps, await liveSteps(handle)).join('\n'));
       else io.out('(step progress needs a running worker: capsule dev or capsule worker; the result is in: capsule result)');
       if (uiUrl !== undefined) io.out(`web UI: ${uiUrl}`);
     }
