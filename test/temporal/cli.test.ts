@@ -130,6 +130,13 @@ describe('capsule run (subprocess)', () => {
       expect(history.code).toBe(0);
       expect(history.stdout).toMatch(/ACTIVITY_TASK_SCHEDULED\trunTask/);
       expect(history.stdout).toMatch(/WORKFLOW_EXECUTION_COMPLETED/);
+      const exported = await capsule(['history', workflowId, '--json'], dir, env);
+      expect(exported.code, exported.stderr).toBe(0);
+      const events = (JSON.parse(exported.stdout) as { events: { eventType: string; eventTime: string }[] }).events;
+      expect(events[0]).toMatchObject({ eventType: 'EVENT_TYPE_WORKFLOW_EXECUTION_STARTED', eventTime: expect.stringMatching(/^\d{4}-\d\d-\d\dT/) });
+      const cancelled = await capsule(['cancel', workflowId], dir, env);
+      expect(cancelled.code).toBe(1);
+      expect(cancelled.stderr).toContain('already closed (COMPLETED)');
       const missing = await capsule(['status', 'no-such-workflow'], dir, env);
       expect(missing.code).toBe(2);
       expect(missing.stderr).toContain('no workflow with id "no-such-workflow"');

@@ -13,7 +13,13 @@ export async function cancel(options: CancelOptions): Promise<number> {
   let backend: Awaited<ReturnType<typeof openBackend>> | undefined;
   try {
     backend = await openBackend({ cwd: io.cwd, worker: false, env: io.env });
-    await backend.client.workflow.getHandle(options.workflowId).cancel();
+    const handle = backend.client.workflow.getHandle(options.workflowId);
+    const { status } = await handle.describe();
+    if (status.name !== 'RUNNING') {
+      io.err(`${options.workflowId} is already closed (${status.name}); nothing to cancel`);
+      return 1;
+    }
+    await handle.cancel();
     io.out(`cancellation requested for ${options.workflowId}; see it finish with: capsule status ${options.workflowId}`);
     return 0;
   } catch (error) {
