@@ -55,6 +55,13 @@ describe('pipeline workflow', () => {
     }
     // The parallel branch did not wait for plan: both were scheduled in the first workflow task.
     expect(at('side').scheduledId).toBeLessThan(at('plan').closedId!);
+
+    // Metadata for the Web UI and search: search attributes (registered on the dev server) and the memo.
+    const description = await h.client.workflow.getHandle(outcome.workflowId).describe();
+    const attrs = Object.fromEntries(description.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value]));
+    expect(attrs).toMatchObject({ CapsulePipeline: 'fanout', CapsuleStatus: 'Completed', CapsuleFuel: result.totals.fuel_consumed });
+    expect(description.memo?.capsule).toMatchObject({ pipeline: 'fanout', status: 'Completed', totals: { steps: 8 } });
+    expect(await description.staticSummary()).toBe('Capsule pipeline fanout (4 steps)');
   });
 
   it('retries a task that fails twice and succeeds on the third attempt (maxRetries 2)', async () => {
@@ -91,6 +98,8 @@ describe('pipeline workflow', () => {
     const outcome = await h.run(file, { baseDir: base });
     expect(outcome.status).toBe('failed');
     expect(outcome.result?.failedStep).toBe('flaky');
+    const attrs = (await h.client.workflow.getHandle(outcome.workflowId).describe()).typedSearchAttributes.getAll();
+    expect(Object.fromEntries(attrs.map((p) => [p.key.name, p.value]))).toMatchObject({ CapsuleStatus: 'Failed', CapsuleFailedStep: 'flaky' });
     const step = outcome.result!.steps.find((s) => s.id === 'flaky')!;
     expect(step.attempts).toBe(2);
     expect(step.envelope?.error?.error_type).toBe('task_error');
