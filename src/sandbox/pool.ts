@@ -1,7 +1,9 @@
 /**
  * A bounded pool of sandbox threads. Jobs beyond the pool's size wait in a queue, so a burst of runs never
  * oversubscribes the CPU. Nested runs (sub-tasks) skip the queue on extra threads: a parent holds its thread
- * while it waits for its children, and queueing them behind it could deadlock. A thread whose guest timed out,
+ * while it waits for its children, and queueing them behind it could deadlock. Extra threads are capped too (a
+ * guest calling thousands of sub-tasks at once must not exhaust the host); past the cap, nested runs wait at the
+ * front of the queue and every parent's own timeout still bounds the wait. A thread whose guest timed out,
  * was cancelled or trapped is terminated and replaced: nothing it held can leak into the next job.
  */
 import { Worker } from 'node:worker_threads';
@@ -86,6 +88,7 @@ export class ThreadPool {
     private readonly script: string,
     private readonly init: ThreadInit,
     readonly size: number,
+    private readonly maxExtraThreads = size * 4,
   ) {}
 
   /** Starts every thread up front, so the first runs don't pay for thread start-up. */
@@ -100,10 +103,13 @@ export class ThreadPool {
     return new Promise((resolve) => {
       const pending: PendingJob = { job, options, resolve };
       if (options.signal?.aborted) return resolve({ end: { kind: 'aborted' }, events: [], runMs: 0 });
-      const thread = this.idle.pop();
+      const thread = this.idle.shift();
       if (thread) return void this.dispatch(thread, pending);
-      if (this.total < this.size || options.nested) return void this.dispatch(this.spawn(), pending);
-      this.queue.push(pending);
+      if (this.total < this.size || (options.nested && this.total < this.size + this.maxExtraThreads)) {
+        return void this.dispatch(this.spawn(), pending);
+      }
+      if (options.nested) this.queue.unshift(pending);
+      else this.queue.push(pending);
     });
   }
 
