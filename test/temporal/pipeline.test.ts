@@ -160,4 +160,27 @@ describe('pipeline workflow', () => {
       await worker.stop();
     }
   });
+
+  it('cancels a running pipeline: the running step is cancelled and the rest never starts', async () => {
+    const file = h.writePipeline({
+      name: 'cancel',
+      steps: [
+        { id: 'slow', task: task('slow'), input: { ms: 20000, tag: 'never' } },
+        { id: 'after', task: task('main'), input: '{{ steps.slow.output }}' },
+      ],
+    });
+    const taskQueue = h.queue('cancel');
+    const worker = await h.startWorker(taskQueue);
+    try {
+      const { handle } = await h.start(file, taskQueue);
+      while (!(await liveSteps(handle)).has('slow')) await new Promise((r) => setTimeout(r, 100));
+      await handle.cancel();
+      const outcome = await awaitOutcome(handle);
+      expect(outcome.status).toBe('cancelled');
+      const timeline = activityTimeline(await h.history(handle.workflowId));
+      expect(timeline.map((t) => t.stepId)).toEqual(['slow']);
+    } finally {
+      await worker.stop();
+    }
+  });
 });
