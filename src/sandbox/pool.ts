@@ -91,6 +91,11 @@ export class ThreadPool {
     private readonly maxExtraThreads = size * 4,
   ) {}
 
+  /** Threads alive now, extra ones for nested runs included. */
+  get threadCount(): number {
+    return this.total;
+  }
+
   /** Starts every thread up front, so the first runs don't pay for thread start-up. */
   async warm(): Promise<void> {
     const threads = Array.from({ length: this.size - this.total }, () => this.spawn());

@@ -86,6 +86,11 @@ export class Sandbox {
     return this.pool.size;
   }
 
+  /** Sandbox threads alive now (the pool's size, plus extra ones started for sub-tasks). */
+  get threadCount(): number {
+    return this.pool.threadCount;
+  }
+
   /** Every task the bundle declares, validated. Throws TaskOptionsError naming the file, task and option. */
   async describe(bundle: TaskBundle, ctx: DescribeContext): Promise<Map<string, ResolvedTaskOptions>> {
     const tasks = await this.describeRaw(bundle);

@@ -59,6 +59,15 @@ describe('sub-tasks', () => {
     }
   });
 
+  it('bounds the threads a flood of concurrent sub-tasks can start, and still runs them all', async () => {
+    let most = 0;
+    const sampler = setInterval(() => (most = Math.max(most, sandbox.threadCount)), 5);
+    const succeeded = await run('flood');
+    clearInterval(sampler);
+    expect(succeeded).toBe(40);
+    expect(most).toBeLessThanOrEqual(sandbox.poolSize * 5);
+  });
+
   it('never gives a child more than its own declaration, even when the parent may read files', async () => {
     const child = (await run('escalate')) as Envelope;
     expect(child.result).toMatch(/^denied: permission denied/);
