@@ -147,7 +147,11 @@ export class Sandbox {
       : end.kind === 'done' && end.done.outcome.status === 'failed' ? end.done.outcome.failure.message
       : end.kind === 'done' && end.done.outcome.status === 'trapped' ? `the guest trapped: ${end.done.outcome.message}`
       : end.kind === 'crashed' ? end.message : 'it was cancelled';
-    throw new TaskOptionsError(bundle.entryFile, undefined, undefined, `cannot load the task file: ${why}`);
+    const denied = result.events.some((e) => e.kind === 'denial');
+    const hint = denied
+      ? ' (top-level code runs without any capability while Capsule reads the task options: do file, network and environment access inside the task function)'
+      : '';
+    throw new TaskOptionsError(bundle.entryFile, undefined, undefined, `cannot load the task file: ${why}${hint}`);
   }
 
   private async runAtDepth(request: RunRequest, depth: number): Promise<Envelope> {

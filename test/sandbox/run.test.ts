@@ -76,3 +76,17 @@ describe('running a task', () => {
     expect(envelopes.map((e) => (e.result as { greeting: string }).greeting)).toEqual(Array.from({ length: 20 }, (_, i) => `hello run ${i}`));
   });
 });
+
+describe('bundling', () => {
+  it('inlines relative imports and npm packages, and resolves "@capsule-run/sdk" like "capsule"', async () => {
+    const envelope = await run('imports.ts', 'main', ['greeting: hello']);
+    expect(envelope.result).toBe('HELLO!');
+  });
+
+  it('gives the same bundle, and the same sha256, for the same file', async () => {
+    const { bundleTaskFile } = await import('../../src/sandbox/index.js');
+    const [a, b] = [await bundleTaskFile('test/fixtures/tasks/hello.ts'), await bundleTaskFile(`${repoRoot}/test/fixtures/tasks/hello.ts`)];
+    expect(a.sha256).toBe(b.sha256);
+    expect(a.sha256).toMatch(/^[0-9a-f]{64}$/);
+  });
+});

@@ -1,0 +1,49 @@
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Sandbox } from '../../src/sandbox/index.js';
+import { fixtureBundle, taskDir } from '../helpers.js';
+
+let sandbox: Sandbox;
+let dir: ReturnType<typeof taskDir>;
+beforeAll(async () => {
+  sandbox = await Sandbox.create();
+  dir = taskDir();
+});
+afterAll(async () => {
+  await sandbox.close();
+  dir.cleanup();
+});
+
+const describeFile = async (file: string) => sandbox.describe(await fixtureBundle(file), { baseDir: dir.base });
+
+describe('describing a task file', () => {
+  it('lists the tasks with their resolved options', async () => {
+    const tasks = await describeFile('hello.ts');
+    expect([...tasks.keys()]).toEqual(['main', 'other-task']);
+    expect(tasks.get('main')).toMatchObject({ fuel: 100_000_000, ramBytes: 64 * 1024 * 1024, timeoutMs: 10_000 });
+  });
+
+  it('evaluates top-level code without any capability while reading options, and says so when that fails', async () => {
+    await expect(describeFile('top-level-uncaught.ts')).rejects.toThrow(
+      /top-level-uncaught\.ts: cannot load the task file: .*permission denied.*top-level code runs without any capability/,
+    );
+  });
+
+  it('evaluates the file again for the run, with the task\'s grants', async () => {
+    const envelope = await sandbox.run({ bundle: await fixtureBundle('top-level-read.ts'), baseDir: dir.base });
+    expect(envelope.result).toEqual({ atLoad: 'input for the guest', now: 'input for the guest' });
+  });
+
+  it('refuses a file whose top-level code never finishes, naming the file', async () => {
+    await expect(describeFile('top-level-spin.ts')).rejects.toThrow(/top-level-spin\.ts: cannot load the task file: its top-level code used more fuel/);
+    const envelope = await sandbox.run({ bundle: await fixtureBundle('top-level-spin.ts'), baseDir: dir.base });
+    expect(envelope.error?.error_type).toBe('invalid_task');
+  });
+
+  it('refuses two tasks with the same name', async () => {
+    await expect(describeFile('duplicate-names.ts')).rejects.toThrow('task "main": option "name": two tasks in this file have this name');
+  });
+
+  it('refuses a file that declares no task', async () => {
+    await expect(describeFile('no-tasks.ts')).rejects.toThrow('no-tasks.ts: declares no tasks');
+  });
+});
