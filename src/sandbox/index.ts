@@ -1,6 +1,11 @@
-/** The sandbox's public surface: everything outside src/sandbox imports from here only. */
+/**
+ * The sandbox's public surface: code outside src/sandbox imports from here. (Workflow code and the SDK import
+ * only types from envelope.ts: they must never load the sandbox itself.)
+ */
 export { Sandbox } from './sandbox.js';
 export type { SandboxOptions, RunRequest, RunProgress } from './sandbox.js';
 export { bundleTaskFile, BundleError } from './bundle.js';
 export type { TaskBundle } from './bundle.js';
 export * from './envelope.js';
+export { invalidTaskEnvelope } from './outcome.js';
+export { loadRuntime } from './runtime/runtime.js';

@@ -4,11 +4,11 @@
  * envelope. Guest failures never throw: they are envelopes.
  */
 import os from 'node:os';
-import { resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults, TaskOptionsError } from '../config/task-options.js';
-import { COMPUTE_LEVELS } from '../config/units.js';
-import { capsuleCacheDir } from '../config/paths.js';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { capsuleCacheDir } from '../config/paths.js';
+import { resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults, TaskOptionsError } from '../config/task-options.js';
+import { COMPUTE_LEVELS } from '../config/units.js';
 import type { TaskBundle } from './bundle.js';
 import type { Envelope } from './envelope.js';
 import type { DescribeResponse, DescribedTask } from './guest/protocol.js';

@@ -1,8 +1,7 @@
 /** `capsule exec <file> [args...]`: one task, one fresh sandbox, no Temporal. */
 import { loadCapsuleConfig, ConfigError } from '../../config/capsule-toml.js';
 import { TaskOptionsError } from '../../config/task-options.js';
-import { BundleError, bundleTaskFile, Sandbox, type Envelope } from '../../sandbox/index.js';
-import { invalidTaskEnvelope } from '../../sandbox/outcome.js';
+import { BundleError, bundleTaskFile, invalidTaskEnvelope, Sandbox, type Envelope } from '../../sandbox/index.js';
 import { formatEnvelope } from '../format.js';
 import { EXIT, UsageError, type CliIO } from '../io.js';
 

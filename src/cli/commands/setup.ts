@@ -3,7 +3,7 @@
  * `--temporal` also finds or installs the Temporal CLI for the embedded dev server (CI runs that).
  */
 import { findTemporalBinary } from '../../client/binary.js';
-import { loadRuntime } from '../../sandbox/runtime/runtime.js';
+import { loadRuntime } from '../../sandbox/index.js';
 import { EXIT, type CliIO } from '../io.js';
 
 export interface SetupOptions {
