@@ -13,10 +13,12 @@ export interface RunOutcome {
   message?: string;
 }
 
-export async function awaitOutcome(handle: WorkflowHandle): Promise<RunOutcome> {
+/** Waits for the workflow to close. `signal` abandons the wait (detach) so no call outlives the connection. */
+export async function awaitOutcome(handle: WorkflowHandle, signal?: AbortSignal): Promise<RunOutcome> {
   const workflowId = handle.workflowId;
   try {
-    const result = (await handle.result()) as PipelineResult;
+    const wait = () => handle.result() as Promise<PipelineResult>;
+    const result = signal === undefined ? await wait() : await handle.client.withAbortSignal(signal, wait);
     return { workflowId, status: 'succeeded', result };
   } catch (error) {
     if (!(error instanceof WorkflowFailedError)) throw error;

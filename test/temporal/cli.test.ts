@@ -93,7 +93,7 @@ describe('capsule run (subprocess)', () => {
     const closed = new Promise<number | null>((resolve) => child.on('close', resolve));
     await running;
     child.kill('SIGINT');
-    expect(await closed).toBe(0);
+    expect(await closed, stderr).toBe(0);
     const workflowId = /capsule watch (cli-detach-[0-9a-f]{12})/.exec(stderr)?.[1];
     expect(workflowId, stderr).toBeDefined();
 

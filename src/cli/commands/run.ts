@@ -36,11 +36,15 @@ export async function run(options: RunOptions): Promise<number> {
       else io.out(`submitted ${handle.workflowId}; follow it with: capsule watch ${handle.workflowId}`);
       return 0;
     }
-    const done = awaitOutcome(handle);
+    const abandon = new AbortController();
+    const done = awaitOutcome(handle, abandon.signal);
     const detached = options.json
       ? await Promise.race([done.then(() => false), interrupt.promise.then(() => true)])
       : await showProgress(handle, done, { tty: io.tty, write: io.err, stop: interrupt.promise });
     if (detached) {
+      // Stop waiting before the connection closes: a pending long-poll would otherwise fail after it.
+      abandon.abort();
+      await done.catch(() => undefined);
       info(`detached; the pipeline keeps its state. Reattach with: capsule watch ${handle.workflowId}`);
       return 0;
     }

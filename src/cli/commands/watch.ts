@@ -20,11 +20,16 @@ export async function watch(options: WatchOptions): Promise<number> {
     const handle = backend.client.workflow.getHandle(options.workflowId);
     await handle.describe();
     const uiUrl = workflowUrl(backend.config, options.workflowId, backend.uiUrl);
-    const done = awaitOutcome(handle);
+    const abandon = new AbortController();
+    const done = awaitOutcome(handle, abandon.signal);
     const detached = options.json
       ? await Promise.race([done.then(() => false), interrupt.promise.then(() => true)])
       : await showProgress(handle, done, { tty: io.tty, write: io.err, stop: interrupt.promise });
-    if (detached) return 0;
+    if (detached) {
+      abandon.abort();
+      await done.catch(() => undefined);
+      return 0;
+    }
     const outcome = await done;
     io.out(options.json ? JSON.stringify(outcomeJson(outcome, uiUrl)) : formatOutcome(outcome, uiUrl));
     return outcome.status === 'succeeded' ? 0 : 1;
