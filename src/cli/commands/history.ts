@@ -2,7 +2,7 @@
  * `capsule history <workflowId>`: the workflow's event history, one line per event (steps with their attempt and
  * outcome), or with --json the full history as Temporal exports it (usable for replay tests).
  */
-import { createRequire } from 'node:module';
+import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import proto from '@temporalio/proto';
 import type { temporal } from '@temporalio/proto';
 
@@ -26,7 +26,8 @@ export async function history(options: HistoryOptions): Promise<number> {
     const handle = backend.client.workflow.getHandle(options.workflowId);
     const events = (await handle.fetchHistory()).events ?? [];
     if (options.json) {
-      io.out(JSON.stringify(protoJson(events), null, 2));
+      // Temporal's canonical (proto3) JSON, as `temporal workflow show --output json` writes it: usable for replay.
+      io.out(`${JSON.stringify(JSON.parse(historyToJSON({ events })), null, 2)}\n`);
       return 0;
     }
     for (const event of events) io.out(describeEvent(event));
@@ -36,18 +37,6 @@ export async function history(options: HistoryOptions): Promise<number> {
   } finally {
     await backend?.close();
   }
-}
-
-/**
- * Temporal's canonical (proto3) JSON, as `temporal workflow show --output json` writes it. Serialised with the
- * protobufjs copy that @temporalio/proto's types were built with: the install holds two copies, and the SDK's own
- * historyToJSON mixes them ("type must be a Type").
- */
-function protoJson(events: temporal.api.history.v1.IHistoryEvent[]): unknown {
-  const requireFromProto = createRequire(createRequire(import.meta.url).resolve('@temporalio/proto'));
-  const { toJson } = requireFromProto('protobufjs/ext/protojson') as { toJson(type: unknown, message: unknown): unknown };
-  const History = proto.temporal.api.history.v1.History;
-  return toJson(History, History.fromObject({ events }));
 }
 
 function describeEvent(event: temporal.api.history.v1.IHistoryEvent): string {
