@@ -1,6 +1,9 @@
 /** `npm run bench`: every benchmark, printed as Markdown tables for docs/benchmarks.md. */
 import { benchSandbox } from './sandbox.js';
+import { benchTemporal } from './temporal.js';
 
 process.stdout.write('## Sandbox\n\n');
 await benchSandbox();
+process.stdout.write('\n## Pipelines on Temporal\n\n');
+await benchTemporal();
 process.exit(0);
