@@ -57,19 +57,46 @@ export async function startPipeline(client: Client, input: PipelineInput, option
     // A run of the same pipeline that is still going is joined, not duplicated; a finished one may run again.
     workflowIdConflictPolicy: 'USE_EXISTING',
     workflowIdReusePolicy: 'ALLOW_DUPLICATE',
-    staticSummary: `Capsule pipeline ${input.name} (${input.steps.length} step${input.steps.length === 1 ? '' : 's'})`,
+    staticSummary: staticSummary(input),
     staticDetails: staticDetails(input),
     memo: { capsule: { pipeline: input.name, source: input.source, steps: input.steps.map((s) => s.id) } },
   });
 }
 
-/** Markdown for the UI: the steps, their tasks and the sha256 of the code each runs. */
-function staticDetails(input: PipelineInput): string {
+/** Server limits on user metadata (bytes): summary 400, details 20 KB. */
+const MAX_SUMMARY_BYTES = 400;
+const MAX_DETAILS_BYTES = 20_000;
+
+/** The UI's one line for the run: pipeline name, step count and a digest of the input (runs differ by input). */
+export function staticSummary(input: PipelineInput): string {
+  const digest = createHash('sha256').update(JSON.stringify(input.input) ?? 'null').digest('hex').slice(0, 12);
+  const steps = `${input.steps.length} step${input.steps.length === 1 ? '' : 's'}`;
+  return fitBytes(`Capsule pipeline ${input.name} · ${steps} · input sha256:${digest}`, MAX_SUMMARY_BYTES);
+}
+
+/** Markdown for the UI: the steps, their tasks with resolved limits and retries, and the sha256 of each task's code. */
+export function staticDetails(input: PipelineInput): string {
   const rows = input.steps.map((s) => {
     const bundle = input.bundles[s.task.bundle];
     const file = bundle?.entryFile.split(/[\\/]/).pop() ?? '?';
-    return `| ${s.id} | ${file}#${s.task.task} | ${s.dependsOn.join(', ')} | ${s.forEach === undefined ? '' : 'yes'} | ${s.task.maxRetries} | \`${s.task.bundle.slice(0, 12)}\` |`;
+    const task = s.task.display === undefined ? `${file}#${s.task.task}` : `${s.task.display.name} (${file}#${s.task.task})`;
+    const cells = [s.id, task, s.task.display?.limits ?? '', String(s.task.maxRetries), s.dependsOn.join(', '), s.forEach === undefined ? '' : 'yes', s.onFailure, `\`${s.task.bundle.slice(0, 12)}\``];
+    return `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
   });
-  const text = [`**${input.name}** from \`${input.source}\``, '', '| step | task | after | forEach | maxRetries | sha256 |', '|---|---|---|---|---|---|', ...rows].join('\n');
-  return text.length > 19_000 ? `${text.slice(0, 19_000)}\n…` : text;
+  const text = [
+    `**${input.name}** from \`${input.source}\``,
+    '',
+    '| step | task | limits | maxRetries | after | forEach | on failure | sha256 |',
+    '|---|---|---|---|---|---|---|---|',
+    ...rows,
+  ].join('\n');
+  return fitBytes(text, MAX_DETAILS_BYTES);
+}
+
+/** Cuts UTF-8 text to `max` bytes (at a character boundary) so the server never rejects the start. */
+function fitBytes(text: string, max: number): string {
+  if (Buffer.byteLength(text) <= max) return text;
+  let cut = text.slice(0, max - 3);
+  while (Buffer.byteLength(cut) > max - 3) cut = cut.slice(0, -1);
+  return `${cut}…`;
 }

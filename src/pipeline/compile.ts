@@ -6,9 +6,9 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { TaskOptionsError, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
-import { formatBytes } from '../config/units.js';
+import { COMPUTE_LEVELS, formatBytes, formatDuration } from '../config/units.js';
 import { BundleError, bundleTaskFile, type TaskBundle } from '../sandbox/index.js';
-import { DEFAULT_RETRY_TUNING, type BundleRef, type PipelineInput, type RetryTuning, type StepSpec, type TaskRef } from '../workflows/shared.js';
+import { DEFAULT_RETRY_TUNING, type BundleRef, type PipelineInput, type RetryTuning, type StepSpec, type TaskDisplay, type TaskRef } from '../workflows/shared.js';
 import { PipelineError } from './errors.js';
 import { checkGraph } from './graph.js';
 import type { LoadedPipeline } from './load.js';
@@ -55,7 +55,7 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
     }
     steps.push({
       id: step.id,
-      task: { bundle: bundle.sha256, task: exportName, timeoutMs: task.timeoutMs, maxRetries: task.maxRetries, ...(overrides === undefined ? {} : { overrides }) },
+      task: { bundle: bundle.sha256, task: exportName, timeoutMs: task.timeoutMs, maxRetries: task.maxRetries, ...(overrides === undefined ? {} : { overrides }), display: taskDisplay(task) },
       input: step.input ?? null,
       dependsOn: deps.get(step.id) ?? [],
       ...(step.forEach === undefined ? {} : { forEach: step.forEach }),
@@ -100,9 +100,15 @@ export async function compileTasks(
     bundles[bundle.sha256] = { sha256: bundle.sha256, code: bundle.code, entryFile: bundle.entryFile };
     const resolved = (await describe(options, source, field, bundle, undefined)).get(exportName);
     if (resolved === undefined) throw new PipelineError(source, field, `${ref} has no task "${exportName}"`);
-    tasks[key] = { bundle: bundle.sha256, task: exportName, timeoutMs: resolved.timeoutMs, maxRetries: resolved.maxRetries };
+    tasks[key] = { bundle: bundle.sha256, task: exportName, timeoutMs: resolved.timeoutMs, maxRetries: resolved.maxRetries, display: taskDisplay(resolved) };
   }
   return { bundles, tasks };
+}
+
+/** The task's name and resolved limits as the Web UI shows them (activity summaries, the pipeline's static details). */
+export function taskDisplay(task: ResolvedTaskOptions): TaskDisplay {
+  const level = Object.entries(COMPUTE_LEVELS).find(([, fuel]) => fuel === task.fuel)?.[0];
+  return { name: task.name, limits: `compute ${level ?? task.fuel.toLocaleString('en-US')}, ram ${formatBytes(task.ramBytes)}, timeout ${formatDuration(task.timeoutMs)}` };
 }
 
 function parseTaskRef(file: string, field: string, ref: string): { taskFile: string; exportName: string } {

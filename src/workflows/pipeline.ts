@@ -5,7 +5,7 @@
  * policy is "continue", in which case its output is null and the pipeline goes on.
  */
 import { ApplicationFailure, CancellationScope, CancelledFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
-import { runTask } from './run-task.js';
+import { failureCause, failureReason, runTask } from './run-task.js';
 import { PIPELINE_FAILED, type PipelineInput, type PipelineResult, type StepRecord, type StepSpec } from './shared.js';
 import { renderTemplate, type TemplateScope } from './template.js';
 import { Tracker } from './tracker.js';
@@ -63,12 +63,13 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   };
   tracker.finish(fatal === undefined ? 'Completed' : 'Failed', totals, fatal?.step);
   if (fatal !== undefined) {
-    const reason = fatal.envelope?.error?.message ?? fatal.failure ?? 'failed';
+    const cause = failureCause(fatal);
     throw ApplicationFailure.create({
       type: PIPELINE_FAILED,
-      message: `pipeline "${input.name}" (${workflowInfo().workflowId}) failed at step "${fatal.id}" after ${fatal.attempts} attempt(s): ${reason}`,
+      message: `pipeline "${input.name}" (${workflowInfo().workflowId}) failed at step "${fatal.id}" after ${fatal.attempts} attempt(s): ${failureReason(fatal)}`,
       nonRetryable: true,
       details: [result],
+      ...(cause === undefined ? {} : { cause }),
     });
   }
   return result;
@@ -103,7 +104,7 @@ async function runTracked(input: PipelineInput, step: StepSpec, args: unknown[],
   const base = { id, step: step.id, ...(index === undefined ? {} : { index }) };
   tracker.set({ ...base, status: 'running', attempts: 0, envelope: null });
   try {
-    const record = await runTask(input, step.task, args, { ...base, ...summary(step, index) });
+    const record = await runTask(input, step.task, args, { ...base, ...summary(step) });
     tracker.set(record);
     return record;
   } catch (error) {
@@ -134,9 +135,9 @@ function topologicalOrder(steps: StepSpec[]): StepSpec[] {
   return ordered;
 }
 
-function summary(step: StepSpec, index?: number): { summary?: string } {
-  if (step.summary === undefined) return {};
-  return { summary: index === undefined ? step.summary : `${step.summary} [${index}]` };
+/** The step's own description; the record id (with the fan-out index) is already part of the activity summary. */
+function summary(step: StepSpec): { summary?: string } {
+  return step.summary === undefined ? {} : { summary: step.summary };
 }
 
 function pipelineOutput(input: PipelineInput, outputs: Record<string, unknown>): unknown {

@@ -17,7 +17,7 @@ export interface RunOptions {
   id: string;
   step?: string;
   index?: number;
-  /** One line shown for this activity in the Web UI. */
+  /** The step's own description (pipeline `summary:`); shown after the id in the activity's Web UI summary. */
   summary?: string;
 }
 
@@ -39,7 +39,7 @@ export async function runTask(ctx: RunContext, ref: TaskRef, args: unknown[], op
           backoffCoefficient: ctx.retry.backoffCoefficient,
           maximumInterval: ctx.retry.maximumIntervalMs,
         },
-        summary: options.summary ?? `${options.id}: ${fileName(bundle.entryFile)}#${ref.task}`,
+        summary: activitySummary(options, ref, bundle.entryFile),
       },
       [{
         bundle: { sha256: bundle.sha256, entryFile: bundle.entryFile },
@@ -73,8 +73,39 @@ function describeFailure(error: unknown, ref: TaskRef): Pick<StepRecord, 'attemp
   return { attempts, envelope: null, failure: what };
 }
 
+/** "error_type: message" of a failed record, for the pipeline's own failure message. */
+export function failureReason(record: StepRecord): string {
+  const error = record.envelope?.error;
+  return error == null ? record.failure ?? 'failed' : `${error.error_type}: ${error.message}`;
+}
+
+/**
+ * The failed step's error as the cause of the pipeline's failure, so the Web UI's failure view of the workflow shows
+ * the step's error_type (the activity's own failure event carries the full envelope in its details).
+ */
+export function failureCause(record: StepRecord): ApplicationFailure | undefined {
+  const error = record.envelope?.error;
+  if (error == null) return undefined;
+  return ApplicationFailure.create({ type: error.error_type, message: `step "${record.id}": ${error.message}`, nonRetryable: true });
+}
+
 function isRunTaskResult(value: unknown): value is RunTaskResult {
   return typeof value === 'object' && value !== null && 'execution' in value && 'success' in value;
+}
+
+/** Activity summaries are capped by the server (400 bytes for user metadata summaries); stay well under it. */
+const MAX_SUMMARY_CHARS = 200;
+
+/**
+ * The activity's one line in the Web UI (event history and timeline): "<record id> · <task name> (compute, ram,
+ * timeout)", where a fan-out item's record id carries its index ("fetch[2]").
+ */
+export function activitySummary(options: RunOptions, ref: TaskRef, entryFile: string): string {
+  const name = ref.display?.name ?? `${fileName(entryFile)}#${ref.task}`;
+  const limits = ref.display === undefined ? '' : ` (${ref.display.limits})`;
+  const described = options.summary === undefined ? '' : ` — ${options.summary}`;
+  const line = `${options.id} · ${name}${limits}${described}`;
+  return line.length <= MAX_SUMMARY_CHARS ? line : `${line.slice(0, MAX_SUMMARY_CHARS - 1)}…`;
 }
 
 function fileName(file: string): string {

@@ -37,6 +37,15 @@ export interface TaskRef {
   timeoutMs: number;
   maxRetries: number;
   overrides?: LimitOverrides;
+  /** How the Web UI names the task and its resolved limits (formatted by the client, which has the unit helpers). */
+  display?: TaskDisplay;
+}
+
+export interface TaskDisplay {
+  /** The name the task declares (`task({ name })`), which the envelope reports as task_name. */
+  name: string;
+  /** e.g. "compute LOW, ram 64MB, timeout 20s". */
+  limits: string;
 }
 
 /** Activity retry/heartbeat knobs a pipeline may set (all in milliseconds). */

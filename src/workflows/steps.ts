@@ -10,7 +10,7 @@
  *   }
  */
 import { ApplicationFailure } from '@temporalio/workflow';
-import { runTask } from './run-task.js';
+import { failureCause, failureReason, runTask } from './run-task.js';
 import { PIPELINE_FAILED, type PipelineResult, type RunContext, type StepRecord, type TaskRef } from './shared.js';
 import { Tracker } from './tracker.js';
 
@@ -62,12 +62,13 @@ export function createSteps(input: TaskWorkflowInput): Steps {
   const step = async (id: string, taskKey: string, stepInput: unknown): Promise<unknown> => {
     const record = await tryStep(id, taskKey, stepInput);
     if (record.status === 'succeeded') return record.envelope?.result ?? null;
-    const reason = record.envelope?.error?.message ?? record.failure ?? 'failed';
+    const cause = failureCause(record);
     throw ApplicationFailure.create({
       type: PIPELINE_FAILED,
-      message: `step "${id}" failed after ${record.attempts} attempt(s): ${reason}`,
+      message: `step "${id}" failed after ${record.attempts} attempt(s): ${failureReason(record)}`,
       nonRetryable: true,
       details: [result(null, id)],
+      ...(cause === undefined ? {} : { cause }),
     });
   };
 

@@ -4,10 +4,13 @@
  */
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import { failureReason } from './run-task.js';
 import { PROGRESS_QUERY, type PipelineProgress, type PipelineTotals, type StepRecord } from './shared.js';
 
 /** Above this many step runs, current details list only the ones not yet succeeded. */
 const MAX_DETAIL_ROWS = 40;
+/** Errors in the table are cut here; the full message is in the step's failure event and the result. */
+const MAX_ERROR_CHARS = 120;
 
 export const progressQuery = defineQuery<PipelineProgress>(PROGRESS_QUERY);
 
@@ -57,22 +60,43 @@ export class Tracker {
         ...(failedStep === undefined ? [] : [{ key: keys.failedStep, value: failedStep }]),
       ]);
     }
-    upsertMemo({ capsule: { pipeline: this.pipeline, status, totals, ...(failedStep === undefined ? {} : { failedStep }) } });
+    // Totals plus per-status step counts: the UI shows the memo as JSON, readable without opening the result.
+    upsertMemo({ capsule: { pipeline: this.pipeline, status, totals, steps: this.counts(), ...(failedStep === undefined ? {} : { failedStep }) } });
+  }
+
+  /** How many step runs ended in each status (fan-out items count one each), e.g. { succeeded: 7, failed: 1 }. */
+  counts(): Partial<Record<StepRecord['status'], number>> {
+    const counts: Partial<Record<StepRecord['status'], number>> = {};
+    for (const r of this.records.values()) counts[r.status] = (counts[r.status] ?? 0) + 1;
+    return counts;
   }
 
   private publish(): void {
     // Big fan-outs: one line of counts plus the rows worth looking at, so each update stays cheap and readable.
     const all = this.list();
     const shown = all.length <= MAX_DETAIL_ROWS ? all : all.filter((r) => r.status !== 'succeeded').slice(0, MAX_DETAIL_ROWS);
-    const counts = new Map<string, number>();
-    for (const r of all) counts.set(r.status, (counts.get(r.status) ?? 0) + 1);
-    const summary = [...counts].map(([status, n]) => `${n} ${status}`).join(', ');
+    const summary = Object.entries(this.counts()).map(([status, n]) => `${n} ${status}`).join(', ');
     const rows = shown.map((r) => {
       const exec = r.envelope?.execution;
       const duration = exec === undefined ? '' : `${exec.duration_ms} ms`;
-      const fuel = exec === undefined ? '' : String(exec.fuel_consumed);
-      return `| ${r.id} | ${r.status} | ${r.attempts} | ${duration} | ${fuel} |`;
+      const fuel = exec === undefined ? '' : exec.fuel_consumed.toLocaleString('en-US');
+      // A running step's attempt is only known to its activity (see pending activities); 0 means "not yet known".
+      const attempt = r.attempts === 0 ? '' : String(r.attempts);
+      const error = r.status === 'failed' ? cell(failureReason(r)) : '';
+      return `| ${cell(r.id)} | ${r.status} | ${attempt} | ${duration} | ${fuel} | ${error} |`;
     });
-    setCurrentDetails([`**${this.pipeline}**: ${summary || 'starting'}`, '', '| step | status | attempts | duration | fuel |', '|---|---|---|---|---|', ...rows].join('\n'));
+    setCurrentDetails([
+      `**${this.pipeline}**: ${summary || 'starting'}`,
+      '',
+      '| step | status | attempt | duration | fuel | error |',
+      '|---|---|---|---|---|---|',
+      ...rows,
+    ].join('\n'));
   }
+}
+
+/** A Markdown table cell: one line, no column breaks, short enough to keep the table readable. */
+function cell(text: string): string {
+  const flat = text.replace(/\s+/g, ' ').replace(/\|/g, '\\|');
+  return flat.length <= MAX_ERROR_CHARS ? flat : `${flat.slice(0, MAX_ERROR_CHARS - 1)}…`;
 }

@@ -61,7 +61,7 @@ describe('pipeline workflow', () => {
     const attrs = Object.fromEntries(description.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value]));
     expect(attrs).toMatchObject({ CapsulePipeline: 'fanout', CapsuleStatus: 'Completed', CapsuleFuel: result.totals.fuel_consumed });
     expect(description.memo?.capsule).toMatchObject({ pipeline: 'fanout', status: 'Completed', totals: { steps: 8 } });
-    expect(await description.staticSummary()).toBe('Capsule pipeline fanout (4 steps)');
+    expect(await description.staticSummary()).toMatch(/^Capsule pipeline fanout · 4 steps · input sha256:[0-9a-f]{12}$/);
   });
 
   it('retries a task that fails twice and succeeds on the third attempt (maxRetries 2)', async () => {
