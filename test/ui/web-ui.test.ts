@@ -11,7 +11,9 @@ import { ApplicationFailure, defaultPayloadConverter } from '@temporalio/common'
 import type { temporal } from '@temporalio/proto';
 import type { FrameLocator, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { workflowUrl } from '../../src/client/config.js';
+import { run } from '../../src/cli/commands/run.js';
+import { status } from '../../src/cli/commands/status.js';
+import type { CommandIo } from '../../src/client/io.js';
 import { preparePipeline, startPipeline } from '../../src/client/submit.js';
 import { Sandbox } from '../../src/sandbox/index.js';
 import { PIPELINE_FAILED, type RunTaskHeartbeat, type RunTaskResult } from '../../src/workflows/shared.js';
@@ -59,10 +61,14 @@ describe('the Web UI while a long step runs', () => {
     expect(beat.elapsed_ms).toBeGreaterThan(0);
 
     const { page } = stack;
-    // `capsule run` and `capsule status` print workflowUrl(); it has no run id, and the UI must resolve it to the run.
-    const cliUrl = workflowUrl({ configured: false, namespace: stack.server.namespace, taskQueue: stack.taskQueue }, handle.workflowId, stack.uiUrl);
-    expect(cliUrl).toBe(`${stack.uiUrl}/namespaces/default/workflows/${handle.workflowId}`);
-    await page.goto(cliUrl!);
+    // `capsule run` (here joining the running pipeline: same file, same workflow id) and `capsule status` print the
+    // run's UI link; it has no run id, and the UI must resolve it to the run.
+    const expected = `${stack.uiUrl}/namespaces/default/workflows/${handle.workflowId}`;
+    const submitted = cliOutput(await runCommand('run', (io) => run({ file: path.join(stack.baseDir, 'research.yaml'), detach: true, json: true, io })));
+    expect(JSON.parse(submitted)).toEqual({ workflowId: handle.workflowId, uiUrl: expected, status: 'running', steps: [] });
+    const statusText = cliOutput(await runCommand('status', (io) => status({ workflowId: handle.workflowId, io })));
+    expect(statusText).toContain(`web UI: ${expected}`);
+    await page.goto(expected);
     await page.waitForURL(/\/workflows\/research-[0-9a-f]{12}\/[0-9a-f-]{36}\/history$/);
     runUrl = page.url().replace(/\/history$/, '');
 
@@ -181,6 +187,20 @@ describe('a finished run with a retried and a failed step', () => {
     await visible(page.getByText('"CapsulePipeline": "research"').first());
   });
 });
+
+/** Runs a CLI command in-process against this test's server (TEMPORAL_ADDRESS and CAPSULE_UI_URL, as a user would set them). */
+async function runCommand(name: string, command: (io: CommandIo) => Promise<number>): Promise<{ name: string; code: number; out: string[]; err: string[] }> {
+  const out: string[] = [];
+  const err: string[] = [];
+  const env = { ...process.env, TEMPORAL_ADDRESS: stack.server.address, CAPSULE_UI_URL: stack.uiUrl, CAPSULE_TASK_QUEUE: stack.taskQueue };
+  const code = await command({ cwd: stack.baseDir, out: (t) => out.push(t), err: (t) => err.push(t), tty: false, env });
+  return { name, code, out, err };
+}
+
+function cliOutput(result: { name: string; code: number; out: string[]; err: string[] }): string {
+  if (result.code !== 0) throw new Error(`capsule ${result.name} exited ${result.code}: ${result.err.join('\n')}`);
+  return result.out.join('\n');
+}
 
 function decode<T>(payload: temporal.api.common.v1.IPayload | null | undefined): T | undefined {
   return payload == null ? undefined : defaultPayloadConverter.fromPayload<T>(payload);
