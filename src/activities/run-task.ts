@@ -6,7 +6,7 @@
  */
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';
-import { DETERMINISTIC_ERROR_TYPES, type Envelope, type RunProgress, type RunRequest } from '../sandbox/index.js';
+import { DETERMINISTIC_ERROR_TYPES, fitEnvelope, type Envelope, type RunProgress, type RunRequest } from '../sandbox/index.js';
 import type { AttemptFailure, RunTaskHeartbeat, RunTaskInput, RunTaskResult } from '../workflows/shared.js';
 import { BundleSource } from './bundle-source.js';
 
@@ -24,6 +24,8 @@ export interface ActivityDeps {
 }
 
 const HEARTBEAT_INTERVAL_MS = 1000;
+/** A step's record travels as one Temporal payload (2 MB hard limit): output is cut to fit this, never the result. */
+export const STEP_PAYLOAD_BUDGET_BYTES = 1_500_000;
 
 const attemptFailureSchema = z.object({
   attempt: z.number().int().positive(),
@@ -75,11 +77,16 @@ export function createRunTask(deps: ActivityDeps) {
       clearInterval(timer);
     }
     if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`step ${input.stepId} cancelled`);
-    const result: RunTaskResult = {
-      ...envelope,
-      execution: { ...envelope.execution, retries: attempt - 1 },
-      earlier_attempts: earlier,
-    };
+    const record: RunTaskResult = { ...envelope, execution: { ...envelope.execution, retries: attempt - 1 }, earlier_attempts: earlier };
+    const fitted = fitEnvelope(record, STEP_PAYLOAD_BUDGET_BYTES);
+    if (!fitted.ok) {
+      // Retrying would return the same result: fail once, with the record minus the result that did not fit.
+      const message = `the task returned ${fitted.resultBytes} bytes, more than a step can record in Temporal's history (${STEP_PAYLOAD_BUDGET_BYTES} bytes): write large outputs to an allowed directory and return a reference`;
+      const refused = fitEnvelope({ ...record, success: false, result: null, error: { error_type: 'task_error', message } }, STEP_PAYLOAD_BUDGET_BYTES);
+      ctx.log.warn('step failed', { step: input.stepId, attempt, error_type: 'task_error', message });
+      throw ApplicationFailure.create({ type: 'task_error', message, nonRetryable: true, details: refused.ok ? [refused.envelope] : [] });
+    }
+    const result: RunTaskResult = fitted.envelope;
     const log = { step: input.stepId, attempt, success: envelope.success, duration_ms: envelope.execution.duration_ms, fuel: envelope.execution.fuel_consumed };
     if (envelope.success || envelope.error === null) {
       ctx.log.info('step finished', log);

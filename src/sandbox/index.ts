@@ -9,3 +9,4 @@ export type { TaskBundle } from './bundle.js';
 export * from './envelope.js';
 export { invalidTaskEnvelope } from './outcome.js';
 export { loadRuntime } from './runtime/runtime.js';
+export { fitEnvelope } from './envelope-size.js';

@@ -13,6 +13,8 @@ import { buildImports, type RunSink } from './imports.js';
 import type { FromThread, GuestEvent, GuestJob, JobDone, ThreadInit, ToThread } from './protocol.js';
 
 const PAGE = 65_536;
+/** A guest looping over refused requests must not grow the host's memory without bound: lists stop here. */
+const MAX_LISTED = 1000;
 const init = workerData as ThreadInit;
 const port = parentPort!;
 const send = (message: FromThread) => port.postMessage(message);
@@ -59,10 +61,11 @@ async function runJob(job: GuestJob): Promise<JobDone> {
   };
   const meter = () => emit({ kind: 'meter', fuelConsumed: fuelConsumed(), ramUsed: memory.buffer.byteLength });
   const output = new OutputMeter(job.outputCapBytes, emit);
+  const listed = { request: 0, denial: 0 };
   const sink: RunSink = {
     output: (stream, bytes) => { output.write(stream, bytes); meter(); },
-    request: (request) => { emit({ kind: 'request', request }); meter(); },
-    denial: (denial) => emit({ kind: 'denial', denial }),
+    request: (request) => { if (listed.request++ < MAX_LISTED) emit({ kind: 'request', request }); meter(); },
+    denial: (denial) => { if (listed.denial++ < MAX_LISTED) emit({ kind: 'denial', denial }); },
   };
   const imports = buildImports(
     { files: new FilePolicy(job.files), network: new NetworkPolicy(job.hosts), subtasks: job.subtasks },
