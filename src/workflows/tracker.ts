@@ -61,7 +61,7 @@ export class Tracker {
       ]);
     }
     // Totals plus per-status step counts: the UI shows the memo as JSON, readable without opening the result.
-    upsertMemo({ capsule: { pipeline: this.pipeline, status, totals, steps: this.counts(), ...(failedStep === undefined ? {} : { failedStep }) } });
+    upsertMemo({ capsule: { pipeline: this.pipeline, status, totals, counts: this.counts(), ...(failedStep === undefined ? {} : { failedStep }) } });
   }
 
   /** How many step runs ended in each status (fan-out items count one each), e.g. { succeeded: 7, failed: 1 }. */

@@ -111,7 +111,7 @@ describe('a finished run with a retried and a failed step', () => {
     expect(details).toContain('| notes | notes (tasks.ts#notes) | compute LOW, ram 64MB, timeout 10s | 2 |');
 
     const memo = description.memo?.capsule as { totals: { fuel_consumed: number } } | undefined;
-    expect(memo).toMatchObject({ pipeline: 'research', status: 'Failed', failedStep: 'publish', steps: { succeeded: 6, failed: 1 }, totals: { steps: 7, retries: 1 } });
+    expect(memo).toMatchObject({ pipeline: 'research', status: 'Failed', failedStep: 'publish', counts: { succeeded: 6, failed: 1 }, totals: { steps: 7, retries: 1 } });
     const attributes = Object.fromEntries(description.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value]));
     expect(attributes).toEqual(expect.objectContaining({ CapsulePipeline: 'research', CapsuleStatus: 'Failed', CapsuleFailedStep: 'publish', CapsuleFuel: memo?.totals.fuel_consumed }));
     const found = await waitFor(`${QUERY} in visibility`, async () => {
@@ -120,6 +120,10 @@ describe('a finished run with a retried and a failed step', () => {
       return ids.includes(handle.workflowId) ? ids : undefined;
     });
     expect(found).toEqual([handle.workflowId]);
+    // All four attributes are typed and searchable (the queries docs/ui.md shows).
+    const narrowed: string[] = [];
+    for await (const execution of stack.client.workflow.list({ query: `${QUERY} AND CapsuleStatus="Failed" AND CapsuleFailedStep="publish" AND CapsuleFuel > 1000000` })) narrowed.push(execution.workflowId);
+    expect(narrowed).toEqual([handle.workflowId]);
 
     // History: every step's activity carries its summary; the failed step's failure has the error_type and envelope.
     const events = (await handle.fetchHistory()).events ?? [];
@@ -182,6 +186,7 @@ describe('a finished run with a retried and a failed step', () => {
 
     await page.goto(`${runUrl}/memo`);
     await visible(page.getByText('"failedStep": "publish"').first());
+    await visible(page.getByText('"succeeded": 6').first());
     await page.goto(`${runUrl}/search-attributes`);
     await visible(page.getByText('"CapsuleFailedStep": "publish"').first());
     await visible(page.getByText('"CapsulePipeline": "research"').first());
