@@ -6,10 +6,7 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
-import { VirtualClock } from '../src/sandbox/host/clock.js';
-import { buildImports } from '../src/sandbox/host/imports.js';
-import { FilePolicy } from '../src/sandbox/policy/file-policy.js';
-import { NetworkPolicy } from '../src/sandbox/policy/network-policy.js';
+import { buildImports, inertScope } from '../src/sandbox/host/imports.js';
 import { FUEL_GLOBAL, MAIN_CORE_MODULE, MEMORY_IMPORT, UNMETERED_CORE_MODULE } from '../src/sandbox/runtime/manifest.js';
 import type { Runtime } from '../src/sandbox/runtime/runtime.js';
 import { median } from './stats.js';
@@ -21,10 +18,9 @@ type Glue = {
 export async function measureMetering(runtime: Runtime, source: string, rounds: number): Promise<{ meteredMs: number; unmeteredMs: number }> {
   const glue = (await import(pathToFileURL(path.join(runtime.dir, 'runner.mjs')).href)) as Glue;
   const unmetered = await WebAssembly.compile(readFileSync(path.join(runtime.dir, UNMETERED_CORE_MODULE)));
-  const sink = { output() {}, request() {}, denial() {} };
   const timeOne = async (main: WebAssembly.Module) => {
     const memory = new WebAssembly.Memory({ initial: runtime.manifest.initialMemoryPages, maximum: 16384 });
-    const imports = buildImports({ files: new FilePolicy([]), network: new NetworkPolicy([]), subtasks: null }, sink, new VirtualClock(), () => {});
+    const imports = buildImports(inertScope());
     let core: WebAssembly.Instance | undefined;
     const instance = await glue.instantiate((n) => (n === MAIN_CORE_MODULE ? main : runtime.modules[n]!), imports, (m, i) => {
       if (m !== main) return new WebAssembly.Instance(m, i);

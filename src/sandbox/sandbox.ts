@@ -7,8 +7,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { capsuleCacheDir } from '../config/paths.js';
-import { resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults, TaskOptionsError } from '../config/task-options.js';
-import { COMPUTE_LEVELS } from '../config/units.js';
+import { BUILTIN_DEFAULTS, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults, TaskOptionsError } from '../config/task-options.js';
+import { COMPUTE_LEVELS, parseBytes } from '../config/units.js';
 import type { TaskBundle } from './bundle.js';
 import type { Envelope } from './envelope.js';
 import type { DescribeResponse, DescribedTask } from './guest/protocol.js';
@@ -62,6 +62,11 @@ interface DescribeContext {
 /** Describing runs untrusted top-level code too, so it gets a small budget and no capabilities at all. */
 const DESCRIBE_LIMITS = { fuel: COMPUTE_LEVELS.LOW, ramBytes: 128 * 1024 * 1024, timeoutMs: 10_000 };
 const PROGRESS_INTERVAL_MS = 1000;
+const DEFAULT_RAM_BYTES = (() => {
+  const parsed = parseBytes(BUILTIN_DEFAULTS.ram);
+  if (!parsed.ok) throw new Error('the built-in default ram does not parse');
+  return parsed.value;
+})();
 
 export class Sandbox {
   private readonly described = new Map<string, Promise<DescribedTask[]>>();
@@ -77,7 +82,13 @@ export class Sandbox {
     const runtime = await loadRuntime(options.report);
     const here = path.dirname(fileURLToPath(import.meta.url));
     const script = writeContentAddressed(path.join(capsuleCacheDir(), 'scripts'), 'sandbox-thread', await bundleForThread(path.join(here, 'host/thread.ts')));
-    const pool = new ThreadPool(script, { glueUrl: runtime.glueUrl, modules: runtime.modules, initialMemoryPages: runtime.manifest.initialMemoryPages }, options.poolSize ?? os.availableParallelism());
+    const init = {
+      glueUrl: runtime.glueUrl,
+      modules: runtime.modules,
+      initialMemoryPages: runtime.manifest.initialMemoryPages,
+      spareRamBytes: DEFAULT_RAM_BYTES,
+    };
+    const pool = new ThreadPool(script, init, options.poolSize ?? os.availableParallelism());
     const [subtasks] = await Promise.all([SubtaskServer.start(), pool.warm()]);
     return new Sandbox(pool, subtasks, options.outputCapBytes ?? 1024 * 1024, options.maxSubtaskDepth ?? 8);
   }

@@ -7,8 +7,8 @@
 import * as shim from '@bytecodealliance/preview2-shim';
 import type { Denial, HostRequest } from '../envelope.js';
 import { SUBTASK_HOST } from '../guest/protocol.js';
-import type { FilePolicy } from '../policy/file-policy.js';
-import type { NetworkPolicy } from '../policy/network-policy.js';
+import { FilePolicy } from '../policy/file-policy.js';
+import { NetworkPolicy } from '../policy/network-policy.js';
 import { VirtualClock } from './clock.js';
 import { FsBridge } from './fs-bridge.js';
 
@@ -22,6 +22,32 @@ export interface RunCapabilities {
   files: FilePolicy;
   network: NetworkPolicy;
   subtasks: { authority: string; token: string } | null;
+}
+
+/**
+ * Everything an instance's imports consult. Imports read it when called, never when built, so an instance can be
+ * created ahead of time with an inert scope (no grants, output dropped) and bound to its run just before the guest
+ * starts (see thread.ts).
+ */
+export interface RunScope {
+  sink: RunSink;
+  clock: VirtualClock;
+  files: FsBridge;
+  network: NetworkPolicy;
+  subtasks: RunCapabilities['subtasks'];
+  /** Called on every file call: the thread takes a fuel and memory reading there. */
+  onHostCall: () => void;
+}
+
+const ignore = () => {};
+
+export function inertScope(): RunScope {
+  const sink: RunSink = { output: ignore, request: ignore, denial: ignore };
+  return { sink, clock: new VirtualClock(), files: new FsBridge(new FilePolicy([]), ignore), network: new NetworkPolicy([]), subtasks: null, onHostCall: ignore };
+}
+
+export function runScope(caps: RunCapabilities, sink: RunSink, onHostCall: () => void): RunScope {
+  return { sink, clock: new VirtualClock(), files: new FsBridge(caps.files, (d) => sink.denial(d)), network: caps.network, subtasks: caps.subtasks, onHostCall };
 }
 
 type Imports = Record<string, Record<string, unknown>>;
@@ -46,15 +72,15 @@ interface FutureResponseLike {
 
 const MAX_WRITE = 1n << 20n;
 
-function captureStream(name: 'stdout' | 'stderr', sink: RunSink): object {
+function captureStream(name: 'stdout' | 'stderr', scope: RunScope): object {
   class CaptureStream extends OutputStream {
     checkWrite() { return MAX_WRITE; }
-    write(buf: Uint8Array) { sink.output(name, buf); }
-    blockingWriteAndFlush(buf: Uint8Array) { sink.output(name, buf); }
+    write(buf: Uint8Array) { scope.sink.output(name, buf); }
+    blockingWriteAndFlush(buf: Uint8Array) { scope.sink.output(name, buf); }
     flush() {}
     blockingFlush() {}
-    writeZeroes(len: bigint) { sink.output(name, new Uint8Array(Number(len))); }
-    blockingWriteZeroesAndFlush(len: bigint) { sink.output(name, new Uint8Array(Number(len))); }
+    writeZeroes(len: bigint) { scope.sink.output(name, new Uint8Array(Number(len))); }
+    blockingWriteZeroesAndFlush(len: bigint) { scope.sink.output(name, new Uint8Array(Number(len))); }
     subscribe() { return shim.clocks.monotonicClock.subscribeDuration(0n); }
   }
   return new CaptureStream();
@@ -81,7 +107,7 @@ function methodName(method: { tag: string; val?: string }): string {
   return (method.tag === 'other' ? String(method.val) : method.tag).toUpperCase();
 }
 
-function outgoingHandler(caps: RunCapabilities, sink: RunSink) {
+function outgoingHandler(scope: RunScope) {
   const handle = shim.http.outgoingHandler.handle as (request: unknown, options: unknown) => FutureResponseLike;
   return {
     handle(request: OutgoingRequestLike, options: unknown): FutureResponseLike {
@@ -89,20 +115,21 @@ function outgoingHandler(caps: RunCapabilities, sink: RunSink) {
       const authority = request.authority() ?? '';
       const pathWithQuery = request.pathWithQuery() ?? '/';
       const method = methodName(request.method());
+      const { sink, subtasks } = scope;
       if (authority === SUBTASK_HOST) {
-        if (!caps.subtasks) {
+        if (!subtasks) {
           sink.denial({ capability: 'network', target: `${scheme}://${authority}${pathWithQuery}`, reason: 'sub-tasks are not available here' });
           throw { tag: 'HTTP-request-denied' };
         }
         // Routed to the pool's loopback endpoint; the token identifies the calling run, so the pool applies the
         // options the task file declares, never anything the guest claims.
         request.setScheme({ tag: 'HTTP' });
-        request.setAuthority(caps.subtasks.authority);
-        request.setPathWithQuery(`/subtask/${caps.subtasks.token}${pathWithQuery}`);
+        request.setAuthority(subtasks.authority);
+        request.setPathWithQuery(`/subtask/${subtasks.token}${pathWithQuery}`);
         return handle(request, options);
       }
       const url = `${scheme}://${authority}${pathWithQuery}`;
-      const decision = caps.network.check(scheme, authority);
+      const decision = scope.network.check(scheme, authority);
       if (!decision.ok) {
         sink.denial({ capability: 'network', target: url, reason: decision.reason });
         sink.request({ method, url, status: null, allowed: false });
@@ -125,20 +152,19 @@ function outgoingHandler(caps: RunCapabilities, sink: RunSink) {
   };
 }
 
-export function buildImports(caps: RunCapabilities, sink: RunSink, clock: VirtualClock, onFsCall: () => void): Imports {
-  const fsBridge = new FsBridge(caps.files, (d) => sink.denial(d));
-  const stdout = captureStream('stdout', sink);
-  const stderr = captureStream('stderr', sink);
+export function buildImports(scope: RunScope): Imports {
+  const stdout = captureStream('stdout', scope);
+  const stderr = captureStream('stderr', scope);
   const stdin = closedInput();
   const monotonic = shim.clocks.monotonicClock;
   return {
     'capsule:sandbox/host': {
       fsCall(op: string, args: string) {
-        onFsCall();
-        return fsBridge.call(op, args);
+        scope.onHostCall();
+        return scope.files.call(op, args);
       },
       noteDenial(capability: string, target: string, reason: string) {
-        if (capability === 'module' || capability === 'env') sink.denial({ capability, target, reason });
+        if (capability === 'module' || capability === 'env') scope.sink.denial({ capability, target, reason });
       },
     },
     'wasi:cli/stdout': { getStdout: () => stdout },
@@ -151,17 +177,17 @@ export function buildImports(caps: RunCapabilities, sink: RunSink, clock: Virtua
     'wasi:cli/terminal-stderr': { getTerminalStderr: () => undefined },
     'wasi:clocks/monotonic-clock': {
       resolution: () => 1_000n,
-      now: () => clock.monotonicNow(),
-      subscribeInstant: (instant: bigint) => monotonic.subscribeDuration(clock.waitUntil(BigInt(instant))),
-      subscribeDuration: (duration: bigint) => monotonic.subscribeDuration(clock.waitFor(BigInt(duration))),
+      now: () => scope.clock.monotonicNow(),
+      subscribeInstant: (instant: bigint) => monotonic.subscribeDuration(scope.clock.waitUntil(BigInt(instant))),
+      subscribeDuration: (duration: bigint) => monotonic.subscribeDuration(scope.clock.waitFor(BigInt(duration))),
     },
     'wasi:clocks/wall-clock': {
       resolution: () => ({ seconds: 0n, nanoseconds: 1_000_000 }),
-      now: () => clock.wallNow(),
+      now: () => scope.clock.wallNow(),
     },
     'wasi:filesystem/preopens': { getDirectories: () => [] },
     'wasi:filesystem/types': shim.filesystem.types,
-    'wasi:http/outgoing-handler': outgoingHandler(caps, sink),
+    'wasi:http/outgoing-handler': outgoingHandler(scope),
     'wasi:http/types': shim.http.types,
     'wasi:io/error': shim.io.error,
     'wasi:io/poll': shim.io.poll,

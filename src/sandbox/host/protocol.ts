@@ -11,6 +11,8 @@ export interface ThreadInit {
   glueUrl: string;
   modules: Record<string, WebAssembly.Module>;
   initialMemoryPages: number;
+  /** Memory cap of the instance a new thread prepares before its first job (the default `ram`). */
+  spareRamBytes: number;
 }
 
 export interface GuestJob {

@@ -8,8 +8,7 @@ import type { GuestFailure } from '../guest/protocol.js';
 import { FilePolicy } from '../policy/file-policy.js';
 import { NetworkPolicy } from '../policy/network-policy.js';
 import { FUEL_GLOBAL, MAIN_CORE_MODULE, MEMORY_IMPORT } from '../runtime/manifest.js';
-import { VirtualClock } from './clock.js';
-import { buildImports, type RunSink } from './imports.js';
+import { buildImports, inertScope, runScope, type RunScope, type RunSink } from './imports.js';
 import type { FromThread, GuestEvent, GuestJob, JobDone, ThreadInit, ToThread } from './protocol.js';
 
 const PAGE = 65_536;
@@ -48,15 +47,51 @@ class OutputMeter {
   }
 }
 
+interface Prepared {
+  ramBytes: number;
+  memory: WebAssembly.Memory;
+  scope: RunScope;
+  fuel: WebAssembly.Global;
+  instance: { run(source: string, request: string): string };
+}
+
+/**
+ * A fresh instance whose imports still point at an inert scope: no grants, output dropped. Creating it is most of
+ * a run's fixed cost, so the thread makes the next one while it would otherwise wait for a job.
+ */
+async function prepare(ramBytes: number): Promise<Prepared> {
+  const memory = new WebAssembly.Memory({ initial: init.initialMemoryPages, maximum: Math.floor(ramBytes / PAGE) });
+  const scope = inertScope();
+  let core: WebAssembly.Instance | undefined;
+  const instance = await glue.instantiate(
+    (name) => init.modules[name]!,
+    buildImports(scope),
+    (module, moduleImports) => {
+      if (module !== init.modules[MAIN_CORE_MODULE]) return new WebAssembly.Instance(module, moduleImports);
+      core = new WebAssembly.Instance(module, { ...moduleImports, [MEMORY_IMPORT.module]: { [MEMORY_IMPORT.name]: memory } });
+      return core;
+    },
+  );
+  const fuel = core?.exports[FUEL_GLOBAL] as WebAssembly.Global | undefined;
+  if (!fuel) throw new Error('the runner instance exports no fuel counter');
+  return { ramBytes, memory, scope, fuel, instance };
+}
+
+let spare: Promise<Prepared> | undefined = prepare(init.spareRamBytes);
+
+/** The spare if it was made for this memory cap (and never used: it is dropped here either way), else a new one. */
+async function freshInstance(ramBytes: number): Promise<Prepared> {
+  const candidate = spare;
+  spare = undefined;
+  const ready = await candidate?.catch(() => undefined);
+  return ready?.ramBytes === ramBytes ? ready : prepare(ramBytes);
+}
+
 async function runJob(job: GuestJob): Promise<JobDone> {
   const emit = (event: GuestEvent) => send({ kind: 'event', id: job.id, event });
-  const maximumPages = Math.floor(job.ramBytes / PAGE);
-  const memory = new WebAssembly.Memory({ initial: init.initialMemoryPages, maximum: maximumPages });
-  let core: WebAssembly.Instance | undefined;
-  const fuelGlobal = () => core?.exports[FUEL_GLOBAL] as WebAssembly.Global | undefined;
+  const { memory, scope, fuel, instance } = await freshInstance(job.ramBytes);
   const fuelConsumed = () => {
-    const left = fuelGlobal()?.value as bigint | undefined;
-    if (left === undefined) return 0;
+    const left = fuel.value as bigint;
     return Number(BigInt(job.fuel) - (left < 0n ? 0n : left));
   };
   const meter = () => emit({ kind: 'meter', fuelConsumed: fuelConsumed(), ramUsed: memory.buffer.byteLength });
@@ -67,24 +102,9 @@ async function runJob(job: GuestJob): Promise<JobDone> {
     request: (request) => { if (listed.request++ < MAX_LISTED) emit({ kind: 'request', request }); meter(); },
     denial: (denial) => { if (listed.denial++ < MAX_LISTED) emit({ kind: 'denial', denial }); },
   };
-  const imports = buildImports(
-    { files: new FilePolicy(job.files), network: new NetworkPolicy(job.hosts), subtasks: job.subtasks },
-    sink,
-    new VirtualClock(),
-    meter,
-  );
-  const instance = await glue.instantiate(
-    (name) => init.modules[name]!,
-    imports,
-    (module, moduleImports) => {
-      if (module !== init.modules[MAIN_CORE_MODULE]) return new WebAssembly.Instance(module, moduleImports);
-      core = new WebAssembly.Instance(module, { ...moduleImports, [MEMORY_IMPORT.module]: { [MEMORY_IMPORT.name]: memory } });
-      return core;
-    },
-  );
-  const global = fuelGlobal();
-  if (!global) throw new Error('the runner instance exports no fuel counter');
-  global.value = BigInt(job.fuel);
+  // Bind the instance to this run: from here on its imports see this job's grants, sink and clock.
+  Object.assign(scope, runScope({ files: new FilePolicy(job.files), network: new NetworkPolicy(job.hosts), subtasks: job.subtasks }, sink, meter));
+  fuel.value = BigInt(job.fuel);
 
   let outcome: JobDone['outcome'];
   try {
@@ -92,13 +112,12 @@ async function runJob(job: GuestJob): Promise<JobDone> {
   } catch (error) {
     outcome = toOutcome(error);
   }
-  const left = global.value as bigint;
   return {
     outcome,
     fuelConsumed: fuelConsumed(),
-    fuelExhausted: left < 0n,
+    fuelExhausted: (fuel.value as bigint) < 0n,
     ramUsed: memory.buffer.byteLength,
-    memoryAtCap: memory.buffer.byteLength + 4 * 1024 * 1024 > maximumPages * PAGE,
+    memoryAtCap: memory.buffer.byteLength + 4 * 1024 * 1024 > job.ramBytes,
   };
 }
 
@@ -118,8 +137,13 @@ function toOutcome(error: unknown): JobDone['outcome'] {
 port.on('message', (message: ToThread) => {
   const { job } = message;
   runJob(job).then(
-    (done) => send({ kind: 'done', id: job.id, done }),
+    (done) => {
+      send({ kind: 'done', id: job.id, done });
+      // The next run most likely has the same memory cap (the same task again, or the default).
+      setImmediate(() => (spare ??= prepare(job.ramBytes)));
+    },
     (error: unknown) => send({ kind: 'crashed', id: job.id, message: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
   );
 });
+await spare;
 send({ kind: 'ready' });
