@@ -19,7 +19,7 @@ export const MAX_WORKFLOW_INPUT_BYTES = 1_500_000;
 
 /** What compile needs from the sandbox: Sandbox.describe. */
 export interface TaskDescriber {
-  describe(bundle: TaskBundle, ctx: { baseDir: string; defaults?: TaskDefaults; overrides?: LimitOverrides }): Promise<Map<string, ResolvedTaskOptions>>;
+  describe(bundle: TaskBundle, ctx: { baseDir: string; defaults?: TaskDefaults; overrides?: LimitOverrides }): Promise<ReadonlyMap<string, ResolvedTaskOptions>>;
 }
 
 export interface CompileOptions {

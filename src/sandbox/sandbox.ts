@@ -62,6 +62,7 @@ interface DescribeContext {
 /** Describing runs untrusted top-level code too, so it gets a small budget and no capabilities at all. */
 const DESCRIBE_LIMITS = { fuel: COMPUTE_LEVELS.LOW, ramBytes: 128 * 1024 * 1024, timeoutMs: 10_000 };
 const PROGRESS_INTERVAL_MS = 1000;
+const MAX_RESOLVED = 512;
 const DEFAULT_RAM_BYTES = (() => {
   const parsed = parseBytes(BUILTIN_DEFAULTS.ram);
   if (!parsed.ok) throw new Error('the built-in default ram does not parse');
@@ -70,6 +71,8 @@ const DEFAULT_RAM_BYTES = (() => {
 
 export class Sandbox {
   private readonly described = new Map<string, Promise<DescribedTask[]>>();
+  /** Resolved options by bundle and context: a fan-out runs the same task hundreds of times. */
+  private readonly resolved = new Map<string, Map<string, ResolvedTaskOptions>>();
 
   private constructor(
     private readonly pool: ThreadPool,
@@ -103,7 +106,10 @@ export class Sandbox {
   }
 
   /** Every task the bundle declares, validated. Throws TaskOptionsError naming the file, task and option. */
-  async describe(bundle: TaskBundle, ctx: DescribeContext): Promise<Map<string, ResolvedTaskOptions>> {
+  async describe(bundle: TaskBundle, ctx: DescribeContext): Promise<ReadonlyMap<string, ResolvedTaskOptions>> {
+    const key = JSON.stringify([bundle.sha256, bundle.entryFile, ctx.baseDir, ctx.defaults ?? null, ctx.overrides ?? null]);
+    const cached = this.resolved.get(key);
+    if (cached) return cached;
     const tasks = await this.describeRaw(bundle);
     const resolved = new Map<string, ResolvedTaskOptions>();
     for (const described of tasks) {
@@ -111,6 +117,8 @@ export class Sandbox {
       if (resolved.has(options.name)) throw new TaskOptionsError(bundle.entryFile, options.name, 'name', 'two tasks in this file have this name');
       resolved.set(options.name, options);
     }
+    if (this.resolved.size >= MAX_RESOLVED) this.resolved.delete(this.resolved.keys().next().value!);
+    this.resolved.set(key, resolved);
     return resolved;
   }
 
@@ -167,7 +175,7 @@ export class Sandbox {
 
   private async runAtDepth(request: RunRequest, depth: number): Promise<Envelope> {
     const taskName = request.task ?? 'main';
-    let tasks: Map<string, ResolvedTaskOptions>;
+    let tasks: ReadonlyMap<string, ResolvedTaskOptions>;
     try {
       tasks = await this.describe(request.bundle, { baseDir: request.baseDir, defaults: request.defaults, overrides: request.overrides });
     } catch (error) {
