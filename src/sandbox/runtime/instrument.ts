@@ -3,9 +3,10 @@
  * - Fuel: a counter (an exported mutable i64 global, decremented, trapping below zero) at the head of every loop and
  *   at the entry of every function that calls another function. That bounds all execution — a run can only go on
  *   through loops or through calls — while leaving out functions that are straight-line code (bounded by whoever
- *   called them) and the return sites. Counting is static, so the same code and input use the same fuel.
- *   (binaryen's `log-execution` pass also counts every entry and return: the interpreter inside the guest then hit
- *   ~28 counters per JS loop iteration, and metering cost ~35 %.)
+ *   called them) and the return sites. Counting is static, so the same code and input use the same fuel. The
+ *   counter is written inline at each site: binaryen's `log-execution` pass calls a counter function instead, and
+ *   its inliner leaves many of those calls in the interpreter's huge functions (metering cost ~35 % that way, ~5 %
+ *   this way; docs/benchmarks.md).
  * - Memory: the module's own memory becomes an import, so each run supplies a `WebAssembly.Memory` whose
  *   `maximum` is the task's `ram`. V8's worker resourceLimits do not cover wasm memory; this does.
  */
