@@ -35,5 +35,5 @@ export function formatEnvelope(envelope: Envelope, interactive: boolean): string
   if (x.truncated) lines.push(s.dim('(output truncated at the capture limit)'));
   for (const r of x.host_requests) lines.push(s.dim(`http ${r.method} ${r.url} → ${r.allowed ? (r.status ?? 'failed') : 'denied'}`));
   for (const d of x.denials) lines.push(s.dim(`denied ${d.capability} ${d.target}: ${d.reason}`));
-  return `${lines.join('\n')}\n`;
+  return lines.join('\n');
 }

@@ -13,7 +13,7 @@ import { run } from './commands/run.js';
 import { status } from './commands/status.js';
 import { watch } from './commands/watch.js';
 import { worker } from './commands/worker.js';
-import { EXIT, processIO } from './io.js';
+import { EXIT } from './io.js';
 
 const program = new Command('capsule')
   .description('Durable pipelines of untrusted code: each task in a fresh WebAssembly sandbox, chained on Temporal')
@@ -32,7 +32,7 @@ program
   .option('--json', 'print only the envelope JSON on stdout', false)
   .addHelpText('after', '\nExit codes: 0 success, 1 the task failed, 2 usage or validation error.\nExample: capsule exec examples/hello/main.ts --input \'{"name":"Ada"}\' --json')
   .action((file: string, args: string[], opts: { task: string; input?: string; json: boolean }) => {
-    pending = execCommand({ file, args, task: opts.task, input: opts.input, json: opts.json, cwd: process.cwd() }, processIO);
+    pending = execCommand({ file, args, task: opts.task, input: opts.input, json: opts.json });
   });
 
 program
@@ -40,7 +40,7 @@ program
   .description('build the sandbox runtime now (done once per version; npm install runs it)')
   .option('--temporal', 'also find or install the Temporal CLI for the embedded dev server', false)
   .action((opts: { temporal: boolean }) => {
-    pending = setupCommand({ temporal: opts.temporal }, processIO);
+    pending = setupCommand({ temporal: opts.temporal });
   });
 
 // --- Temporal commands (src/cli/commands/{run,dev,worker,status,result,cancel,history,watch}.ts) ---

@@ -2,8 +2,9 @@
 import { loadCapsuleConfig, ConfigError } from '../../config/capsule-toml.js';
 import { TaskOptionsError } from '../../config/task-options.js';
 import { BundleError, bundleTaskFile, invalidTaskEnvelope, Sandbox, type Envelope } from '../../sandbox/index.js';
+import { processIo, type CommandIo } from '../../client/io.js';
 import { formatEnvelope } from '../format.js';
-import { EXIT, UsageError, type CliIO } from '../io.js';
+import { EXIT, UsageError } from '../io.js';
 
 export interface ExecOptions {
   file: string;
@@ -13,7 +14,6 @@ export interface ExecOptions {
   input?: string;
   task?: string;
   json: boolean;
-  cwd: string;
 }
 
 function taskArgs(options: ExecOptions): unknown[] {
@@ -26,25 +26,25 @@ function taskArgs(options: ExecOptions): unknown[] {
   }
 }
 
-export async function execCommand(options: ExecOptions, io: CliIO): Promise<number> {
+export async function execCommand(options: ExecOptions, io: CommandIo = processIo()): Promise<number> {
   const taskName = options.task ?? 'main';
   const fail = (message: string): number => {
-    io.err(`capsule exec: ${message}\n`);
-    if (options.json) io.out(`${JSON.stringify(invalidTaskEnvelope(taskName, message))}\n`);
+    io.err(`capsule exec: ${message}`);
+    if (options.json) io.out(JSON.stringify(invalidTaskEnvelope(taskName, message)));
     return EXIT.usage;
   };
   let args: unknown[];
   let sandbox: Sandbox | undefined;
   try {
     args = taskArgs(options);
-    const config = loadCapsuleConfig(options.cwd);
+    const config = loadCapsuleConfig(io.cwd);
     const bundle = await bundleTaskFile(options.file);
     sandbox = await Sandbox.create();
-    const tasks = await sandbox.describe(bundle, { baseDir: options.cwd, defaults: config.tasks });
+    const tasks = await sandbox.describe(bundle, { baseDir: io.cwd, defaults: config.tasks });
     const known = [...tasks.keys()];
     if (!tasks.has(taskName)) return fail(`${options.file}: no task named "${taskName}" (tasks: ${known.join(', ')})`);
-    const envelope: Envelope = await sandbox.run({ bundle, task: taskName, args, baseDir: options.cwd, defaults: config.tasks });
-    io.out(options.json ? `${JSON.stringify(envelope)}\n` : formatEnvelope(envelope, io.interactive));
+    const envelope: Envelope = await sandbox.run({ bundle, task: taskName, args, baseDir: io.cwd, defaults: config.tasks, env: io.env });
+    io.out(options.json ? JSON.stringify(envelope) : formatEnvelope(envelope, io.tty));
     return envelope.success ? EXIT.ok : EXIT.failed;
   } catch (error) {
     if (error instanceof UsageError || error instanceof ConfigError || error instanceof BundleError || error instanceof TaskOptionsError) {

@@ -5,12 +5,11 @@
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import proto from '@temporalio/proto';
 import type { temporal } from '@temporalio/proto';
+import type { CommandIo } from '../../client/io.js';
+import { withWorkflow } from './with-workflow.js';
 
 // @temporalio/proto is CommonJS: named ESM imports of its values fail under Node, the default import works.
 const { EventType } = proto.temporal.api.enums.v1;
-import { openBackend } from '../../client/backend.js';
-import { processIo, type CommandIo } from '../../client/io.js';
-import { reportError } from './watch.js';
 
 export interface HistoryOptions {
   workflowId: string;
@@ -18,25 +17,17 @@ export interface HistoryOptions {
   io?: CommandIo;
 }
 
-export async function history(options: HistoryOptions): Promise<number> {
-  const io = options.io ?? processIo();
-  let backend: Awaited<ReturnType<typeof openBackend>> | undefined;
-  try {
-    backend = await openBackend({ cwd: io.cwd, worker: false, env: io.env });
-    const handle = backend.client.workflow.getHandle(options.workflowId);
+export function history(options: HistoryOptions): Promise<number> {
+  return withWorkflow(options, async ({ handle, io }) => {
     const events = (await handle.fetchHistory()).events ?? [];
     if (options.json) {
       // Temporal's canonical (proto3) JSON, as `temporal workflow show --output json` writes it: usable for replay.
-      io.out(`${JSON.stringify(JSON.parse(historyToJSON({ events })), null, 2)}\n`);
+      io.out(JSON.stringify(JSON.parse(historyToJSON({ events })), null, 2));
       return 0;
     }
     for (const event of events) io.out(describeEvent(event));
     return 0;
-  } catch (error) {
-    return reportError(io, error, options.workflowId);
-  } finally {
-    await backend?.close();
-  }
+  });
 }
 
 function describeEvent(event: temporal.api.history.v1.IHistoryEvent): string {

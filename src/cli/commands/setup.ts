@@ -3,19 +3,20 @@
  * `--temporal` also finds or installs the Temporal CLI for the embedded dev server (CI runs that).
  */
 import { findTemporalBinary } from '../../client/binary.js';
+import { processIo, type CommandIo } from '../../client/io.js';
 import { loadRuntime } from '../../sandbox/index.js';
-import { EXIT, type CliIO } from '../io.js';
+import { EXIT } from '../io.js';
 
 export interface SetupOptions {
   temporal: boolean;
 }
 
-export async function setupCommand(options: SetupOptions, io: CliIO): Promise<number> {
-  const runtime = await loadRuntime((line) => io.err(`capsule: ${line}\n`));
-  io.err(`capsule: sandbox runtime ${runtime.manifest.hash} ready (${runtime.dir})\n`);
+export async function setupCommand(options: SetupOptions, io: CommandIo = processIo()): Promise<number> {
+  const runtime = await loadRuntime((line) => io.err(`capsule: ${line}`));
+  io.err(`capsule: sandbox runtime ${runtime.manifest.hash} ready (${runtime.dir})`);
   if (options.temporal) {
-    const binary = await findTemporalBinary({ report: (line) => io.err(`capsule: temporal cli: ${line}\n`) });
-    io.err(`capsule: Temporal CLI ready (${binary})\n`);
+    const binary = await findTemporalBinary({ report: (line) => io.err(`capsule: temporal cli: ${line}`) });
+    io.err(`capsule: Temporal CLI ready (${binary})`);
   }
   return EXIT.ok;
 }

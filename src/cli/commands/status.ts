@@ -1,11 +1,10 @@
 /** `capsule status <workflowId>`: the workflow's state and, while a worker answers, each step's progress. */
-import { openBackend } from '../../client/backend.js';
 import { workflowUrl } from '../../client/config.js';
-import { processIo, type CommandIo } from '../../client/io.js';
+import type { CommandIo } from '../../client/io.js';
 import { formatSteps } from '../../client/outcome.js';
 import { liveSteps } from '../../client/progress.js';
 import { PROGRESS_QUERY, type PipelineProgress } from '../../workflows/shared.js';
-import { reportError } from './watch.js';
+import { withWorkflow } from './with-workflow.js';
 
 export interface StatusOptions {
   workflowId: string;
@@ -13,12 +12,8 @@ export interface StatusOptions {
   io?: CommandIo;
 }
 
-export async function status(options: StatusOptions): Promise<number> {
-  const io = options.io ?? processIo();
-  let backend: Awaited<ReturnType<typeof openBackend>> | undefined;
-  try {
-    backend = await openBackend({ cwd: io.cwd, worker: false, env: io.env });
-    const handle = backend.client.workflow.getHandle(options.workflowId);
+export function status(options: StatusOptions): Promise<number> {
+  return withWorkflow(options, async ({ handle, backend, io }) => {
     const description = await handle.describe();
     const state = description.status.name;
     let progress: PipelineProgress | undefined;
@@ -37,9 +32,5 @@ export async function status(options: StatusOptions): Promise<number> {
       if (uiUrl !== undefined) io.out(`web UI: ${uiUrl}`);
     }
     return 0;
-  } catch (error) {
-    return reportError(io, error, options.workflowId);
-  } finally {
-    await backend?.close();
-  }
+  });
 }
