@@ -3,9 +3,8 @@ import { Sandbox } from '../../sandbox/index.js';
 import { openBackend } from '../../client/backend.js';
 import { workflowUrl } from '../../client/config.js';
 import { describeUserError, onInterrupt, processIo, type CommandIo } from '../../client/io.js';
-import { awaitOutcome, formatOutcome, outcomeJson } from '../../client/outcome.js';
-import { showProgress } from '../../client/progress.js';
 import { preparePipeline, startPipeline } from '../../client/submit.js';
+import { follow } from './follow.js';
 
 export interface RunOptions {
   file: string;
@@ -36,21 +35,13 @@ export async function run(options: RunOptions): Promise<number> {
       else io.out(`submitted ${handle.workflowId}; follow it with: capsule watch ${handle.workflowId}`);
       return 0;
     }
-    const abandon = new AbortController();
-    const done = awaitOutcome(handle, abandon.signal);
-    const detached = options.json
-      ? await Promise.race([done.then(() => false), interrupt.promise.then(() => true)])
-      : await showProgress(handle, done, { tty: io.tty, write: io.err, stop: interrupt.promise });
-    if (detached) {
-      // Stop waiting before the connection closes: a pending long-poll would otherwise fail after it.
-      abandon.abort();
-      await done.catch(() => undefined);
-      info(`detached; the pipeline keeps its state. Reattach with: capsule watch ${handle.workflowId}`);
-      return 0;
-    }
-    const outcome = await done;
-    io.out(options.json ? JSON.stringify(outcomeJson(outcome, uiUrl)) : formatOutcome(outcome, uiUrl));
-    return outcome.status === 'succeeded' ? 0 : 1;
+    return await follow(handle, {
+      json: options.json === true,
+      io,
+      interrupted: interrupt.promise,
+      uiUrl,
+      onDetach: () => info(`detached; the pipeline keeps its state. Reattach with: capsule watch ${handle.workflowId}`),
+    });
   } catch (error) {
     const message = describeUserError(error);
     if (message === undefined) throw error;

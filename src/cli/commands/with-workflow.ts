@@ -1,8 +1,7 @@
 /** What every command about one existing workflow shares: connect (never starting a worker), act, report, close. */
 import type { WorkflowHandle } from '@temporalio/client';
 import { openBackend } from '../../client/backend.js';
-import { processIo, type CommandIo } from '../../client/io.js';
-import { reportError } from './watch.js';
+import { describeUserError, processIo, type CommandIo } from '../../client/io.js';
 
 export type Backend = Awaited<ReturnType<typeof openBackend>>;
 
@@ -26,4 +25,16 @@ export async function withWorkflow(
   } finally {
     await backend?.close();
   }
+}
+
+/** Shared by the id-taking commands: unknown ids and user errors are exit 2 with one line. */
+export function reportError(io: CommandIo, error: unknown, workflowId: string): number {
+  if (error instanceof Error && error.name === 'WorkflowNotFoundError') {
+    io.err(`error: no workflow with id "${workflowId}" (list them in the Web UI or with: temporal workflow list)`);
+    return 2;
+  }
+  const message = describeUserError(error);
+  if (message === undefined) throw error;
+  io.err(`error: ${message}`);
+  return 2;
 }

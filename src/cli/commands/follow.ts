@@ -1,0 +1,34 @@
+/** Following a pipeline to its end, shared by `run` and `watch`: live progress (or quiet with --json) until it closes or Ctrl-C detaches. */
+import type { WorkflowHandle } from '@temporalio/client';
+import type { CommandIo } from '../../client/io.js';
+import { awaitOutcome, formatOutcome, outcomeJson } from '../../client/outcome.js';
+import { showProgress } from '../../client/progress.js';
+
+export interface FollowOptions {
+  json: boolean;
+  io: CommandIo;
+  /** Resolves on Ctrl-C: detach, never cancel. */
+  interrupted: Promise<void>;
+  uiUrl: string | undefined;
+  onDetach?: () => void;
+}
+
+/** Exit code: 0 succeeded or detached, 1 the pipeline did not succeed. */
+export async function follow(handle: WorkflowHandle, options: FollowOptions): Promise<number> {
+  const { io, json, uiUrl } = options;
+  const abandon = new AbortController();
+  const done = awaitOutcome(handle, abandon.signal);
+  const detached = json
+    ? await Promise.race([done.then(() => false), options.interrupted.then(() => true)])
+    : await showProgress(handle, done, { tty: io.tty, write: io.err, stop: options.interrupted });
+  if (detached) {
+    // Stop waiting before the connection closes: a pending long-poll would otherwise fail after it.
+    abandon.abort();
+    await done.catch(() => undefined);
+    options.onDetach?.();
+    return 0;
+  }
+  const outcome = await done;
+  io.out(json ? JSON.stringify(outcomeJson(outcome, uiUrl)) : formatOutcome(outcome, uiUrl));
+  return outcome.status === 'succeeded' ? 0 : 1;
+}
