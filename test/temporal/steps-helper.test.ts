@@ -1,5 +1,4 @@
 /** A hand-written workflow (src/workflows/review-loop.ts) chaining sandboxed tasks with loops and Promise.all. */
-import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { startTaskWorkflow } from '../../src/client/task-workflow.js';
