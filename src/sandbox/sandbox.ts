@@ -3,6 +3,7 @@
  * `describe()` lists and validates a bundle's tasks; `run()` runs one task in a fresh instance and returns its
  * envelope. Guest failures never throw: they are envelopes.
  */
+import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -201,6 +202,9 @@ export class Sandbox {
 
     // Children die with their parent: a sub-task never outlives the run that called it.
     const lifetime = new AbortController();
+    // Each sub-task this run calls listens to it (and stops listening when it ends): a fan-out of children is
+    // expected here, not a leak.
+    setMaxListeners(0, lifetime.signal);
     const onParentAbort = () => lifetime.abort();
     request.signal?.addEventListener('abort', onParentAbort, { once: true });
     const subtaskDefaults = { baseDir: request.baseDir, defaults: request.defaults, env: request.env };

@@ -68,6 +68,12 @@ describe('sub-tasks', () => {
     expect(most).toBeLessThanOrEqual(sandbox.poolSize * 5);
   });
 
+  it('refuses sub-tasks nested deeper than 8 levels, as an envelope the caller can read', async () => {
+    const envelope = await sandbox.run({ bundle: await fixtureBundle('subtasks.ts'), task: 'recurse', args: [0], baseDir: dir.base });
+    expect(envelope.success).toBe(true);
+    expect(envelope.result).toEqual({ deepest: 8, refused: { error_type: 'invalid_task', message: 'sub-tasks nest deeper than 8 levels' } });
+  });
+
   it('never gives a child more than its own declaration, even when the parent may read files', async () => {
     const child = (await run('escalate')) as Envelope;
     expect(child.result).toMatch(/^denied: permission denied/);
