@@ -12,6 +12,7 @@ import { findTemporalBinary } from './binary.js';
 import { resolveConnectionConfig, type ConnectionConfig } from './config.js';
 import { connectClient, connectWorker } from './connect.js';
 import { CAPSULE_DIR, clearDevServerState, DB_FILE_NAME, readDevServerState, startDevServer, writeDevServerState, type DevServer } from './dev-server.js';
+import { takeLease, waitForLeases } from './leases.js';
 import { installRuntime } from './runtime.js';
 import { createCapsuleWorker } from './worker.js';
 
@@ -53,12 +54,15 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
   let address: string;
   let uiUrl: string | undefined;
   let needWorker = options.worker;
+  let releaseLease: (() => void) | undefined;
   if (shared !== undefined && shared.namespace === config.namespace) {
     report(`using the Temporal server of ${shared.owner === 'dev' ? '`capsule dev`' : 'another `capsule run`'} at ${shared.address}`);
     address = shared.address;
     uiUrl = shared.uiUrl;
-    // `capsule dev` runs a worker; a `capsule run` may exit before our pipeline finishes, so bring our own.
+    // `capsule dev` runs a worker; a `capsule run` may exit before our pipeline finishes, so bring our own, and
+    // hold a lease so that run keeps its server up for us.
     needWorker &&= shared.owner !== 'dev';
+    if (shared.owner !== 'dev') releaseLease = takeLease(options.cwd);
   } else {
     const binary = await findTemporalBinary({ env, report });
     const dbFile = path.join(options.cwd, CAPSULE_DIR, DB_FILE_NAME);
@@ -88,7 +92,9 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
     close: async () => {
       await worker?.stop();
       await client.connection.close();
+      releaseLease?.();
       if (server !== undefined) {
+        await waitForLeases(options.cwd, report);
         clearDevServerState(options.cwd);
         await server.stop();
       }
