@@ -62,6 +62,12 @@ describe('capsule run (subprocess)', () => {
     expect(out.uiUrl).toContain(`/namespaces/default/workflows/${out.workflowId}`);
     expect(existsSync(path.join(dir, '.capsule', 'temporal.db'))).toBe(true);
     expect(existsSync(path.join(dir, '.capsule', 'dev-server.json'))).toBe(false);
+    // Later, the persisted run is still there; with no server left running, status prints no dead link.
+    const later = await capsule(['status', out.workflowId], dir);
+    expect(later.code, later.stderr).toBe(0);
+    expect(later.stdout).toContain(`${out.workflowId}: COMPLETED`);
+    expect(later.stdout).not.toContain('web UI: http');
+    expect(later.stdout).toContain('run `capsule dev` to browse runs in the Web UI');
   });
 
   it('exits 1 when the pipeline fails, and prints the failed step', async () => {

@@ -1,5 +1,4 @@
 /** `capsule result <workflowId>`: waits for the pipeline to close and prints its result (exit 1 if it failed). */
-import { workflowUrl } from '../../client/config.js';
 import type { CommandIo } from '../../client/io.js';
 import { awaitOutcome, formatOutcome, outcomeJson } from '../../client/outcome.js';
 import { withWorkflow } from './with-workflow.js';
@@ -11,10 +10,9 @@ export interface ResultOptions {
 }
 
 export function result(options: ResultOptions): Promise<number> {
-  return withWorkflow(options, async ({ handle, backend, io }) => {
+  return withWorkflow(options, async ({ handle, io, uiUrl }) => {
     await handle.describe();
     const outcome = await awaitOutcome(handle);
-    const uiUrl = workflowUrl(backend.config, options.workflowId, backend.uiUrl);
     io.out(options.json ? JSON.stringify(outcomeJson(outcome, uiUrl)) : formatOutcome(outcome, uiUrl));
     return outcome.status === 'succeeded' ? 0 : 1;
   });

@@ -1,5 +1,4 @@
 /** `capsule status <workflowId>`: the workflow's state and, while a worker answers, each step's progress. */
-import { workflowUrl } from '../../client/config.js';
 import type { CommandIo } from '../../client/io.js';
 import { formatSteps } from '../../client/outcome.js';
 import { liveSteps } from '../../client/progress.js';
@@ -13,7 +12,7 @@ export interface StatusOptions {
 }
 
 export function status(options: StatusOptions): Promise<number> {
-  return withWorkflow(options, async ({ handle, backend, io }) => {
+  return withWorkflow(options, async ({ handle, io, uiUrl }) => {
     const description = await handle.describe();
     const state = description.status.name;
     let progress: PipelineProgress | undefined;
@@ -22,7 +21,6 @@ export function status(options: StatusOptions): Promise<number> {
     } catch {
       progress = undefined; // no worker to answer (or the workflow is closed and no worker is running)
     }
-    const uiUrl = workflowUrl(backend.config, options.workflowId, backend.uiUrl);
     if (options.json) {
       io.out(JSON.stringify({ workflowId: options.workflowId, status: state, startTime: description.startTime, closeTime: description.closeTime ?? null, steps: progress?.steps ?? null, ...(uiUrl === undefined ? {} : { uiUrl }) }));
     } else {
@@ -30,6 +28,7 @@ export function status(options: StatusOptions): Promise<number> {
       if (progress !== undefined) io.out(formatSteps(progress.steps, await liveSteps(handle)).join('\n'));
       else io.out('(step progress needs a running worker: capsule dev or capsule worker; the result is in: capsule result)');
       if (uiUrl !== undefined) io.out(`web UI: ${uiUrl}`);
+      else io.out('(the embedded server stops with this command: run `capsule dev` to browse runs in the Web UI)');
     }
     return 0;
   });

@@ -1,6 +1,7 @@
 /** What every command about one existing workflow shares: connect (never starting a worker), act, report, close. */
 import type { WorkflowHandle } from '@temporalio/client';
 import { openBackend } from '../../client/backend.js';
+import { workflowUrl } from '../../client/config.js';
 import { describeUserError, processIo, type CommandIo } from '../../client/io.js';
 
 export type Backend = Awaited<ReturnType<typeof openBackend>>;
@@ -9,6 +10,8 @@ export interface WorkflowCommandContext {
   handle: WorkflowHandle;
   backend: Backend;
   io: CommandIo;
+  /** The run's Web UI page, only where the server outlives this command (not an embedded one it started). */
+  uiUrl: string | undefined;
 }
 
 export async function withWorkflow(
@@ -19,7 +22,8 @@ export async function withWorkflow(
   let backend: Backend | undefined;
   try {
     backend = await openBackend({ cwd: io.cwd, worker: false, env: io.env });
-    return await act({ handle: backend.client.workflow.getHandle(options.workflowId), backend, io });
+    const uiUrl = backend.kind === 'embedded' ? undefined : workflowUrl(backend.config, options.workflowId, backend.uiUrl);
+    return await act({ handle: backend.client.workflow.getHandle(options.workflowId), backend, io, uiUrl });
   } catch (error) {
     return reportError(io, error, options.workflowId);
   } finally {
