@@ -8,7 +8,8 @@ import { fileURLToPath } from 'node:url';
 import { bundleTaskFile, Sandbox } from '../src/sandbox/index.js';
 import { loadRuntime } from '../src/sandbox/runtime/runtime.js';
 import { measureMetering } from './metering.js';
-import { cpuKernel, median, ms, percentile } from './stats.js';
+import { median, ms, percentile } from './stats.js';
+import { NativeRunner } from './temporal-native.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const baseDir = here;
@@ -42,18 +43,20 @@ export async function benchSandbox(): Promise<string[]> {
     const overhead = (metering.meteredMs / metering.unmeteredMs - 1) * 100;
     out(`| fuel-metering overhead (CPU loop, 2e6 iterations, median of 9 after 3 warm-ups) | metered ${ms(metering.meteredMs)} vs unmetered ${ms(metering.unmeteredMs)}: ${overhead >= 0 ? '+' : ''}${overhead.toFixed(1)} % | <= 5 % |`);
 
-    // 3. Guest speed: the same function in the sandbox vs plain Node.
+    // 3. Guest speed: the same bundled function in the sandbox vs plain Node.
     const n = 2_000_000;
+    const native = new NativeRunner();
     const nativeTimes: number[] = [];
+    let expected: unknown;
     for (let i = 0; i < 7; i++) {
       const started = performance.now();
-      cpuKernel(n);
+      expected = (await native.run({ bundle, task: 'cpu', args: [n], baseDir })).result;
       nativeTimes.push(performance.now() - started);
     }
     const guestTimes: number[] = [];
     for (let i = 0; i < 7; i++) {
       const envelope = await sandbox.run({ bundle, task: 'cpu', args: [n], baseDir });
-      if (envelope.result !== cpuKernel(n)) throw new Error('the guest computed a different result');
+      if (envelope.result !== expected) throw new Error('the guest computed a different result');
       guestTimes.push(envelope.execution.duration_ms);
     }
     out(`| guest speed (same loop, 2e6 iterations): sandbox vs plain Node | ${ms(median(guestTimes))} vs ${ms(median(nativeTimes))}: ${(median(guestTimes) / median(nativeTimes)).toFixed(0)}x slower | report |`);

@@ -10,15 +10,3 @@ export function median(samples: number[]): number {
 }
 
 export const ms = (value: number) => `${value.toFixed(1)} ms`;
-
-/** The CPU-bound kernel run both natively and in the sandbox (same source as bench/tasks/sandbox-bench.ts `cpu`). */
-export function cpuKernel(n: number): number {
-  let a = 0;
-  let b = 1;
-  for (let i = 0; i < n; i++) {
-    const t = (a + b) % 1_000_007;
-    a = b;
-    b = t;
-  }
-  return b;
-}

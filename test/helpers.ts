@@ -1,9 +1,10 @@
 /** Shared test helpers: fixture paths, a sandbox per file, temporary task directories. */
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
+import { afterAll, beforeAll } from 'vitest';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleTaskFile, type TaskBundle } from '../src/sandbox/index.js';
+import { bundleTaskFile, Sandbox, type TaskBundle } from '../src/sandbox/index.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const fixture = (name: string) => path.join(repoRoot, 'test/fixtures/tasks', name);
@@ -24,4 +25,19 @@ export function taskDir(): { root: string; base: string; cleanup: () => void } {
   writeFileSync(path.join(base, 'data/input.txt'), 'input for the guest');
   writeFileSync(path.join(root, 'secret.txt'), 'host secret');
   return { root, base, cleanup: () => rmSync(root, { recursive: true, force: true }) };
+}
+
+/** One sandbox and one task directory for the whole test file, closed and removed after it. */
+export function useSandboxAndDir(): { sandbox: () => Sandbox; dir: () => ReturnType<typeof taskDir> } {
+  let sandbox: Sandbox | undefined;
+  let dir: ReturnType<typeof taskDir> | undefined;
+  beforeAll(async () => {
+    sandbox = await Sandbox.create();
+    dir = taskDir();
+  });
+  afterAll(async () => {
+    await sandbox?.close();
+    dir?.cleanup();
+  });
+  return { sandbox: () => sandbox!, dir: () => dir! };
 }

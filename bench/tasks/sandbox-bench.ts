@@ -2,7 +2,7 @@ import { task } from 'capsule';
 
 export const trivial = task({ name: 'trivial' }, () => 1);
 
-/** The CPU-bound function shared with the native baseline (bench/stats.ts holds the same source). */
+/** CPU-bound: run in the sandbox and, from the same bundle, natively (bench/temporal-native.ts) for the baseline. */
 export const cpu = task({ name: 'cpu', compute: 'HIGH' }, (n: number) => {
   let a = 0;
   let b = 1;

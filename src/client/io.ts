@@ -20,6 +20,11 @@ export function processIo(): CommandIo {
   };
 }
 
+/** The command's Ctrl-C: the one its caller passed in (tests), else the process's SIGINT/SIGTERM. */
+export function interruptFor(io: CommandIo): { promise: Promise<void>; dispose: () => void } {
+  return io.interrupted === undefined ? onInterrupt() : { promise: io.interrupted, dispose: () => {} };
+}
+
 /** Resolves at the first SIGINT/SIGTERM; the handler is removed by the returned cleanup. */
 export function onInterrupt(): { promise: Promise<void>; dispose: () => void } {
   let resolve!: () => void;
@@ -33,6 +38,14 @@ export function onInterrupt(): { promise: Promise<void>; dispose: () => void } {
 /** Errors the user can fix (bad files, config, missing binary) print as one message, no stack: exit code 2. */
 export function describeUserError(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
-  const userErrors = ['PipelineError', 'ConnectionConfigError', 'ConfigError', 'TaskOptionsError', 'BundleError', 'BinaryNotFoundError'];
+  const userErrors = ['UsageError', 'PipelineError', 'ConnectionConfigError', 'ConfigError', 'TaskOptionsError', 'BundleError', 'BinaryNotFoundError'];
   return userErrors.includes(error.name) ? error.message : undefined;
+}
+
+/** A user error prints as one line and is exit code 2; anything else is a bug and propagates. */
+export function reportUserError(io: CommandIo, error: unknown): number {
+  const message = describeUserError(error);
+  if (message === undefined) throw error;
+  io.err(`error: ${message}`);
+  return 2;
 }

@@ -6,7 +6,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { DURATION_EXPECTED, parseBytes, parseCompute, parseDuration, RAM_EXPECTED, COMPUTE_EXPECTED } from './units.js';
+import { parseBytes, parseCompute, parseDuration } from './units.js';
 
 export type FileMode = 'read-only' | 'read-write';
 export interface AllowedFile {
@@ -213,4 +213,3 @@ function resolveAllowedFiles(entries: z.output<typeof allowedFileSchema>[], ctx:
   });
 }
 
-export { RAM_EXPECTED, DURATION_EXPECTED, COMPUTE_EXPECTED };

@@ -1,19 +1,9 @@
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox } from '../../src/sandbox/index.js';
-import { fixtureBundle, taskDir } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import { fixtureBundle, useSandboxAndDir } from '../helpers.js';
 
-let sandbox: Sandbox;
-let dir: ReturnType<typeof taskDir>;
-beforeAll(async () => {
-  sandbox = await Sandbox.create();
-  dir = taskDir();
-});
-afterAll(async () => {
-  await sandbox.close();
-  dir.cleanup();
-});
+const shared = useSandboxAndDir();
 
-const describeFile = async (file: string) => sandbox.describe(await fixtureBundle(file), { baseDir: dir.base });
+const describeFile = async (file: string) => shared.sandbox().describe(await fixtureBundle(file), { baseDir: shared.dir().base });
 
 describe('describing a task file', () => {
   it('lists the tasks with their resolved options', async () => {
@@ -29,13 +19,13 @@ describe('describing a task file', () => {
   });
 
   it('evaluates the file again for the run, with the task\'s grants', async () => {
-    const envelope = await sandbox.run({ bundle: await fixtureBundle('top-level-read.ts'), baseDir: dir.base });
+    const envelope = await shared.sandbox().run({ bundle: await fixtureBundle('top-level-read.ts'), baseDir: shared.dir().base });
     expect(envelope.result).toEqual({ atLoad: 'input for the guest', now: 'input for the guest' });
   });
 
   it('refuses a file whose top-level code never finishes, naming the file', async () => {
     await expect(describeFile('top-level-spin.ts')).rejects.toThrow(/top-level-spin\.ts: cannot load the task file: its top-level code used more fuel/);
-    const envelope = await sandbox.run({ bundle: await fixtureBundle('top-level-spin.ts'), baseDir: dir.base });
+    const envelope = await shared.sandbox().run({ bundle: await fixtureBundle('top-level-spin.ts'), baseDir: shared.dir().base });
     expect(envelope.error?.error_type).toBe('invalid_task');
   });
 

@@ -1,22 +1,13 @@
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { Sandbox, type Envelope } from '../../src/sandbox/index.js';
-import { fixtureBundle, taskDir } from '../helpers.js';
+import { describe, expect, it } from 'vitest';
+import type { Envelope } from '../../src/sandbox/index.js';
+import { fixtureBundle, useSandboxAndDir } from '../helpers.js';
 
-let sandbox: Sandbox;
-let dir: ReturnType<typeof taskDir>;
-beforeAll(async () => {
-  sandbox = await Sandbox.create();
-  dir = taskDir();
-});
-afterAll(async () => {
-  await sandbox.close();
-  dir.cleanup();
-});
+const shared = useSandboxAndDir();
 
 const run = async (mode: string, url?: string) => {
-  const envelope = await sandbox.run({ bundle: await fixtureBundle('subtasks.ts'), args: url ? [mode, url] : [mode], baseDir: dir.base });
+  const envelope = await shared.sandbox().run({ bundle: await fixtureBundle('subtasks.ts'), args: url ? [mode, url] : [mode], baseDir: shared.dir().base });
   expect(envelope.success).toBe(true);
   return envelope.result;
 };
@@ -61,15 +52,15 @@ describe('sub-tasks', () => {
 
   it('bounds the threads a flood of concurrent sub-tasks can start, and still runs them all', async () => {
     let most = 0;
-    const sampler = setInterval(() => (most = Math.max(most, sandbox.threadCount)), 5);
+    const sampler = setInterval(() => (most = Math.max(most, shared.sandbox().threadCount)), 5);
     const succeeded = await run('flood');
     clearInterval(sampler);
     expect(succeeded).toBe(40);
-    expect(most).toBeLessThanOrEqual(sandbox.poolSize * 5);
+    expect(most).toBeLessThanOrEqual(shared.sandbox().poolSize * 5);
   });
 
   it('refuses sub-tasks nested deeper than 8 levels, as an envelope the caller can read', async () => {
-    const envelope = await sandbox.run({ bundle: await fixtureBundle('subtasks.ts'), task: 'recurse', args: [0], baseDir: dir.base });
+    const envelope = await shared.sandbox().run({ bundle: await fixtureBundle('subtasks.ts'), task: 'recurse', args: [0], baseDir: shared.dir().base });
     expect(envelope.success).toBe(true);
     expect(envelope.result).toEqual({ deepest: 8, refused: { error_type: 'invalid_task', message: 'sub-tasks nest deeper than 8 levels' } });
   });

@@ -7,7 +7,7 @@ import { findTemporalBinary } from '../../client/binary.js';
 import { DEFAULT_PORT, DEFAULT_UI_PORT, startInProcessWorker } from '../../client/backend.js';
 import { resolveConnectionConfig } from '../../client/config.js';
 import { CAPSULE_DIR, clearDevServerState, DB_FILE_NAME, readDevServerState, startDevServer, writeDevServerState } from '../../client/dev-server.js';
-import { describeUserError, onInterrupt, processIo, type CommandIo } from '../../client/io.js';
+import { interruptFor, processIo, reportUserError, type CommandIo } from '../../client/io.js';
 
 export interface DevOptions {
   port?: number;
@@ -17,7 +17,7 @@ export interface DevOptions {
 
 export async function dev(options: DevOptions): Promise<number> {
   const io = options.io ?? processIo();
-  const interrupt = io.interrupted === undefined ? onInterrupt() : { promise: io.interrupted, dispose: () => {} };
+  const interrupt = interruptFor(io);
   try {
     const config = resolveConnectionConfig(io.cwd, io.env);
     if (config.configured) {
@@ -51,10 +51,7 @@ export async function dev(options: DevOptions): Promise<number> {
     await server.stop();
     return 0;
   } catch (error) {
-    const message = describeUserError(error);
-    if (message === undefined) throw error;
-    io.err(`error: ${message}`);
-    return 2;
+    return reportUserError(io, error);
   } finally {
     interrupt.dispose();
   }

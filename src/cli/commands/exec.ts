@@ -1,8 +1,7 @@
 /** `capsule exec <file> [args...]`: one task, one fresh sandbox, no Temporal. */
-import { loadCapsuleConfig, ConfigError } from '../../config/capsule-toml.js';
-import { TaskOptionsError } from '../../config/task-options.js';
-import { BundleError, bundleTaskFile, invalidTaskEnvelope, Sandbox, type Envelope } from '../../sandbox/index.js';
-import { processIo, type CommandIo } from '../../client/io.js';
+import { loadCapsuleConfig } from '../../config/capsule-toml.js';
+import { bundleTaskFile, invalidTaskEnvelope, Sandbox, type Envelope } from '../../sandbox/index.js';
+import { describeUserError, processIo, type CommandIo } from '../../client/io.js';
 import { formatEnvelope } from '../format.js';
 import { EXIT, UsageError } from '../io.js';
 
@@ -47,10 +46,9 @@ export async function execCommand(options: ExecOptions, io: CommandIo = processI
     io.out(options.json ? JSON.stringify(envelope) : formatEnvelope(envelope, io.tty));
     return envelope.success ? EXIT.ok : EXIT.failed;
   } catch (error) {
-    if (error instanceof UsageError || error instanceof ConfigError || error instanceof BundleError || error instanceof TaskOptionsError) {
-      return fail(error.message);
-    }
-    throw error;
+    const message = describeUserError(error);
+    if (message === undefined) throw error;
+    return fail(message);
   } finally {
     await sandbox?.close();
   }

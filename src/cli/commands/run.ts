@@ -2,7 +2,7 @@
 import { Sandbox } from '../../sandbox/index.js';
 import { openBackend } from '../../client/backend.js';
 import { workflowUrl } from '../../client/config.js';
-import { describeUserError, onInterrupt, processIo, type CommandIo } from '../../client/io.js';
+import { interruptFor, processIo, reportUserError, type CommandIo } from '../../client/io.js';
 import { preparePipeline, startPipeline } from '../../client/submit.js';
 import { follow } from './follow.js';
 
@@ -22,7 +22,7 @@ export async function run(options: RunOptions): Promise<number> {
   const info = (line: string) => (options.json ? undefined : io.err(line));
   const sandbox = await Sandbox.create();
   let backend: Awaited<ReturnType<typeof openBackend>> | undefined;
-  const interrupt = io.interrupted === undefined ? onInterrupt() : { promise: io.interrupted, dispose: () => {} };
+  const interrupt = interruptFor(io);
   try {
     // Everything that can be wrong with the files is found here, before any server or workflow is touched.
     const input = await preparePipeline({ file: options.file, cwd: io.cwd, describer: sandbox, ...(options.input === undefined ? {} : { inputJson: options.input }) });
@@ -43,10 +43,7 @@ export async function run(options: RunOptions): Promise<number> {
       onDetach: () => info(`detached; the pipeline keeps its state. Reattach with: capsule watch ${handle.workflowId}`),
     });
   } catch (error) {
-    const message = describeUserError(error);
-    if (message === undefined) throw error;
-    io.err(`error: ${message}`);
-    return 2;
+    return reportUserError(io, error);
   } finally {
     interrupt.dispose();
     await backend?.close();

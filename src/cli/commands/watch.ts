@@ -1,7 +1,7 @@
 /** `capsule watch <workflowId>`: reattach to a pipeline: live progress, then the result (as `run` prints it). */
 import { openBackend } from '../../client/backend.js';
 import { workflowUrl } from '../../client/config.js';
-import { onInterrupt, processIo, type CommandIo } from '../../client/io.js';
+import { interruptFor, processIo, type CommandIo } from '../../client/io.js';
 import { follow } from './follow.js';
 import { reportError } from './with-workflow.js';
 
@@ -13,7 +13,7 @@ export interface WatchOptions {
 
 export async function watch(options: WatchOptions): Promise<number> {
   const io = options.io ?? processIo();
-  const interrupt = io.interrupted === undefined ? onInterrupt() : { promise: io.interrupted, dispose: () => {} };
+  const interrupt = interruptFor(io);
   let backend: Awaited<ReturnType<typeof openBackend>> | undefined;
   try {
     backend = await openBackend({ cwd: io.cwd, worker: true, report: (l) => (options.json ? undefined : io.err(l)), env: io.env });

@@ -2,7 +2,7 @@
 import type { WorkflowHandle } from '@temporalio/client';
 import { openBackend } from '../../client/backend.js';
 import { workflowUrl } from '../../client/config.js';
-import { describeUserError, processIo, type CommandIo } from '../../client/io.js';
+import { processIo, reportUserError, type CommandIo } from '../../client/io.js';
 
 export type Backend = Awaited<ReturnType<typeof openBackend>>;
 
@@ -37,8 +37,5 @@ export function reportError(io: CommandIo, error: unknown, workflowId: string): 
     io.err(`error: no workflow with id "${workflowId}" (list them in the Web UI or with: temporal workflow list)`);
     return 2;
   }
-  const message = describeUserError(error);
-  if (message === undefined) throw error;
-  io.err(`error: ${message}`);
-  return 2;
+  return reportUserError(io, error);
 }

@@ -7,7 +7,7 @@ import os from 'node:os';
 import { resolveConnectionConfig } from '../../client/config.js';
 import { connectWorker } from '../../client/connect.js';
 import { readDevServerState } from '../../client/dev-server.js';
-import { describeUserError, processIo, type CommandIo } from '../../client/io.js';
+import { processIo, reportUserError, type CommandIo } from '../../client/io.js';
 import { installRuntime } from '../../client/runtime.js';
 import { createCapsuleWorker } from '../../client/worker.js';
 import { Sandbox } from '../../sandbox/index.js';
@@ -31,10 +31,7 @@ export async function worker(options: WorkerOptions): Promise<number> {
   try {
     config = resolveConnectionConfig(io.cwd, io.env);
   } catch (error) {
-    const message = describeUserError(error);
-    if (message === undefined) throw error;
-    io.err(`error: ${message}`);
-    return 2;
+    return reportUserError(io, error);
   }
   const address = config.address ?? readDevServerState(io.cwd)?.address;
   if (address === undefined) {

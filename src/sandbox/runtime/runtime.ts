@@ -80,12 +80,12 @@ export function loadRuntime(report: ProgressReporter = defaultReporter): Promise
   return loading;
 }
 
-export function defaultReporter(line: string): void {
+function defaultReporter(line: string): void {
   process.stderr.write(`capsule: ${line}\n`);
 }
 
-/** Where a runtime version lives; exposed for `capsule setup` and tests. */
-export async function runtimeLocation(): Promise<{ hash: string; dir: string; guest: string }> {
+/** Where this runtime version lives, with the guest code its hash covers. */
+async function runtimeLocation(): Promise<{ hash: string; dir: string; guest: string }> {
   const guest = await bundleGuest();
   const hash = hashInputs(guest);
   return { hash, dir: path.join(capsuleCacheDir(), 'runtime', hash), guest };
