@@ -21,7 +21,7 @@ export async function benchSandbox(): Promise<string[]> {
     process.stdout.write(`${line}\n`);
   };
   const bundle = await bundleTaskFile(path.join(here, 'tasks/sandbox-bench.ts'));
-  const runtime = await loadRuntime();
+  const runtime = await loadRuntime('js');
   const sandbox = await Sandbox.create();
   try {
     out(`| measure | result | target |`);

@@ -129,9 +129,45 @@ export function firstIssue(error: z.ZodError, prefix: string[] = []): { option: 
   return { option, message };
 }
 
+/**
+ * Python task files spell the options the Python way (`max_retries=`, `allowed_files=`); they are validated as the
+ * same options, and errors name them as the file wrote them.
+ */
+export type OptionSpelling = 'js' | 'python';
+const PYTHON_OPTION_NAMES: Record<string, keyof TaskOptionsInput> = {
+  name: 'name',
+  compute: 'compute',
+  ram: 'ram',
+  timeout: 'timeout',
+  max_retries: 'maxRetries',
+  allowed_files: 'allowedFiles',
+  allowed_hosts: 'allowedHosts',
+  env_variables: 'envVariables',
+};
+const PYTHON_BY_OPTION = new Map(Object.entries(PYTHON_OPTION_NAMES).map(([python, option]) => [option as string, python]));
+
+function fromPythonSpelling(raw: unknown, file: string, task: string | undefined): unknown {
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) return raw;
+  const converted: Record<string, unknown> = {};
+  for (const [key, value] of Object.entries(raw)) {
+    const option = PYTHON_OPTION_NAMES[key];
+    if (option === undefined) {
+      throw new TaskOptionsError(file, task, key, `unknown option; expected one of ${Object.keys(PYTHON_OPTION_NAMES).join(', ')}`);
+    }
+    converted[option] = value;
+  }
+  return converted;
+}
+
+function toPythonSpelling(option: string): string {
+  return option.replace(/^[A-Za-z]+/, (head) => PYTHON_BY_OPTION.get(head) ?? head);
+}
+
 interface ResolveContext {
   /** Task file (for messages). */
   file: string;
+  /** How the file names the options. Default: JavaScript's. */
+  spelling?: OptionSpelling;
   /** Directory relative allowedFiles resolve against (the directory the command runs in). */
   baseDir: string;
   defaults?: TaskDefaults;
@@ -143,15 +179,16 @@ export function resolveTaskOptions(raw: unknown, ctx: ResolveContext): ResolvedT
   const taskName = typeof raw === 'object' && raw !== null && typeof (raw as { name?: unknown }).name === 'string'
     ? (raw as { name: string }).name
     : undefined;
-  const parsed = taskOptionsInputSchema.safeParse(raw);
+  const python = ctx.spelling === 'python';
+  const parsed = taskOptionsInputSchema.safeParse(python ? fromPythonSpelling(raw, ctx.file, taskName) : raw);
   if (!parsed.success) {
     const { option, message } = firstIssue(parsed.error);
-    throw new TaskOptionsError(ctx.file, taskName, option, message);
+    throw new TaskOptionsError(ctx.file, taskName, python ? toPythonSpelling(option) : option, message);
   }
   const declared = parsed.data;
   const defaults = parseDefaults(ctx);
   const overrides = ctx.overrides === undefined ? {} : parseOverrides(ctx, declared.name);
-  const allowedFiles = resolveAllowedFiles(declared.allowedFiles ?? defaults.allowedFiles, ctx, declared.name);
+  const allowedFiles = resolveAllowedFiles(declared.allowedFiles ?? defaults.allowedFiles, ctx, declared.name, python ? 'allowed_files' : 'allowedFiles');
   return {
     name: declared.name,
     fuel: overrides.compute ?? declared.compute ?? defaults.compute,
@@ -192,10 +229,10 @@ function parseOverrides(ctx: ResolveContext, task: string) {
   return parsed.data;
 }
 
-function resolveAllowedFiles(entries: z.output<typeof allowedFileSchema>[], ctx: ResolveContext, task: string): AllowedFile[] {
+function resolveAllowedFiles(entries: z.output<typeof allowedFileSchema>[], ctx: ResolveContext, task: string, optionName: string): AllowedFile[] {
   return entries.map((entry, index) => {
     const declared = typeof entry === 'string' ? { path: entry, mode: 'read-only' as const } : entry;
-    const option = `allowedFiles[${index}]`;
+    const option = `${optionName}[${index}]`;
     const fail = (detail: string) => new TaskOptionsError(ctx.file, task, option, detail);
     if (declared.path.includes('\0')) throw fail('the path contains a NUL byte');
     if (path.isAbsolute(declared.path) || /^[A-Za-z]:[\\/]/.test(declared.path)) {

@@ -1,6 +1,7 @@
 /**
- * Turns a task file into the one script a sandbox evaluates: TypeScript compiled on the host, relative and npm
- * imports inlined by esbuild. The sandbox's own modules (`capsule`, `fs`, ...) and every Node built-in stay
+ * Turns a task file into the one source a sandbox evaluates. JavaScript and TypeScript: one script, TypeScript
+ * compiled on the host, relative and npm imports inlined by esbuild. Python: the file and its local modules
+ * (bundle-python.ts). The sandbox's own modules (`capsule`, `fs`, ...) and every Node built-in stay
  * external: inside the guest they resolve to the sandbox's versions or fail as a catchable error.
  * The bundle is content-addressed (sha256), so the exact code that ran can be named and cached.
  */
@@ -9,6 +10,8 @@ import { existsSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
+import { collectPythonSource, PythonBundleError } from './bundle-python.js';
+import type { Language } from './runtime/manifest.js';
 
 export interface TaskBundle {
   sha256: string;
@@ -26,13 +29,21 @@ export class BundleError extends Error {
 
 const SANDBOX_MODULES = ['capsule', '@capsule-run/sdk', 'fs', 'node:fs', 'fs/promises', 'node:fs/promises'];
 const EXTERNAL = [...SANDBOX_MODULES, 'node:*', ...builtinModules, ...builtinModules.map((m) => `${m}/*`)];
-const TASK_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '.tsx', '.jsx'];
+const JS_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '.tsx', '.jsx'];
+const PYTHON_EXTENSIONS = ['.py'];
+
+/** A task's language follows from its file name, so a bundle (and a pipeline step in history) needs no more. */
+export function taskLanguage(entryFile: string): Language {
+  return PYTHON_EXTENSIONS.includes(path.extname(entryFile)) ? 'python' : 'js';
+}
 
 export async function bundleTaskFile(file: string): Promise<TaskBundle> {
   const absolute = path.resolve(file);
   if (!existsSync(absolute) || !statSync(absolute).isFile()) throw new BundleError(file, 'no such file');
-  if (!TASK_EXTENSIONS.includes(path.extname(absolute))) {
-    throw new BundleError(file, `expected a TypeScript or JavaScript task file (${TASK_EXTENSIONS.join(', ')})`);
+  const extension = path.extname(absolute);
+  if (PYTHON_EXTENSIONS.includes(extension)) return bundlePython(file, absolute);
+  if (!JS_EXTENSIONS.includes(extension)) {
+    throw new BundleError(file, `expected a TypeScript, JavaScript or Python task file (${[...JS_EXTENSIONS, ...PYTHON_EXTENSIONS].join(', ')})`);
   }
   let result: esbuild.BuildResult<{ write: false }>;
   try {
@@ -64,5 +75,16 @@ export async function bundleTaskFile(file: string): Promise<TaskBundle> {
     throw new BundleError(file, `cannot bundle: ${where}${first.text}`);
   }
   const code = result.outputFiles[0]!.text;
+  return { sha256: createHash('sha256').update(code).digest('hex'), code, entryFile: file };
+}
+
+function bundlePython(file: string, absolute: string): TaskBundle {
+  let code: string;
+  try {
+    code = JSON.stringify(collectPythonSource(absolute));
+  } catch (error) {
+    if (error instanceof PythonBundleError) throw new BundleError(file, error.message);
+    throw new BundleError(file, `cannot read the task's files: ${(error as Error).message}`);
+  }
   return { sha256: createHash('sha256').update(code).digest('hex'), code, entryFile: file };
 }

@@ -7,7 +7,8 @@
  * was cancelled or trapped is terminated and replaced: nothing it held can leak into the next job.
  */
 import { Worker } from 'node:worker_threads';
-import type { FromThread, GuestEvent, GuestJob, JobDone, ThreadInit } from './host/protocol.js';
+import type { FromThread, GuestEvent, GuestJob, JobDone, RuntimeInit, ThreadInit, ToThread } from './host/protocol.js';
+import type { Language } from './runtime/manifest.js';
 
 export type JobEnd =
   | { kind: 'done'; done: JobDone }
@@ -63,7 +64,11 @@ class SandboxThread {
   run(job: GuestJob, onMessage: (message: FromThread) => void, onExit: (code: number) => void): void {
     this.listener = onMessage;
     this.exitListener = onExit;
-    this.worker.postMessage({ kind: 'run', job });
+    this.post({ kind: 'run', job });
+  }
+
+  post(message: ToThread): void {
+    this.worker.postMessage(message);
   }
 
   release(): void {
@@ -79,6 +84,7 @@ class SandboxThread {
 
 export class ThreadPool {
   private readonly idle: SandboxThread[] = [];
+  private readonly live = new Set<SandboxThread>();
   private readonly queue: PendingJob[] = [];
   private total = 0;
   private nextId = 1;
@@ -86,7 +92,7 @@ export class ThreadPool {
 
   constructor(
     private readonly script: string,
-    private readonly init: ThreadInit,
+    private init: ThreadInit,
     readonly size: number,
     private readonly maxExtraThreads = size * 4,
   ) {}
@@ -94,6 +100,15 @@ export class ThreadPool {
   /** Threads alive now, extra ones for nested runs included. */
   get threadCount(): number {
     return this.total;
+  }
+
+  /**
+   * Makes another language's runner available to every thread, running or not. A thread reads its messages in
+   * order, so a job posted after this finds the runtime loaded.
+   */
+  addRuntime(language: Language, runtime: RuntimeInit): void {
+    this.init = { ...this.init, runtimes: { ...this.init.runtimes, [language]: runtime } };
+    for (const thread of this.live) thread.post({ kind: 'load', language, runtime });
   }
 
   /** Starts every thread up front, so the first runs don't pay for thread start-up. */
@@ -121,12 +136,20 @@ export class ThreadPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const pending of this.queue.splice(0)) pending.resolve({ end: { kind: 'crashed', message: 'the sandbox was closed' }, events: [], runMs: 0 });
-    await Promise.all(this.idle.splice(0).map((t) => t.terminate()));
+    await Promise.all(this.idle.splice(0).map((t) => { this.live.delete(t); return t.terminate(); }));
   }
 
   private spawn(): SandboxThread {
     this.total++;
-    return new SandboxThread(this.script, this.init);
+    const thread = new SandboxThread(this.script, this.init);
+    this.live.add(thread);
+    return thread;
+  }
+
+  private retire(thread: SandboxThread): void {
+    this.total--;
+    this.live.delete(thread);
+    void thread.terminate();
   }
 
   private async dispatch(thread: SandboxThread, pending: PendingJob): Promise<void> {
@@ -135,6 +158,7 @@ export class ThreadPool {
       await thread.ready;
     } catch (error) {
       this.total--;
+      this.live.delete(thread);
       resolve({ end: { kind: 'crashed', message: `a sandbox thread failed to start: ${String(error)}` }, events: [], runMs: 0 });
       return this.refill();
     }
@@ -149,8 +173,7 @@ export class ThreadPool {
       options.signal?.removeEventListener('abort', onAbort);
       resolve({ end, events, runMs: performance.now() - started });
       if (recycle) {
-        this.total--;
-        void thread.terminate();
+        this.retire(thread);
         this.refill();
       } else {
         thread.release();
@@ -181,8 +204,7 @@ export class ThreadPool {
     if (next) return void this.dispatch(thread, next);
     if (this.total > this.size) {
       // An extra thread started for a nested run: the pool goes back to its size.
-      this.total--;
-      void thread.terminate();
+      this.retire(thread);
       return;
     }
     this.idle.push(thread);
@@ -196,7 +218,7 @@ export class ThreadPool {
     if (next) return void this.dispatch(thread, next);
     thread.ready.then(
       () => (this.closed ? void thread.terminate() : this.giveBack(thread)),
-      () => { this.total--; },
+      () => { this.total--; this.live.delete(thread); },
     );
   }
 }

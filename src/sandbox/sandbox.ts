@@ -9,8 +9,8 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { capsuleCacheDir } from '../config/paths.js';
 import { BUILTIN_DEFAULTS, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults, TaskOptionsError } from '../config/task-options.js';
-import { COMPUTE_LEVELS, parseBytes } from '../config/units.js';
-import type { TaskBundle } from './bundle.js';
+import { COMPUTE_LEVELS, formatBytes, parseBytes } from '../config/units.js';
+import { taskLanguage, type TaskBundle } from './bundle.js';
 import type { Envelope } from './envelope.js';
 import type { DescribeResponse, DescribedTask } from './guest/protocol.js';
 import type { GuestEvent, GuestJob } from './host/protocol.js';
@@ -18,7 +18,8 @@ import { grantsFor } from './policy/file-policy.js';
 import { invalidTaskEnvelope, toEnvelope } from './outcome.js';
 import { ThreadPool } from './pool.js';
 import { bundleForThread, writeContentAddressed } from './runtime/host-script.js';
-import { loadRuntime, type ProgressReporter } from './runtime/runtime.js';
+import type { Language } from './runtime/manifest.js';
+import { loadRuntime, type ProgressReporter, type Runtime } from './runtime/runtime.js';
 import { SubtaskServer } from './subtask-server.js';
 
 export interface SandboxOptions {
@@ -30,6 +31,8 @@ export interface SandboxOptions {
   maxSubtaskDepth?: number;
   /** Where build progress goes (the runtime is built once per version). Default: stderr. */
   report?: ProgressReporter;
+  /** Runtimes to load now besides JavaScript's (the others load with their language's first task). */
+  languages?: Language[];
 }
 
 export interface RunProgress {
@@ -63,6 +66,8 @@ interface DescribeContext {
 /** Describing runs untrusted top-level code too, so it gets a small budget and no capabilities at all. */
 const DESCRIBE_LIMITS = { fuel: COMPUTE_LEVELS.LOW, ramBytes: 128 * 1024 * 1024, timeoutMs: 10_000 };
 const PROGRESS_INTERVAL_MS = 1000;
+const WASM_PAGE = 65_536;
+const MIB = 1024 * 1024;
 const MAX_RESOLVED = 512;
 const DEFAULT_RAM_BYTES = (() => {
   const parsed = parseBytes(BUILTIN_DEFAULTS.ram);
@@ -74,27 +79,31 @@ export class Sandbox {
   private readonly described = new Map<string, Promise<DescribedTask[]>>();
   /** Resolved options by bundle and context: a fan-out runs the same task hundreds of times. */
   private readonly resolved = new Map<string, Map<string, ResolvedTaskOptions>>();
+  /** Runtimes the pool's threads have; JavaScript's from the start, others from their first task. */
+  private readonly languages = new Map<Language, Promise<void>>();
+  /** Each loaded runtime's initial heap: a task's `ram` cannot be below it. */
+  private readonly memoryFloors = new Map<Language, number>();
 
   private constructor(
     private readonly pool: ThreadPool,
     private readonly subtasks: SubtaskServer,
     private readonly outputCapBytes: number,
     private readonly maxSubtaskDepth: number,
+    private readonly report: ProgressReporter | undefined,
   ) {}
 
   static async create(options: SandboxOptions = {}): Promise<Sandbox> {
-    const runtime = await loadRuntime(options.report);
+    const runtime = await loadRuntime('js', options.report);
     const here = path.dirname(fileURLToPath(import.meta.url));
     const script = writeContentAddressed(path.join(capsuleCacheDir(), 'scripts'), 'sandbox-thread', await bundleForThread(path.join(here, 'host/thread.ts')));
-    const init = {
-      glueUrl: runtime.glueUrl,
-      modules: runtime.modules,
-      initialMemoryPages: runtime.manifest.initialMemoryPages,
-      spareRamBytes: DEFAULT_RAM_BYTES,
-    };
+    const init = { runtimes: { js: runtimeInit(runtime) }, spare: { language: 'js' as const, ramBytes: DEFAULT_RAM_BYTES } };
     const pool = new ThreadPool(script, init, options.poolSize ?? os.availableParallelism());
     const [subtasks] = await Promise.all([SubtaskServer.start(), pool.warm()]);
-    return new Sandbox(pool, subtasks, options.outputCapBytes ?? 1024 * 1024, options.maxSubtaskDepth ?? 8);
+    const sandbox = new Sandbox(pool, subtasks, options.outputCapBytes ?? 1024 * 1024, options.maxSubtaskDepth ?? 8, options.report);
+    sandbox.languages.set('js', Promise.resolve());
+    sandbox.memoryFloors.set('js', runtime.manifest.initialMemoryPages * WASM_PAGE);
+    await Promise.all((options.languages ?? []).map((language) => sandbox.ensureLanguage(language)));
+    return sandbox;
   }
 
   get poolSize(): number {
@@ -114,7 +123,7 @@ export class Sandbox {
     const tasks = await this.describeRaw(bundle);
     const resolved = new Map<string, ResolvedTaskOptions>();
     for (const described of tasks) {
-      const options = resolveTaskOptions(described.options, { file: bundle.entryFile, ...ctx });
+      const options = resolveTaskOptions(described.options, { file: bundle.entryFile, spelling: taskLanguage(bundle.entryFile), ...ctx });
       if (resolved.has(options.name)) throw new TaskOptionsError(bundle.entryFile, options.name, 'name', 'two tasks in this file have this name');
       resolved.set(options.name, options);
     }
@@ -131,6 +140,20 @@ export class Sandbox {
     await Promise.all([this.pool.close(), this.subtasks.close()]);
   }
 
+  /** Loads a language's runtime (building it once per version) into the pool's threads. */
+  private ensureLanguage(language: Language): Promise<void> {
+    let entry = this.languages.get(language);
+    if (!entry) {
+      entry = loadRuntime(language, this.report).then((runtime) => {
+        this.memoryFloors.set(language, runtime.manifest.initialMemoryPages * WASM_PAGE);
+        this.pool.addRuntime(language, runtimeInit(runtime));
+      });
+      this.languages.set(language, entry);
+      entry.catch(() => this.languages.delete(language));
+    }
+    return entry;
+  }
+
   private describeRaw(bundle: TaskBundle): Promise<DescribedTask[]> {
     let entry = this.described.get(bundle.sha256);
     if (!entry) {
@@ -142,8 +165,11 @@ export class Sandbox {
   }
 
   private async describeInGuest(bundle: TaskBundle): Promise<DescribedTask[]> {
+    const language = taskLanguage(bundle.entryFile);
+    await this.ensureLanguage(language);
     const result = await this.pool.execute(
       {
+        language,
         source: bundle.code,
         request: { mode: 'describe' },
         fuel: DESCRIBE_LIMITS.fuel,
@@ -158,7 +184,7 @@ export class Sandbox {
     const end = result.end;
     if (end.kind === 'done' && end.done.outcome.status === 'returned') {
       const { tasks } = JSON.parse(end.done.outcome.resultJson) as DescribeResponse;
-      if (tasks.length === 0) throw new TaskOptionsError(bundle.entryFile, undefined, undefined, 'declares no tasks: export at least one task({ name, ... }, fn)');
+      if (tasks.length === 0) throw new TaskOptionsError(bundle.entryFile, undefined, undefined, `declares no tasks: ${NO_TASKS_ADVICE[language]}`);
       return tasks;
     }
     const why =
@@ -190,6 +216,14 @@ export class Sandbox {
     if (!options) {
       return invalidTaskEnvelope(taskName, `${request.bundle.entryFile}: no task named "${taskName}" (tasks: ${[...tasks.keys()].join(', ')})`);
     }
+    const language = taskLanguage(request.bundle.entryFile);
+    const floor = this.memoryFloors.get(language) ?? 0;
+    if (options.ramBytes < floor) {
+      return invalidTaskEnvelope(
+        options.name,
+        `${request.bundle.entryFile}: task "${options.name}": option "ram": ${formatBytes(options.ramBytes)} is below what the ${language === 'python' ? 'Python' : 'JavaScript'} runtime starts with (${formatBytes(floor)}); use at least "${Math.ceil(floor / MIB)}MB"`,
+      );
+    }
     if (depth > this.maxSubtaskDepth) {
       return invalidTaskEnvelope(options.name, `sub-tasks nest deeper than ${this.maxSubtaskDepth} levels`);
     }
@@ -214,6 +248,7 @@ export class Sandbox {
     const progress = startProgress(request.onProgress);
     try {
       const job: Omit<GuestJob, 'id'> = {
+        language,
         source: request.bundle.code,
         request: { mode: 'run', task: options.name, args: request.args ?? [], env: listedEnv },
         fuel: options.fuel,
@@ -232,6 +267,15 @@ export class Sandbox {
       lifetime.abort();
     }
   }
+}
+
+const NO_TASKS_ADVICE: Record<Language, string> = {
+  js: 'export at least one task({ name, ... }, fn)',
+  python: 'decorate at least one function with @task (from capsule import task)',
+};
+
+function runtimeInit(runtime: Runtime) {
+  return { glueUrl: runtime.glueUrl, modules: runtime.modules, initialMemoryPages: runtime.manifest.initialMemoryPages };
 }
 
 function resolveTaskName(options: unknown): string | undefined {

@@ -1,5 +1,5 @@
 /**
- * `capsule setup`: builds the sandbox runtime now instead of at first use (npm install runs it), and with
+ * `capsule setup`: builds the sandbox runtimes now instead of at first use (npm install runs it), and with
  * `--temporal` also finds or installs the Temporal CLI for the embedded dev server (CI runs that).
  */
 import { findTemporalBinary } from '../../client/binary.js';
@@ -12,11 +12,21 @@ export interface SetupOptions {
 }
 
 export async function setupCommand(options: SetupOptions, io: CommandIo = processIo()): Promise<number> {
-  const runtime = await loadRuntime((line) => io.err(`capsule: ${line}`));
-  io.err(`capsule: sandbox runtime ${runtime.manifest.hash} ready (${runtime.dir})`);
+  const report = (line: string) => io.err(`capsule: ${line}`);
+  const js = await loadRuntime('js', report);
+  io.err(`capsule: JavaScript sandbox runtime ${js.manifest.hash} ready (${js.dir})`);
+  let code: number = EXIT.ok;
+  try {
+    const python = await loadRuntime('python', report);
+    io.err(`capsule: Python sandbox runtime ${python.manifest.hash} ready (${python.dir})`);
+  } catch (error) {
+    // JavaScript tasks work without it; Python tasks retry the build on first use and fail with this same error.
+    io.err(`capsule: the Python sandbox runtime could not be built, so Python tasks cannot run yet:\n${error instanceof Error ? error.message : String(error)}`);
+    code = EXIT.failed;
+  }
   if (options.temporal) {
     const binary = await findTemporalBinary({ report: (line) => io.err(`capsule: temporal cli: ${line}`) });
     io.err(`capsule: Temporal CLI ready (${binary})`);
   }
-  return EXIT.ok;
+  return code;
 }

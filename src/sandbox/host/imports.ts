@@ -1,7 +1,8 @@
 /**
- * Builds every import of one guest instance. Nothing comes from preview2-shim's defaults (they grant the host's
- * environment, stdin, network and, in some versions, "/"): stdio is captured, the filesystem has no preopens,
- * HTTP goes through the allowlist, clocks are virtual. Only the shim's resource classes are reused, because the
+ * Builds every import of one guest instance (either language's runner). Nothing comes from preview2-shim's
+ * defaults (they grant the host's environment, stdin, network and, in some versions, "/"): stdio is captured, the
+ * environment and the arguments are empty (listed variables travel in the run request), the filesystem has no
+ * preopens, sockets cannot be created, HTTP goes through the allowlist, clocks are virtual. Only the shim's resource classes are reused, because the
  * jco glue checks resources with `instanceof` against the classes it is given.
  */
 import * as shim from '@bytecodealliance/preview2-shim';
@@ -152,6 +153,37 @@ function outgoingHandler(scope: RunScope) {
   };
 }
 
+/**
+ * A guest calling wasi:cli/exit (CPython's os._exit): the glue unwinds with this, and its payload is read as the
+ * run's failure (thread.ts), like an `err` returned by the runner.
+ */
+class GuestExit extends Error {
+  readonly payload: string;
+  constructor(status: { tag: string }) {
+    const message = `the task exited the sandbox process (exit status ${status.tag === 'ok' ? 0 : 1}) instead of returning`;
+    super(message);
+    this.payload = JSON.stringify({ kind: 'task_error', message });
+  }
+}
+
+/** Raw sockets are never granted: network access is HTTP through the allowlist, nothing else. */
+function deniedSockets(scope: RunScope): Imports {
+  const refuse = (target: string, error: string) => () => {
+    scope.sink.denial({ capability: 'network', target, reason: 'raw sockets are not available in the sandbox (use HTTP to an allowed host)' });
+    throw error;
+  };
+  const { ipNameLookup, tcp, udp, network, instanceNetwork } = shim.sockets as unknown as Record<string, Record<string, unknown>>;
+  return {
+    'wasi:sockets/instance-network': instanceNetwork!,
+    'wasi:sockets/network': network!,
+    'wasi:sockets/tcp': tcp!,
+    'wasi:sockets/udp': udp!,
+    'wasi:sockets/ip-name-lookup': { ResolveAddressStream: ipNameLookup!.ResolveAddressStream, resolveAddresses: refuse('dns lookup', 'permanent-resolver-failure') },
+    'wasi:sockets/tcp-create-socket': { createTcpSocket: refuse('tcp socket', 'access-denied') },
+    'wasi:sockets/udp-create-socket': { createUdpSocket: refuse('udp socket', 'access-denied') },
+  };
+}
+
 export function buildImports(scope: RunScope): Imports {
   const stdout = captureStream('stdout', scope);
   const stderr = captureStream('stderr', scope);
@@ -167,6 +199,8 @@ export function buildImports(scope: RunScope): Imports {
         if (capability === 'module' || capability === 'env') scope.sink.denial({ capability, target, reason });
       },
     },
+    'wasi:cli/environment': { getEnvironment: () => [], getArguments: () => [], initialCwd: () => undefined },
+    'wasi:cli/exit': { exit: (status: { tag: string }) => { throw new GuestExit(status); } },
     'wasi:cli/stdout': { getStdout: () => stdout },
     'wasi:cli/stderr': { getStderr: () => stderr },
     'wasi:cli/stdin': { getStdin: () => stdin },
@@ -193,5 +227,6 @@ export function buildImports(scope: RunScope): Imports {
     'wasi:io/poll': shim.io.poll,
     'wasi:io/streams': shim.io.streams,
     'wasi:random/random': shim.random.random,
+    ...deniedSockets(scope),
   };
 }

@@ -6,17 +6,26 @@
 import type { Denial, HostRequest } from '../envelope.js';
 import type { GuestFailure, GuestRequest } from '../guest/protocol.js';
 import type { FileGrant } from '../policy/file-policy.js';
+import type { Language } from '../runtime/manifest.js';
 
-export interface ThreadInit {
+/** One language's runner, as the threads need it: the jco glue and the compiled core modules. */
+export interface RuntimeInit {
   glueUrl: string;
   modules: Record<string, WebAssembly.Module>;
+  /** The floor of the imported (per-run, capped) memory in 64 KiB pages. */
   initialMemoryPages: number;
-  /** Memory cap of the instance a new thread prepares before its first job (the default `ram`). */
-  spareRamBytes: number;
+}
+
+export interface ThreadInit {
+  /** The runtimes loaded when the thread starts; later ones arrive as `load` messages. */
+  runtimes: Partial<Record<Language, RuntimeInit>>;
+  /** What the instance a new thread prepares before its first job is for (the default language and `ram`). */
+  spare: { language: Language; ramBytes: number };
 }
 
 export interface GuestJob {
   id: number;
+  language: Language;
   source: string;
   request: GuestRequest;
   fuel: number;
@@ -28,7 +37,7 @@ export interface GuestJob {
   subtasks: { authority: string; token: string } | null;
 }
 
-export type ToThread = { kind: 'run'; job: GuestJob };
+export type ToThread = { kind: 'run'; job: GuestJob } | { kind: 'load'; language: Language; runtime: RuntimeInit };
 
 export type GuestEvent =
   | { kind: 'output'; stream: 'stdout' | 'stderr'; text: string }

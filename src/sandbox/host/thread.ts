@@ -7,9 +7,9 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { GuestFailure } from '../guest/protocol.js';
 import { FilePolicy } from '../policy/file-policy.js';
 import { NetworkPolicy } from '../policy/network-policy.js';
-import { FUEL_GLOBAL, MAIN_CORE_MODULE, MEMORY_IMPORT } from '../runtime/manifest.js';
+import { FUEL_IMPORT, MEMORY_IMPORT, type Language } from '../runtime/manifest.js';
 import { buildImports, inertScope, runScope, type RunScope, type RunSink } from './imports.js';
-import type { FromThread, GuestEvent, GuestJob, JobDone, ThreadInit, ToThread } from './protocol.js';
+import type { FromThread, GuestEvent, GuestJob, JobDone, RuntimeInit, ThreadInit, ToThread } from './protocol.js';
 
 const PAGE = 65_536;
 /** A guest looping over refused requests must not grow the host's memory without bound: lists stop here. */
@@ -25,7 +25,19 @@ type Glue = {
     instantiateCore: (module: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance,
   ): Promise<{ run(source: string, request: string): string }>;
 };
-const glue = (await import(init.glueUrl)) as Glue;
+
+interface LoadedRuntime {
+  init: RuntimeInit;
+  glue: Glue;
+}
+
+const runtimes = new Map<Language, Promise<LoadedRuntime>>();
+
+function loadRuntime(language: Language, runtime: RuntimeInit): void {
+  runtimes.set(language, import(runtime.glueUrl).then((glue: Glue) => ({ init: runtime, glue })));
+}
+
+for (const [language, runtime] of Object.entries(init.runtimes) as [Language, RuntimeInit][]) loadRuntime(language, runtime);
 
 class OutputMeter {
   private readonly used = { stdout: 0, stderr: 0 };
@@ -48,6 +60,7 @@ class OutputMeter {
 }
 
 interface Prepared {
+  language: Language;
   ramBytes: number;
   memory: WebAssembly.Memory;
   scope: RunScope;
@@ -59,37 +72,37 @@ interface Prepared {
  * A fresh instance whose imports still point at an inert scope: no grants, output dropped. Creating it is most of
  * a run's fixed cost, so the thread makes the next one while it would otherwise wait for a job.
  */
-async function prepare(ramBytes: number): Promise<Prepared> {
-  const memory = new WebAssembly.Memory({ initial: init.initialMemoryPages, maximum: Math.floor(ramBytes / PAGE) });
+async function prepare(language: Language, ramBytes: number): Promise<Prepared> {
+  const runtime = await runtimes.get(language);
+  if (!runtime) throw new Error(`the ${language} runtime was never loaded into this thread`);
+  const memory = new WebAssembly.Memory({ initial: runtime.init.initialMemoryPages, maximum: Math.floor(ramBytes / PAGE) });
+  // One counter for the whole component: every metered core module imports it.
+  const fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, 0n);
+  // Both limits come from the one `capsule` import module (manifest.ts); only the memory module imports the memory.
+  const limits = { [FUEL_IMPORT.name]: fuel, [MEMORY_IMPORT.name]: memory };
   const scope = inertScope();
-  let core: WebAssembly.Instance | undefined;
-  const instance = await glue.instantiate(
-    (name) => init.modules[name]!,
+  const instance = await runtime.glue.instantiate(
+    (name) => runtime.init.modules[name]!,
     buildImports(scope),
-    (module, moduleImports) => {
-      if (module !== init.modules[MAIN_CORE_MODULE]) return new WebAssembly.Instance(module, moduleImports);
-      core = new WebAssembly.Instance(module, { ...moduleImports, [MEMORY_IMPORT.module]: { [MEMORY_IMPORT.name]: memory } });
-      return core;
-    },
+    // Import objects may name modules a core module doesn't import: only the ones it declares are read.
+    (module, moduleImports) => new WebAssembly.Instance(module, { ...moduleImports, [FUEL_IMPORT.module]: limits }),
   );
-  const fuel = core?.exports[FUEL_GLOBAL] as WebAssembly.Global | undefined;
-  if (!fuel) throw new Error('the runner instance exports no fuel counter');
-  return { ramBytes, memory, scope, fuel, instance };
+  return { language, ramBytes, memory, scope, fuel, instance };
 }
 
-let spare: Promise<Prepared> | undefined = prepare(init.spareRamBytes);
+let spare: Promise<Prepared> | undefined = prepare(init.spare.language, init.spare.ramBytes);
 
-/** The spare if it was made for this memory cap (and never used: it is dropped here either way), else a new one. */
-async function freshInstance(ramBytes: number): Promise<Prepared> {
+/** The spare if it was made for this language and memory cap (and never used: it is dropped here either way), else a new one. */
+async function freshInstance(language: Language, ramBytes: number): Promise<Prepared> {
   const candidate = spare;
   spare = undefined;
   const ready = await candidate?.catch(() => undefined);
-  return ready?.ramBytes === ramBytes ? ready : prepare(ramBytes);
+  return ready?.language === language && ready.ramBytes === ramBytes ? ready : prepare(language, ramBytes);
 }
 
 async function runJob(job: GuestJob): Promise<JobDone> {
   const emit = (event: GuestEvent) => send({ kind: 'event', id: job.id, event });
-  const { memory, scope, fuel, instance } = await freshInstance(job.ramBytes);
+  const { memory, scope, fuel, instance } = await freshInstance(job.language, job.ramBytes);
   const fuelConsumed = () => {
     const left = fuel.value as bigint;
     return Number(BigInt(job.fuel) - (left < 0n ? 0n : left));
@@ -135,12 +148,13 @@ function toOutcome(error: unknown): JobDone['outcome'] {
 }
 
 port.on('message', (message: ToThread) => {
+  if (message.kind === 'load') return loadRuntime(message.language, message.runtime);
   const { job } = message;
   runJob(job).then(
     (done) => {
       send({ kind: 'done', id: job.id, done });
       // The next run most likely has the same memory cap (the same task again, or the default).
-      setImmediate(() => (spare ??= prepare(job.ramBytes)));
+      setImmediate(() => (spare ??= prepare(job.language, job.ramBytes)));
     },
     (error: unknown) => send({ kind: 'crashed', id: job.id, message: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
   );

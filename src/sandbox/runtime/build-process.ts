@@ -1,51 +1,88 @@
 /**
- * Builds the runner runtime in a child process (bundled by host-script.ts): componentize the guest, transpile it
- * with jco, instrument the main core module. A separate process because componentize-js needs a preview2-shim
- * preopen of "/" (a grant that must never exist where guests run) and spawns wizer with inherited stdio.
+ * Builds one runner runtime in a child process (bundled by host-script.ts): make the component (componentize-js
+ * for JavaScript, componentize-py for Python), transpile it with jco, instrument its core modules. A separate
+ * process because componentize-js needs a preview2-shim preopen of "/" (a grant that must never exist where
+ * guests run) and both toolchains spawn programs with inherited stdio.
  */
-import { mkdirSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { execFile } from 'node:child_process';
+import { mkdirSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
+import { promisify } from 'node:util';
 import { componentize } from '@bytecodealliance/componentize-js';
 import { transpile } from '@bytecodealliance/jco';
 import { _setPreopens } from '@bytecodealliance/preview2-shim/filesystem';
-import { instrumentCoreModule } from './instrument.js';
-import type { BuildJob, BuildMessage, RuntimeManifest } from './manifest.js';
-import { MAIN_CORE_MODULE, UNMETERED_CORE_MODULE } from './manifest.js';
+import { instrumentCoreModule, moduleShape } from './instrument.js';
+import { GLUE_FILE, unmeteredName, type BuildJob, type BuildMessage, type RuntimeManifest } from './manifest.js';
 
 const job = JSON.parse(process.argv[2]!) as BuildJob;
 const post = (message: BuildMessage) => process.send!(message);
 
-async function build(): Promise<void> {
+async function componentizeJs(): Promise<Uint8Array> {
+  post({ kind: 'progress', step: 'componentize', detail: 'StarlingMonkey + the runner (takes 10-40 s)' });
   // The package's types describe the browser build; on Node this maps a guest path to a host directory.
   _setPreopens({ '/': '/' } as never);
+  const { component } = await componentize({ sourcePath: job.guestSourcePath, witPath: job.witDir, worldName: 'runner' });
+  return component;
+}
+
+async function componentizePython(staging: string): Promise<Uint8Array> {
+  post({ kind: 'progress', step: 'componentize', detail: 'CPython + the runner and the capsule SDK, via componentize-py (takes 10-30 s)' });
+  const output = path.join(staging, 'runner.component.wasm');
+  const args = ['-d', job.witDir, '-w', 'python-runner', 'componentize', ...job.pythonPath.flatMap((p) => ['-p', p]), 'capsule_runner', '-o', output];
+  // No VIRTUAL_ENV or site-packages: the runner must see only the modules Capsule ships, never the build host's.
+  const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PYTHONNOUSERSITE: '1' };
+  try {
+    await promisify(execFile)(job.componentizePy!, ['--quiet', ...args], { env, maxBuffer: 16 * 1024 * 1024, cwd: staging });
+  } catch (error) {
+    const { stderr, stdout } = error as { stderr?: string; stdout?: string };
+    throw new Error(`componentize-py failed:\n${(stderr || stdout || String(error)).slice(-4000)}`);
+  }
+  const component = readFileSync(output);
+  rmSync(output);
+  return component;
+}
+
+async function build(): Promise<void> {
   const staging = `${job.outDir}.${process.pid}.${Date.now()}.tmp`;
   mkdirSync(staging, { recursive: true });
   try {
-    post({ kind: 'progress', step: 'componentize', detail: 'StarlingMonkey + the runner (takes 10-40 s)' });
-    const { component } = await componentize({ sourcePath: job.guestSourcePath, witPath: job.witPath, worldName: 'runner' });
+    const component = job.language === 'js' ? await componentizeJs() : await componentizePython(staging);
 
     post({ kind: 'progress', step: 'transpile', detail: 'jco' });
     const transpiled = await transpile(component, { name: 'runner', instantiation: 'async', noTypescript: true });
     // jco 1.15's types leave file contents untyped; they are the bytes (or text) of each generated file.
     const files = transpiled.files as Record<string, Uint8Array>;
-    const coreModules: string[] = [];
-    for (const [name, contents] of Object.entries(files)) {
-      if (name.includes('/')) continue;
-      if (name.endsWith('.wasm')) coreModules.push(name);
-      if (name !== MAIN_CORE_MODULE) writeFileSync(path.join(staging, name === 'runner.js' ? 'runner.mjs' : name), contents);
+    const coreModules = Object.keys(files).filter((name) => !name.includes('/') && name.endsWith('.wasm')).sort();
+    writeFileSync(path.join(staging, GLUE_FILE), files['runner.js']!);
+
+    post({ kind: 'progress', step: 'instrument', detail: `fuel metering in ${coreModules.length} core modules and the memory cap (binaryen)` });
+    const shapes = new Map(coreModules.map((name) => [name, moduleShape(files[name]!)]));
+    // The guest's heap: the largest memory a module defines itself (adapters and shims import it or keep a tiny one).
+    const memoryModule = [...shapes].filter(([, s]) => s.ownMemoryPages !== null).sort(([, a], [, b]) => b.ownMemoryPages! - a.ownMemoryPages!)[0]?.[0];
+    if (!memoryModule) throw new Error('no core module of the component defines a memory');
+    const meteredModules: string[] = [];
+    let initialMemoryPages = 0;
+    for (const name of coreModules) {
+      const shape = shapes.get(name)!;
+      const importMemory = name === memoryModule;
+      if (shape.functions === 0 && !importMemory) {
+        writeFileSync(path.join(staging, name), files[name]!);
+        continue;
+      }
+      const instrumented = instrumentCoreModule(files[name]!, { importMemory });
+      writeFileSync(path.join(staging, name), instrumented.bytes);
+      if (importMemory) initialMemoryPages = instrumented.initialPages!;
+      meteredModules.push(name);
+      if (job.writeUnmetered) writeFileSync(path.join(staging, unmeteredName(name)), instrumentCoreModule(files[name]!, { importMemory, meterFuel: false }).bytes);
     }
 
-    post({ kind: 'progress', step: 'instrument', detail: 'fuel metering and memory cap (binaryen)' });
-    const main = files[MAIN_CORE_MODULE];
-    if (!main) throw new Error(`jco produced no ${MAIN_CORE_MODULE}`);
-    const instrumented = instrumentCoreModule(main);
-    writeFileSync(path.join(staging, MAIN_CORE_MODULE), instrumented.bytes);
-    writeFileSync(path.join(staging, UNMETERED_CORE_MODULE), instrumentCoreModule(main, { meterFuel: false }).bytes);
-
     const manifest: RuntimeManifest = {
+      language: job.language,
       hash: job.hash,
-      coreModules: coreModules.sort(),
-      initialMemoryPages: instrumented.initialPages,
+      coreModules,
+      meteredModules,
+      memoryModule,
+      initialMemoryPages,
       builtAt: new Date().toISOString(),
     };
     writeFileSync(path.join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2));

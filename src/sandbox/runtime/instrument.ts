@@ -1,22 +1,70 @@
 /**
- * Rewrites the runner's main core module once, at build time, so that every run can be limited by the host:
- * - Fuel: a counter (an exported mutable i64 global, decremented, trapping below zero) at the head of every loop and
+ * Rewrites a runner's core modules once, at build time, so that every run can be limited by the host:
+ * - Fuel: a counter (an imported mutable i64 global, decremented, trapping below zero) at the head of every loop and
  *   at the entry of every function that calls another function. That bounds all execution — a run can only go on
  *   through loops or through calls — while leaving out functions that are straight-line code (bounded by whoever
  *   called them) and the return sites. Counting is static, so the same code and input use the same fuel. The
  *   counter is written inline at each site: binaryen's `log-execution` pass calls a counter function instead, and
  *   its inliner leaves many of those calls in the interpreter's huge functions (metering cost ~35 % that way, ~5 %
- *   this way; docs/benchmarks.md).
- * - Memory: the module's own memory becomes an import, so each run supplies a `WebAssembly.Memory` whose
+ *   this way; docs/benchmarks.md). Every module with code of its own is metered against the same imported global:
+ *   a component is several core modules (CPython's is fourteen), and a loop in any of them must spend the run's fuel.
+ * - Memory: the memory-owning module's memory becomes an import, so each run supplies a `WebAssembly.Memory` whose
  *   `maximum` is the task's `ram`. V8's worker resourceLimits do not cover wasm memory; this does.
  */
 import binaryen from 'binaryen';
-import { FUEL_GLOBAL, MEMORY_IMPORT } from './manifest.js';
+import { FUEL_IMPORT, MEMORY_IMPORT } from './manifest.js';
 
 export interface InstrumentedModule {
   bytes: Uint8Array;
-  /** The memory's declared initial size in 64 KiB pages: the floor of any run's memory. */
-  initialPages: number;
+  /** With `importMemory`: the memory's declared initial size in 64 KiB pages, the floor of any run's memory. */
+  initialPages: number | null;
+}
+
+export interface ModuleShape {
+  /** Defined (not imported) functions. */
+  functions: number;
+  /** Initial pages of the memory the module defines itself, if any. */
+  ownMemoryPages: number | null;
+}
+
+const FUEL = 'capsule$fuel';
+
+/**
+ * Features to validate with: the ones V8 in Node 20 runs (extended-const behind a flag, see runtime.ts). Modules
+ * without a target_features section (CPython's) read as MVP and would not validate; enabling "all" instead makes
+ * binaryen write encodings (GC type sections) that Node 20 rejects. Mutable globals are also how the shared fuel
+ * counter is imported.
+ */
+const V8_FEATURES =
+  binaryen.Features.MutableGlobals |
+  binaryen.Features.NontrappingFPToInt |
+  binaryen.Features.SignExt |
+  binaryen.Features.BulkMemory |
+  binaryen.Features.BulkMemoryOpt |
+  binaryen.Features.Multivalue |
+  binaryen.Features.ReferenceTypes |
+  binaryen.Features.SIMD128 |
+  binaryen.Features.ExtendedConst |
+  binaryen.Features.TailCall;
+
+/** What the build needs to decide how to instrument a module: does it have code, does it own a memory. */
+export function moduleShape(bytes: Uint8Array): ModuleShape {
+  const mod = binaryen.readBinary(bytes);
+  try {
+    let functions = 0;
+    for (let i = 0; i < mod.getNumFunctions(); i++) if (binaryen.getFunctionInfo(mod.getFunctionByIndex(i)).module === '') functions++;
+    // The heap is reached through an export (the other modules import it), so only exported memories count.
+    let ownMemoryPages: number | null = null;
+    for (let i = 0; i < mod.getNumExports(); i++) {
+      const info = binaryen.getExportInfo(mod.getExportByIndex(i));
+      if (info.kind !== binaryen.ExternalMemory) continue;
+      const memory = mod.getMemoryInfo(info.value);
+      if (memory.module === '') ownMemoryPages = memory.initial;
+    }
+    return { functions, ownMemoryPages };
+  } finally {
+    mod.dispose();
+  }
 }
 
 type Info = Record<string, unknown>;
@@ -94,24 +142,26 @@ function scan(body: binaryen.ExpressionRef): { loops: binaryen.ExpressionRef[]; 
 }
 
 /**
- * `meterFuel: false` makes the same module without the fuel counter: only the benchmark uses it, to measure what
- * metering costs.
+ * `meterFuel: false` makes the same module without the fuel counter (it still imports the global, so both load the
+ * same way): only the benchmark uses it, to measure what metering costs.
  */
-export function instrumentCoreModule(original: Uint8Array, { meterFuel = true } = {}): InstrumentedModule {
+export function instrumentCoreModule(original: Uint8Array, { meterFuel = true, importMemory = false } = {}): InstrumentedModule {
   const mod = binaryen.readBinary(original);
   try {
-    // Keep the features the module already uses; enabling "all" makes V8 in Node 20 reject the output.
-    mod.setFeatures(mod.getFeatures());
-    const memory = mod.getMemoryInfo('0');
-    mod.addMemoryImport('0', MEMORY_IMPORT.module, MEMORY_IMPORT.name);
-    mod.addGlobal(FUEL_GLOBAL, binaryen.i64, true, mod.i64.const(0x7fffffffffffffffn));
-    mod.addGlobalExport(FUEL_GLOBAL, FUEL_GLOBAL);
+    mod.setFeatures(mod.getFeatures() | V8_FEATURES);
+    let initialPages: number | null = null;
+    if (importMemory) {
+      const name = exportedMemoryName(mod);
+      initialPages = mod.getMemoryInfo(name).initial;
+      mod.addMemoryImport(name, MEMORY_IMPORT.module, MEMORY_IMPORT.name);
+    }
+    mod.addGlobalImport(FUEL, FUEL_IMPORT.module, FUEL_IMPORT.name, binaryen.i64, true);
     if (meterFuel) {
-      const fuel = () => mod.global.get(FUEL_GLOBAL, binaryen.i64);
+      const fuel = () => mod.global.get(FUEL, binaryen.i64);
       // A fresh tree per site: binaryen expressions must not be shared between parents.
       const charge = () =>
         mod.block(null, [
-          mod.global.set(FUEL_GLOBAL, mod.i64.sub(fuel(), mod.i64.const(1n))),
+          mod.global.set(FUEL, mod.i64.sub(fuel(), mod.i64.const(1n))),
           mod.if(mod.i64.lt_s(fuel(), mod.i64.const(0n)), mod.unreachable()),
         ]);
       for (let i = 0; i < mod.getNumFunctions(); i++) {
@@ -127,8 +177,16 @@ export function instrumentCoreModule(original: Uint8Array, { meterFuel = true } 
       }
     }
     if (!mod.validate()) throw new Error('the instrumented runner module does not validate');
-    return { bytes: mod.emitBinary(), initialPages: memory.initial };
+    return { bytes: mod.emitBinary(), initialPages };
   } finally {
     mod.dispose();
   }
+}
+
+function exportedMemoryName(mod: binaryen.Module): string {
+  for (let i = 0; i < mod.getNumExports(); i++) {
+    const info = binaryen.getExportInfo(mod.getExportByIndex(i));
+    if (info.kind === binaryen.ExternalMemory) return info.value;
+  }
+  throw new Error('the module exports no memory');
 }

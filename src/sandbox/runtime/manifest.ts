@@ -3,26 +3,44 @@
  * sandbox threads load it, and must not load the build toolchain (binaryen alone costs ~70 MB per thread).
  */
 
-/** The exported i64 global that counts fuel down, and the import the main module's memory comes from. */
-export const FUEL_GLOBAL = 'capsule_fuel';
+/** The languages tasks are written in; each has one generic runner component. */
+export type Language = 'js' | 'python';
+export const LANGUAGES: readonly Language[] = ['js', 'python'];
+
+/**
+ * The i64 global every metered core module imports and counts down (one per run, shared by all the modules of a
+ * component), and the import the memory-owning module's memory comes from.
+ */
+export const FUEL_IMPORT = { module: 'capsule', name: 'fuel' } as const;
 export const MEMORY_IMPORT = { module: 'capsule', name: 'memory' } as const;
-export const MAIN_CORE_MODULE = 'runner.core.wasm';
 export const GLUE_FILE = 'runner.mjs';
-/** The main module with the memory import but no fuel counter; for the metering benchmark only. */
-export const UNMETERED_CORE_MODULE = 'runner.core.unmetered.wasm';
+/** Copies of the metered modules without fuel counters, `<name>.unmetered.wasm`; for the metering benchmark only. */
+export const unmeteredName = (module: string) => module.replace(/\.wasm$/, '.unmetered.wasm');
 
 export interface RuntimeManifest {
+  language: Language;
   hash: string;
   coreModules: string[];
+  /** Modules carrying fuel counters (every module with code of its own). */
+  meteredModules: string[];
+  /** The module whose memory is the guest's heap (now imported, capped per run). */
+  memoryModule: string;
   initialMemoryPages: number;
   builtAt: string;
 }
 
 export interface BuildJob {
+  language: Language;
   hash: string;
   outDir: string;
+  witDir: string;
+  /** js: the bundled guest script. python: the directories componentize-py takes modules from. */
   guestSourcePath: string;
-  witPath: string;
+  pythonPath: string[];
+  /** python: the componentize-py executable. */
+  componentizePy: string | null;
+  /** Write unmetered copies of the metered modules (the metering benchmark's baseline). */
+  writeUnmetered: boolean;
 }
 
 export type BuildMessage =

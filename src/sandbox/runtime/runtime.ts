@@ -1,28 +1,33 @@
 /**
- * The runner runtime: built once per runtime version (content hash of the guest code, the WIT and the toolchain
- * versions), cached under the Capsule cache directory, then loaded as compiled `WebAssembly.Module`s that every
- * worker thread shares. A task run never builds anything.
+ * The runner runtimes, one per task language: each built once per runtime version (content hash of its guest
+ * code, the WIT and the toolchain versions), cached under the Capsule cache directory, then loaded as compiled
+ * `WebAssembly.Module`s that every worker thread shares. A task run never builds anything.
  */
 import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
 import { fork } from 'node:child_process';
+import v8 from 'node:v8';
 import * as esbuild from 'esbuild';
 import { capsuleCacheDir } from '../../config/paths.js';
 import { bundleForThread, writeContentAddressed } from './host-script.js';
-import { GLUE_FILE, MAIN_CORE_MODULE, type BuildJob, type BuildMessage, type RuntimeManifest } from './manifest.js';
+import { GLUE_FILE, type BuildJob, type BuildMessage, type Language, type RuntimeManifest } from './manifest.js';
+import { COMPONENTIZE_PY_VERSION, componentizePy } from './python-toolchain.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
-const GUEST_DIR = path.resolve(here, '../guest');
-const WIT_PATH = path.join(GUEST_DIR, 'runner.wit');
+const JS_GUEST_DIR = path.resolve(here, '../guest');
+const PYTHON_GUEST_DIR = path.resolve(here, '../guest-python');
+const PYTHON_SDK_DIR = path.resolve(here, '../../sdk/python');
+const WIT_DIR = path.resolve(here, '../wit');
 /** Bump when the build or instrumentation changes in a way the hashed inputs don't show. */
-const RUNTIME_FORMAT = 1;
+const RUNTIME_FORMAT = 2;
 // jco is pinned to 1.15.4 in package.json: from 1.17 on, its generated glue carries the component-model async
 // machinery, and one instantiation runs ~30 ms of interpreted JS instead of ~4 ms (measured: docs/benchmarks.md).
 const TOOLCHAIN = ['@bytecodealliance/componentize-js', '@bytecodealliance/jco', '@bytecodealliance/preview2-shim', 'binaryen'];
 
 export interface Runtime {
+  language: Language;
   dir: string;
   manifest: RuntimeManifest;
   /** file: URL of the jco glue (exports `instantiate`). */
@@ -43,9 +48,9 @@ function toolchainVersions(): string {
   }).join(',');
 }
 
-async function bundleGuest(): Promise<string> {
+async function bundleJsGuest(): Promise<string> {
   const result = await esbuild.build({
-    entryPoints: [path.join(GUEST_DIR, 'runner.ts')],
+    entryPoints: [path.join(JS_GUEST_DIR, 'runner.ts')],
     bundle: true,
     format: 'esm',
     platform: 'neutral',
@@ -54,65 +59,115 @@ async function bundleGuest(): Promise<string> {
     external: ['capsule:sandbox/host@0.1.0'],
     // esbuild writes source paths into comments relative to its working directory: pin it, or the runtime's
     // content hash (and so a rebuild) would depend on where the command was started.
-    absWorkingDir: GUEST_DIR,
+    absWorkingDir: JS_GUEST_DIR,
     logLevel: 'silent',
   });
   return result.outputFiles[0]!.text;
 }
 
-function hashInputs(guest: string): string {
-  const hash = createHash('sha256');
-  hash.update(`format ${RUNTIME_FORMAT}\n${toolchainVersions()}\n`);
-  hash.update(readFileSync(WIT_PATH));
-  hash.update(guest);
-  for (const file of ['instrument.ts', 'build-process.ts']) hash.update(readFileSync(path.join(here, file)));
-  return hash.digest('hex').slice(0, 24);
+/** Every file under `dir` whose name passes `keep`, as sorted relative paths (the hash must not depend on order). */
+function filesUnder(dir: string, keep: (name: string) => boolean, prefix = ''): string[] {
+  const found: string[] = [];
+  for (const entry of readdirSync(path.join(dir, prefix), { withFileTypes: true })) {
+    const relative = path.join(prefix, entry.name);
+    if (entry.isDirectory() && entry.name !== '__pycache__') found.push(...filesUnder(dir, keep, relative));
+    else if (entry.isFile() && keep(entry.name)) found.push(relative);
+  }
+  return found.sort();
 }
 
-let loading: Promise<Runtime> | undefined;
+function hashDir(hash: ReturnType<typeof createHash>, dir: string, keep: (name: string) => boolean): void {
+  for (const file of filesUnder(dir, keep)) hash.update(`${file}\n`).update(readFileSync(path.join(dir, file)));
+}
 
-/** Loads the runtime, building it first if this version has never been built on this machine. */
-export function loadRuntime(report: ProgressReporter = defaultReporter): Promise<Runtime> {
-  loading ??= load(report).catch((error: unknown) => {
-    loading = undefined;
-    throw error;
-  });
-  return loading;
+interface Location {
+  hash: string;
+  dir: string;
+  /** JavaScript: the bundled guest script to build from. */
+  jsGuest: string | null;
+}
+
+/** Where this runtime version lives, with the inputs its hash covers. */
+async function runtimeLocation(language: Language): Promise<Location> {
+  const hash = createHash('sha256');
+  hash.update(`format ${RUNTIME_FORMAT}\nlanguage ${language}\n${toolchainVersions()}\n`);
+  hashDir(hash, WIT_DIR, (name) => name.endsWith('.wit'));
+  for (const file of ['instrument.ts', 'build-process.ts']) hash.update(readFileSync(path.join(here, file)));
+  let jsGuest: string | null = null;
+  if (language === 'js') {
+    jsGuest = await bundleJsGuest();
+    hash.update(jsGuest);
+  } else {
+    hash.update(`componentize-py ${COMPONENTIZE_PY_VERSION}\n`);
+    hashDir(hash, PYTHON_GUEST_DIR, (name) => name.endsWith('.py'));
+    hashDir(hash, PYTHON_SDK_DIR, (name) => name.endsWith('.py') || name === 'py.typed');
+  }
+  const digest = hash.digest('hex').slice(0, 24);
+  return { hash: digest, dir: path.join(capsuleCacheDir(), 'runtime', `${language}-${digest}`), jsGuest };
+}
+
+/**
+ * CPython's modules (wasi-sdk 25+, position-independent) use extended constant expressions, which V8 enables by
+ * default from 11.4 (Node 22); Node 20's V8 has them behind a flag. Flags are process-wide and only read when a
+ * module is compiled, so turning it on here covers the sandbox threads too. Probed, so newer Nodes skip it.
+ */
+function enableExtendedConst(): void {
+  // (module (global i32 (i32.add (i32.const 1) (i32.const 2))))
+  const probe = new Uint8Array([0, 97, 115, 109, 1, 0, 0, 0, 6, 8, 1, 127, 0, 65, 1, 65, 2, 106, 11]);
+  if (!WebAssembly.validate(probe)) v8.setFlagsFromString('--experimental-wasm-extended-const');
+}
+
+const loading = new Map<Language, Promise<Runtime>>();
+
+/** Loads a language's runtime, building it first if this version has never been built on this machine. */
+export function loadRuntime(language: Language, report: ProgressReporter = defaultReporter): Promise<Runtime> {
+  let entry = loading.get(language);
+  if (!entry) {
+    entry = load(language, report);
+    loading.set(language, entry);
+    entry.catch(() => loading.delete(language));
+  }
+  return entry;
 }
 
 function defaultReporter(line: string): void {
   process.stderr.write(`capsule: ${line}\n`);
 }
 
-/** Where this runtime version lives, with the guest code its hash covers. */
-async function runtimeLocation(): Promise<{ hash: string; dir: string; guest: string }> {
-  const guest = await bundleGuest();
-  const hash = hashInputs(guest);
-  return { hash, dir: path.join(capsuleCacheDir(), 'runtime', hash), guest };
-}
-
-async function load(report: ProgressReporter): Promise<Runtime> {
-  const { hash, dir, guest } = await runtimeLocation();
-  if (!existsSync(path.join(dir, 'manifest.json'))) await build(hash, dir, guest, report);
-  const manifest = JSON.parse(readFileSync(path.join(dir, 'manifest.json'), 'utf8')) as RuntimeManifest;
+async function load(language: Language, report: ProgressReporter): Promise<Runtime> {
+  const location = await runtimeLocation(language);
+  if (!existsSync(path.join(location.dir, 'manifest.json'))) await build(language, location, report);
+  const manifest = JSON.parse(readFileSync(path.join(location.dir, 'manifest.json'), 'utf8')) as RuntimeManifest;
+  if (language === 'python') enableExtendedConst();
   const modules: Record<string, WebAssembly.Module> = {};
   await Promise.all(
     manifest.coreModules.map(async (name) => {
-      modules[name] = await WebAssembly.compile(readFileSync(path.join(dir, name)));
+      modules[name] = await WebAssembly.compile(readFileSync(path.join(location.dir, name)));
     }),
   );
-  if (!modules[MAIN_CORE_MODULE]) throw new Error(`runtime ${dir} has no ${MAIN_CORE_MODULE}`);
-  return { dir, manifest, glueUrl: pathToFileURL(path.join(dir, GLUE_FILE)).href, modules };
+  return { language, dir: location.dir, manifest, glueUrl: pathToFileURL(path.join(location.dir, GLUE_FILE)).href, modules };
 }
 
-async function build(hash: string, outDir: string, guest: string, report: ProgressReporter): Promise<void> {
+const LANGUAGE_NAMES: Record<Language, string> = { js: 'JavaScript', python: 'Python' };
+
+async function build(language: Language, location: Location, report: ProgressReporter): Promise<void> {
   const started = Date.now();
-  report(`building the sandbox runtime ${hash} once for this version (cached in ${path.dirname(outDir)})`);
+  const { hash, dir: outDir } = location;
+  report(`building the ${LANGUAGE_NAMES[language]} sandbox runtime ${hash} once for this version (cached in ${path.dirname(outDir)})`);
   mkdirSync(path.dirname(outDir), { recursive: true });
   const guestSourcePath = path.join(path.dirname(outDir), `guest-${hash}.${process.pid}.js`);
-  writeFileSync(guestSourcePath, guest);
+  if (location.jsGuest !== null) writeFileSync(guestSourcePath, location.jsGuest);
   const script = writeContentAddressed(path.join(capsuleCacheDir(), 'scripts'), 'build-process', await bundleForThread(path.join(here, 'build-process.ts')));
-  const job: BuildJob = { hash, outDir, guestSourcePath, witPath: WIT_PATH };
+  const job: BuildJob = {
+    language,
+    hash,
+    outDir,
+    witDir: WIT_DIR,
+    guestSourcePath,
+    pythonPath: [PYTHON_GUEST_DIR, PYTHON_SDK_DIR],
+    componentizePy: language === 'python' ? await componentizePy(report) : null,
+    writeUnmetered: language === 'js',
+  };
   // stdout stays ours (`capsule exec --json` prints only the envelope there): the build's output goes to stderr.
   const child = fork(script, [JSON.stringify(job)], { stdio: ['ignore', 'pipe', 'pipe', 'ipc'] });
   let output = '';
@@ -123,7 +178,7 @@ async function build(hash: string, outDir: string, guest: string, report: Progre
       child.on('message', (message: BuildMessage) => {
         if (message.kind === 'progress') report(`  ${message.step}: ${message.detail} (${((Date.now() - started) / 1000).toFixed(1)} s)`);
         else if (message.kind === 'done') resolve();
-        else reject(new Error(`building the sandbox runtime failed: ${message.message}\n${output.slice(-4000)}`));
+        else reject(new Error(`building the ${LANGUAGE_NAMES[language]} sandbox runtime failed: ${message.message}\n${output.slice(-4000)}`));
       });
       child.on('error', reject);
       child.on('exit', (code) => reject(new Error(`the runtime build process exited (code ${code}) before finishing\n${output.slice(-4000)}`)));
@@ -132,5 +187,5 @@ async function build(hash: string, outDir: string, guest: string, report: Progre
     child.kill();
     rmSync(guestSourcePath, { force: true });
   }
-  report(`sandbox runtime ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
+  report(`${LANGUAGE_NAMES[language]} sandbox runtime ready in ${((Date.now() - started) / 1000).toFixed(1)} s`);
 }
