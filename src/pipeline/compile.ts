@@ -116,7 +116,7 @@ function parseTaskRef(file: string, field: string, ref: string): { taskFile: str
   const filePart = hash === -1 ? ref : ref.slice(0, hash);
   const exportName = hash === -1 ? 'main' : ref.slice(hash + 1);
   if (exportName === '' || !/^[A-Za-z_$][A-Za-z0-9_$]*$/.test(exportName)) {
-    throw new PipelineError(file, field, `"${ref}": expected "path/to/task.ts" or "path/to/task.ts#exportName"`);
+    throw new PipelineError(file, field, `"${ref}": expected "path/to/task.ts", "path/to/task.py" or "path/to/task.ts#exportName"`);
   }
   const taskFile = path.resolve(path.dirname(file), filePart);
   if (!existsSync(taskFile)) throw new PipelineError(file, field, `task file "${filePart}" not found (looked for ${taskFile})`);

@@ -15,7 +15,7 @@ export interface LoadedPipeline {
   definition: PipelineDefinition;
 }
 
-const TASK_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs'];
+const TASK_EXTENSIONS = ['.ts', '.mts', '.js', '.mjs', '.py'];
 /** Pipeline modules are named *.pipeline.ts so a task file (untrusted code) is never imported on the host. */
 const MODULE_PATTERN = /\.pipeline\.(ts|mts|js|mjs)$/;
 
@@ -29,7 +29,7 @@ export async function loadPipeline(fileArg: string, cwd: string = process.cwd())
   else if (MODULE_PATTERN.test(file)) raw = await importModule(file);
   else if (TASK_EXTENSIONS.includes(ext)) raw = taskFilePipeline(file);
   else {
-    throw new PipelineError(file, undefined, `unsupported file type "${ext}"; expected a pipeline (.yaml, .yml, .json, .pipeline.ts) or a task file (.ts, .js)`);
+    throw new PipelineError(file, undefined, `unsupported file type "${ext}"; expected a pipeline (.yaml, .yml, .json, .pipeline.ts) or a task file (.ts, .js, .py)`);
   }
   const parsed = pipelineSchema.safeParse(raw);
   if (!parsed.success) {

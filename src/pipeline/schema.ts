@@ -17,7 +17,7 @@ const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
 export const stepSchema = z.strictObject({
   id: stepId,
   /** Task file relative to the pipeline file, optionally "#exportName" (default "main"). */
-  task: z.string().min(1, 'expected a task file path such as "./tasks/fetch.ts"'),
+  task: z.string().min(1, 'expected a task file path such as "./tasks/fetch.ts" or "./tasks/score.py"'),
   input: z.unknown().optional(),
   dependsOn: z.array(stepId).optional(),
   forEach: z.unknown().optional(),
