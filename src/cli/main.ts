@@ -25,12 +25,12 @@ let pending: Promise<number> | undefined;
 program
   .command('exec')
   .description('run one task in a fresh sandbox (no Temporal) and print its envelope')
-  .argument('<file>', 'task file (.ts or .js)')
+  .argument('<file>', 'task file (.ts, .js or .py)')
   .argument('[args...]', 'arguments passed to the task, as strings')
   .option('--task <name>', 'task to run', 'main')
   .option('--input <json>', 'one JSON value passed as the task\'s argument')
   .option('--json', 'print only the envelope JSON on stdout', false)
-  .addHelpText('after', '\nExit codes: 0 success, 1 the task failed, 2 usage or validation error.\nExample: capsule exec examples/hello/main.ts --input \'{"name":"Ada"}\' --json')
+  .addHelpText('after', '\nExit codes: 0 success, 1 the task failed, 2 usage or validation error.\nExamples:\n  capsule exec examples/hello/main.ts --input \'{"name":"Ada"}\' --json\n  capsule exec examples/hello/main.py --input \'{"name":"Ada"}\'')
   .action((file: string, args: string[], opts: { task: string; input?: string; json: boolean }) => {
     pending = execCommand({ file, args, task: opts.task, input: opts.input, json: opts.json });
   });

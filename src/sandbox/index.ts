@@ -4,7 +4,7 @@
  */
 export { Sandbox } from './sandbox.js';
 export type { SandboxOptions, RunRequest, RunProgress } from './sandbox.js';
-export { bundleTaskFile, BundleError } from './bundle.js';
+export { bundleTaskFile, BundleError, taskLanguage } from './bundle.js';
 export type { TaskBundle } from './bundle.js';
 export * from './envelope.js';
 export { invalidTaskEnvelope } from './outcome.js';

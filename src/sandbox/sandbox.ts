@@ -31,7 +31,10 @@ export interface SandboxOptions {
   maxSubtaskDepth?: number;
   /** Where build progress goes (the runtime is built once per version). Default: stderr. */
   report?: ProgressReporter;
-  /** Runtimes to load now besides JavaScript's (the others load with their language's first task). */
+  /**
+   * Runtimes to load now; threads keep a fresh instance of the first one ready. Others load with their
+   * language's first task. Default: JavaScript.
+   */
   languages?: Language[];
 }
 
@@ -79,7 +82,7 @@ export class Sandbox {
   private readonly described = new Map<string, Promise<DescribedTask[]>>();
   /** Resolved options by bundle and context: a fan-out runs the same task hundreds of times. */
   private readonly resolved = new Map<string, Map<string, ResolvedTaskOptions>>();
-  /** Runtimes the pool's threads have; JavaScript's from the start, others from their first task. */
+  /** Runtimes the pool's threads have: the ones created with, then each other language from its first task. */
   private readonly languages = new Map<Language, Promise<void>>();
   /** Each loaded runtime's initial heap: a task's `ram` cannot be below it. */
   private readonly memoryFloors = new Map<Language, number>();
@@ -93,16 +96,21 @@ export class Sandbox {
   ) {}
 
   static async create(options: SandboxOptions = {}): Promise<Sandbox> {
-    const runtime = await loadRuntime('js', options.report);
+    const languages: Language[] = options.languages?.length ? [...new Set(options.languages)] : ['js'];
+    const runtimes = await Promise.all(languages.map((language) => loadRuntime(language, options.report)));
     const here = path.dirname(fileURLToPath(import.meta.url));
     const script = writeContentAddressed(path.join(capsuleCacheDir(), 'scripts'), 'sandbox-thread', await bundleForThread(path.join(here, 'host/thread.ts')));
-    const init = { runtimes: { js: runtimeInit(runtime) }, spare: { language: 'js' as const, ramBytes: DEFAULT_RAM_BYTES } };
+    const init = {
+      runtimes: Object.fromEntries(runtimes.map((runtime) => [runtime.language, runtimeInit(runtime)])),
+      spare: { language: languages[0]!, ramBytes: DEFAULT_RAM_BYTES },
+    };
     const pool = new ThreadPool(script, init, options.poolSize ?? os.availableParallelism());
     const [subtasks] = await Promise.all([SubtaskServer.start(), pool.warm()]);
     const sandbox = new Sandbox(pool, subtasks, options.outputCapBytes ?? 1024 * 1024, options.maxSubtaskDepth ?? 8, options.report);
-    sandbox.languages.set('js', Promise.resolve());
-    sandbox.memoryFloors.set('js', runtime.manifest.initialMemoryPages * WASM_PAGE);
-    await Promise.all((options.languages ?? []).map((language) => sandbox.ensureLanguage(language)));
+    for (const runtime of runtimes) {
+      sandbox.languages.set(runtime.language, Promise.resolve());
+      sandbox.memoryFloors.set(runtime.language, runtime.manifest.initialMemoryPages * WASM_PAGE);
+    }
     return sandbox;
   }
 

@@ -1,6 +1,6 @@
-/** `capsule exec <file> [args...]`: one task, one fresh sandbox, no Temporal. */
+/** `capsule exec <file> [args...]`: one task (TypeScript, JavaScript or Python), one fresh sandbox, no Temporal. */
 import { loadCapsuleConfig } from '../../config/capsule-toml.js';
-import { bundleTaskFile, invalidTaskEnvelope, Sandbox, type Envelope } from '../../sandbox/index.js';
+import { bundleTaskFile, invalidTaskEnvelope, Sandbox, taskLanguage, type Envelope } from '../../sandbox/index.js';
 import { describeUserError, processIo, type CommandIo } from '../../client/io.js';
 import { formatEnvelope } from '../format.js';
 import { EXIT, UsageError } from '../io.js';
@@ -38,7 +38,7 @@ export async function execCommand(options: ExecOptions, io: CommandIo = processI
     args = taskArgs(options);
     const config = loadCapsuleConfig(io.cwd);
     const bundle = await bundleTaskFile(options.file);
-    sandbox = await Sandbox.create();
+    sandbox = await Sandbox.create({ languages: [taskLanguage(bundle.entryFile)] });
     const tasks = await sandbox.describe(bundle, { baseDir: io.cwd, defaults: config.tasks });
     const known = [...tasks.keys()];
     if (!tasks.has(taskName)) return fail(`${options.file}: no task named "${taskName}" (tasks: ${known.join(', ')})`);
