@@ -1,9 +1,12 @@
 /** `npm run bench`: every benchmark, printed as Markdown tables for docs/benchmarks.md. */
+import { benchPython } from './python.js';
 import { benchSandbox } from './sandbox.js';
 import { benchTemporal } from './temporal.js';
 
 process.stdout.write('## Sandbox\n\n');
 await benchSandbox();
+process.stdout.write('\n## Python sandbox\n\n');
+await benchPython();
 process.stdout.write('\n## Pipelines on Temporal\n\n');
 await benchTemporal();
 process.exit(0);
