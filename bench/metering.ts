@@ -25,7 +25,7 @@ export async function measureMetering(runtime: Runtime, source: string, rounds: 
     const limits = { [FUEL_IMPORT.name]: fuel, [MEMORY_IMPORT.name]: memory };
     const imports = buildImports(inertScope());
     const instance = await glue.instantiate((n) => modules[n]!, imports, (m, i) => new WebAssembly.Instance(m, { ...i, [FUEL_IMPORT.module]: limits }));
-    const request = JSON.stringify({ mode: 'run', task: 'cpu', args: [2_000_000], env: {} });
+    const request = JSON.stringify({ mode: 'run', task: 'cpu', args: [2_000_000], env: {}, unsetEnv: [] });
     const started = performance.now();
     instance.run(source, request);
     return performance.now() - started;

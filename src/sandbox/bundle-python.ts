@@ -18,7 +18,8 @@ const MAX_FILES = 200;
 const MAX_BYTES = 1024 * 1024;
 
 const IMPORT = /^[ \t]*import[ \t]+([\w. \t,]+)/gm;
-const FROM_IMPORT = /^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+\(?([\w \t,\r\n]+)/gm;
+// Names run across lines only inside parentheses: `from a import (x,\n y)`; otherwise the line ends them.
+const FROM_IMPORT = /^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(?:\(([\w \t,\r\n]+)|([\w \t,]+))/gm;
 
 export class PythonBundleError extends Error {}
 
@@ -64,7 +65,7 @@ function localImports(root: string, file: string, text: string): string[] {
     const parts = match[2] ? match[2].split('.') : [];
     found.push(...moduleFiles(root, base, parts));
     // `from pkg import name`: the name may be a submodule.
-    for (const name of match[3]!.split(',').map((n) => n.trim().split(/\s+/)[0]).filter((n): n is string => !!n && n !== '*')) {
+    for (const name of (match[3] ?? match[4] ?? '').split(',').map((n) => n.trim().split(/\s+/)[0]).filter((n): n is string => !!n && n !== '*')) {
       found.push(...moduleFiles(root, base, [...parts, name]));
     }
   }

@@ -10,6 +10,8 @@ import type { GuestFailure } from './guest/protocol.js';
 import type { JobResult } from './pool.js';
 
 const OUT_OF_MEMORY = /out of memory|allocation size overflow|Array buffer allocation failed|Out of bounds memory/i;
+/** CPython's malloc failing surfaces as an ordinary exception; only at the memory cap is it the limit's doing. */
+const PYTHON_MEMORY_ERROR = /^MemoryError\b/;
 
 interface Collected {
   stdout: string;
@@ -40,7 +42,7 @@ function error(error_type: ErrorType, message: string): TaskError {
 /** A guest error that is the sandbox refusing something (and the guest not catching it) is a permission_denied. */
 function isDenial(failure: GuestFailure, denials: Denial[]): boolean {
   if (denials.length === 0) return false;
-  if (/permission denied|not available in the Capsule sandbox/.test(failure.message)) return true;
+  if (/permission denied|not available in the Capsule sandbox/i.test(failure.message)) return true;
   const last = denials[denials.length - 1]!;
   return last.capability === 'network' && /network|fetch|request/i.test(failure.message);
 }
@@ -69,7 +71,7 @@ export function toEnvelope(options: ResolvedTaskOptions, result: JobResult): Env
       const message = o.status === 'returned' ? '' : o.status === 'failed' ? o.failure.message : o.message;
       if (done.fuelExhausted) {
         outcome = { success: false, error: error('fuel_exhausted', `the task used its whole fuel budget of ${options.fuel.toLocaleString('en-US')} units`) };
-      } else if (o.status !== 'returned' && (OUT_OF_MEMORY.test(message) || (o.status === 'trapped' && done.memoryAtCap))) {
+      } else if (o.status !== 'returned' && (OUT_OF_MEMORY.test(message) || (done.memoryAtCap && (o.status === 'trapped' || PYTHON_MEMORY_ERROR.test(message))))) {
         outcome = { success: false, error: error('memory_exceeded', `the task needed more memory than its ram limit of ${formatBytes(options.ramBytes)} (${message})`) };
       } else if (o.status === 'returned') {
         outcome = { success: true, result: (JSON.parse(o.resultJson) as { result: unknown }).result };

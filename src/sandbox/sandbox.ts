@@ -237,9 +237,11 @@ export class Sandbox {
     }
     const env = request.env ?? process.env;
     const listedEnv: Record<string, string> = {};
+    const unsetEnv: string[] = [];
     for (const name of options.envVariables) {
       const value = env[name];
-      if (value !== undefined) listedEnv[name] = value;
+      if (value === undefined) unsetEnv.push(name);
+      else listedEnv[name] = value;
     }
 
     // Children die with their parent: a sub-task never outlives the run that called it.
@@ -258,7 +260,7 @@ export class Sandbox {
       const job: Omit<GuestJob, 'id'> = {
         language,
         source: request.bundle.code,
-        request: { mode: 'run', task: options.name, args: request.args ?? [], env: listedEnv },
+        request: { mode: 'run', task: options.name, args: request.args ?? [], env: listedEnv, unsetEnv },
         fuel: options.fuel,
         ramBytes: options.ramBytes,
         outputCapBytes: this.outputCapBytes,

@@ -14,6 +14,8 @@ export interface RunTaskRequest {
   args: unknown[];
   /** Only the variables the task lists in envVariables, taken from the host by the host. */
   env: Record<string, string>;
+  /** Listed in envVariables but not set on the host: absent in the guest, and reading them is no denial. */
+  unsetEnv: string[];
 }
 
 export type GuestRequest = DescribeRequest | RunTaskRequest;

@@ -33,8 +33,8 @@ class GuestError extends Error {
  * Only the listed variables, in a plain object: no host process object ever exists in here. Reading a variable
  * that was not listed gives `undefined`, as in Node, and is recorded so the envelope shows what the task missed.
  */
-function guestEnv(listed: Record<string, string>): Record<string, string> {
-  const noted = new Set<string>();
+function guestEnv(listed: Record<string, string>, unset: string[]): Record<string, string> {
+  const noted = new Set<string>(unset);
   return new Proxy({ ...listed }, {
     get(target, key, receiver) {
       if (typeof key === 'string' && !(key in target) && /^[A-Za-z_][A-Za-z0-9_]*$/.test(key) && !noted.has(key)) {
@@ -46,8 +46,8 @@ function guestEnv(listed: Record<string, string>): Record<string, string> {
   });
 }
 
-function evaluate(source: string, env: Record<string, string>): Record<string, unknown> {
-  (globalThis as { process?: unknown }).process = { env: guestEnv(env), argv: [], platform: 'wasi', exitCode: undefined };
+function evaluate(source: string, env: Record<string, string>, unsetEnv: string[]): Record<string, unknown> {
+  (globalThis as { process?: unknown }).process = { env: guestEnv(env, unsetEnv), argv: [], platform: 'wasi', exitCode: undefined };
   const module = { exports: {} as Record<string, unknown> };
   let factory: (...args: unknown[]) => void;
   try {
@@ -90,7 +90,7 @@ function stackOf(error: unknown): string | undefined {
 }
 
 async function runRequest(source: string, request: GuestRequest): Promise<string> {
-  const exports = evaluate(source, request.mode === 'run' ? request.env : {});
+  const exports = evaluate(source, request.mode === 'run' ? request.env : {}, request.mode === 'run' ? request.unsetEnv : []);
   if (request.mode === 'describe') {
     const response: DescribeResponse = {
       tasks: registry.map((t) => ({ exportName: exportNameOf(exports, t.callable), options: jsonSafe(t.options) })),

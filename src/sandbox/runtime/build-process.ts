@@ -30,9 +30,11 @@ async function componentizePython(staging: string): Promise<Uint8Array> {
   const output = path.join(staging, 'runner.component.wasm');
   const args = ['-d', job.witDir, '-w', 'python-runner', 'componentize', ...job.pythonPath.flatMap((p) => ['-p', p]), 'capsule_runner', '-o', output];
   // No VIRTUAL_ENV or site-packages: the runner must see only the modules Capsule ships, never the build host's.
+  // It writes bytecode next to the sources whatever PYTHONDONTWRITEBYTECODE says; .gitignore and the runtime hash skip it.
   const env = { PATH: process.env.PATH ?? '', HOME: process.env.HOME ?? '', PYTHONNOUSERSITE: '1' };
   try {
-    await promisify(execFile)(job.componentizePy!, ['--quiet', ...args], { env, maxBuffer: 16 * 1024 * 1024, cwd: staging });
+    const { command, args: prefix } = job.componentizePy!;
+    await promisify(execFile)(command, [...prefix, '--quiet', ...args], { env, maxBuffer: 16 * 1024 * 1024, cwd: staging });
   } catch (error) {
     const { stderr, stdout } = error as { stderr?: string; stdout?: string };
     throw new Error(`componentize-py failed:\n${(stderr || stdout || String(error)).slice(-4000)}`);

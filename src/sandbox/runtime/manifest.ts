@@ -37,8 +37,8 @@ export interface BuildJob {
   /** js: the bundled guest script. python: the directories componentize-py takes modules from. */
   guestSourcePath: string;
   pythonPath: string[];
-  /** python: the componentize-py executable. */
-  componentizePy: string | null;
+  /** python: how to run componentize-py (a command and the arguments before its own). */
+  componentizePy: { command: string; args: string[] } | null;
   /** Write unmetered copies of the metered modules (the metering benchmark's baseline). */
   writeUnmetered: boolean;
 }
