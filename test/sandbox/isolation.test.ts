@@ -22,6 +22,9 @@ describe('isolation', () => {
     expect(result.hidden).toBeUndefined();
     expect(result.envKeys).toEqual(['CAPSULE_TEST_VISIBLE']);
     expect(envelope.execution.denials).toContainEqual({ capability: 'env', target: 'CAPSULE_TEST_HIDDEN', reason: 'not in envVariables' });
+    // Listed but not set on the host: absent, and no denial (the task asked for it; the host just has none).
+    expect(result.unset).toBeUndefined();
+    expect(envelope.execution.denials.map((d) => d.target)).not.toContain('CAPSULE_TEST_UNSET');
   });
 
   it('exposes no host globals', async () => {

@@ -27,6 +27,8 @@ describe('environment', () => {
     const targets = envDenials.map((d) => d.target);
     expect(targets).toEqual(expect.arrayContaining(['CAPSULE_TEST_HIDDEN', 'PATH', 'HOME']));
     expect(targets).not.toContain('CAPSULE_TEST_VISIBLE');
+    // Listed but not set on the host: absent, and no denial (the task asked for it; the host just has none).
+    expect(targets).not.toContain('CAPSULE_TEST_UNSET');
     // Each name once, however often the task read it.
     expect(new Set(targets).size).toBe(targets.length);
     for (const denial of envDenials) expect(denial.reason).toMatch(/not in env_?variables/i);
