@@ -10,8 +10,12 @@ import type { GuestFailure } from './guest/protocol.js';
 import type { JobResult } from './pool.js';
 
 const OUT_OF_MEMORY = /out of memory|allocation size overflow|Array buffer allocation failed|Out of bounds memory/i;
-/** CPython's malloc failing surfaces as an ordinary exception; only at the memory cap is it the limit's doing. */
-const PYTHON_MEMORY_ERROR = /^MemoryError\b/;
+/**
+ * CPython's allocator failing surfaces as an ordinary, bare `MemoryError` (the traceback's last line), often well
+ * below the cap: the request that failed was the one that would have crossed it. A task raising
+ * `MemoryError("...")` itself has a message, and stays a task_error.
+ */
+const PYTHON_MEMORY_ERROR = /^MemoryError$/;
 
 interface Collected {
   stdout: string;
@@ -71,7 +75,7 @@ export function toEnvelope(options: ResolvedTaskOptions, result: JobResult): Env
       const message = o.status === 'returned' ? '' : o.status === 'failed' ? o.failure.message : o.message;
       if (done.fuelExhausted) {
         outcome = { success: false, error: error('fuel_exhausted', `the task used its whole fuel budget of ${options.fuel.toLocaleString('en-US')} units`) };
-      } else if (o.status !== 'returned' && (OUT_OF_MEMORY.test(message) || (done.memoryAtCap && (o.status === 'trapped' || PYTHON_MEMORY_ERROR.test(message))))) {
+      } else if (o.status !== 'returned' && (OUT_OF_MEMORY.test(message) || PYTHON_MEMORY_ERROR.test(message) || (o.status === 'trapped' && done.memoryAtCap))) {
         outcome = { success: false, error: error('memory_exceeded', `the task needed more memory than its ram limit of ${formatBytes(options.ramBytes)} (${message})`) };
       } else if (o.status === 'returned') {
         outcome = { success: true, result: (JSON.parse(o.resultJson) as { result: unknown }).result };

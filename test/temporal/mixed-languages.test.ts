@@ -53,8 +53,11 @@ describe('a pipeline mixing TypeScript and Python steps', () => {
   });
 
   it('fails a Python step that runs out of fuel once, without retrying it, and reports fuel_exhausted', async () => {
+    // The file's other tasks are validated too: flaky's read-write ./state must exist.
+    const base = mkdtempSync(path.join(os.tmpdir(), 'capsule-mixed-'));
+    mkdirSync(path.join(base, 'state'));
     const file = h.writePipeline({ name: 'mixed-fuel', steps: [{ id: 'spin', task: py('spin') }] });
-    const outcome = await h.run(file);
+    const outcome = await h.run(file, { baseDir: base });
     expect(outcome.status).toBe('failed');
     expect(outcome.result?.failedStep).toBe('spin');
     const spin = outcome.result!.steps.find((s) => s.id === 'spin')!;

@@ -55,6 +55,11 @@ describe('memory', () => {
     expect((await run('main')).result).toBe('ok');
   });
 
+  it('keeps a MemoryError the task raises itself (with a message) a task_error', async () => {
+    const envelope = await run('own-memory-error');
+    expect(envelope.error).toEqual({ error_type: 'task_error', message: 'MemoryError: cache budget exceeded' });
+  });
+
   it('fails one allocation larger than the cap with memory_exceeded', async () => {
     const envelope = await run('big-buffer');
     expect(envelope.error?.error_type).toBe('memory_exceeded');
