@@ -105,3 +105,38 @@ describe('capsule exec', () => {
     expect(bad.stderr).toContain('unknown key(s) "tasks.default_compte"');
   });
 });
+
+describe('capsule exec with a Python task', () => {
+  it('runs examples/hello/main.py (files, a sub-task) and prints only the envelope with --json', async () => {
+    const { code, stdout } = await exec(['main.py', '--input', '{"name":"Ada"}', '--json'], path.join(repoRoot, 'examples/hello'));
+    expect(code).toBe(0);
+    const envelope = envelopeSchema.parse(JSON.parse(stdout));
+    expect(envelope.result).toMatchObject({ message: 'HELLO, ADA' });
+    expect((envelope.result as { subTaskFuel: number }).subTaskFuel).toBeGreaterThan(0);
+    expect(envelope.execution.stdout).toBe('read 5 characters from ./data/greeting.txt\n');
+  });
+
+  it('exits 1 with the traceback\'s last line when the task raises', async () => {
+    const file = path.join(dir.base, 'raises.py');
+    writeFileSync(file, 'from capsule import task\n\n@task\ndef main():\n    raise ValueError("boom")\n');
+    const { code, stdout } = await exec([file, '--json']);
+    expect(code).toBe(1);
+    expect(JSON.parse(stdout).error).toEqual({ error_type: 'task_error', message: 'ValueError: boom' });
+  });
+
+  it('exits 2 for bad options, naming them as the Python file spells them', async () => {
+    const file = path.join(dir.base, 'bad.py');
+    writeFileSync(file, 'from capsule import task\n\n@task(name="main", max_retries=-1)\ndef main():\n    return 1\n');
+    const { code, stderr } = await exec([file]);
+    expect(code).toBe(2);
+    expect(stderr).toContain(`${file}: task "main": option "max_retries": expected an integer >= 0`);
+  });
+
+  it('exits 2 for a file type that is not a task', async () => {
+    const file = path.join(dir.base, 'task.rb');
+    writeFileSync(file, 'puts 1\n');
+    const { code, stderr } = await exec([file]);
+    expect(code).toBe(2);
+    expect(stderr).toContain('expected a TypeScript, JavaScript or Python task file');
+  });
+});
