@@ -14,7 +14,7 @@ import urllib.parse
 import urllib.request
 from collections.abc import Mapping, Sequence
 from email.message import Message
-from typing import Any
+from typing import Any, Protocol
 
 from ._runtime import RequestDenied
 
@@ -101,67 +101,40 @@ def request(
             return Response(error.code, error.headers, error.read(), error.geturl())
 
 
-def get(
-    url: str,
-    *,
-    headers: Mapping[str, str] | None = None,
-    json_data: Any = None,
-    data: Data | None = None,
-    params: Params | None = None,
-) -> Response:
-    return request("GET", url, headers=headers, json_data=json_data, data=data, params=params)
+class _Method(Protocol):
+    """The signature every verb shares: ``get(url, headers=..., json_data=..., data=..., params=...)``."""
+
+    def __call__(
+        self,
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json_data: Any = None,
+        data: Data | None = None,
+        params: Params | None = None,
+    ) -> Response: ...
 
 
-def post(
-    url: str,
-    *,
-    headers: Mapping[str, str] | None = None,
-    json_data: Any = None,
-    data: Data | None = None,
-    params: Params | None = None,
-) -> Response:
-    return request("POST", url, headers=headers, json_data=json_data, data=data, params=params)
+def _method(verb: str) -> _Method:
+    # One definition for the six verbs: they differ only in the method they send.
+    def send(
+        url: str,
+        *,
+        headers: Mapping[str, str] | None = None,
+        json_data: Any = None,
+        data: Data | None = None,
+        params: Params | None = None,
+    ) -> Response:
+        return request(verb, url, headers=headers, json_data=json_data, data=data, params=params)
+
+    send.__name__ = send.__qualname__ = verb.lower()
+    send.__doc__ = f"Sends a {verb} request and returns the complete response (see :func:`request`)."
+    return send
 
 
-def put(
-    url: str,
-    *,
-    headers: Mapping[str, str] | None = None,
-    json_data: Any = None,
-    data: Data | None = None,
-    params: Params | None = None,
-) -> Response:
-    return request("PUT", url, headers=headers, json_data=json_data, data=data, params=params)
-
-
-def delete(
-    url: str,
-    *,
-    headers: Mapping[str, str] | None = None,
-    json_data: Any = None,
-    data: Data | None = None,
-    params: Params | None = None,
-) -> Response:
-    return request("DELETE", url, headers=headers, json_data=json_data, data=data, params=params)
-
-
-def patch(
-    url: str,
-    *,
-    headers: Mapping[str, str] | None = None,
-    json_data: Any = None,
-    data: Data | None = None,
-    params: Params | None = None,
-) -> Response:
-    return request("PATCH", url, headers=headers, json_data=json_data, data=data, params=params)
-
-
-def head(
-    url: str,
-    *,
-    headers: Mapping[str, str] | None = None,
-    json_data: Any = None,
-    data: Data | None = None,
-    params: Params | None = None,
-) -> Response:
-    return request("HEAD", url, headers=headers, json_data=json_data, data=data, params=params)
+get = _method("GET")
+post = _method("POST")
+put = _method("PUT")
+delete = _method("DELETE")
+patch = _method("PATCH")
+head = _method("HEAD")
