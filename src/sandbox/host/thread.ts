@@ -12,6 +12,7 @@ import { buildImports, inertScope, runScope, type RunScope, type RunSink } from 
 import type { FromThread, GuestEvent, GuestJob, JobDone, RuntimeInit, ThreadInit, ToThread } from './protocol.js';
 
 const PAGE = 65_536;
+const UNLIMITED_FUEL = (1n << 63n) - 1n;
 /** A guest looping over refused requests must not grow the host's memory without bound: lists stop here. */
 const MAX_LISTED = 1000;
 const init = workerData as ThreadInit;
@@ -76,8 +77,9 @@ async function prepare(language: Language, ramBytes: number): Promise<Prepared> 
   const runtime = await runtimes.get(language);
   if (!runtime) throw new Error(`the ${language} runtime was never loaded into this thread`);
   const memory = new WebAssembly.Memory({ initial: runtime.init.initialMemoryPages, maximum: Math.floor(ramBytes / PAGE) });
-  // One counter for the whole component: every metered core module imports it.
-  const fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, 0n);
+  // One counter for the whole component: every metered core module imports it. Unlimited while instantiating
+  // (start functions are the runtime's cost, not the task's); the run sets its budget when it binds the instance.
+  const fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, UNLIMITED_FUEL);
   // Both limits come from the one `capsule` import module (manifest.ts); only the memory module imports the memory.
   const limits = { [FUEL_IMPORT.name]: fuel, [MEMORY_IMPORT.name]: memory };
   const scope = inertScope();
