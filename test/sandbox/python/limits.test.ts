@@ -15,6 +15,14 @@ describe('fuel', () => {
     expect(envelope.execution.fuel_consumed).toBe(100_000_000);
   });
 
+  it('meters loops inside the interpreter\'s C code too (builtin sum, the regex engine), not just Python bytecode', async () => {
+    for (const task of ['c-loop', 'redos']) {
+      const envelope = await run(task);
+      expect(envelope.error?.error_type, task).toBe('fuel_exhausted');
+      expect(envelope.execution.fuel_consumed, task).toBe(100_000_000);
+    }
+  });
+
   it('consumes exactly the same fuel for the same input on every run, and more for a larger input', async () => {
     const runs = [await run('count', [20_000]), await run('count', [20_000]), await run('count', [20_000])];
     const expected = Array.from({ length: 20_000 }, (_, i) => i % 7).reduce((a, b) => a + b, 0);
