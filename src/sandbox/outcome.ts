@@ -104,10 +104,22 @@ export function toEnvelope(options: ResolvedTaskOptions, result: JobResult): Env
       host_requests: c.hostRequests,
       denials: c.denials,
       stdout: c.stdout,
-      stderr: c.stderr,
+      stderr: withGuestStack(c.stderr, end),
       truncated: c.truncated,
     },
   };
+}
+
+/**
+ * An exception the task did not catch ends its stderr with the guest's stack trace (the whole Python traceback, the
+ * JavaScript error and its stack), as an uncaught exception would print it natively: the envelope's `error` keeps
+ * only the last line.
+ */
+function withGuestStack(stderr: string, end: JobResult['end']): string {
+  if (end.kind !== 'done' || end.done.outcome.status !== 'failed') return stderr;
+  const stack = end.done.outcome.failure.stack?.trimEnd();
+  if (!stack) return stderr;
+  return `${stderr}${stderr === '' || stderr.endsWith('\n') ? '' : '\n'}${stack}\n`;
 }
 
 /** An envelope for a run that never reached a guest (bad options, unknown task). */

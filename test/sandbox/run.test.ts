@@ -48,6 +48,8 @@ describe('running a task', () => {
     const envelope = await run('limits.ts', 'fail');
     expect(envelope.success).toBe(false);
     expect(envelope.error).toEqual({ error_type: 'task_error', message: 'Error: boom: the task gave up' });
+    // The uncaught error and its stack end stderr, as Node prints them.
+    expect(envelope.execution.stderr).toMatch(/^Error: boom: the task gave up\n {4}at fail \(task bundle:\d+:\d+\)\n$/);
   });
 
   it('turns a thrown string into task_error too', async () => {

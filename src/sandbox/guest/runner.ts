@@ -85,8 +85,19 @@ function describeError(error: unknown): string {
   }
 }
 
+/**
+ * As Node prints an uncaught error: the error, then the task's frames. StarlingMonkey's `stack` has only frames
+ * (`name@file line N > Function:line:column`); the task's are the ones inside the evaluated bundle, and their
+ * positions are the bundle's (the task file after esbuild). The runner's own frames are left out.
+ */
 function stackOf(error: unknown): string | undefined {
-  return error instanceof Error && typeof error.stack === 'string' ? error.stack : undefined;
+  if (!(error instanceof Error) || typeof error.stack !== 'string') return undefined;
+  const frames = error.stack
+    .split('\n')
+    .map((line) => /^(.*?)@.* > Function:(\d+):(\d+)$/.exec(line))
+    .filter((match): match is RegExpExecArray => match !== null)
+    .map(([, name, line, column]) => `    at ${name!.split('/').pop()!.replace(/<+$/, '') || '<anonymous>'} (task bundle:${line}:${column})`);
+  return [describeError(error), ...frames].join('\n');
 }
 
 async function runRequest(source: string, request: GuestRequest): Promise<string> {

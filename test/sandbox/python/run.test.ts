@@ -53,8 +53,15 @@ describe('Python errors', () => {
     const envelope = await py.run('errors.py', 'fail');
     expect(envelope.success).toBe(false);
     expect(envelope.result).toBeNull();
-    // The envelope's error is { error_type, message } only: the traceback itself is not carried.
+    // The error is the traceback's last line; the whole traceback ends stderr, as CPython prints it.
     expect(envelope.error).toEqual({ error_type: 'task_error', message: 'ValueError: boom' });
+    const traceback = envelope.execution.stderr;
+    expect(traceback).toMatch(/^Traceback \(most recent call last\):\n/);
+    expect(traceback).toContain('File "errors.py", line');
+    expect(traceback).toContain('raise ValueError("boom")');
+    expect(traceback.endsWith('ValueError: boom\n')).toBe(true);
+    // The runner's own frames are not the task's business.
+    expect(traceback).not.toContain('capsule_runner');
   });
 
   it('reports the last exception of a chain', async () => {
