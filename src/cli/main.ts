@@ -37,10 +37,11 @@ program
 
 program
   .command('setup')
-  .description('build the sandbox runtime now (done once per version; npm install runs it)')
+  .description('build the sandbox runtimes now (done once per version; npm install runs it)')
   .option('--temporal', 'also find or install the Temporal CLI for the embedded dev server', false)
-  .action((opts: { temporal: boolean }) => {
-    pending = setupCommand({ temporal: opts.temporal });
+  .option('--python-optional', 'exit 0 even if the Python runtime cannot be built (npm install uses this)', false)
+  .action((opts: { temporal: boolean; pythonOptional: boolean }) => {
+    pending = setupCommand({ temporal: opts.temporal, pythonOptional: opts.pythonOptional });
   });
 
 // --- Temporal commands (src/cli/commands/{run,dev,worker,status,result,cancel,history,watch}.ts) ---

@@ -9,6 +9,11 @@ import { EXIT } from '../io.js';
 
 export interface SetupOptions {
   temporal: boolean;
+  /**
+   * A machine without Python 3 and venv can still run JavaScript tasks: `npm install` must not fail there. Run
+   * directly (and in CI), setup fails instead, so a broken Python set-up is never silent.
+   */
+  pythonOptional: boolean;
 }
 
 export async function setupCommand(options: SetupOptions, io: CommandIo = processIo()): Promise<number> {
@@ -22,7 +27,8 @@ export async function setupCommand(options: SetupOptions, io: CommandIo = proces
   } catch (error) {
     // JavaScript tasks work without it; Python tasks retry the build on first use and fail with this same error.
     io.err(`capsule: the Python sandbox runtime could not be built, so Python tasks cannot run yet:\n${error instanceof Error ? error.message : String(error)}`);
-    code = EXIT.failed;
+    if (options.pythonOptional) io.err('capsule: JavaScript and TypeScript tasks are ready; run "npx capsule setup" again once Python is installed.');
+    else code = EXIT.failed;
   }
   if (options.temporal) {
     const binary = await findTemporalBinary({ report: (line) => io.err(`capsule: temporal cli: ${line}`) });
