@@ -1,10 +1,10 @@
 /** Shared test helpers: fixture paths, a sandbox per file, temporary task directories. */
 import { mkdtempSync, mkdirSync, writeFileSync, rmSync } from 'node:fs';
-import { afterAll, beforeAll } from 'vitest';
+import { afterAll, beforeAll, expect } from 'vitest';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleTaskFile, Sandbox, type TaskBundle } from '../src/sandbox/index.js';
+import { bundleTaskFile, envelopeSchema, Sandbox, type Envelope, type TaskBundle } from '../src/sandbox/index.js';
 
 export const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 export const fixture = (name: string) => path.join(repoRoot, 'test/fixtures/tasks', name);
@@ -40,4 +40,30 @@ export function useSandboxAndDir(): { sandbox: () => Sandbox; dir: () => ReturnT
     dir?.cleanup();
   });
   return { sandbox: () => sandbox!, dir: () => dir! };
+}
+
+/**
+ * What the hello fixtures (hello.ts, python/hello.py: the same task in both languages) must return for
+ * ('Ada', { n: 1 }) under their LOW / 64MB options: the same envelope whatever the language.
+ */
+export function expectHelloEnvelope(envelope: Envelope): void {
+  expect(envelopeSchema.parse(envelope)).toEqual(envelope);
+  expect(envelope.success).toBe(true);
+  expect(envelope.error).toBeNull();
+  expect(envelope.result).toEqual({ args: ['Ada', { n: 1 }], greeting: 'hello Ada' });
+  expect(envelope.execution).toMatchObject({
+    task_name: 'main',
+    retries: 0,
+    fuel_limit: 100_000_000,
+    ram_limit: 64 * 1024 * 1024,
+    stdout: 'hello from the guest\n',
+    stderr: 'a line on stderr\n',
+    truncated: false,
+    host_requests: [],
+    denials: [],
+  });
+  expect(envelope.execution.fuel_consumed).toBeGreaterThan(0);
+  expect(envelope.execution.fuel_consumed).toBeLessThan(100_000_000);
+  expect(envelope.execution.ram_used).toBeGreaterThan(0);
+  expect(envelope.execution.ram_used).toBeLessThanOrEqual(64 * 1024 * 1024);
 }
