@@ -74,8 +74,11 @@ export async function bundleTaskFile(file: string): Promise<TaskBundle> {
     const where = first.location ? `${located}:${first.location.line}:${first.location.column}: ` : '';
     throw new BundleError(file, `cannot bundle: ${where}${first.text}`);
   }
-  const code = result.outputFiles[0]!.text;
-  return { sha256: createHash('sha256').update(code).digest('hex'), code, entryFile: file };
+  return contentAddressed(result.outputFiles[0]!.text, file);
+}
+
+function contentAddressed(code: string, entryFile: string): TaskBundle {
+  return { sha256: createHash('sha256').update(code).digest('hex'), code, entryFile };
 }
 
 function bundlePython(file: string, absolute: string): TaskBundle {
@@ -86,5 +89,5 @@ function bundlePython(file: string, absolute: string): TaskBundle {
     if (error instanceof PythonBundleError) throw new BundleError(file, error.message);
     throw new BundleError(file, `cannot read the task's files: ${(error as Error).message}`);
   }
-  return { sha256: createHash('sha256').update(code).digest('hex'), code, entryFile: file };
+  return contentAddressed(code, file);
 }

@@ -84,9 +84,9 @@ class SandboxThread {
 
 export class ThreadPool {
   private readonly idle: SandboxThread[] = [];
+  /** Every thread started and not yet retired, busy or idle (its size is the pool's thread count). */
   private readonly live = new Set<SandboxThread>();
   private readonly queue: PendingJob[] = [];
-  private total = 0;
   private nextId = 1;
   private closed = false;
 
@@ -99,7 +99,7 @@ export class ThreadPool {
 
   /** Threads alive now, extra ones for nested runs included. */
   get threadCount(): number {
-    return this.total;
+    return this.live.size;
   }
 
   /**
@@ -113,7 +113,7 @@ export class ThreadPool {
 
   /** Starts every thread up front, so the first runs don't pay for thread start-up. */
   async warm(): Promise<void> {
-    const threads = Array.from({ length: this.size - this.total }, () => this.spawn());
+    const threads = Array.from({ length: this.size - this.live.size }, () => this.spawn());
     await Promise.all(threads.map((t) => t.ready));
     this.idle.push(...threads);
   }
@@ -125,7 +125,7 @@ export class ThreadPool {
       if (options.signal?.aborted) return resolve({ end: { kind: 'aborted' }, events: [], runMs: 0 });
       const thread = this.idle.shift();
       if (thread) return void this.dispatch(thread, pending);
-      if (this.total < this.size || (options.nested && this.total < this.size + this.maxExtraThreads)) {
+      if (this.live.size < this.size || (options.nested && this.live.size < this.size + this.maxExtraThreads)) {
         return void this.dispatch(this.spawn(), pending);
       }
       if (options.nested) this.queue.unshift(pending);
@@ -140,14 +140,12 @@ export class ThreadPool {
   }
 
   private spawn(): SandboxThread {
-    this.total++;
     const thread = new SandboxThread(this.script, this.init);
     this.live.add(thread);
     return thread;
   }
 
   private retire(thread: SandboxThread): void {
-    this.total--;
     this.live.delete(thread);
     void thread.terminate();
   }
@@ -157,7 +155,6 @@ export class ThreadPool {
     try {
       await thread.ready;
     } catch (error) {
-      this.total--;
       this.live.delete(thread);
       resolve({ end: { kind: 'crashed', message: `a sandbox thread failed to start: ${String(error)}` }, events: [], runMs: 0 });
       return this.refill();
@@ -202,8 +199,8 @@ export class ThreadPool {
   private giveBack(thread: SandboxThread): void {
     const next = this.queue.shift();
     if (next) return void this.dispatch(thread, next);
-    if (this.total > this.size) {
-      // An extra thread started for a nested run: the pool goes back to its size.
+    if (this.closed || this.live.size > this.size) {
+      // A thread finishing after close, or an extra thread started for a nested run: the pool goes back to its size.
       this.retire(thread);
       return;
     }
@@ -212,13 +209,13 @@ export class ThreadPool {
 
   /** Replaces a terminated thread, and starts queued work on it. */
   private refill(): void {
-    if (this.closed || this.total >= this.size) return;
+    if (this.closed || this.live.size >= this.size) return;
     const thread = this.spawn();
     const next = this.queue.shift();
     if (next) return void this.dispatch(thread, next);
     thread.ready.then(
       () => (this.closed ? void thread.terminate() : this.giveBack(thread)),
-      () => { this.total--; this.live.delete(thread); },
+      () => { this.live.delete(thread); },
     );
   }
 }

@@ -18,7 +18,7 @@ import { grantsFor } from './policy/file-policy.js';
 import { invalidTaskEnvelope, toEnvelope } from './outcome.js';
 import { ThreadPool } from './pool.js';
 import { bundleForThread, writeContentAddressed } from './runtime/host-script.js';
-import type { Language } from './runtime/manifest.js';
+import { LANGUAGE_NAMES, WASM_PAGE_BYTES, type Language } from './runtime/manifest.js';
 import { loadRuntime, type ProgressReporter, type Runtime } from './runtime/runtime.js';
 import { SubtaskServer } from './subtask-server.js';
 
@@ -69,7 +69,6 @@ interface DescribeContext {
 /** Describing runs untrusted top-level code too, so it gets a small budget and no capabilities at all. */
 const DESCRIBE_LIMITS = { fuel: COMPUTE_LEVELS.LOW, ramBytes: 128 * 1024 * 1024, timeoutMs: 10_000 };
 const PROGRESS_INTERVAL_MS = 1000;
-const WASM_PAGE = 65_536;
 const MIB = 1024 * 1024;
 const MAX_RESOLVED = 512;
 const DEFAULT_RAM_BYTES = (() => {
@@ -83,9 +82,7 @@ export class Sandbox {
   /** Resolved options by bundle and context: a fan-out runs the same task hundreds of times. */
   private readonly resolved = new Map<string, Map<string, ResolvedTaskOptions>>();
   /** Runtimes the pool's threads have: the ones created with, then each other language from its first task. */
-  private readonly languages = new Map<Language, Promise<void>>();
-  /** Each loaded runtime's initial heap: a task's `ram` cannot be below it. */
-  private readonly memoryFloors = new Map<Language, number>();
+  private readonly runtimes = new Map<Language, Promise<Runtime>>();
 
   private constructor(
     private readonly pool: ThreadPool,
@@ -107,10 +104,7 @@ export class Sandbox {
     const pool = new ThreadPool(script, init, options.poolSize ?? os.availableParallelism());
     const [subtasks] = await Promise.all([SubtaskServer.start(), pool.warm()]);
     const sandbox = new Sandbox(pool, subtasks, options.outputCapBytes ?? 1024 * 1024, options.maxSubtaskDepth ?? 8, options.report);
-    for (const runtime of runtimes) {
-      sandbox.languages.set(runtime.language, Promise.resolve());
-      sandbox.memoryFloors.set(runtime.language, runtime.manifest.initialMemoryPages * WASM_PAGE);
-    }
+    for (const runtime of runtimes) sandbox.runtimes.set(runtime.language, Promise.resolve(runtime));
     return sandbox;
   }
 
@@ -149,15 +143,15 @@ export class Sandbox {
   }
 
   /** Loads a language's runtime (building it once per version) into the pool's threads. */
-  private ensureLanguage(language: Language): Promise<void> {
-    let entry = this.languages.get(language);
+  private ensureLanguage(language: Language): Promise<Runtime> {
+    let entry = this.runtimes.get(language);
     if (!entry) {
       entry = loadRuntime(language, this.report).then((runtime) => {
-        this.memoryFloors.set(language, runtime.manifest.initialMemoryPages * WASM_PAGE);
         this.pool.addRuntime(language, runtimeInit(runtime));
+        return runtime;
       });
-      this.languages.set(language, entry);
-      entry.catch(() => this.languages.delete(language));
+      this.runtimes.set(language, entry);
+      entry.catch(() => this.runtimes.delete(language));
     }
     return entry;
   }
@@ -225,11 +219,12 @@ export class Sandbox {
       return invalidTaskEnvelope(taskName, `${request.bundle.entryFile}: no task named "${taskName}" (tasks: ${[...tasks.keys()].join(', ')})`);
     }
     const language = taskLanguage(request.bundle.entryFile);
-    const floor = this.memoryFloors.get(language) ?? 0;
+    // Checked per run, not when the file is described: one task's too-small `ram` must not refuse its siblings.
+    const floor = (await this.ensureLanguage(language)).manifest.initialMemoryPages * WASM_PAGE_BYTES;
     if (options.ramBytes < floor) {
       return invalidTaskEnvelope(
         options.name,
-        `${request.bundle.entryFile}: task "${options.name}": option "ram": ${formatBytes(options.ramBytes)} is below what the ${language === 'python' ? 'Python' : 'JavaScript'} runtime starts with (${formatBytes(floor)}); use at least "${Math.ceil(floor / MIB)}MB"`,
+        `${request.bundle.entryFile}: task "${options.name}": option "ram": ${formatBytes(options.ramBytes)} is below what the ${LANGUAGE_NAMES[language]} runtime starts with (${formatBytes(floor)}); use at least "${Math.ceil(floor / MIB)}MB"`,
       );
     }
     if (depth > this.maxSubtaskDepth) {

@@ -4,7 +4,7 @@
  */
 import { findTemporalBinary } from '../../client/binary.js';
 import { processIo, type CommandIo } from '../../client/io.js';
-import { loadRuntime } from '../../sandbox/index.js';
+import { LANGUAGE_NAMES, loadRuntime, type Runtime } from '../../sandbox/index.js';
 import { EXIT } from '../io.js';
 
 export interface SetupOptions {
@@ -18,12 +18,11 @@ export interface SetupOptions {
 
 export async function setupCommand(options: SetupOptions, io: CommandIo = processIo()): Promise<number> {
   const report = (line: string) => io.err(`capsule: ${line}`);
-  const js = await loadRuntime('js', report);
-  io.err(`capsule: JavaScript sandbox runtime ${js.manifest.hash} ready (${js.dir})`);
+  const ready = (runtime: Runtime) => io.err(`capsule: ${LANGUAGE_NAMES[runtime.language]} sandbox runtime ${runtime.manifest.hash} ready (${runtime.dir})`);
+  ready(await loadRuntime('js', report));
   let code: number = EXIT.ok;
   try {
-    const python = await loadRuntime('python', report);
-    io.err(`capsule: Python sandbox runtime ${python.manifest.hash} ready (${python.dir})`);
+    ready(await loadRuntime('python', report));
   } catch (error) {
     // JavaScript tasks work without it; Python tasks retry the build on first use and fail with this same error.
     io.err(`capsule: the Python sandbox runtime could not be built, so Python tasks cannot run yet:\n${error instanceof Error ? error.message : String(error)}`);

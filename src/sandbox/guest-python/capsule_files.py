@@ -178,20 +178,19 @@ class DirEntry:
         return self._type == "symlink"
 
     def is_dir(self, *, follow_symlinks: bool = True) -> bool:
-        if self._type == "symlink" and follow_symlinks:
-            try:
-                return stat_module.S_ISDIR(self.stat().st_mode)
-            except OSError:
-                return False
-        return self._type == "directory"
+        return self._is("directory", stat_module.S_ISDIR, follow_symlinks)
 
     def is_file(self, *, follow_symlinks: bool = True) -> bool:
+        return self._is("file", stat_module.S_ISREG, follow_symlinks)
+
+    def _is(self, kind: str, mode_test: Callable[[int], bool], follow_symlinks: bool) -> bool:
+        """The listed type, or for a followed link its target's (a broken or refused link is neither)."""
         if self._type == "symlink" and follow_symlinks:
             try:
-                return stat_module.S_ISREG(self.stat().st_mode)
+                return mode_test(self.stat().st_mode)
             except OSError:
                 return False
-        return self._type == "file"
+        return self._type == kind
 
     def is_junction(self) -> bool:
         return False

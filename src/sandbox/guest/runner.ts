@@ -101,7 +101,7 @@ function stackOf(error: unknown): string | undefined {
 }
 
 async function runRequest(source: string, request: GuestRequest): Promise<string> {
-  const exports = evaluate(source, request.mode === 'run' ? request.env : {}, request.mode === 'run' ? request.unsetEnv : []);
+  const exports = request.mode === 'run' ? evaluate(source, request.env, request.unsetEnv) : evaluate(source, {}, []);
   if (request.mode === 'describe') {
     const response: DescribeResponse = {
       tasks: registry.map((t) => ({ exportName: exportNameOf(exports, t.callable), options: jsonSafe(t.options) })),

@@ -7,11 +7,10 @@ import { parentPort, workerData } from 'node:worker_threads';
 import type { GuestFailure } from '../guest/protocol.js';
 import { FilePolicy } from '../policy/file-policy.js';
 import { NetworkPolicy } from '../policy/network-policy.js';
-import { FUEL_IMPORT, MEMORY_IMPORT, type Language } from '../runtime/manifest.js';
+import { FUEL_IMPORT, MEMORY_IMPORT, WASM_PAGE_BYTES, type Language } from '../runtime/manifest.js';
 import { buildImports, inertScope, runScope, type RunScope, type RunSink } from './imports.js';
 import type { FromThread, GuestEvent, GuestJob, JobDone, RuntimeInit, ThreadInit, ToThread } from './protocol.js';
 
-const PAGE = 65_536;
 const UNLIMITED_FUEL = (1n << 63n) - 1n;
 /** A guest looping over refused requests must not grow the host's memory without bound: lists stop here. */
 const MAX_LISTED = 1000;
@@ -76,7 +75,7 @@ interface Prepared {
 async function prepare(language: Language, ramBytes: number): Promise<Prepared> {
   const runtime = await runtimes.get(language);
   if (!runtime) throw new Error(`the ${language} runtime was never loaded into this thread`);
-  const memory = new WebAssembly.Memory({ initial: runtime.init.initialMemoryPages, maximum: Math.floor(ramBytes / PAGE) });
+  const memory = new WebAssembly.Memory({ initial: runtime.init.initialMemoryPages, maximum: Math.floor(ramBytes / WASM_PAGE_BYTES) });
   // One counter for the whole component: every metered core module imports it. Unlimited while instantiating
   // (start functions are the runtime's cost, not the task's); the run sets its budget when it binds the instance.
   const fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, UNLIMITED_FUEL);

@@ -6,6 +6,9 @@
 /** The languages tasks are written in; each has one generic runner component. */
 export type Language = 'js' | 'python';
 export const LANGUAGES: readonly Language[] = ['js', 'python'];
+export const LANGUAGE_NAMES: Record<Language, string> = { js: 'JavaScript', python: 'Python' };
+/** WebAssembly's page size: memory sizes in manifests and limits are counted in these. */
+export const WASM_PAGE_BYTES = 65_536;
 
 /**
  * The i64 global every metered core module imports and counts down (one per run, shared by all the modules of a

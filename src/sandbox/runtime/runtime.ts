@@ -12,7 +12,7 @@ import v8 from 'node:v8';
 import * as esbuild from 'esbuild';
 import { capsuleCacheDir } from '../../config/paths.js';
 import { bundleForThread, writeContentAddressed } from './host-script.js';
-import { GLUE_FILE, type BuildJob, type BuildMessage, type Language, type RuntimeManifest } from './manifest.js';
+import { GLUE_FILE, LANGUAGE_NAMES, type BuildJob, type BuildMessage, type Language, type RuntimeManifest } from './manifest.js';
 import { COMPONENTIZE_PY_VERSION, componentizePy } from './python-toolchain.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
@@ -147,8 +147,6 @@ async function load(language: Language, report: ProgressReporter): Promise<Runti
   );
   return { language, dir: location.dir, manifest, glueUrl: pathToFileURL(path.join(location.dir, GLUE_FILE)).href, modules };
 }
-
-const LANGUAGE_NAMES: Record<Language, string> = { js: 'JavaScript', python: 'Python' };
 
 async function build(language: Language, location: Location, report: ProgressReporter): Promise<void> {
   const started = Date.now();
