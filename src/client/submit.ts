@@ -7,32 +7,26 @@ import { createHash } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { loadCapsuleConfig } from '../config/capsule-toml.js';
 import { compilePipeline, type TaskDescriber } from '../pipeline/compile.js';
-import { PipelineError } from '../pipeline/errors.js';
 import { loadPipeline } from '../pipeline/load.js';
 import { PIPELINE_WORKFLOW, type PipelineInput, type PipelineResult } from '../workflows/shared.js';
 import { hasSearchAttributes } from './connect.js';
+import { parseInput } from './input.js';
 
 export interface PrepareOptions {
   file: string;
   cwd: string;
-  /** The --input text (JSON); replaces the file's `input`. */
+  /** The input's JSON text (--input, --input-file, stdin); replaces the file's `input`. */
   inputJson?: string;
+  /** Where inputJson came from, for messages. Default "--input". */
+  inputSource?: string;
   describer: TaskDescriber;
 }
 
 export async function preparePipeline(options: PrepareOptions): Promise<PipelineInput> {
-  const input = options.inputJson === undefined ? undefined : parseInput(options.inputJson);
+  const input = options.inputJson === undefined ? undefined : parseInput({ text: options.inputJson, source: options.inputSource ?? '--input' });
   const loaded = await loadPipeline(options.file, options.cwd);
   const capsule = loadCapsuleConfig(options.cwd);
   return compilePipeline(loaded, { baseDir: options.cwd, defaults: capsule.tasks, describer: options.describer, searchAttributes: false, ...(input === undefined ? {} : { input }) });
-}
-
-function parseInput(text: string): unknown {
-  try {
-    return JSON.parse(text);
-  } catch (error) {
-    throw new PipelineError('--input', undefined, `not valid JSON (${error instanceof Error ? error.message : String(error)}); expected e.g. --input '{"topic":"wasm"}'`);
-  }
 }
 
 /** "<name>-<12 hex>" from everything that defines the run (steps, code, input). */

@@ -3,16 +3,17 @@
  * `describe()` lists and validates a bundle's tasks; `run()` runs one task in a fresh instance and returns its
  * envelope. Guest failures never throw: they are envelopes.
  */
+import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { capsuleCacheDir } from '../config/paths.js';
 import { BUILTIN_DEFAULTS, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults, TaskOptionsError } from '../config/task-options.js';
-import { COMPUTE_LEVELS, formatBytes, parseBytes } from '../config/units.js';
+import { COMPUTE_LEVELS, formatBytes, formatDuration, parseBytes } from '../config/units.js';
 import { taskLanguage, type TaskBundle } from './bundle.js';
 import type { Envelope } from './envelope.js';
-import type { DescribeResponse, DescribedTask } from './guest/protocol.js';
+import type { DescribeResponse, DescribedTask, TaskContext } from './guest/protocol.js';
 import type { GuestEvent, GuestJob } from './host/protocol.js';
 import { grantsFor } from './policy/file-policy.js';
 import { invalidTaskEnvelope, toEnvelope } from './outcome.js';
@@ -36,6 +37,16 @@ export interface SandboxOptions {
    * language's first task. Default: JavaScript.
    */
   languages?: Language[];
+  /**
+   * Wall-clock backstop for reading a task file's options (running its top-level code). Fuel is what bounds that
+   * code; this only stops a run the machine was too busy to finish. Default 2 minutes.
+   */
+  describeBackstopMs?: number;
+}
+
+/** Reading a task file's options ran into the wall-clock backstop although its code stayed within its fuel. */
+export class SandboxBusyError extends Error {
+  override readonly name = 'SandboxBusyError';
 }
 
 export interface RunProgress {
@@ -55,6 +66,8 @@ export interface RunRequest {
   overrides?: LimitOverrides;
   /** Host environment the task's envVariables are taken from. Default: process.env. */
   env?: Record<string, string | undefined>;
+  /** What the task's context() returns. Default: a run outside any pipeline (null ids, a fresh idempotency key). */
+  context?: TaskContext;
   signal?: AbortSignal;
   /** Called about once a second while the guest runs. */
   onProgress?: (progress: RunProgress) => void;
@@ -66,8 +79,12 @@ interface DescribeContext {
   overrides?: LimitOverrides;
 }
 
-/** Describing runs untrusted top-level code too, so it gets a small budget and no capabilities at all. */
-const DESCRIBE_LIMITS = { fuel: COMPUTE_LEVELS.LOW, ramBytes: 128 * 1024 * 1024, timeoutMs: 10_000 };
+/**
+ * Describing runs untrusted top-level code too, so it gets a small budget and no capabilities at all. Fuel bounds
+ * it (the same on any machine); the wall-clock backstop sits far above what contention adds (20 concurrent
+ * `capsule run` on 2 cores stretched a 0.2 s describe past 10 s), so only a machine that is stuck hits it.
+ */
+const DESCRIBE_LIMITS = { fuel: COMPUTE_LEVELS.LOW, ramBytes: 128 * 1024 * 1024, backstopMs: 120_000 };
 const PROGRESS_INTERVAL_MS = 1000;
 const MIB = 1024 * 1024;
 const MAX_RESOLVED = 512;
@@ -90,6 +107,7 @@ export class Sandbox {
     private readonly outputCapBytes: number,
     private readonly maxSubtaskDepth: number,
     private readonly report: ProgressReporter | undefined,
+    private readonly describeBackstopMs: number,
   ) {}
 
   static async create(options: SandboxOptions = {}): Promise<Sandbox> {
@@ -103,7 +121,14 @@ export class Sandbox {
     };
     const pool = new ThreadPool(script, init, options.poolSize ?? os.availableParallelism());
     const [subtasks] = await Promise.all([SubtaskServer.start(), pool.warm()]);
-    const sandbox = new Sandbox(pool, subtasks, options.outputCapBytes ?? 1024 * 1024, options.maxSubtaskDepth ?? 8, options.report);
+    const sandbox = new Sandbox(
+      pool,
+      subtasks,
+      options.outputCapBytes ?? 1024 * 1024,
+      options.maxSubtaskDepth ?? 8,
+      options.report,
+      options.describeBackstopMs ?? DESCRIBE_LIMITS.backstopMs,
+    );
     for (const runtime of runtimes) sandbox.runtimes.set(runtime.language, Promise.resolve(runtime));
     return sandbox;
   }
@@ -181,7 +206,7 @@ export class Sandbox {
         hosts: [],
         subtasks: null,
       },
-      { timeoutMs: DESCRIBE_LIMITS.timeoutMs },
+      { timeoutMs: this.describeBackstopMs },
     );
     const end = result.end;
     if (end.kind === 'done' && end.done.outcome.status === 'returned') {
@@ -189,9 +214,14 @@ export class Sandbox {
       if (tasks.length === 0) throw new TaskOptionsError(bundle.entryFile, undefined, undefined, `declares no tasks: ${NO_TASKS_ADVICE[language]}`);
       return tasks;
     }
+    if (end.kind === 'timeout') {
+      throw new SandboxBusyError(
+        `${bundle.entryFile}: the machine was too busy to read the task options: running the file's top-level code took more than ` +
+          `${formatDuration(this.describeBackstopMs)} of wall-clock time (its fuel budget, which bounds that code, was not used up). Try again when the machine is less loaded.`,
+      );
+    }
     const why =
-      end.kind === 'timeout' ? `its top-level code ran longer than ${DESCRIBE_LIMITS.timeoutMs} ms`
-      : end.kind === 'done' && end.done.fuelExhausted ? 'its top-level code used more fuel than loading a module may'
+      end.kind === 'done' && end.done.fuelExhausted ? 'its top-level code used more fuel than loading a module may'
       : end.kind === 'done' && end.done.outcome.status === 'failed' ? end.done.outcome.failure.message
       : end.kind === 'done' && end.done.outcome.status === 'trapped' ? `the guest trapped: ${end.done.outcome.message}`
       : end.kind === 'crashed' ? end.message : 'it was cancelled';
@@ -246,7 +276,8 @@ export class Sandbox {
     setMaxListeners(0, lifetime.signal);
     const onParentAbort = () => lifetime.abort();
     request.signal?.addEventListener('abort', onParentAbort, { once: true });
-    const subtaskDefaults = { baseDir: request.baseDir, defaults: request.defaults, env: request.env };
+    const context = request.context ?? standaloneContext();
+    const subtaskDefaults = { baseDir: request.baseDir, defaults: request.defaults, env: request.env, context };
     const registration = this.subtasks.register((name, args) =>
       this.runAtDepth({ bundle: request.bundle, task: name, args, ...subtaskDefaults, signal: lifetime.signal }, depth + 1),
     );
@@ -255,7 +286,7 @@ export class Sandbox {
       const job: Omit<GuestJob, 'id'> = {
         language,
         source: request.bundle.code,
-        request: { mode: 'run', task: options.name, args: request.args ?? [], env: listedEnv, unsetEnv },
+        request: { mode: 'run', task: options.name, args: request.args ?? [], env: listedEnv, unsetEnv, context },
         fuel: options.fuel,
         ramBytes: options.ramBytes,
         outputCapBytes: this.outputCapBytes,
@@ -278,6 +309,11 @@ const NO_TASKS_ADVICE: Record<Language, string> = {
   js: 'export at least one task({ name, ... }, fn)',
   python: 'decorate at least one function with @task (from capsule import task)',
 };
+
+/** The context of a run outside any pipeline (`capsule exec`, a direct Sandbox.run): a fresh key for each run. */
+function standaloneContext(): TaskContext {
+  return { workflowId: null, runId: null, stepId: null, attempt: 1, idempotencyKey: randomUUID().replaceAll('-', '') };
+}
 
 function runtimeInit(runtime: Runtime) {
   return { glueUrl: runtime.glueUrl, modules: runtime.modules, initialMemoryPages: runtime.manifest.initialMemoryPages };

@@ -5,7 +5,7 @@
  * policy is "continue", in which case its output is null and the pipeline goes on.
  */
 import { ApplicationFailure, CancellationScope, CancelledFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
-import { failureCause, failureReason, runTask } from './run-task.js';
+import { attemptsText, failureCause, failureReason, runTask } from './run-task.js';
 import { PIPELINE_FAILED, type PipelineInput, type PipelineResult, type StepRecord, type StepSpec } from './shared.js';
 import { renderTemplate, type TemplateScope } from './template.js';
 import { Tracker } from './tracker.js';
@@ -27,7 +27,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   const runStep = async (step: StepSpec): Promise<void> => {
     await Promise.all(step.dependsOn.map((dep) => finished.get(dep)));
     if (fatal !== undefined || cancelled) {
-      tracker.set({ id: step.id, step: step.id, status: 'skipped', attempts: 0, envelope: null });
+      tracker.set({ id: step.id, step: step.id, status: 'skipped', attempts: 0, lostAttempts: 0, envelope: null });
       return;
     }
     try {
@@ -66,7 +66,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     const cause = failureCause(fatal);
     throw ApplicationFailure.create({
       type: PIPELINE_FAILED,
-      message: `pipeline "${input.name}" (${workflowInfo().workflowId}) failed at step "${fatal.id}" after ${fatal.attempts} attempt(s): ${failureReason(fatal)}`,
+      message: `pipeline "${input.name}" (${workflowInfo().workflowId}) failed at step "${fatal.id}" after ${attemptsText(fatal)}: ${failureReason(fatal)}`,
       nonRetryable: true,
       details: [result],
       ...(cause === undefined ? {} : { cause }),
@@ -83,34 +83,62 @@ async function executeStep(step: StepSpec, input: PipelineInput, scope: Template
   const items = renderTemplate(step.forEach, scope);
   if (!Array.isArray(items)) {
     const record: StepRecord = {
-      id: step.id, step: step.id, status: 'failed', attempts: 0, envelope: null,
+      id: step.id, step: step.id, status: 'failed', attempts: 0, lostAttempts: 0, envelope: null,
       failure: `forEach of step "${step.id}" evaluated to ${items === null ? 'null' : typeof items}; expected an array`,
     };
     tracker.set(record);
     return { output: null, failed: record };
   }
-  const records = await Promise.all(
-    items.map((item, index) => runTracked(input, step, [renderTemplate(step.input, { ...scope, item, index })], tracker, index)),
-  );
+  const records = await fanOut(input, step, items, scope, tracker);
   return {
     output: records.map((r) => (r.status === 'succeeded' ? r.envelope?.result ?? null : null)),
     failed: records.find((r) => r.status === 'failed'),
   };
 }
 
+/**
+ * One activity per item, in a cancellation scope of its own: under `onFailure: fail`, the first item that fails
+ * for good cancels the others at once (scheduled ones never start, running ones are stopped), and they are
+ * recorded as cancelled. A cancellation from outside (the pipeline's) still propagates.
+ */
+async function fanOut(input: PipelineInput, step: StepSpec, items: unknown[], scope: TemplateScope, tracker: Tracker): Promise<StepRecord[]> {
+  const outer = CancellationScope.current();
+  const siblings = new CancellationScope();
+  let failedForGood = false;
+  return siblings.run(() =>
+    Promise.all(items.map(async (item, index) => {
+      try {
+        const record = await runTracked(input, step, [renderTemplate(step.input, { ...scope, item, index })], tracker, index);
+        if (record.status === 'failed' && step.onFailure === 'fail' && !failedForGood) {
+          failedForGood = true;
+          siblings.cancel();
+        }
+        return record;
+      } catch (error) {
+        if (!isCancellation(error) || !failedForGood || outer.consideredCancelled) throw error;
+        return tracker.get(itemId(step, index))!;
+      }
+    })),
+  );
+}
+
 /** Runs one activity and keeps the tracker current, including when the run is cancelled. */
 async function runTracked(input: PipelineInput, step: StepSpec, args: unknown[], tracker: Tracker, index?: number): Promise<StepRecord> {
-  const id = index === undefined ? step.id : `${step.id}[${index}]`;
+  const id = index === undefined ? step.id : itemId(step, index);
   const base = { id, step: step.id, ...(index === undefined ? {} : { index }) };
-  tracker.set({ ...base, status: 'running', attempts: 0, envelope: null });
+  tracker.set({ ...base, status: 'running', attempts: 0, lostAttempts: 0, envelope: null });
   try {
     const record = await runTask(input, step.task, args, { ...base, ...summary(step) });
     tracker.set(record);
     return record;
   } catch (error) {
-    if (isCancellation(error)) tracker.set({ ...base, status: 'cancelled', attempts: 0, envelope: null });
+    if (isCancellation(error)) tracker.set({ ...base, status: 'cancelled', attempts: 0, lostAttempts: 0, envelope: null });
     throw error;
   }
+}
+
+function itemId(step: StepSpec, index: number): string {
+  return `${step.id}[${index}]`;
 }
 
 /** Dependencies first (the client already rejected cycles; a cycle here means a hand-made input). */

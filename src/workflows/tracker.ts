@@ -38,6 +38,10 @@ export class Tracker {
     this.publish();
   }
 
+  get(id: string): StepRecord | undefined {
+    return this.records.get(id);
+  }
+
   list(): StepRecord[] {
     return [...this.records.values()];
   }
@@ -45,11 +49,13 @@ export class Tracker {
   totals(startedAt: number): PipelineTotals {
     let fuel = 0;
     let retries = 0;
+    let lost = 0;
     for (const record of this.records.values()) {
       fuel += record.envelope?.execution.fuel_consumed ?? 0;
-      retries += Math.max(0, record.attempts - 1);
+      lost += record.lostAttempts;
+      retries += Math.max(0, record.attempts - record.lostAttempts - 1);
     }
-    return { duration_ms: Date.now() - startedAt, fuel_consumed: fuel, retries, steps: this.records.size };
+    return { duration_ms: Date.now() - startedAt, fuel_consumed: fuel, retries, lost_attempts: lost, steps: this.records.size };
   }
 
   finish(status: 'Completed' | 'Failed', totals: PipelineTotals, failedStep?: string): void {
@@ -80,16 +86,17 @@ export class Tracker {
       const exec = r.envelope?.execution;
       const duration = exec === undefined ? '' : `${exec.duration_ms} ms`;
       const fuel = exec === undefined ? '' : exec.fuel_consumed.toLocaleString('en-US');
-      // A running step's attempt is only known to its activity (see pending activities); 0 means "not yet known".
-      const attempt = r.attempts === 0 ? '' : String(r.attempts);
+      // A running step's attempts are only known to its activity (see pending activities); 0 means "not yet known".
+      const attempts = r.attempts === 0 ? '' : String(r.attempts);
+      const lost = r.attempts === 0 ? '' : String(r.lostAttempts);
       const error = r.status === 'failed' ? cell(failureReason(r)) : '';
-      return `| ${cell(r.id)} | ${r.status} | ${attempt} | ${duration} | ${fuel} | ${error} |`;
+      return `| ${cell(r.id)} | ${r.status} | ${attempts} | ${lost} | ${duration} | ${fuel} | ${error} |`;
     });
     setCurrentDetails([
       `**${this.pipeline}**: ${summary || 'starting'}`,
       '',
-      '| step | status | attempt | duration | fuel | error |',
-      '|---|---|---|---|---|---|',
+      '| step | status | attempts | lost | duration | fuel | error |',
+      '|---|---|---|---|---|---|---|',
       ...rows,
     ].join('\n'));
   }

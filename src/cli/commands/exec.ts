@@ -2,27 +2,25 @@
 import { loadCapsuleConfig } from '../../config/capsule-toml.js';
 import { bundleTaskFile, invalidTaskEnvelope, Sandbox, taskLanguage, type Envelope } from '../../sandbox/index.js';
 import { describeUserError, processIo, type CommandIo } from '../../client/io.js';
+import { parseInput } from '../../client/input.js';
 import { formatEnvelope } from '../format.js';
+import { readInput, type InputOptions } from '../input.js';
 import { EXIT, UsageError } from '../io.js';
 
-export interface ExecOptions {
+/** `input` / `inputFile`: one JSON value passed as the task's only argument. */
+export interface ExecOptions extends InputOptions {
   file: string;
   /** Positional arguments, passed to the task as strings. */
   args: string[];
-  /** One JSON value passed as the task's only argument. */
-  input?: string;
   task?: string;
   json: boolean;
 }
 
-function taskArgs(options: ExecOptions): unknown[] {
-  if (options.input === undefined) return options.args;
-  if (options.args.length > 0) throw new UsageError('give the task its input either as positional arguments or with --input, not both');
-  try {
-    return [JSON.parse(options.input) as unknown];
-  } catch (error) {
-    throw new UsageError(`--input is not valid JSON: ${(error as Error).message}`);
-  }
+async function taskArgs(options: ExecOptions, io: CommandIo): Promise<unknown[]> {
+  const given = await readInput(options, io);
+  if (given === undefined) return options.args;
+  if (options.args.length > 0) throw new UsageError('give the task its input either as positional arguments or with --input/--input-file, not both');
+  return [parseInput(given)];
 }
 
 export async function execCommand(options: ExecOptions, io: CommandIo = processIo()): Promise<number> {
@@ -35,7 +33,7 @@ export async function execCommand(options: ExecOptions, io: CommandIo = processI
   let args: unknown[];
   let sandbox: Sandbox | undefined;
   try {
-    args = taskArgs(options);
+    args = await taskArgs(options, io);
     const config = loadCapsuleConfig(io.cwd);
     const bundle = await bundleTaskFile(options.file);
     sandbox = await Sandbox.create({ languages: [taskLanguage(bundle.entryFile)] });

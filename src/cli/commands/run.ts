@@ -4,12 +4,11 @@ import { openBackend } from '../../client/backend.js';
 import { workflowUrl } from '../../client/config.js';
 import { interruptFor, processIo, reportUserError, type CommandIo } from '../../client/io.js';
 import { preparePipeline, startPipeline } from '../../client/submit.js';
+import { readInput, type InputOptions } from '../input.js';
 import { follow } from './follow.js';
 
-export interface RunOptions {
+export interface RunOptions extends InputOptions {
   file: string;
-  /** JSON text replacing the pipeline's input. */
-  input?: string;
   /** Submit and return at once with the workflow id. */
   detach?: boolean;
   /** One JSON object on stdout (workflowId, status, steps with envelopes); progress goes nowhere. */
@@ -25,7 +24,8 @@ export async function run(options: RunOptions): Promise<number> {
   const interrupt = interruptFor(io);
   try {
     // Everything that can be wrong with the files is found here, before any server or workflow is touched.
-    const input = await preparePipeline({ file: options.file, cwd: io.cwd, describer: sandbox, ...(options.input === undefined ? {} : { inputJson: options.input }) });
+    const given = await readInput(options, io);
+    const input = await preparePipeline({ file: options.file, cwd: io.cwd, describer: sandbox, ...(given === undefined ? {} : { inputJson: given.text, inputSource: given.source }) });
     backend = await openBackend({ cwd: io.cwd, worker: !options.detach, sandbox, report: info, env: io.env });
     const handle = await startPipeline(backend.client, input, { taskQueue: backend.config.taskQueue });
     const uiUrl = workflowUrl(backend.config, handle.workflowId, backend.uiUrl);

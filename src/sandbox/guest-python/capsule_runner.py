@@ -30,7 +30,7 @@ import capsule_imports
 import capsule_net
 import capsule_stdlib  # noqa: F401  (the standard library modules the snapshot holds)
 import wit_world
-from capsule import _runtime
+from capsule import _context, _runtime
 from capsule._task import Task, registry
 from componentize_py_types import Err
 from wit_world.imports import host
@@ -61,7 +61,9 @@ class GuestFailure(Exception):
 class _Run:
     """One run: the task's files, what its imports missed, and the modules it loaded."""
 
-    def __init__(self, source: Mapping[str, Any], env: Mapping[str, str], unset_env: list[str]) -> None:
+    def __init__(
+        self, source: Mapping[str, Any], env: Mapping[str, str], unset_env: list[str], context: Optional[Mapping[str, Any]]
+    ) -> None:
         entry, files = source.get("entry"), source.get("files")
         if not isinstance(entry, str) or not isinstance(files, dict) or entry not in files:
             raise GuestFailure("invalid_task", "the task source is malformed: the entry file is missing")
@@ -71,6 +73,7 @@ class _Run:
         self.task_files = capsule_imports.TaskFiles(self.files, posixpath.dirname(entry))
         self.missing = capsule_imports.MissingModules(self.is_task_file, self.note_module)
         self.install(env, unset_env)
+        _context.set_context(context)
 
     def install(self, env: Mapping[str, str], unset_env: list[str]) -> None:
         sys.meta_path[:] = [
@@ -234,10 +237,12 @@ def _execute(source_json: str, request_json: str) -> str:
     mode = request.get("mode")
     env = request.get("env") if mode == "run" else None
     unset_env = request.get("unsetEnv") if mode == "run" else None
+    context = request.get("context") if mode == "run" else None
     run = _Run(
         source,
         env if isinstance(env, dict) else {},
         [name for name in unset_env if isinstance(name, str)] if isinstance(unset_env, list) else [],
+        context if isinstance(context, dict) else None,
     )
     module = run.load()
     if mode == "describe":

@@ -7,6 +7,23 @@ export interface DescribeRequest {
   mode: 'describe';
 }
 
+/**
+ * What a task's context() returns: which run of which step this is, so side effects can be made idempotent. The
+ * key is the same for every attempt of a step (and across continue-as-new), different for a new run.
+ */
+export interface TaskContext {
+  /** The Temporal workflow (pipeline run) id; null outside a pipeline (`capsule exec`). */
+  workflowId: string | null;
+  /** The workflow's current run id; null outside a pipeline. */
+  runId: string | null;
+  /** The step id, with the item index for a fan-out ("fetch[2]"); null outside a pipeline. */
+  stepId: string | null;
+  /** 1 on the first attempt; counts every attempt, lost ones included. */
+  attempt: number;
+  /** 32 hex characters. Outside a pipeline: a fresh random key per run. */
+  idempotencyKey: string;
+}
+
 export interface RunTaskRequest {
   mode: 'run';
   /** Task name (its `name` option) or export name. */
@@ -16,6 +33,8 @@ export interface RunTaskRequest {
   env: Record<string, string>;
   /** Listed in envVariables but not set on the host: absent in the guest, and reading them is no denial. */
   unsetEnv: string[];
+  /** Sub-tasks run with their caller's context. */
+  context: TaskContext;
 }
 
 export type GuestRequest = DescribeRequest | RunTaskRequest;
