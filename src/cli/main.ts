@@ -82,8 +82,10 @@ program
   .option('--task-queue <name>', 'task queue (default: CAPSULE_TASK_QUEUE, capsule.toml, or "capsule")')
   .option('--concurrency <n>', 'steps run in parallel (default: number of cores)', intOption('--concurrency'))
   .option('--base-dir <dir>', 'resolve task allowedFiles here instead of the submitting directory')
-  .action((opts: { taskQueue?: string; concurrency?: number; baseDir?: string }) => {
-    pending = worker({ ...opts });
+  .option('--shutdown-grace <seconds>', 'on SIGINT/SIGTERM, how long running steps may finish before they are handed back (default 30)', intOption('--shutdown-grace'))
+  .action((opts: { taskQueue?: string; concurrency?: number; baseDir?: string; shutdownGrace?: number }) => {
+    const { shutdownGrace, ...rest } = opts;
+    pending = worker({ ...rest, ...(shutdownGrace === undefined ? {} : { graceSeconds: shutdownGrace }) });
   });
 
 for (const [name, description, fn] of [

@@ -19,7 +19,9 @@ export interface RunOptions extends InputOptions {
 export async function run(options: RunOptions): Promise<number> {
   const io = options.io ?? processIo();
   const info = (line: string) => (options.json ? undefined : io.err(line));
-  const sandbox = await Sandbox.create();
+  // Detached, the sandbox only reads the task files' options: one thread does (many `run --detach` at once is a
+  // common burst). Attached, it also runs the in-process worker's steps.
+  const sandbox = await Sandbox.create(options.detach ? { poolSize: 1 } : {});
   let backend: Awaited<ReturnType<typeof openBackend>> | undefined;
   const interrupt = interruptFor(io);
   try {
