@@ -46,7 +46,7 @@ export function outcomeJson(outcome: RunOutcome, uiUrl: string | undefined) {
           output: outcome.result.output,
           ...(outcome.result.failedStep === undefined ? {} : { failedStep: outcome.result.failedStep }),
           totals: outcome.result.totals,
-          steps: outcome.result.steps.map((s) => ({ id: s.id, status: s.status, attempts: s.attempts, envelope: s.envelope, ...(s.failure === undefined ? {} : { failure: s.failure }) })),
+          steps: outcome.result.steps.map((s) => ({ id: s.id, status: s.status, attempts: s.attempts, lostAttempts: s.lostAttempts, envelope: s.envelope, ...(s.failure === undefined ? {} : { failure: s.failure }) })),
         }),
     ...(uiUrl === undefined ? {} : { uiUrl }),
   };
@@ -69,7 +69,11 @@ export function formatSteps(steps: StepRecord[], live: Map<string, LiveStep> = n
     const exec = s.envelope?.execution;
     const note = s.status === 'failed' ? s.envelope?.error ? `${s.envelope.error.error_type}: ${s.envelope.error.message}` : s.failure ?? '' : '';
     const earlier = s.envelope?.earlier_attempts.map((a) => `#${a.attempt} ${a.error_type}`).join(', ') ?? '';
-    return [s.id, s.status, String(s.attempts), exec === undefined ? '' : `${exec.duration_ms} ms`, exec === undefined ? '' : String(exec.fuel_consumed), [note, earlier && `earlier: ${earlier}`].filter(Boolean).join('; ')];
+    const lost = s.envelope?.lost_attempts.map((a) => `#${a.attempt}`).join(', ') ?? '';
+    return [
+      s.id, s.status, String(s.attempts), exec === undefined ? '' : `${exec.duration_ms} ms`, exec === undefined ? '' : String(exec.fuel_consumed),
+      [note, earlier && `earlier: ${earlier}`, lost && `lost: ${lost}`].filter(Boolean).join('; '),
+    ];
   });
   return table(['step', 'status', 'attempt', 'duration', 'fuel', 'notes'], rows);
 }
@@ -79,7 +83,7 @@ export function formatOutcome(outcome: RunOutcome, uiUrl: string | undefined): s
   if (outcome.result !== undefined) {
     lines.push(...formatSteps(outcome.result.steps), '');
     const t = outcome.result.totals;
-    lines.push(`totals: ${t.steps} step run(s), ${t.duration_ms} ms, fuel ${t.fuel_consumed}, ${t.retries} retr${t.retries === 1 ? 'y' : 'ies'}`);
+    lines.push(`totals: ${t.steps} step run(s), ${t.duration_ms} ms, fuel ${t.fuel_consumed}, ${t.retries} retr${t.retries === 1 ? 'y' : 'ies'}, ${t.lost_attempts} lost attempt(s)`);
     if (outcome.status === 'succeeded') lines.push(`output: ${JSON.stringify(outcome.result.output, null, 2)}`);
   }
   lines.push(`${outcome.status === 'succeeded' ? 'succeeded' : outcome.status.toUpperCase()}${outcome.message === undefined ? '' : `: ${outcome.message}`}`);

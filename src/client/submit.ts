@@ -68,20 +68,20 @@ export function staticSummary(input: PipelineInput): string {
   return fitBytes(`Capsule pipeline ${input.name} · ${steps} · input sha256:${digest}`, MAX_SUMMARY_BYTES);
 }
 
-/** Markdown for the UI: the steps, their tasks with resolved limits and retries, and the sha256 of each task's code. */
+/** Markdown for the UI: the steps, their tasks with resolved limits and both retry budgets, and the sha256 of each task's code. */
 export function staticDetails(input: PipelineInput): string {
   const rows = input.steps.map((s) => {
     const bundle = input.bundles[s.task.bundle];
     const file = bundle?.entryFile.split(/[\\/]/).pop() ?? '?';
     const task = s.task.display === undefined ? `${file}#${s.task.task}` : `${s.task.display.name} (${file}#${s.task.task})`;
-    const cells = [s.id, task, s.task.display?.limits ?? '', String(s.task.maxRetries), s.dependsOn.join(', '), s.forEach === undefined ? '' : 'yes', s.onFailure, `\`${s.task.bundle.slice(0, 12)}\``];
+    const cells = [s.id, task, s.task.display?.limits ?? '', String(s.task.maxRetries), String(s.task.maxLostAttempts), s.dependsOn.join(', '), s.forEach === undefined ? '' : 'yes', s.onFailure, `\`${s.task.bundle.slice(0, 12)}\``];
     return `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
   });
   const text = [
     `**${input.name}** from \`${input.source}\``,
     '',
-    '| step | task | limits | maxRetries | after | forEach | on failure | sha256 |',
-    '|---|---|---|---|---|---|---|---|',
+    '| step | task | limits | maxRetries | maxLostAttempts | after | forEach | on failure | sha256 |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
   return fitBytes(text, MAX_DETAILS_BYTES);

@@ -111,7 +111,7 @@ describe('a finished run with a retried and a failed step', () => {
     expect(details).toContain('| notes | notes (tasks.ts#notes) | compute LOW, ram 64MB, timeout 10s | 2 |');
 
     const memo = description.memo?.capsule as { totals: { fuel_consumed: number } } | undefined;
-    expect(memo).toMatchObject({ pipeline: 'research', status: 'Failed', failedStep: 'publish', counts: { succeeded: 6, failed: 1 }, totals: { steps: 7, retries: 1 } });
+    expect(memo).toMatchObject({ pipeline: 'research', status: 'Failed', failedStep: 'publish', counts: { succeeded: 6, failed: 1 }, totals: { steps: 7, retries: 1, lost_attempts: 0 } });
     const attributes = Object.fromEntries(description.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value]));
     expect(attributes).toEqual(expect.objectContaining({ CapsulePipeline: 'research', CapsuleStatus: 'Failed', CapsuleFailedStep: 'publish', CapsuleFuel: memo?.totals.fuel_consumed }));
     const found = await waitFor(`${QUERY} in visibility`, async () => {
@@ -138,9 +138,9 @@ describe('a finished run with a retried and a failed step', () => {
 
     // Current details are served by a built-in query (the UI asks the same one).
     const metadata = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
-    expect(metadata.currentDetails).toContain('| step | status | attempt | duration | fuel | error |');
-    expect(metadata.currentDetails).toMatch(/\| notes \| succeeded \| 2 \| \d+ ms \| [\d,]+ \| {2}\|/);
-    expect(metadata.currentDetails).toMatch(/\| publish \| failed \| 1 \| \d+ ms \| [\d,]+ \| fuel_exhausted: the task used its whole fuel budget/);
+    expect(metadata.currentDetails).toContain('| step | status | attempts | lost | duration | fuel | error |');
+    expect(metadata.currentDetails).toMatch(/\| notes \| succeeded \| 2 \| 0 \| \d+ ms \| [\d,]+ \| {2}\|/);
+    expect(metadata.currentDetails).toMatch(/\| publish \| failed \| 1 \| 0 \| \d+ ms \| [\d,]+ \| fuel_exhausted: the task used its whole fuel budget/);
   });
 
   it('in the browser: finds the run by CapsulePipeline, shows step summaries, the step table and the failure type', async () => {
@@ -172,16 +172,16 @@ describe('a finished run with a retried and a failed step', () => {
     const details = await markdownFrame(page, 'maxRetries');
     await visible(details.getByRole('row').filter({ hasText: 'draft (tasks.ts#draft)' }).filter({ hasText: 'compute MEDIUM, ram 64MB, timeout 90s' }));
     const rows = await currentDetailsRows(page, (r) => r.some((cells) => cells[0] === 'publish' && cells[1] === 'failed'));
-    expect(rows.map((r) => r.slice(0, 3)).sort()).toEqual([
-      ['plan', 'succeeded', '1'],
-      ['notes', 'succeeded', '2'],
-      ['search[0]', 'succeeded', '1'],
-      ['search[1]', 'succeeded', '1'],
-      ['search[2]', 'succeeded', '1'],
-      ['draft', 'succeeded', '1'],
-      ['publish', 'failed', '1'],
+    expect(rows.map((r) => r.slice(0, 4)).sort()).toEqual([
+      ['plan', 'succeeded', '1', '0'],
+      ['notes', 'succeeded', '2', '0'],
+      ['search[0]', 'succeeded', '1', '0'],
+      ['search[1]', 'succeeded', '1', '0'],
+      ['search[2]', 'succeeded', '1', '0'],
+      ['draft', 'succeeded', '1', '0'],
+      ['publish', 'failed', '1', '0'],
     ].sort());
-    expect(rows.find((r) => r[0] === 'publish')?.[5]).toMatch(/^fuel_exhausted: /);
+    expect(rows.find((r) => r[0] === 'publish')?.[6]).toMatch(/^fuel_exhausted: /);
     await stack.screenshot('6-user-metadata');
 
     await page.goto(`${runUrl}/memo`);
