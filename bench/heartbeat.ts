@@ -64,7 +64,8 @@ export async function runHeartbeatBench(log: (line: string) => void = (l) => pro
     const handle = await startPipeline(client, input, { taskQueue: 'busy', workflowId: `spin-${Date.now()}` });
     const watch = watchHeartbeats(client, handle.workflowId);
     const loop = monitorEventLoopDelay({ resolution: 10 });
-
+    // Measure from when the worker is busy: every core has a guest running.
+    while (watch.running() < os.availableParallelism()) await sleep(250);
     loop.enable();
     await sleep(PHASE_MS);
     const quiet = watch.take('guests only (one per core)', loop);
@@ -96,13 +97,15 @@ function watchHeartbeats(client: Client, workflowId: string) {
   let gaps: number[] = [];
   let firstBeats: number[] = [];
   const last = new Map<string, number>();
+  let runningNow = 0;
   let stopped = false;
   const ms = (t: { seconds?: unknown; nanos?: number | null } | null | undefined) => (t == null ? undefined : Number(t.seconds ?? 0) * 1000 + (t.nanos ?? 0) / 1e6);
   const poll = async () => {
     while (!stopped) {
       const { raw } = await client.workflow.getHandle(workflowId).describe();
-      for (const a of raw.pendingActivities ?? []) {
-        if (a.state !== proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED) continue;
+      const started = (raw.pendingActivities ?? []).filter((a) => a.state === proto.temporal.api.enums.v1.PendingActivityState.PENDING_ACTIVITY_STATE_STARTED);
+      runningNow = started.length;
+      for (const a of started) {
         const key = `${a.activityId}/${a.attempt}`;
         const beat = ms(a.lastHeartbeatTime);
         const startedAt = ms(a.lastStartedTime);
@@ -117,6 +120,7 @@ function watchHeartbeats(client: Client, workflowId: string) {
   };
   const polling = poll();
   return {
+    running: () => runningNow,
     take(label: string, loop: ReturnType<typeof monitorEventLoopDelay>): HeartbeatPhase {
       const phase = {
         label,
