@@ -61,10 +61,12 @@ export class AttemptHeartbeat {
   /**
    * Waits until the server confirms it still waits for this attempt, retrying through an outage until the server
    * would time the attempt out anyway. "gone": the server no longer takes its result (it timed the attempt out, or
-   * the workflow closed); "unreachable": no answer in time. Either way the caller still reports: nothing is lost.
+   * the workflow closed); "unreachable": no answer in time, or the attempt was cancelled meanwhile (a shutdown's grace
+   * ran out: report at once). Either way the caller still reports: nothing is lost by trying.
    */
   async confirm(): Promise<Confirmation> {
     const deadline = this.startedAt + this.ctx.info.startToCloseTimeoutMs - CONFIRM_DEADLINE_MARGIN_MS;
+    const cancelled = this.ctx.cancellationSignal;
     for (let delay = CONFIRM_FIRST_RETRY_MS; ; delay = Math.min(delay * 2, CONFIRM_MAX_RETRY_MS)) {
       try {
         await this.ctx.client.activity.heartbeat(this.ctx.info.taskToken, this.details());
@@ -73,9 +75,17 @@ export class AttemptHeartbeat {
         if (error instanceof ActivityNotFoundError) return 'gone';
         // The server answered, and it still knows the attempt: cancellation and pauses are handled by the SDK.
         if (error instanceof ActivityCancelledError || error instanceof ActivityPausedError || error instanceof ActivityResetError) return 'waiting';
-        if (Date.now() + delay >= deadline) return 'unreachable';
+        if (cancelled.aborted || Date.now() + delay >= deadline) return 'unreachable';
         this.ctx.log.warn('the Temporal server did not answer; holding the step result until it does', { step: this.stepId, error: String(error) });
-        await new Promise((resolve) => setTimeout(resolve, delay));
+        await new Promise<void>((resolve) => {
+          const timer = setTimeout(done, delay);
+          cancelled.addEventListener('abort', done, { once: true });
+          function done() {
+            clearTimeout(timer);
+            cancelled.removeEventListener('abort', done);
+            resolve();
+          }
+        });
       }
     }
   }

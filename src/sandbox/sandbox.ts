@@ -205,6 +205,7 @@ export class Sandbox {
         files: [],
         hosts: [],
         subtasks: null,
+        context: null,
       },
       { timeoutMs: this.describeBackstopMs },
     );
@@ -286,13 +287,14 @@ export class Sandbox {
       const job: Omit<GuestJob, 'id'> = {
         language,
         source: request.bundle.code,
-        request: { mode: 'run', task: options.name, args: request.args ?? [], env: listedEnv, unsetEnv, context },
+        request: { mode: 'run', task: options.name, args: request.args ?? [], env: listedEnv, unsetEnv },
         fuel: options.fuel,
         ramBytes: options.ramBytes,
         outputCapBytes: this.outputCapBytes,
         files: grantsFor(options.allowedFiles, request.baseDir),
         hosts: options.allowedHosts,
         subtasks: { authority: this.subtasks.authority, token: registration.token },
+        context,
       };
       const result = await this.pool.execute(job, { timeoutMs: options.timeoutMs, signal: lifetime.signal, nested: depth > 0, onEvent: progress.onEvent });
       return toEnvelope(options, result);

@@ -1,8 +1,9 @@
 /**
  * The generic pipeline workflow: runs a declarative pipeline (already validated and bundled by the client).
  * Steps start as soon as their dependencies finish, so independent steps run in parallel; `forEach` fans a step
- * out into one activity per element. A failed step fails the pipeline (cancelling steps in flight) unless its
- * policy is "continue", in which case its output is null and the pipeline goes on.
+ * out into one activity per element. A failed step fails the pipeline (cancelling steps in flight, and the other
+ * items of its own fan-out) unless its policy is "continue", in which case its output is null and the pipeline
+ * goes on.
  */
 import { ApplicationFailure, CancellationScope, CancelledFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
 import { attemptsText, failureCause, failureReason, runTask } from './run-task.js';

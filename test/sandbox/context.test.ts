@@ -35,6 +35,13 @@ describe('context()', () => {
     expect(second.idempotencyKey).not.toBe(first.idempotencyKey);
   });
 
+  it('does not change the fuel of a task that never asks for it (the guest reads it from the host on demand)', async () => {
+    const other: TaskContext = { ...step, workflowId: 'x', stepId: 'another-step', attempt: 7, idempotencyKey: 'ffffffffffffffffffffffffffffffff' };
+    const fuel = async (context?: TaskContext) => (await sandbox.run({ bundle: await fixtureBundle('context.ts'), task: 'ignores', args: ['abcdef'], baseDir: repoRoot, ...(context === undefined ? {} : { context }) })).execution.fuel_consumed;
+    const runs = [await fuel(step), await fuel(other), await fuel(), await fuel()];
+    expect(new Set(runs).size).toBe(1);
+  });
+
   it('is not available while Capsule reads the task options (top-level code)', async () => {
     await expect(sandbox.describe(await fixtureBundle('context-top-level.ts'), { baseDir: repoRoot })).rejects.toThrow(
       /context-top-level\.ts: cannot load the task file: .*context\(\) is only available while a task runs/,

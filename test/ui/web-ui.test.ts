@@ -107,7 +107,7 @@ describe('a finished run with a retried and a failed step', () => {
     expect(description.status.name).toBe('FAILED');
     expect(await description.staticSummary()).toMatch(/^Capsule pipeline research · 5 steps · input sha256:[0-9a-f]{12}$/);
     const details = await description.staticDetails();
-    expect(details).toContain('| draft | draft (tasks.ts#draft) | compute MEDIUM, ram 64MB, timeout 90s | 0 | search, notes |');
+    expect(details).toContain('| draft | draft (tasks.ts#draft) | compute MEDIUM, ram 64MB, timeout 90s | 0 | 10 | search, notes |');
     expect(details).toContain('| notes | notes (tasks.ts#notes) | compute LOW, ram 64MB, timeout 10s | 2 |');
 
     const memo = description.memo?.capsule as { totals: { fuel_consumed: number } } | undefined;

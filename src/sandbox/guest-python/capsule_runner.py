@@ -61,9 +61,7 @@ class GuestFailure(Exception):
 class _Run:
     """One run: the task's files, what its imports missed, and the modules it loaded."""
 
-    def __init__(
-        self, source: Mapping[str, Any], env: Mapping[str, str], unset_env: list[str], context: Optional[Mapping[str, Any]]
-    ) -> None:
+    def __init__(self, source: Mapping[str, Any], env: Mapping[str, str], unset_env: list[str]) -> None:
         entry, files = source.get("entry"), source.get("files")
         if not isinstance(entry, str) or not isinstance(files, dict) or entry not in files:
             raise GuestFailure("invalid_task", "the task source is malformed: the entry file is missing")
@@ -73,7 +71,6 @@ class _Run:
         self.task_files = capsule_imports.TaskFiles(self.files, posixpath.dirname(entry))
         self.missing = capsule_imports.MissingModules(self.is_task_file, self.note_module)
         self.install(env, unset_env)
-        _context.set_context(context)
 
     def install(self, env: Mapping[str, str], unset_env: list[str]) -> None:
         sys.meta_path[:] = [
@@ -89,6 +86,7 @@ class _Run:
         capsule_env.install(env, unset_env, lambda name: host.note_denial("env", name, "not in env_variables"), self.is_task_file)
         capsule_files.install()
         _runtime.install(capsule_net.install())
+        _context.install(host.context)
         sys.argv = [self.entry]
         # The snapshot holds the generator state `random` was seeded with at build time: without a new seed,
         # every run would draw the same numbers. (Seeding costs the same fuel whatever the seed.)
@@ -237,12 +235,10 @@ def _execute(source_json: str, request_json: str) -> str:
     mode = request.get("mode")
     env = request.get("env") if mode == "run" else None
     unset_env = request.get("unsetEnv") if mode == "run" else None
-    context = request.get("context") if mode == "run" else None
     run = _Run(
         source,
         env if isinstance(env, dict) else {},
         [name for name in unset_env if isinstance(name, str)] if isinstance(unset_env, list) else [],
-        context if isinstance(context, dict) else None,
     )
     module = run.load()
     if mode == "describe":

@@ -9,7 +9,8 @@ export interface DescribeRequest {
 
 /**
  * What a task's context() returns: which run of which step this is, so side effects can be made idempotent. The
- * key is the same for every attempt of a step (and across continue-as-new), different for a new run.
+ * key is the same for every attempt of a step (and across continue-as-new), different for a new run. The guest reads
+ * it from the host (the `context` import) only when the task asks for it.
  */
 export interface TaskContext {
   /** The Temporal workflow (pipeline run) id; null outside a pipeline (`capsule exec`). */
@@ -33,8 +34,6 @@ export interface RunTaskRequest {
   env: Record<string, string>;
   /** Listed in envVariables but not set on the host: absent in the guest, and reading them is no denial. */
   unsetEnv: string[];
-  /** Sub-tasks run with their caller's context. */
-  context: TaskContext;
 }
 
 export type GuestRequest = DescribeRequest | RunTaskRequest;

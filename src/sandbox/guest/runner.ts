@@ -6,7 +6,7 @@
 import { noteDenial } from 'capsule:sandbox/host@0.1.0';
 import { fsModule, fsPromisesModule } from './fs.js';
 import type { DescribeResponse, GuestFailure, GuestRequest, RunResponse } from './protocol.js';
-import { registry, sdkModule, setContext } from './sdk.js';
+import { registry, sdkModule } from './sdk.js';
 
 const modules: Record<string, unknown> = {
   capsule: sdkModule,
@@ -101,7 +101,6 @@ function stackOf(error: unknown): string | undefined {
 }
 
 async function runRequest(source: string, request: GuestRequest): Promise<string> {
-  if (request.mode === 'run') setContext(request.context);
   const exports = request.mode === 'run' ? evaluate(source, request.env, request.unsetEnv) : evaluate(source, {}, []);
   if (request.mode === 'describe') {
     const response: DescribeResponse = {

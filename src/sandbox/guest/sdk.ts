@@ -3,6 +3,7 @@
  * calling the returned function from inside a running task starts a sub-task in its own fresh sandbox (the host
  * decides its limits from the file's declared options) and resolves to that sub-task's envelope.
  */
+import { context as hostContext } from 'capsule:sandbox/host@0.1.0';
 import { SUBTASK_HOST, type TaskContext } from './protocol.js';
 
 export interface RegisteredTask {
@@ -49,13 +50,9 @@ export function task<A extends unknown[], R>(options: unknown, fn: (...args: A) 
 
 let current: Readonly<TaskContext> | undefined;
 
-/** Set by the runner for a run (before the task file's top-level code runs); describing a file sets none. */
-export function setContext(value: TaskContext): void {
-  current = Object.freeze({ ...value });
-}
-
 /** Which run of which step this is: workflow and run id, step id, attempt, and an idempotency key for the step. */
 export function context(): Readonly<TaskContext> {
+  current ??= Object.freeze(JSON.parse(hostContext()) as TaskContext | null) ?? undefined;
   if (current === undefined) throw new Error('context() is only available while a task runs (not while Capsule reads the task options)');
   return current;
 }

@@ -7,7 +7,7 @@
  */
 import * as shim from '@bytecodealliance/preview2-shim';
 import type { Denial, HostRequest } from '../envelope.js';
-import { SUBTASK_HOST } from '../guest/protocol.js';
+import { SUBTASK_HOST, type TaskContext } from '../guest/protocol.js';
 import { FilePolicy } from '../policy/file-policy.js';
 import { NetworkPolicy } from '../policy/network-policy.js';
 import { VirtualClock } from './clock.js';
@@ -23,6 +23,8 @@ export interface RunCapabilities {
   files: FilePolicy;
   network: NetworkPolicy;
   subtasks: { authority: string; token: string } | null;
+  /** What the guest's context() reads; null while the task options are read. */
+  context: TaskContext | null;
 }
 
 /**
@@ -36,6 +38,7 @@ export interface RunScope {
   files: FsBridge;
   network: NetworkPolicy;
   subtasks: RunCapabilities['subtasks'];
+  context: RunCapabilities['context'];
   /** Called on every file call: the thread takes a fuel and memory reading there. */
   onHostCall: () => void;
 }
@@ -44,11 +47,11 @@ const ignore = () => {};
 
 export function inertScope(): RunScope {
   const sink: RunSink = { output: ignore, request: ignore, denial: ignore };
-  return { sink, clock: new VirtualClock(), files: new FsBridge(new FilePolicy([]), ignore), network: new NetworkPolicy([]), subtasks: null, onHostCall: ignore };
+  return { sink, clock: new VirtualClock(), files: new FsBridge(new FilePolicy([]), ignore), network: new NetworkPolicy([]), subtasks: null, context: null, onHostCall: ignore };
 }
 
 export function runScope(caps: RunCapabilities, sink: RunSink, onHostCall: () => void): RunScope {
-  return { sink, clock: new VirtualClock(), files: new FsBridge(caps.files, (d) => sink.denial(d)), network: caps.network, subtasks: caps.subtasks, onHostCall };
+  return { sink, clock: new VirtualClock(), files: new FsBridge(caps.files, (d) => sink.denial(d)), network: caps.network, subtasks: caps.subtasks, context: caps.context, onHostCall };
 }
 
 type Imports = Record<string, Record<string, unknown>>;
@@ -197,6 +200,9 @@ export function buildImports(scope: RunScope): Imports {
       },
       noteDenial(capability: string, target: string, reason: string) {
         if (capability === 'module' || capability === 'env') scope.sink.denial({ capability, target, reason });
+      },
+      context() {
+        return JSON.stringify(scope.context);
       },
     },
     'wasi:cli/environment': { getEnvironment: () => [], getArguments: () => [], initialCwd: () => undefined },

@@ -4,7 +4,7 @@
  * guest runs (they survive a timeout, because the pool has them before it terminates the thread) and one `done`.
  */
 import type { Denial, HostRequest } from '../envelope.js';
-import type { GuestFailure, GuestRequest } from '../guest/protocol.js';
+import type { GuestFailure, GuestRequest, TaskContext } from '../guest/protocol.js';
 import type { FileGrant } from '../policy/file-policy.js';
 import type { Language } from '../runtime/manifest.js';
 
@@ -35,6 +35,8 @@ export interface GuestJob {
   hosts: string[];
   /** Where sub-task calls go (the pool's loopback endpoint) and the run's secret; null where sub-tasks are off. */
   subtasks: { authority: string; token: string } | null;
+  /** What the guest's context() reads (through the host import); null while the task options are read. */
+  context: TaskContext | null;
 }
 
 export type ToThread = { kind: 'run'; job: GuestJob } | { kind: 'load'; language: Language; runtime: RuntimeInit };

@@ -117,7 +117,7 @@ async function runJob(job: GuestJob): Promise<JobDone> {
     denial: (denial) => { if (listed.denial++ < MAX_LISTED) emit({ kind: 'denial', denial }); },
   };
   // Bind the instance to this run: from here on its imports see this job's grants, sink and clock.
-  Object.assign(scope, runScope({ files: new FilePolicy(job.files), network: new NetworkPolicy(job.hosts), subtasks: job.subtasks }, sink, meter));
+  Object.assign(scope, runScope({ files: new FilePolicy(job.files), network: new NetworkPolicy(job.hosts), subtasks: job.subtasks, context: job.context }, sink, meter));
   fuel.value = BigInt(job.fuel);
 
   let outcome: JobDone['outcome'];
