@@ -272,8 +272,9 @@ export class Sandbox {
     const timeline: GuestEvent[] = [];
     const edge = openRunEdge(this.edge, { options, callerSecrets, timeoutMs: options.timeoutMs, report: (event) => timeline.push(event) });
     timeline.push(...edge.cut.map((denial) => ({ kind: 'denial' as const, denial })));
-    // A declared secret without a value on this host is absent in the guest, as an unset listed variable is.
-    unsetEnv.push(...Object.keys(edge.secrets).filter((name) => !(name in edge.environment)));
+    // A declared secret without a value here (or cut for a sub-task) is absent in the guest, as an unset listed
+    // variable is: reading it is no denial.
+    unsetEnv.push(...Object.keys(options.secrets).filter((name) => !(name in edge.environment)));
     const subtaskDefaults = { baseDir: request.baseDir, defaults: request.defaults, env: request.env };
     const registration = this.subtasks.register((name, args) =>
       this.runAtDepth({ bundle: request.bundle, task: name, args, ...subtaskDefaults, signal: lifetime.signal }, depth + 1, edge.secrets),

@@ -30,7 +30,7 @@ let tls: https.Server;
 let port: number;
 let tlsPort: number;
 const seen: { url: string; host: string | undefined; authorization: string | undefined }[] = [];
-const tlsSeen: { servername: string | false; host: string | undefined }[] = [];
+const tlsSeen: { servername: string | false | null; host: string | undefined }[] = [];
 let closedEarly = 0;
 const envelopes: Envelope[] = [];
 

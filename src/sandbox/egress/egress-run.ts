@@ -12,7 +12,7 @@ import type { GuestEvent } from '../host/protocol.js';
 import { classifyAddress, embeddedIpv4 } from '../policy/address-policy.js';
 import type { NetworkPolicy } from '../policy/network-policy.js';
 import { EGRESS_ERROR_HEADER, EGRESS_MESSAGE_HEADER } from './protocol.js';
-import type { RunSecrets } from './run-secrets.js';
+import type { Needle, RunSecrets } from './run-secrets.js';
 import { EgressFailure, toFailure, Upstream, type Resolver } from './upstream.js';
 
 export interface EgressGrant {
@@ -98,7 +98,7 @@ export class EgressRun {
       }
       this.record({ method, url, status: response.statusCode ?? null, allowed: true });
       const location = response.headers.location;
-      if (!REDIRECT_STATUSES.has(response.statusCode ?? 0) || location === undefined) return this.respond(response, res, target);
+      if (!REDIRECT_STATUSES.has(response.statusCode ?? 0) || location === undefined) return this.respond(response, res, target, checked.echoes);
       response.resume();
       if (hop + 1 > MAX_REDIRECTS) return fail(res, new EgressFailure('too-many-redirects', `more than ${MAX_REDIRECTS} redirects, the last to ${url}`));
       const next = resolveLocation(location, target.url);
@@ -154,7 +154,7 @@ export class EgressRun {
     return local(address) || (inner !== undefined && local(inner));
   }
 
-  private async respond(upstream: http.IncomingMessage, res: http.ServerResponse, target: RequestTarget): Promise<void> {
+  private async respond(upstream: http.IncomingMessage, res: http.ServerResponse, target: RequestTarget, echoes: readonly Needle[]): Promise<void> {
     const { secrets, maxResponseBytes } = this.grant;
     const length = Number(upstream.headers['content-length']);
     if (Number.isFinite(length) && length > maxResponseBytes) {
@@ -174,14 +174,14 @@ export class EgressRun {
       const lower = name.toLowerCase();
       if (HOP_BY_HOP.has(lower) || lower === EGRESS_ERROR_HEADER || lower === EGRESS_MESSAGE_HEADER) continue;
       if (secrets.active && lower === 'content-encoding') continue;
-      headers.push([name, secrets.redact(upstream.rawHeaders[i + 1]!)]);
+      headers.push([name, secrets.redact(upstream.rawHeaders[i + 1]!, echoes)]);
     }
     if (!secrets.active && upstream.headers['content-length'] !== undefined) headers.push(['content-length', upstream.headers['content-length']]);
     res.writeHead(upstream.statusCode ?? 502, headers.flat());
     const stages: NodeJS.ReadWriteStream[] = [];
     if (decode) stages.push(decode());
     stages.push(capStream(maxResponseBytes, target));
-    if (secrets.active) stages.push(secrets.redactor());
+    if (secrets.active) stages.push(secrets.redactor(echoes));
     try {
       await pipeline([upstream, ...stages, res] as unknown as [NodeJS.ReadableStream, NodeJS.WritableStream]);
     } catch {

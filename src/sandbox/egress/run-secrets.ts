@@ -32,11 +32,22 @@ interface HeldSecret {
   hostList: string;
 }
 
-export type Prepared = { ok: true; headers: [string, string][] } | { ok: false; reason: string };
+/** A form of a value to find in a response, and what replaces it there. */
+export interface Needle {
+  bytes: Buffer;
+  text: string;
+  placeholder: string;
+}
+
+/**
+ * `echoes`: encoded forms of values this request carries (Basic credentials), with what the guest wrote instead:
+ * a response echoing them is redacted too.
+ */
+export type Prepared = { ok: true; headers: [string, string][]; echoes: Needle[] } | { ok: false; reason: string };
 
 export class RunSecrets {
   private readonly byPlaceholder = new Map<string, HeldSecret>();
-  private readonly needles: { bytes: Buffer; text: string; placeholder: string }[] = [];
+  private readonly needles: Needle[] = [];
 
   /** `values` holds only the secrets that have a value; the others are absent from the guest. */
   constructor(grants: SecretGrants, values: ReadonlyMap<string, string>, key: PlaceholderKey) {
@@ -81,26 +92,33 @@ export class RunSecrets {
     const inBody = body.length > 0 ? this.firstPlaceholder(body.toString('latin1')) : undefined;
     if (inBody) return { ok: false, reason: `${this.describe(inBody)} may not be sent in a request body (${this.where(inBody)})` };
     const out: [string, string][] = [];
+    const echoes: Needle[] = [];
     for (const [name, value] of headers) {
       const inName = this.firstPlaceholder(name);
       if (inName) return { ok: false, reason: `${this.describe(inName)} may not be sent in a header name` };
       const substituted = this.substituteHeader(value, target);
-      if (substituted.ok) out.push([name, substituted.value]);
-      else if (!followingRedirect || !substituted.held) return { ok: false, reason: substituted.reason };
+      if (!substituted.ok) {
+        if (!followingRedirect || !substituted.held) return { ok: false, reason: substituted.reason };
+        continue;
+      }
+      out.push([name, substituted.value]);
+      const sentBlob = /^Basic\s+(\S+)$/i.exec(substituted.value)?.[1];
+      const guestBlob = /^Basic\s+(\S+)$/i.exec(value)?.[1];
+      if (sentBlob && guestBlob && sentBlob !== guestBlob) echoes.push({ bytes: Buffer.from(sentBlob), text: sentBlob, placeholder: guestBlob });
     }
-    return { ok: true, headers: out };
+    return { ok: true, headers: out, echoes };
   }
 
-  /** Replaces every secret value in `text` with its placeholder. */
-  redact(text: string): string {
+  /** Replaces every secret value in `text` (and the request's `echoes`) with what the guest holds instead. */
+  redact(text: string, echoes: readonly Needle[] = []): string {
     let out = text;
-    for (const needle of this.needles) out = out.split(needle.text).join(needle.placeholder);
+    for (const needle of [...echoes, ...this.needles]) out = out.split(needle.text).join(needle.placeholder);
     return out;
   }
 
   /** A stream that redacts a response body as it passes (a value split across chunks included). */
-  redactor(): Transform {
-    return new RedactingStream(this.needles);
+  redactor(echoes: readonly Needle[] = []): Transform {
+    return new RedactingStream([...echoes, ...this.needles].sort((a, b) => b.bytes.length - a.bytes.length));
   }
 
   private substituteHeader(value: string, target: RequestTarget): { ok: true; value: string } | { ok: false; reason: string; held: boolean } {
@@ -159,7 +177,7 @@ class RedactingStream extends Transform {
   private pending = Buffer.alloc(0);
   private readonly keep: number;
 
-  constructor(private readonly needles: { bytes: Buffer; placeholder: string }[]) {
+  constructor(private readonly needles: readonly Needle[]) {
     super();
     this.keep = Math.max(0, ...needles.map((n) => n.bytes.length)) - 1;
   }
@@ -182,7 +200,7 @@ class RedactingStream extends Transform {
     const out: Buffer[] = [];
     let position = 0;
     for (;;) {
-      let best: { index: number; needle: { bytes: Buffer; placeholder: string } } | undefined;
+      let best: { index: number; needle: Needle } | undefined;
       for (const needle of this.needles) {
         const index = buffer.indexOf(needle.bytes, position);
         if (index >= 0 && (!best || index < best.index)) best = { index, needle };
