@@ -22,8 +22,14 @@ export const hostPatternSchema = z.string().transform((text, ctx) => {
 });
 
 export const secretsSchema = z
-  .record(z.string().regex(ENV_NAME, ENV_NAME_EXPECTED), z.array(hostPatternSchema, `expected a list of hosts such as ["api.example.com"]`).min(1, 'expected at least one host the secret may be sent to'))
-  .refine((value) => Object.keys(value).length <= 64, 'at most 64 secrets');
+  .record(z.string(), z.array(hostPatternSchema, `expected a list of hosts such as ["api.example.com"]`).min(1, 'expected at least one host the secret may be sent to'), 'expected an object such as { API_KEY: ["api.example.com"] }')
+  .superRefine((value, ctx) => {
+    // Checked here rather than on the record's key: zod would only say "Invalid key in record".
+    for (const name of Object.keys(value)) {
+      if (!ENV_NAME.test(name)) ctx.addIssue({ code: 'custom', path: [name], message: ENV_NAME_EXPECTED });
+    }
+    if (Object.keys(value).length > 64) ctx.addIssue({ code: 'custom', message: 'at most 64 secrets' });
+  });
 
 function pattern(text: string): HostPattern {
   const parsed = parseHostPattern(text);
