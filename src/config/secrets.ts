@@ -83,30 +83,18 @@ export function narrowSecretsForStep(declared: SecretGrants, step: SecretGrants)
 }
 
 /**
- * What a sub-task may hold: its own declaration, cut down to its caller's secrets (names and hosts). `cut` says,
- * per secret, what was taken away, for the child's record.
+ * What a sub-task may hold: its own declaration cut down to its caller's secrets, names and hosts (the hosts both
+ * match). Shaped as a narrower of one option, (declared, caller) -> granted, like the other options' narrowing.
  */
-export function narrowSecretsToCaller(declared: SecretGrants, caller: SecretGrants): { secrets: SecretGrants; cut: { secret: string; detail: string }[] } {
-  const secrets: SecretGrants = {};
-  const cut: { secret: string; detail: string }[] = [];
+export function narrowSecrets(declared: SecretGrants, caller: SecretGrants): SecretGrants {
+  const granted: SecretGrants = {};
   for (const [name, hosts] of Object.entries(declared)) {
-    const bound = caller[name];
-    if (bound === undefined) {
-      cut.push({ secret: name, detail: 'the calling task does not hold this secret, so this sub-task does not either' });
-      continue;
-    }
+    const bound = caller[name] ?? [];
     const kept = [...new Set(hosts.flatMap((host) => bound.flatMap((outer) => {
       const shared = intersectPatterns(pattern(outer), pattern(host));
       return shared ? [formatPattern(shared)] : [];
     })))];
-    if (kept.length === 0) {
-      cut.push({ secret: name, detail: `none of its hosts (${hosts.join(', ')}) are among the caller's (${bound.join(', ')})` });
-      continue;
-    }
-    if (kept.length !== hosts.length || kept.some((host, i) => host !== hosts[i])) {
-      cut.push({ secret: name, detail: `narrowed to the caller's hosts: ${kept.join(', ')} (declared: ${hosts.join(', ')})` });
-    }
-    secrets[name] = kept;
+    if (kept.length > 0) granted[name] = kept;
   }
-  return { secrets, cut };
+  return granted;
 }

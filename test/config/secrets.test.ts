@@ -3,7 +3,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { DotenvError, loadSecretValues, parseDotenv } from '../../src/config/dotenv.js';
-import { narrowSecretsToCaller } from '../../src/config/secrets.js';
+import { narrowSecrets } from '../../src/config/secrets.js';
 
 describe('.env files', () => {
   it('parses names, export, quotes, escapes, comments and multi-line values', () => {
@@ -41,14 +41,13 @@ describe('.env files', () => {
 });
 
 describe('sub-task narrowing', () => {
-  it('keeps at most the caller\'s names and hosts, and says what it cut', () => {
-    const narrowed = narrowSecretsToCaller(
+  it('keeps at most the caller\'s names and hosts', () => {
+    const narrowed = narrowSecrets(
       { A: ['*.example.com'], B: ['b.example.com'], C: ['c.example.com'] },
       { A: ['api.example.com:443', 'other.test'], C: ['d.example.com'] },
     );
-    expect(narrowed.secrets).toEqual({ A: ['api.example.com:443'] });
-    expect(narrowed.cut.map((c) => c.secret)).toEqual(['A', 'B', 'C']);
-    expect(narrowed.cut[0]!.detail).toBe('narrowed to the caller\'s hosts: api.example.com:443 (declared: *.example.com)');
-    expect(narrowSecretsToCaller({ A: ['a.test'] }, { A: ['a.test', 'b.test'] })).toEqual({ secrets: { A: ['a.test'] }, cut: [] });
+    expect(narrowed).toEqual({ A: ['api.example.com:443'] });
+    expect(narrowSecrets({ A: ['a.test'] }, { A: ['a.test', 'b.test'] })).toEqual({ A: ['a.test'] });
+    expect(narrowSecrets({ A: ['a.test:443', 'b.test'] }, { A: ['a.test'] })).toEqual({ A: ['a.test:443'] });
   });
 });

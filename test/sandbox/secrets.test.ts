@@ -151,8 +151,8 @@ describe('JavaScript', () => {
     expect(result.toEcho).toMatchObject({ ok: true });
     expect(result.toOther).toMatchObject({ ok: false });
     expect(child.execution.denials).toEqual([
-      { capability: 'env', target: 'API_KEY', reason: `secret not passed to this sub-task: narrowed to the caller's hosts: 127.0.0.1:${echoPort} (declared: 127.0.0.1:${echoPort}, 127.0.0.1:${otherPort})` },
-      { capability: 'env', target: 'FILE_KEY', reason: 'secret not passed to this sub-task: the calling task does not hold this secret, so this sub-task does not either' },
+      { capability: 'env', target: 'API_KEY', reason: `secret not passed to this sub-task in full: narrowed to its caller's hosts: 127.0.0.1:${echoPort} (declared: 127.0.0.1:${echoPort}, 127.0.0.1:${otherPort})` },
+      { capability: 'env', target: 'FILE_KEY', reason: 'secret not passed to this sub-task in full: its caller does not hold it for any of these hosts' },
       { capability: 'network', target: `http://127.0.0.1:${otherPort}/echo`, reason: `secret "API_KEY" may only be sent to 127.0.0.1:${echoPort}, not to 127.0.0.1:${otherPort}` },
     ]);
   });

@@ -4,7 +4,7 @@
  * envelope. The sandbox calls this once per run; nothing here runs in a sandbox thread.
  */
 import type { ResolvedTaskOptions } from '../../config/task-options.js';
-import { narrowSecretsToCaller, type SecretGrants } from '../../config/secrets.js';
+import { narrowSecrets, type SecretGrants } from '../../config/secrets.js';
 import type { Denial, Envelope } from '../envelope.js';
 import type { GuestEvent } from '../host/protocol.js';
 import { NetworkPolicy } from '../policy/network-policy.js';
@@ -40,13 +40,14 @@ export interface OpenEdge {
 }
 
 export function openRunEdge(ctx: EdgeContext, open: OpenEdge): RunEdge {
-  const narrowed = open.callerSecrets === undefined ? { secrets: open.options.secrets, cut: [] } : narrowSecretsToCaller(open.options.secrets, open.callerSecrets);
+  const declared = open.options.secrets;
+  const held = open.callerSecrets === undefined ? declared : narrowSecrets(declared, open.callerSecrets);
   const values = new Map<string, string>();
-  for (const name of Object.keys(narrowed.secrets)) {
+  for (const name of Object.keys(held)) {
     const value = ctx.secretValue(name);
     if (value !== undefined) values.set(name, value);
   }
-  const secrets = new RunSecrets(narrowed.secrets, values, ctx.key);
+  const secrets = new RunSecrets(held, values, ctx.key);
   const registration = ctx.egress.register({
     network: new NetworkPolicy(open.options.allowedHosts),
     secrets,
@@ -55,13 +56,25 @@ export function openRunEdge(ctx: EdgeContext, open: OpenEdge): RunEdge {
     report: open.report,
   });
   return {
-    secrets: narrowed.secrets,
+    secrets: held,
     environment: secrets.environment(),
-    cut: narrowed.cut.map(({ secret, detail }) => ({ capability: 'env', target: secret, reason: `secret not passed to this sub-task: ${detail}` })),
+    cut: cutSecrets(declared, held),
     endpoint: { authority: ctx.egress.authority, token: registration.token },
     redact: (envelope) => (secrets.active ? redactValue(envelope, (text) => secrets.redact(text)) : envelope),
     close: registration.close,
   };
+}
+
+/** What a sub-task declared and did not get, as records of its run. */
+function cutSecrets(declared: SecretGrants, held: SecretGrants): Denial[] {
+  return Object.entries(declared).flatMap(([name, hosts]): Denial[] => {
+    const kept = held[name];
+    if (kept !== undefined && kept.join() === hosts.join()) return [];
+    const detail = kept === undefined
+      ? 'its caller does not hold it for any of these hosts'
+      : `narrowed to its caller's hosts: ${kept.join(', ')} (declared: ${hosts.join(', ')})`;
+    return [{ capability: 'env', target: name, reason: `secret not passed to this sub-task in full: ${detail}` }];
+  });
 }
 
 /** Which listed variable holds a secret's value (another route into the guest), if any. */
