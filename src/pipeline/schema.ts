@@ -3,6 +3,7 @@
  * errors so a typo never silently drops a setting.
  */
 import { z } from 'zod';
+import { secretsSchema } from '../config/secrets.js';
 import { DURATION_EXPECTED, parseDuration } from '../config/units.js';
 import { isWholeReference } from '../workflows/template.js';
 import { MAX_LOST_ATTEMPTS_LIMIT } from '../workflows/shared.js';
@@ -47,6 +48,8 @@ export const stepSchema = z.strictObject({
   maxRetries: z.number().int('expected an integer >= 0').min(0, 'expected an integer >= 0').max(100, 'at most 100').optional(),
   /** Attempts that may be lost to crashes, shutdowns and outages (apart from maxRetries). */
   maxLostAttempts: maxLostAttempts.optional(),
+  /** Narrows the task's secrets for this step (a subset of its names and hosts); can never widen them. */
+  secrets: secretsSchema.optional(),
 });
 export type StepDefinition = z.output<typeof stepSchema>;
 
