@@ -248,12 +248,13 @@ async function markdownFrame(page: Page, text: string): Promise<FrameLocator> {
 }
 
 /**
- * The cells of the "Current Details" table (the one with an "error" column), once `ready` holds. The UI fetches
- * current details with a query, so the page is reloaded until the table shows the state the test expects.
+ * The cells of the "Current Details" table (the one with a "duration" column: the static details' table has none),
+ * once `ready` holds. The UI fetches current details with a query, so the page is reloaded until the table shows the
+ * state the test expects.
  */
 async function currentDetailsRows(page: Page, ready: (rows: string[][]) => boolean): Promise<string[][]> {
   return waitFor('the current details table', async () => {
-    const table = (await markdownFrame(page, 'attempt')).locator('table');
+    const table = (await markdownFrame(page, 'duration')).locator('table');
     await visible(table);
     const rows: string[][] = [];
     for (const row of await table.locator('tbody tr').all()) rows.push((await row.locator('td').allInnerTexts()).map((t) => t.trim()));
