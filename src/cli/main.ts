@@ -82,9 +82,19 @@ program
     pending = worker({ ...opts });
   });
 
+program
+  .command('result')
+  .description('wait for a pipeline and print its result (exit 1 if it failed); full values come from the blob store')
+  .argument('<workflowId>', 'printed by capsule run')
+  .option('--step <id>', "print one finished step's full envelope (forEach items: \"step[2]\"), without waiting")
+  .option('--out <file>', "write the full value (the pipeline's output, or with --step the step's result) to a JSON file")
+  .option('--json', 'machine-readable output (every step with its full envelope)', false)
+  .action((workflowId: string, opts: { json: boolean; step?: string; out?: string }) => {
+    pending = result({ workflowId, json: opts.json, ...(opts.step === undefined ? {} : { step: opts.step }), ...(opts.out === undefined ? {} : { out: opts.out }) });
+  });
+
 for (const [name, description, fn] of [
   ['status', "a pipeline's state and per-step progress", status],
-  ['result', 'wait for a pipeline and print its result (exit 1 if it failed)', result],
   ['watch', 'reattach to a pipeline: live progress, then the result', watch],
   ['history', "a pipeline's event history (--json: Temporal's JSON export)", history],
 ] as const) {

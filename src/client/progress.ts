@@ -4,7 +4,7 @@
  */
 import logUpdate from 'log-update';
 import type { WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { decodePayload } from '../payloads/data-converter.js';
 import { PROGRESS_QUERY, type PipelineProgress, type RunTaskHeartbeat } from '../workflows/shared.js';
 import { formatSteps, type LiveStep } from './outcome.js';
 
@@ -62,7 +62,7 @@ export async function liveSteps(handle: WorkflowHandle): Promise<Map<string, Liv
     if (payload === undefined || payload === null) continue;
     let details: Partial<RunTaskHeartbeat>;
     try {
-      details = defaultPayloadConverter.fromPayload<Partial<RunTaskHeartbeat>>(payload);
+      details = await decodePayload<Partial<RunTaskHeartbeat>>(handle.client.options.loadedDataConverter, payload);
     } catch {
       continue;
     }
