@@ -31,8 +31,11 @@ export interface Harness {
   bundle: WorkflowBundle;
   /** A fresh task queue name. */
   queue(label: string): string;
-  /** A real worker on `taskQueue` until stop(). */
-  startWorker(taskQueue: string, address?: string): Promise<{ stop(): Promise<void> }>;
+  /**
+   * A real worker on `taskQueue` until stop(). It replays every workflow task in full (no cache) to exercise
+   * determinism, unless `cached` (long workflows, where full replays would make the test quadratic).
+   */
+  startWorker(taskQueue: string, address?: string, options?: { cached?: boolean }): Promise<{ stop(): Promise<void> }>;
   /** Writes `definition` as YAML-compatible JSON in a temp dir; returns the file. */
   writePipeline(definition: object): string;
   /** Validates, bundles and starts a pipeline; records its id for the replay check. */
@@ -75,9 +78,10 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     sandbox,
     bundle,
     queue: (label) => `test-${label}-${process.pid}-${++counter}`,
-    async startWorker(taskQueue, at = address) {
+    async startWorker(taskQueue, at = address, options = {}) {
       const native = await NativeConnection.connect({ address: at });
-      const worker = await createCapsuleWorker({ connection: native, namespace: 'default', taskQueue, sandbox, dataConverter: payloads.dataConverter, workflowBundle: bundle, maxCachedWorkflows: 0, shutdownGraceTime: '1s' });
+      const cache = options.cached ? {} : { maxCachedWorkflows: 0 };
+      const worker = await createCapsuleWorker({ connection: native, namespace: 'default', taskQueue, sandbox, dataConverter: payloads.dataConverter, workflowBundle: bundle, shutdownGraceTime: '1s', ...cache });
       const running = worker.run();
       return {
         async stop() {
