@@ -121,9 +121,9 @@ async function stopChild(child: ChildProcess, exited: Promise<number | null>, si
   clearTimeout(timer);
 }
 
-/** The preferred port when it is free, else any free port (never `avoid`). */
+/** The preferred port when it is free, else any free port (never `avoid`); 0 means any. */
 export async function pickPort(preferred?: number, avoid?: number): Promise<number> {
-  if (preferred !== undefined && preferred !== avoid && (await isFree(preferred))) return preferred;
+  if (preferred !== undefined && preferred > 0 && preferred !== avoid && (await isFree(preferred))) return preferred;
   for (;;) {
     const port = await new Promise<number>((resolve, reject) => {
       const server = net.createServer();

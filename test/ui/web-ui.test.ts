@@ -69,8 +69,9 @@ describe('the Web UI while a long step runs', () => {
     const statusText = cliOutput(await runCommand('status', (io) => status({ workflowId: handle.workflowId, io })));
     expect(statusText).toContain(`web UI: ${expected}`);
     await page.goto(expected);
-    await page.waitForURL(/\/workflows\/research-[0-9a-f]{12}\/[0-9a-f-]{36}\/history$/);
-    runUrl = page.url().replace(/\/history$/, '');
+    // The UI opens a run on its default tab: Event History (UI 2.42), Timeline (UI 2.54, Temporal CLI 1.9).
+    await page.waitForURL(/\/workflows\/research-[0-9a-f]{12}\/[0-9a-f-]{36}\/(history|timeline)$/);
+    runUrl = page.url().replace(/\/(history|timeline)$/, '');
 
     await page.goto(`${runUrl}/pending-activities`);
     await visible(page.getByText('Heartbeat Details', { exact: true }));
@@ -150,7 +151,7 @@ describe('a finished run with a retried and a failed step', () => {
     await visible(row);
     await stack.screenshot('3-search-by-pipeline');
     await row.click();
-    await page.waitForURL(/\/history$/);
+    await page.waitForURL(/\/(history|timeline)$/);
 
     // The timeline labels each activity with its summary; notes shows its second attempt.
     for (const summary of SUMMARIES) await visible(page.getByText(summary).first());
