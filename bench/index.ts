@@ -1,4 +1,5 @@
 /** `npm run bench`: every benchmark, printed as Markdown tables for docs/benchmarks.md. */
+import { benchPayloads } from './payloads.js';
 import { benchPython } from './python.js';
 import { benchSandbox } from './sandbox.js';
 import { benchTemporal } from './temporal.js';
@@ -9,4 +10,6 @@ process.stdout.write('\n## Python sandbox\n\n');
 await benchPython();
 process.stdout.write('\n## Pipelines on Temporal\n\n');
 await benchTemporal();
+process.stdout.write('\n## Large payloads: codec and claim-check\n\n');
+await benchPayloads();
 process.exit(0);

@@ -122,12 +122,17 @@ function parseTaskRef(file: string, field: string, ref: string): { taskFile: str
 }
 
 async function bundle_(file: string, field: string, taskFile: string): Promise<TaskBundle> {
+  let bundle: TaskBundle;
   try {
-    return await bundleTaskFile(taskFile);
+    bundle = await bundleTaskFile(taskFile);
   } catch (error) {
     if (error instanceof BundleError) throw new PipelineError(file, field, error.message);
     throw error;
   }
+  // Refused before the sandbox loads it: describing a bundle this large would take as much memory as running it.
+  const size = Buffer.byteLength(bundle.code);
+  if (size > MAX_VALUE_BYTES) throw new PipelineError(file, field, `${taskFile} bundles to ${formatBytes(size)}, more than Capsule moves (${formatBytes(MAX_VALUE_BYTES)}): read large data from allowedFiles instead of importing it`);
+  return bundle;
 }
 
 async function describe(options: CompileOptions, file: string, field: string, bundle: TaskBundle, overrides: LimitOverrides | undefined) {

@@ -34,7 +34,7 @@ it('shows decrypted input and result in the Web UI, while the server holds ciphe
     const input = await preparePipeline({ file: path.join(stack.baseDir, 'codec.json'), cwd: stack.baseDir, describer });
     const handle = await startPipeline(stack.client, input, { taskQueue: stack.taskQueue });
     workflowId = handle.workflowId;
-    runId = handle.firstExecutionRunId;
+    runId = (await handle.describe()).runId;
     expect(await handle.result()).toMatchObject({ status: 'succeeded', output: { echoed: `${MARKER} came back` } });
   } finally {
     await describer.close();
