@@ -12,6 +12,7 @@ import { Client, Connection } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { result as resultCommand } from '../../src/cli/commands/result.js';
+import { showProgress } from '../../src/client/progress.js';
 import { startCodecServer } from '../../src/payloads/codec-server.js';
 import { openPayloadLayer } from '../../src/payloads/data-converter.js';
 import { parseKeyring } from '../../src/payloads/keyring.js';
@@ -126,6 +127,11 @@ describe('with CAPSULE_PAYLOAD_KEY set', () => {
         if (failure === undefined) await new Promise((r) => setTimeout(r, 250));
       }
       expect(failure).toMatch(/cannot decrypt a payload encrypted with key id "prod-1"/);
+      // `capsule run`/`watch` say why nothing moves instead of waiting in silence.
+      const lines: string[] = [];
+      const stop = new Promise<void>((resolve) => setTimeout(resolve, 3000));
+      await showProgress(handle, new Promise(() => {}), { tty: false, write: (l) => lines.push(l), stop });
+      expect(lines.join('\n')).toMatch(/no worker can process the pipeline \(attempt \d+\): cannot decrypt a payload encrypted with key id "prod-1"/);
     } finally {
       await handle.terminate('test: the worker has the wrong key');
       worker.shutdown();
