@@ -13,6 +13,7 @@
 import type { WorkflowClient } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { visit, walkDescribeWorkflowExecutionResponse, walkGetWorkflowExecutionHistoryResponse } from '@temporalio/common/lib/internal-non-workflow/index.js';
+import proto from '@temporalio/proto';
 import type { BlobStore } from './blob-store.js';
 import { claimOf } from './data-converter.js';
 
@@ -45,19 +46,23 @@ export async function collectGarbage(options: GcOptions): Promise<GcReport> {
   const since = new Date(now.getTime() - options.retentionMs).toISOString();
   const referenced = new Set<string>();
   let runs = 0;
-  for await (const run of options.client.list({ query: `ExecutionStatus = "Running" OR CloseTime > "${since}"` })) {
+  // Raw protos throughout: gc reads references, never values, so it needs no key and no blob (a run encrypted with
+  // a key this process lacks still has its references counted).
+  for await (const run of listRuns(options.client, `ExecutionStatus = "Running" OR CloseTime > "${since}"`)) {
     runs++;
-    const handle = options.client.getHandle(run.workflowId, run.runId);
     let history;
     try {
-      history = await handle.fetchHistory();
+      history = await options.client.getHandle(run.workflowId, run.runId).fetchHistory();
     } catch (error) {
       // Deleted by the namespace's own retention since it was listed: nothing can read its references any more.
       if (error instanceof Error && error.name === 'WorkflowNotFoundError') continue;
       throw error;
     }
     await collectReferences({ history }, walkGetWorkflowExecutionHistoryResponse, referenced);
-    if (run.status.name === 'RUNNING') await collectReferences((await handle.describe()).raw, walkDescribeWorkflowExecutionResponse, referenced);
+    if (run.running) {
+      const description = await options.client.workflowService.describeWorkflowExecution({ namespace: options.client.options.namespace, execution: { workflowId: run.workflowId, runId: run.runId } });
+      await collectReferences(description, walkDescribeWorkflowExecutionResponse, referenced);
+    }
   }
 
   const report: GcReport = { runs, blobs: 0, referenced: 0, recent: 0, deleted: 0, deletedBytes: 0, addresses: [] };
@@ -73,6 +78,19 @@ export async function collectGarbage(options: GcOptions): Promise<GcReport> {
   }
   report.deleted = options.dryRun ? 0 : await options.store.delete(report.addresses);
   return report;
+}
+
+/** Every run the visibility query matches, page by page. */
+async function* listRuns(client: WorkflowClient, query: string): AsyncIterable<{ workflowId: string; runId: string; running: boolean }> {
+  let nextPageToken: Uint8Array | undefined;
+  do {
+    const page = await client.workflowService.listWorkflowExecutions({ namespace: client.options.namespace, query, pageSize: 1000, ...(nextPageToken === undefined ? {} : { nextPageToken }) });
+    for (const info of page.executions ?? []) {
+      const { workflowId, runId } = info.execution ?? {};
+      if (workflowId && runId) yield { workflowId, runId, running: info.status === proto.temporal.api.enums.v1.WorkflowExecutionStatus.WORKFLOW_EXECUTION_STATUS_RUNNING };
+    }
+    nextPageToken = page.nextPageToken?.length ? page.nextPageToken : undefined;
+  } while (nextPageToken !== undefined);
 }
 
 /** Adds the blob address of every claim-check reference in `root` (a proto message) to `into`. */
