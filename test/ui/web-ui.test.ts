@@ -157,12 +157,16 @@ describe('a finished run with a retried and a failed step', () => {
     for (const summary of SUMMARIES) await visible(page.getByText(summary).first());
     await visible(page.getByText(/2 • runTask • notes · notes/).first());
     // The failure view (the workflow's result panel): the step's error_type as the cause of the pipeline's failure.
-    await visible(page.getByText('"type": "fuel_exhausted"').first());
+    // The panel is a code view that renders only the lines in sight (UI 2.54): scroll it to the cause.
     await visible(page.getByText(/failed at step \\"publish\\" after 1 attempt\(s\): fuel_exhausted/).first());
+    await scrollCodeViewsTo(page, '"type": "fuel_exhausted"');
+    await visible(page.getByText('"type": "fuel_exhausted"').first());
     await stack.screenshot('4-history-timeline-failure');
 
     // The failed step's own event: its failure carries the envelope in details.
+    if (!page.url().endsWith('/history')) await page.goto(`${page.url().replace(/\/timeline$/, '')}/history`);
     await page.getByText('Activity Task Failed').first().click();
+    await scrollCodeViewsTo(page, '"error_type": "fuel_exhausted"');
     const envelopeLine = page.getByText('"error_type": "fuel_exhausted"').first();
     await visible(envelopeLine);
     await envelopeLine.scrollIntoViewIfNeeded();
@@ -213,6 +217,23 @@ function decode<T>(payload: temporal.api.common.v1.IPayload | null | undefined):
 }
 
 /** Waits until the locator is visible on screen (not merely in the DOM); on failure, keeps a screenshot of the page. */
+/** Scrolls every code view on the page, a screen at a time, until `text` is rendered in one (or all are at their end). */
+async function scrollCodeViewsTo(page: Page, text: string): Promise<void> {
+  const scrollers = page.locator('.cm-scroller');
+  for (let i = 0; i < (await scrollers.count()); i++) {
+    for (let screens = 0; screens < 50; screens++) {
+      if (await page.getByText(text).first().isVisible()) return;
+      const moved = await scrollers.nth(i).evaluate((el) => {
+        const before = el.scrollTop;
+        el.scrollTop += el.clientHeight * 0.8;
+        return el.scrollTop !== before;
+      });
+      if (!moved) break;
+      await page.waitForTimeout(50);
+    }
+  }
+}
+
 async function visible(locator: Locator): Promise<void> {
   try {
     await locator.waitFor({ state: 'visible' });
