@@ -28,7 +28,7 @@ const CIPHER_METADATA = 'encryption-cipher';
 const CIPHER = 'AES256-GCM';
 const IV_BYTES = 12;
 const TAG_BYTES = 16;
-/** Level 1: most of level 6's ratio on JSON at a fraction of the time (measured in bench/payloads.ts). */
+/** Level 1: on JSON 12.2 % of the input against level 6's 10.4 %, in half the time (docs/benchmarks.md). */
 const GZIP_LEVEL = 1;
 
 const text = (value: string) => Buffer.from(value);
