@@ -11,6 +11,7 @@ import path from 'node:path';
 import { Client, Connection } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { codecServer } from '../../src/cli/commands/codec-server.js';
 import { result as resultCommand } from '../../src/cli/commands/result.js';
 import { showProgress } from '../../src/client/progress.js';
 import { startCodecServer } from '../../src/payloads/codec-server.js';
@@ -155,6 +156,23 @@ function postWithHost(url: string, host: string, body: string): Promise<number> 
 }
 
 describe('capsule codec-server', () => {
+  it('runs as a command with the payload settings of its directory until interrupted', async () => {
+    let stop!: () => void;
+    const interrupted = new Promise<void>((resolve) => (stop = resolve));
+    const out: string[] = [];
+    let url = '';
+    const io = { cwd: base, out: (l: string) => out.push(l), err: (l: string) => out.push(l), tty: false, env: { ...process.env, CAPSULE_PAYLOAD_KEY: KEY }, interrupted };
+    const running = codecServer({ port: 0, uiOrigins: ['http://127.0.0.1:8233'], io, onListening: (u) => (url = u) });
+    while (url === '') await new Promise((r) => setTimeout(r, 50));
+    expect(out[0]).toMatch(/^codec server at http:\/\/127\.0\.0\.1:\d+ for http:\/\/127\.0\.0\.1:8233 \(encryption key "prod-1" active, 1 key\(s\) in all\)/);
+    const [sealed] = await h.payloads.codecs[1]!.encode([{ metadata: { encoding: Buffer.from('json/plain') }, data: Buffer.from('"hi"') }]);
+    const body = JSON.stringify({ payloads: [{ metadata: Object.fromEntries(Object.entries(sealed!.metadata!).map(([k, v]) => [k, Buffer.from(v!).toString('base64')])), data: Buffer.from(sealed!.data!).toString('base64') }] });
+    const reply = (await (await fetch(`${url}/decode`, { method: 'POST', body })).json()) as { payloads: { data: string }[] };
+    expect(Buffer.from(reply.payloads[0]!.data, 'base64').toString()).toBe('"hi"');
+    stop();
+    expect(await running).toBe(0);
+  });
+
   it('decodes for the allowed UI origin only, answers CORS preflights, and refuses other hosts', async () => {
     const ui = 'http://127.0.0.1:8233';
     const server = await startCodecServer({ codecs: h.payloads.codecs, origins: [ui] });

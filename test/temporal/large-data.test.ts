@@ -74,6 +74,12 @@ describe('large data through a pipeline', () => {
     expect(await resultCommand({ workflowId: outcome.workflowId, step: 'b', out, io: cli.io })).toBe(0);
     expect(JSON.parse(readFileSync(out, 'utf8'))).toBe(makeData(2, 5));
     expect(cli.err.join('\n')).toContain('(5.0MB)');
+    // And the pipeline's output, whole, with the summary table on stdout.
+    const outputFile = path.join(os.tmpdir(), `capsule-output-${process.pid}.json`);
+    expect(await resultCommand({ workflowId: outcome.workflowId, out: outputFile, io: cli.io })).toBe(0);
+    expect(JSON.parse(readFileSync(outputFile, 'utf8'))).toEqual(outcome.result!.output);
+    expect(cli.out.join('\n')).toMatch(/output: written to .*capsule-output-\d+\.json \(/);
+    expect(cli.out.join('\n')).toMatch(/^fanin +succeeded +1 /m);
   });
 
   it('reads a 20 MB input file in one step and runs a 20 MB bundled task', async () => {
