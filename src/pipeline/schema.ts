@@ -3,6 +3,7 @@
  * errors so a typo never silently drops a setting.
  */
 import { z } from 'zod';
+import { secretsSchema } from '../config/secrets.js';
 import { DURATION_EXPECTED, parseDuration } from '../config/units.js';
 
 const stepId = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'expected an id of letters, digits, "_" or "-" starting with a letter or "_"');
@@ -28,6 +29,8 @@ export const stepSchema = z.strictObject({
   ram: z.union([z.string(), z.number()]).optional(),
   timeout: z.union([z.string(), z.number()]).optional(),
   maxRetries: z.number().int('expected an integer >= 0').min(0, 'expected an integer >= 0').max(100, 'at most 100').optional(),
+  /** Narrows the task's secrets for this step (a subset of its names and hosts); can never widen them. */
+  secrets: secretsSchema.optional(),
 });
 export type StepDefinition = z.output<typeof stepSchema>;
 

@@ -6,7 +6,6 @@
 import { parentPort, workerData } from 'node:worker_threads';
 import type { GuestFailure } from '../guest/protocol.js';
 import { FilePolicy } from '../policy/file-policy.js';
-import { NetworkPolicy } from '../policy/network-policy.js';
 import { FUEL_IMPORT, MEMORY_IMPORT, WASM_PAGE_BYTES, type Language } from '../runtime/manifest.js';
 import { buildImports, inertScope, runScope, type RunScope, type RunSink } from './imports.js';
 import type { FromThread, GuestEvent, GuestJob, JobDone, RuntimeInit, ThreadInit, ToThread } from './protocol.js';
@@ -110,14 +109,13 @@ async function runJob(job: GuestJob): Promise<JobDone> {
   };
   const meter = () => emit({ kind: 'meter', fuelConsumed: fuelConsumed(), ramUsed: memory.buffer.byteLength });
   const output = new OutputMeter(job.outputCapBytes, emit);
-  const listed = { request: 0, denial: 0 };
+  let denials = 0;
   const sink: RunSink = {
     output: (stream, bytes) => { output.write(stream, bytes); meter(); },
-    request: (request) => { if (listed.request++ < MAX_LISTED) emit({ kind: 'request', request }); meter(); },
-    denial: (denial) => { if (listed.denial++ < MAX_LISTED) emit({ kind: 'denial', denial }); },
+    denial: (denial) => { if (denials++ < MAX_LISTED) emit({ kind: 'denial', denial }); },
   };
   // Bind the instance to this run: from here on its imports see this job's grants, sink and clock.
-  Object.assign(scope, runScope({ files: new FilePolicy(job.files), network: new NetworkPolicy(job.hosts), subtasks: job.subtasks }, sink, meter));
+  Object.assign(scope, runScope({ files: new FilePolicy(job.files), egress: job.egress, subtasks: job.subtasks }, sink, meter));
   fuel.value = BigInt(job.fuel);
 
   let outcome: JobDone['outcome'];

@@ -31,6 +31,8 @@ describe('describing a Python task file', () => {
       ],
       allowedHosts: ['api.example.com'],
       envVariables: ['API_KEY'],
+      secrets: {},
+      maxResponseBytes: 10 * 1024 * 1024,
     });
     // A bare @task: named after its function, with the built-in defaults.
     expect(tasks.get('other')).toEqual({
@@ -42,6 +44,8 @@ describe('describing a Python task file', () => {
       allowedFiles: [],
       allowedHosts: [],
       envVariables: [],
+      secrets: {},
+      maxResponseBytes: 10 * 1024 * 1024,
     });
   });
 
