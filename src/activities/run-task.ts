@@ -6,8 +6,9 @@
  */
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import { z } from 'zod';
-import { DETERMINISTIC_ERROR_TYPES, fitEnvelope, type Envelope, type RunProgress, type RunRequest } from '../sandbox/index.js';
-import type { AttemptFailure, RunTaskHeartbeat, RunTaskInput, RunTaskResult } from '../workflows/shared.js';
+import { formatBytes } from '../config/units.js';
+import { DETERMINISTIC_ERROR_TYPES, type Envelope, type RunProgress, type RunRequest } from '../sandbox/index.js';
+import { MAX_VALUE_BYTES, type AttemptFailure, type EnvelopeSizes, type RunTaskHeartbeat, type RunTaskInput, type RunTaskResult } from '../workflows/shared.js';
 import { BundleSource } from './bundle-source.js';
 
 /** What runTask needs from a sandbox (the real Sandbox satisfies it; benchmarks plug in a native runner). */
@@ -24,8 +25,6 @@ export interface ActivityDeps {
 }
 
 const HEARTBEAT_INTERVAL_MS = 1000;
-/** A step's record travels as one Temporal payload (2 MB hard limit): output is cut to fit this, never the result. */
-export const STEP_PAYLOAD_BUDGET_BYTES = 1_500_000;
 
 const attemptFailureSchema = z.object({
   attempt: z.number().int().positive(),
@@ -77,16 +76,17 @@ export function createRunTask(deps: ActivityDeps) {
       clearInterval(timer);
     }
     if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`step ${input.stepId} cancelled`);
-    const record: RunTaskResult = { ...envelope, execution: { ...envelope.execution, retries: attempt - 1 }, earlier_attempts: earlier };
-    const fitted = fitEnvelope(record, STEP_PAYLOAD_BUDGET_BYTES);
-    if (!fitted.ok) {
-      // Retrying would return the same result: fail once, with the record minus the result that did not fit.
-      const message = `the task returned ${fitted.resultBytes} bytes, more than a step can record in Temporal's history (${STEP_PAYLOAD_BUDGET_BYTES} bytes): write large outputs to an allowed directory and return a reference`;
-      const refused = fitEnvelope({ ...record, success: false, result: null, error: { error_type: 'task_error', message } }, STEP_PAYLOAD_BUDGET_BYTES);
+    // Large results and output are fine: the claim-check stores them and history keeps a reference. Only a result
+    // too large to move at all fails, once (retrying would return the same), with the rest of its envelope.
+    const sizes = measure(envelope);
+    const record: RunTaskResult = { ...envelope, execution: { ...envelope.execution, retries: attempt - 1 }, earlier_attempts: earlier, sizes };
+    if (sizes.result_bytes > MAX_VALUE_BYTES) {
+      const message = `step "${input.stepId}": the task returned ${Number.isFinite(sizes.result_bytes) ? formatBytes(sizes.result_bytes) : 'a value too large to serialize'} of JSON, more than a step may return (${formatBytes(MAX_VALUE_BYTES)}): write large data to an allowed file and return its path`;
+      const refused: RunTaskResult = { ...record, success: false, result: null, error: { error_type: 'task_error', message }, sizes: { ...sizes, result_bytes: 0 } };
       ctx.log.warn('step failed', { step: input.stepId, attempt, error_type: 'task_error', message });
-      throw ApplicationFailure.create({ type: 'task_error', message, nonRetryable: true, details: refused.ok ? [refused.envelope] : [] });
+      throw ApplicationFailure.create({ type: 'task_error', message, nonRetryable: true, details: [refused] });
     }
-    const result: RunTaskResult = fitted.envelope;
+    const result = record;
     const log = { step: input.stepId, attempt, success: envelope.success, duration_ms: envelope.execution.duration_ms, fuel: envelope.execution.fuel_consumed };
     if (envelope.success || envelope.error === null) {
       ctx.log.info('step finished', log);
@@ -103,6 +103,17 @@ export function createRunTask(deps: ActivityDeps) {
       details: [result],
     });
   };
+}
+
+/** Byte sizes of the envelope's parts (the result as JSON); a result JSON cannot hold at all counts as infinite. */
+function measure(envelope: Envelope): EnvelopeSizes {
+  let resultBytes: number;
+  try {
+    resultBytes = Buffer.byteLength(JSON.stringify(envelope.result) ?? 'null');
+  } catch {
+    resultBytes = Number.POSITIVE_INFINITY;
+  }
+  return { result_bytes: resultBytes, stdout_bytes: Buffer.byteLength(envelope.execution.stdout), stderr_bytes: Buffer.byteLength(envelope.execution.stderr) };
 }
 
 /** Failures recorded by earlier attempts; an attempt that left no record (its worker died, or it timed out) is "lost". */

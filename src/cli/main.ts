@@ -6,6 +6,8 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { execCommand } from './commands/exec.js';
 import { setupCommand } from './commands/setup.js';
 import { cancel } from './commands/cancel.js';
+import { codecServer } from './commands/codec-server.js';
+import { gc } from './commands/gc.js';
 import { dev } from './commands/dev.js';
 import { history } from './commands/history.js';
 import { result } from './commands/result.js';
@@ -82,9 +84,19 @@ program
     pending = worker({ ...opts });
   });
 
+program
+  .command('result')
+  .description('wait for a pipeline and print its result (exit 1 if it failed); full values come from the blob store')
+  .argument('<workflowId>', 'printed by capsule run')
+  .option('--step <id>', "print one finished step's full envelope (forEach items: \"step[2]\"), without waiting")
+  .option('--out <file>', "write the full value (the pipeline's output, or with --step the step's result) to a JSON file")
+  .option('--json', 'machine-readable output (every step with its full envelope)', false)
+  .action((workflowId: string, opts: { json: boolean; step?: string; out?: string }) => {
+    pending = result({ workflowId, json: opts.json, ...(opts.step === undefined ? {} : { step: opts.step }), ...(opts.out === undefined ? {} : { out: opts.out }) });
+  });
+
 for (const [name, description, fn] of [
   ['status', "a pipeline's state and per-step progress", status],
-  ['result', 'wait for a pipeline and print its result (exit 1 if it failed)', result],
   ['watch', 'reattach to a pipeline: live progress, then the result', watch],
   ['history', "a pipeline's event history (--json: Temporal's JSON export)", history],
 ] as const) {
@@ -104,6 +116,27 @@ program
   .argument('<workflowId>', 'printed by capsule run')
   .action((workflowId: string) => {
     pending = cancel({ workflowId });
+  });
+
+program
+  .command('gc')
+  .description('delete blobs no open or recently closed run refers to (retention rule: docs/deployment.md)')
+  .option('--dry-run', 'only report what would be deleted', false)
+  .option('--retention <duration>', 'keep blobs of runs closed this recently (default [payloads].retention, 7d)')
+  .option('--grace <duration>', 'never delete blobs written this recently (default [payloads].gc_grace, 1h)')
+  .option('--json', 'machine-readable report', false)
+  .action((opts: { dryRun: boolean; retention?: string; grace?: string; json: boolean }) => {
+    pending = gc({ dryRun: opts.dryRun, json: opts.json, ...(opts.retention === undefined ? {} : { retention: opts.retention }), ...(opts.grace === undefined ? {} : { grace: opts.grace }) });
+  });
+
+program
+  .command('codec-server')
+  .description("Temporal's remote codec endpoint with Capsule's codecs, so the Web UI shows payloads decoded")
+  .option('--port <port>', 'port (default 8234)', intOption('--port'))
+  .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+  .option('--ui-origin <url...>', 'Web UI origin(s) allowed to call it (default: [temporal].ui_url, else http://127.0.0.1:8233)')
+  .action((opts: { port?: number; host?: string; uiOrigin?: string[] }) => {
+    pending = codecServer({ ...(opts.port === undefined ? {} : { port: opts.port }), ...(opts.host === undefined ? {} : { host: opts.host }), ...(opts.uiOrigin === undefined ? {} : { uiOrigins: opts.uiOrigin }) });
   });
 
 async function main(): Promise<number> {

@@ -1,6 +1,7 @@
 /** Client and worker connections from a ConnectionConfig (TLS files, API key) — one place for both kinds. */
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../workflows/shared.js';
 import type { ConnectionConfig } from './config.js';
@@ -21,9 +22,10 @@ function target(config: ConnectionConfig, address: string): Target {
   return { address, ...(tls === undefined ? {} : { tls }), ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }) };
 }
 
-export async function connectClient(config: ConnectionConfig, address: string): Promise<Client> {
+/** A client whose payloads go through Capsule's codecs and claim-check (src/payloads/data-converter.ts). */
+export async function connectClient(config: ConnectionConfig, address: string, dataConverter: DataConverter): Promise<Client> {
   const connection = await Connection.connect(target(config, address));
-  return new Client({ connection, namespace: config.namespace });
+  return new Client({ connection, namespace: config.namespace, dataConverter });
 }
 
 export async function connectWorker(config: ConnectionConfig, address: string): Promise<NativeConnection> {

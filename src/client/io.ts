@@ -38,7 +38,7 @@ export function onInterrupt(): { promise: Promise<void>; dispose: () => void } {
 /** Errors the user can fix (bad files, config, missing binary) print as one message, no stack: exit code 2. */
 export function describeUserError(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
-  const userErrors = ['UsageError', 'PipelineError', 'ConnectionConfigError', 'ConfigError', 'TaskOptionsError', 'BundleError', 'BinaryNotFoundError'];
+  const userErrors = ['UsageError', 'PipelineError', 'ConnectionConfigError', 'ConfigError', 'TaskOptionsError', 'BundleError', 'BinaryNotFoundError', 'PayloadConfigError', 'PayloadKeyError', 'BlobStoreError'];
   return userErrors.includes(error.name) ? error.message : undefined;
 }
 

@@ -11,4 +11,3 @@ export { invalidTaskEnvelope } from './outcome.js';
 export { loadRuntime } from './runtime/runtime.js';
 export type { Runtime } from './runtime/runtime.js';
 export { LANGUAGE_NAMES, type Language } from './runtime/manifest.js';
-export { fitEnvelope } from './envelope-size.js';

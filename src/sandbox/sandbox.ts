@@ -78,8 +78,22 @@ interface DescribeContext {
   overrides?: LimitOverrides;
 }
 
-/** Describing runs untrusted top-level code too, so it gets a small budget and no capabilities at all. */
+/**
+ * Describing runs untrusted top-level code too, so it gets a small budget and no capabilities at all — plus what
+ * parsing the bundle itself takes, which grows with its size (measured: a 20 MB bundle takes ~97 M fuel and
+ * ~236 MB of memory to load), so large bundles (inlined data) can be described at all.
+ */
 const DESCRIBE_LIMITS = { fuel: COMPUTE_LEVELS.LOW, ramBytes: 128 * 1024 * 1024, timeoutMs: 10_000 };
+const DESCRIBE_PER_BUNDLE_BYTE = { fuel: 10, ramBytes: 16, timeoutMs: 1 / 1000 };
+
+function describeLimits(bundle: TaskBundle) {
+  const size = bundle.code.length;
+  return {
+    fuel: DESCRIBE_LIMITS.fuel + Math.ceil(size * DESCRIBE_PER_BUNDLE_BYTE.fuel),
+    ramBytes: DESCRIBE_LIMITS.ramBytes + Math.ceil((size * DESCRIBE_PER_BUNDLE_BYTE.ramBytes) / WASM_PAGE_BYTES) * WASM_PAGE_BYTES,
+    timeoutMs: DESCRIBE_LIMITS.timeoutMs + Math.ceil(size * DESCRIBE_PER_BUNDLE_BYTE.timeoutMs),
+  };
+}
 const PROGRESS_INTERVAL_MS = 1000;
 const MIB = 1024 * 1024;
 const MAX_RESOLVED = 512;
@@ -186,19 +200,20 @@ export class Sandbox {
   private async describeInGuest(bundle: TaskBundle): Promise<DescribedTask[]> {
     const language = taskLanguage(bundle.entryFile);
     await this.ensureLanguage(language);
+    const limits = describeLimits(bundle);
     const result = await this.pool.execute(
       {
         language,
         source: bundle.code,
         request: { mode: 'describe' },
-        fuel: DESCRIBE_LIMITS.fuel,
-        ramBytes: DESCRIBE_LIMITS.ramBytes,
+        fuel: limits.fuel,
+        ramBytes: limits.ramBytes,
         outputCapBytes: this.outputCapBytes,
         files: [],
         egress: null,
         subtasks: null,
       },
-      { timeoutMs: DESCRIBE_LIMITS.timeoutMs },
+      { timeoutMs: limits.timeoutMs },
     );
     const end = result.end;
     if (end.kind === 'done' && end.done.outcome.status === 'returned') {
@@ -207,7 +222,7 @@ export class Sandbox {
       return tasks;
     }
     const why =
-      end.kind === 'timeout' ? `its top-level code ran longer than ${DESCRIBE_LIMITS.timeoutMs} ms`
+      end.kind === 'timeout' ? `its top-level code ran longer than ${limits.timeoutMs} ms`
       : end.kind === 'done' && end.done.fuelExhausted ? 'its top-level code used more fuel than loading a module may'
       : end.kind === 'done' && end.done.outcome.status === 'failed' ? end.done.outcome.failure.message
       : end.kind === 'done' && end.done.outcome.status === 'trapped' ? `the guest trapped: ${end.done.outcome.message}`

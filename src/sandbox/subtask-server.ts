@@ -49,14 +49,17 @@ export class SubtaskServer {
     const match = /^\/subtask\/([0-9a-f]{48})\/([^/?]+)$/.exec(req.url ?? '');
     const handler = match ? this.handlers.get(match[1]!) : undefined;
     if (!match || !handler || req.method !== 'POST') return reply(403, 'unknown or finished run');
-    let body = '';
-    for await (const chunk of req) {
-      body += String(chunk);
-      if (body.length > MAX_BODY_BYTES) return reply(413, `sub-task arguments exceed ${MAX_BODY_BYTES} bytes`);
+    // Bytes are collected and decoded once: decoding chunk by chunk would garble a character split between two.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) return reply(413, `sub-task arguments exceed ${MAX_BODY_BYTES} bytes`);
+      chunks.push(chunk);
     }
     let args: unknown;
     try {
-      args = (JSON.parse(body) as { args?: unknown }).args;
+      args = (JSON.parse(Buffer.concat(chunks).toString('utf8')) as { args?: unknown }).args;
     } catch {
       return reply(400, 'sub-task arguments are not JSON');
     }

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preparePipeline } from '../../src/client/submit.js';
-import { MAX_WORKFLOW_INPUT_BYTES } from '../../src/pipeline/compile.js';
+import { MAX_VALUE_BYTES } from '../../src/workflows/shared.js';
 import { Sandbox } from '../../src/sandbox/index.js';
 import { TASKS } from './helpers.js';
 
@@ -79,11 +79,9 @@ describe('pipeline validation', () => {
     await expect(prepare(file, '{"topic":{"title":"x"}}')).rejects.toThrow(/steps\[0\] \(one\)\.input: refers to input\.topic\.name, but the pipeline input has no field "name" at input\.topic/);
   });
 
-  it('rejects a bundle too large for a Temporal payload', async () => {
-    const big = path.join(dir, 'big-task.ts');
-    writeFileSync(big, `import { task } from 'capsule';\nconst blob = ${JSON.stringify('x'.repeat(MAX_WORKFLOW_INPUT_BYTES))};\nexport const main = task({ name: 'main' }, async () => blob.length);\n`);
-    const file = write(`name: big\nsteps:\n  - id: one\n    task: ./big-task.ts\n`);
-    await expect(prepare(file)).rejects.toThrow(/the workflow input would be 1\.\dMB \(bundled tasks: big-task\.ts 1\.\dMB\); Temporal payloads are limited to 2MB/);
+  it('rejects an input larger than Capsule moves (64MB), before anything starts', async () => {
+    const file = write(`name: big\nsteps:\n  - id: one\n    task: ${steps}\n`);
+    await expect(prepare(file, JSON.stringify({ blob: 'x'.repeat(MAX_VALUE_BYTES) }))).rejects.toThrow(/the workflow input would be 64\.\dMB \(bundled tasks: .*\), more than Capsule moves \(64MB\)/);
   });
 
   it('loads JSON pipelines, *.pipeline.ts modules, and a task file as a one-step pipeline', async () => {
