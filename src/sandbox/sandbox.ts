@@ -7,14 +7,19 @@ import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MountError, resolveMount, withMounts } from '../config/mounts.js';
 import { capsuleCacheDir } from '../config/paths.js';
 import { BUILTIN_DEFAULTS, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults, TaskOptionsError } from '../config/task-options.js';
 import { COMPUTE_LEVELS, formatBytes, parseBytes } from '../config/units.js';
+import { jsonValueProblem } from './bounded-json.js';
 import { taskLanguage, type TaskBundle } from './bundle.js';
 import type { Envelope } from './envelope.js';
-import type { DescribeResponse, DescribedTask } from './guest/protocol.js';
+import { readDescribeReply, readFailure } from './guest-replies.js';
+import type { DescribedTask } from './guest/protocol.js';
+import { withoutHostPaths } from './host-paths.js';
 import type { GuestEvent, GuestJob } from './host/protocol.js';
-import { grantsFor } from './policy/file-policy.js';
+import { narrowToCaller } from './narrow.js';
+import type { FileGrant } from './policy/file-policy.js';
 import { invalidTaskEnvelope, toEnvelope } from './outcome.js';
 import { ThreadPool } from './pool.js';
 import { bundleForThread, writeContentAddressed } from './runtime/host-script.js';
@@ -53,6 +58,11 @@ export interface RunRequest {
   baseDir: string;
   defaults?: TaskDefaults;
   overrides?: LimitOverrides;
+  /**
+   * More directories of `baseDir` for this run and the sub-tasks it calls, as `HOST[::GUEST][:ro|:rw]`
+   * (config/mounts.ts; read-only unless `:rw`). They add directories; they never change one the task declares.
+   */
+  mounts?: string[];
   /** Host environment the task's envVariables are taken from. Default: process.env. */
   env?: Record<string, string | undefined>;
   signal?: AbortSignal;
@@ -184,15 +194,17 @@ export class Sandbox {
       { timeoutMs: DESCRIBE_LIMITS.timeoutMs },
     );
     const end = result.end;
-    if (end.kind === 'done' && end.done.outcome.status === 'returned') {
-      const { tasks } = JSON.parse(end.done.outcome.resultJson) as DescribeResponse;
-      if (tasks.length === 0) throw new TaskOptionsError(bundle.entryFile, undefined, undefined, `declares no tasks: ${NO_TASKS_ADVICE[language]}`);
-      return tasks;
+    const reply = end.kind === 'done' && end.done.outcome.status === 'returned' && !end.done.fuelExhausted ? readDescribeReply(end.done.outcome.resultJson) : undefined;
+    if (reply?.ok) {
+      if (reply.value.length === 0) throw new TaskOptionsError(bundle.entryFile, undefined, undefined, `declares no tasks: ${NO_TASKS_ADVICE[language]}`);
+      return reply.value;
     }
+    const failure = end.kind === 'done' && end.done.outcome.status === 'failed' ? readFailure(end.done.outcome.payload) : undefined;
     const why =
-      end.kind === 'timeout' ? `its top-level code ran longer than ${DESCRIBE_LIMITS.timeoutMs} ms`
+      reply !== undefined ? `the sandbox runner returned a malformed reply (${reply.reason})`
+      : end.kind === 'timeout' ? `its top-level code ran longer than ${DESCRIBE_LIMITS.timeoutMs} ms`
       : end.kind === 'done' && end.done.fuelExhausted ? 'its top-level code used more fuel than loading a module may'
-      : end.kind === 'done' && end.done.outcome.status === 'failed' ? end.done.outcome.failure.message
+      : failure !== undefined ? (failure.ok ? failure.value.message : `the sandbox runner returned a malformed reply (${failure.reason})`)
       : end.kind === 'done' && end.done.outcome.status === 'trapped' ? `the guest trapped: ${end.done.outcome.message}`
       : end.kind === 'crashed' ? end.message : 'it was cancelled';
     const denied = result.events.some((e) => e.kind === 'denial');
@@ -202,8 +214,15 @@ export class Sandbox {
     throw new TaskOptionsError(bundle.entryFile, undefined, undefined, `cannot load the task file: ${why}${hint}`);
   }
 
-  private async runAtDepth(request: RunRequest, depth: number): Promise<Envelope> {
+  /** Every envelope leaves here, with host directories hidden (a sub-task's envelope is its caller's value). */
+  private async runAtDepth(request: RunRequest, depth: number, caller?: ResolvedTaskOptions): Promise<Envelope> {
+    return withoutHostPaths(await this.runChecked(request, depth, caller), request.baseDir);
+  }
+
+  private async runChecked(request: RunRequest, depth: number, caller: ResolvedTaskOptions | undefined): Promise<Envelope> {
     const taskName = request.task ?? 'main';
+    const argsProblem = jsonValueProblem(request.args ?? []);
+    if (argsProblem) return invalidTaskEnvelope(taskName, `the task's arguments cannot be sent to the sandbox: ${argsProblem}`);
     let tasks: ReadonlyMap<string, ResolvedTaskOptions>;
     try {
       tasks = await this.describe(request.bundle, { baseDir: request.baseDir, defaults: request.defaults, overrides: request.overrides });
@@ -214,21 +233,31 @@ export class Sandbox {
     const raw = await this.describeRaw(request.bundle);
     const byExport = raw.find((t) => t.exportName === taskName);
     const exportTaskName = byExport ? resolveTaskName(byExport.options) : undefined;
-    const options = tasks.get(taskName) ?? (exportTaskName === undefined ? undefined : tasks.get(exportTaskName));
-    if (!options) {
+    const declared = tasks.get(taskName) ?? (exportTaskName === undefined ? undefined : tasks.get(exportTaskName));
+    if (!declared) {
       return invalidTaskEnvelope(taskName, `${request.bundle.entryFile}: no task named "${taskName}" (tasks: ${[...tasks.keys()].join(', ')})`);
     }
+    if (depth > this.maxSubtaskDepth) {
+      return invalidTaskEnvelope(declared.name, `sub-tasks nest deeper than ${this.maxSubtaskDepth} levels`);
+    }
+    let mounted: ResolvedTaskOptions;
+    try {
+      mounted = { ...declared, allowedFiles: withMounts(declared.allowedFiles, (request.mounts ?? []).map((m) => resolveMount(m, request.baseDir))) };
+    } catch (error) {
+      if (error instanceof MountError) return invalidTaskEnvelope(declared.name, error.message);
+      throw error;
+    }
+    // A sub-task runs with at most what its caller has, whatever its own declaration says.
+    const { options, narrowed } = caller ? narrowToCaller(mounted, caller) : { options: mounted, narrowed: [] };
     const language = taskLanguage(request.bundle.entryFile);
     // Checked per run, not when the file is described: one task's too-small `ram` must not refuse its siblings.
     const floor = (await this.ensureLanguage(language)).manifest.initialMemoryPages * WASM_PAGE_BYTES;
     if (options.ramBytes < floor) {
+      const why = options.ramBytes < declared.ramBytes ? `${formatBytes(options.ramBytes)}, all its caller has,` : formatBytes(options.ramBytes);
       return invalidTaskEnvelope(
         options.name,
-        `${request.bundle.entryFile}: task "${options.name}": option "ram": ${formatBytes(options.ramBytes)} is below what the ${LANGUAGE_NAMES[language]} runtime starts with (${formatBytes(floor)}); use at least "${Math.ceil(floor / MIB)}MB"`,
+        `${request.bundle.entryFile}: task "${options.name}": option "ram": ${why} is below what the ${LANGUAGE_NAMES[language]} runtime starts with (${formatBytes(floor)}); use at least "${Math.ceil(floor / MIB)}MB"`,
       );
-    }
-    if (depth > this.maxSubtaskDepth) {
-      return invalidTaskEnvelope(options.name, `sub-tasks nest deeper than ${this.maxSubtaskDepth} levels`);
     }
     const env = request.env ?? process.env;
     const listedEnv: Record<string, string> = {};
@@ -246,9 +275,11 @@ export class Sandbox {
     setMaxListeners(0, lifetime.signal);
     const onParentAbort = () => lifetime.abort();
     request.signal?.addEventListener('abort', onParentAbort, { once: true });
-    const subtaskDefaults = { baseDir: request.baseDir, defaults: request.defaults, env: request.env };
+    // A caller that ended while this run was being prepared has already fired its signal: listening is too late.
+    if (request.signal?.aborted) lifetime.abort();
+    const inherited = { baseDir: request.baseDir, defaults: request.defaults, env: request.env, mounts: request.mounts };
     const registration = this.subtasks.register((name, args) =>
-      this.runAtDepth({ bundle: request.bundle, task: name, args, ...subtaskDefaults, signal: lifetime.signal }, depth + 1),
+      this.runAtDepth({ bundle: request.bundle, task: name, args, ...inherited, signal: lifetime.signal }, depth + 1, options),
     );
     const progress = startProgress(request.onProgress);
     try {
@@ -259,12 +290,13 @@ export class Sandbox {
         fuel: options.fuel,
         ramBytes: options.ramBytes,
         outputCapBytes: this.outputCapBytes,
-        files: grantsFor(options.allowedFiles, request.baseDir),
+        files: grantsFor(options, request.baseDir),
         hosts: options.allowedHosts,
         subtasks: { authority: this.subtasks.authority, token: registration.token },
       };
       const result = await this.pool.execute(job, { timeoutMs: options.timeoutMs, signal: lifetime.signal, nested: depth > 0, onEvent: progress.onEvent });
-      return toEnvelope(options, result);
+      const envelope = toEnvelope(options, result, { outputCapBytes: this.outputCapBytes });
+      return narrowed.length === 0 ? envelope : { ...envelope, execution: { ...envelope.execution, narrowed } };
     } finally {
       progress.stop();
       registration.close();
@@ -272,6 +304,10 @@ export class Sandbox {
       lifetime.abort();
     }
   }
+}
+
+function grantsFor(options: ResolvedTaskOptions, baseDir: string): FileGrant[] {
+  return options.allowedFiles.map((f) => ({ guestPath: f.path, base: baseDir, hostPath: f.hostPath ?? f.path, mode: f.mode }));
 }
 
 const NO_TASKS_ADVICE: Record<Language, string> = {

@@ -12,6 +12,7 @@ import { FilePolicy } from '../policy/file-policy.js';
 import { NetworkPolicy } from '../policy/network-policy.js';
 import { VirtualClock } from './clock.js';
 import { FsBridge } from './fs-bridge.js';
+import { GrantedFs } from './granted-fs.js';
 
 export interface RunSink {
   output(stream: 'stdout' | 'stderr', bytes: Uint8Array): void;
@@ -20,7 +21,7 @@ export interface RunSink {
 }
 
 export interface RunCapabilities {
-  files: FilePolicy;
+  files: FsBridge;
   network: NetworkPolicy;
   subtasks: { authority: string; token: string } | null;
 }
@@ -36,19 +37,22 @@ export interface RunScope {
   files: FsBridge;
   network: NetworkPolicy;
   subtasks: RunCapabilities['subtasks'];
-  /** Called on every file call: the thread takes a fuel and memory reading there. */
-  onHostCall: () => void;
+  /**
+   * Called on every host call with the bytes it moved: the thread charges fuel for the work (so a loop of host
+   * calls cannot outrun a fuel budget) and takes a fuel and memory reading.
+   */
+  onHostCall: (bytes: number) => void;
 }
 
 const ignore = () => {};
 
 export function inertScope(): RunScope {
   const sink: RunSink = { output: ignore, request: ignore, denial: ignore };
-  return { sink, clock: new VirtualClock(), files: new FsBridge(new FilePolicy([]), ignore), network: new NetworkPolicy([]), subtasks: null, onHostCall: ignore };
+  return { sink, clock: new VirtualClock(), files: new FsBridge(new FilePolicy([]), GrantedFs.NONE, ignore), network: new NetworkPolicy([]), subtasks: null, onHostCall: ignore };
 }
 
-export function runScope(caps: RunCapabilities, sink: RunSink, onHostCall: () => void): RunScope {
-  return { sink, clock: new VirtualClock(), files: new FsBridge(caps.files, (d) => sink.denial(d)), network: caps.network, subtasks: caps.subtasks, onHostCall };
+export function runScope(caps: RunCapabilities, sink: RunSink, onHostCall: (bytes: number) => void): RunScope {
+  return { sink, clock: new VirtualClock(), files: caps.files, network: caps.network, subtasks: caps.subtasks, onHostCall };
 }
 
 type Imports = Record<string, Record<string, unknown>>;
@@ -192,10 +196,12 @@ export function buildImports(scope: RunScope): Imports {
   return {
     'capsule:sandbox/host': {
       fsCall(op: string, args: string) {
-        scope.onHostCall();
-        return scope.files.call(op, args);
+        const reply = scope.files.call(op, args);
+        scope.onHostCall(op.length + args.length + reply.length);
+        return reply;
       },
       noteDenial(capability: string, target: string, reason: string) {
+        scope.onHostCall(target.length + reason.length);
         if (capability === 'module' || capability === 'env') scope.sink.denial({ capability, target, reason });
       },
     },
