@@ -2,6 +2,7 @@
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { PIPELINE_FAILED, type PipelineResult, type StepRecord } from '../workflows/shared.js';
+import { forTerminal } from './terminal-text.js';
 
 export type RunStatus = 'succeeded' | 'failed' | 'cancelled' | 'terminated' | 'timed_out';
 
@@ -71,7 +72,7 @@ export function formatSteps(steps: StepRecord[], live: Map<string, LiveStep> = n
     const earlier = s.envelope?.earlier_attempts.map((a) => `#${a.attempt} ${a.error_type}`).join(', ') ?? '';
     return [s.id, s.status, String(s.attempts), exec === undefined ? '' : `${exec.duration_ms} ms`, exec === undefined ? '' : String(exec.fuel_consumed), [note, earlier && `earlier: ${earlier}`].filter(Boolean).join('; ')];
   });
-  return table(['step', 'status', 'attempt', 'duration', 'fuel', 'notes'], rows);
+  return table(['step', 'status', 'attempt', 'duration', 'fuel', 'notes'], rows.map((row) => row.map(forTerminal)));
 }
 
 export function formatOutcome(outcome: RunOutcome, uiUrl: string | undefined): string {
@@ -80,9 +81,9 @@ export function formatOutcome(outcome: RunOutcome, uiUrl: string | undefined): s
     lines.push(...formatSteps(outcome.result.steps), '');
     const t = outcome.result.totals;
     lines.push(`totals: ${t.steps} step run(s), ${t.duration_ms} ms, fuel ${t.fuel_consumed}, ${t.retries} retr${t.retries === 1 ? 'y' : 'ies'}`);
-    if (outcome.status === 'succeeded') lines.push(`output: ${JSON.stringify(outcome.result.output, null, 2)}`);
+    if (outcome.status === 'succeeded') lines.push(`output: ${forTerminal(JSON.stringify(outcome.result.output, null, 2) ?? 'null')}`);
   }
-  lines.push(`${outcome.status === 'succeeded' ? 'succeeded' : outcome.status.toUpperCase()}${outcome.message === undefined ? '' : `: ${outcome.message}`}`);
+  lines.push(`${outcome.status === 'succeeded' ? 'succeeded' : outcome.status.toUpperCase()}${outcome.message === undefined ? '' : `: ${forTerminal(outcome.message)}`}`);
   lines.push(`workflow id: ${outcome.workflowId}`);
   if (uiUrl !== undefined) lines.push(`web UI: ${uiUrl}`);
   return lines.join('\n');

@@ -6,17 +6,13 @@
  */
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { capsuleCacheDir } from '../config/paths.js';
 import type { Envelope } from './envelope.js';
-
-const INSTALL_DIR = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 function replacements(baseDir: string): [string, string][] {
   const known: [string, string][] = [
     [path.resolve(baseDir), '.'],
     [capsuleCacheDir(), '<capsule cache>'],
-    [INSTALL_DIR, '<capsule>'],
     [os.tmpdir(), '<tmp>'],
     [os.homedir(), '~'],
   ];

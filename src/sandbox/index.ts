@@ -12,3 +12,4 @@ export { loadRuntime } from './runtime/runtime.js';
 export type { Runtime } from './runtime/runtime.js';
 export { LANGUAGE_NAMES, type Language } from './runtime/manifest.js';
 export { fitEnvelope } from './envelope-size.js';
+export { jsonValueProblem, MAX_JSON_DEPTH } from './bounded-json.js';

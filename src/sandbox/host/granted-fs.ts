@@ -282,7 +282,7 @@ export class GrantedFs {
     try {
       fd = this.ledger.track(fs.openSync(at(dir.fd, name), DIRECTORY_FLAGS));
     } catch (error) {
-      if (codeOf(error) === 'ELOOP') throw new Refused(LINK_REASON);
+      if (isLink(error, dir.fd, name)) throw new Refused(LINK_REASON);
       throw error;
     }
     const root = this.rootWithId(identity(fs.fstatSync(fd, { bigint: true })));
@@ -377,8 +377,9 @@ function openRoot(grant: FileGrant, ledger: FdLedger): Root {
     try {
       next = ledger.track(fs.openSync(at(fd, name), DIRECTORY_FLAGS));
     } catch (error) {
+      const link = isLink(error, fd, name);
       ledger.close(fd);
-      root.unavailable = codeOf(error) === 'ELOOP'
+      root.unavailable = link
         ? `${shown(grant.guestPath)} is (or goes through) a symbolic link on the host, which the sandbox does not follow`
         : `${shown(grant.guestPath)} no longer exists on the host`;
       return root;
@@ -389,6 +390,18 @@ function openRoot(grant: FileGrant, ledger: FdLedger): Root {
   root.fd = fd;
   root.id = identity(fs.fstatSync(fd, { bigint: true }));
   return root;
+}
+
+/** An open that failed because the name is a symbolic link (O_NOFOLLOW gives ELOOP, or ENOTDIR with O_DIRECTORY). */
+function isLink(error: unknown, dirFd: number, name: string): boolean {
+  const code = codeOf(error);
+  if (code === 'ELOOP') return true;
+  if (code !== 'ENOTDIR') return false;
+  try {
+    return fs.lstatSync(at(dirFd, name)).isSymbolicLink();
+  } catch {
+    return false;
+  }
 }
 
 function requireWrite(dir: Dir): void {
