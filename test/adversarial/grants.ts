@@ -8,7 +8,7 @@ import { repoRoot } from '../helpers.js';
 import { type AdversarialContext, HOST_SECRET } from './context.js';
 
 /** Guest loop iterations in the race: each reads two raced names and writes two. */
-const RACE_ITERATIONS = { js: 4000, python: 1500 };
+const RACE_ITERATIONS = { js: 2500, python: 1500 };
 
 async function withRacer<T>(ctx: AdversarialContext, run: () => Promise<T>): Promise<{ result: T; swaps: number }> {
   const raceDir = path.join(ctx.base, 'data/race');

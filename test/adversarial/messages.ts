@@ -78,7 +78,7 @@ export function defineMessageAttacks(ctx: AdversarialContext): void {
         expect(cli.stdout).toContain('\\x1b]52;c;Y2xpcGJvYXJk\\x07\\x1b[2K');
         expect(cli.stdout).toContain('\\x9b31m\\u202eevil');
         expect(cli.stdout).not.toMatch(CONTROL);
-        // With --json the output is the envelope, exact (JSON escapes what a terminal would act on).
+        // With --json the output is the envelope as it is, for programs.
         const json = await ctx.cli(['exec', path.join(repoRoot, 'test/adversarial/tasks', file), '--task', 'terminal', '--json'], ctx.base);
         expect((JSON.parse(json.stdout) as Envelope).execution.stdout).toContain('\x1b]52;c;');
       });
