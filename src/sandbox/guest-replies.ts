@@ -35,10 +35,9 @@ function parsed<T>(text: string, maxChars: number, schema: z.ZodType<T>, what: s
 
 /** `{"result": ...}` from a run: the task's result, which must be there (null stands for nothing). */
 export function readRunReply(resultJson: string): Reply<unknown> {
-  const reply = parsed(resultJson, MAX_RESULT_CHARS, z.object({ result: z.unknown() }).loose(), 'result');
-  if (!reply.ok) return reply;
-  if (!Object.hasOwn(reply.value, 'result')) return { ok: false, reason: 'its result is malformed: it has no "result"' };
-  return { ok: true, value: reply.value.result };
+  // zod 4: an object key of z.unknown() is required, so `{}` is malformed too.
+  const reply = parsed(resultJson, MAX_RESULT_CHARS, z.object({ result: z.unknown() }), 'result');
+  return reply.ok ? { ok: true, value: reply.value.result } : reply;
 }
 
 export function readDescribeReply(resultJson: string): Reply<DescribedTask[]> {

@@ -32,7 +32,7 @@ describe('runner replies', () => {
   it('reads a result, and calls anything else malformed', () => {
     expect(readRunReply('{"result":null}')).toEqual({ ok: true, value: null });
     expect(readRunReply('{"result":[1,2]}')).toEqual({ ok: true, value: [1, 2] });
-    expect(readRunReply('{}')).toMatchObject({ ok: false, reason: expect.stringContaining('no "result"') });
+    expect(readRunReply('{}')).toMatchObject({ ok: false, reason: expect.stringContaining('its result is malformed: result:') });
     expect(readRunReply('null')).toMatchObject({ ok: false, reason: expect.stringContaining('malformed') });
     expect(readRunReply('not json')).toMatchObject({ ok: false, reason: expect.stringContaining('not JSON') });
     expect(readRunReply(`{"result":${nested(600)}}`)).toMatchObject({ ok: false, limit: true });
