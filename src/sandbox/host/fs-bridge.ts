@@ -7,7 +7,8 @@ import { z } from 'zod';
 import type { Denial } from '../envelope.js';
 import type { FsOp, FsReply } from '../guest/protocol.js';
 import { type Access, FilePolicy, type GrantedPath } from '../policy/file-policy.js';
-import { FsFailure, GrantedFs, Refused } from './granted-fs.js';
+import { FsFailure, Refused } from './grant-roots.js';
+import type { GrantedFs } from './granted-fs.js';
 
 const guestPath = z.string().max(4096, 'at most 4096 characters');
 const data = { data: z.string(), encoding: z.enum(['utf8', 'base64']).optional() };

@@ -14,40 +14,18 @@
  */
 import * as fs from 'node:fs';
 import type { FileMode } from '../../config/task-options.js';
-import { type FileGrant, type GrantedPath, narrower, READ_ONLY_REASON, shown } from '../policy/file-policy.js';
+import { type FileGrant, type GrantedPath, narrower, READ_ONLY_REASON } from '../policy/file-policy.js';
 import { FdLedger } from './fd-ledger.js';
+import {
+  at, codeOf, DIRECTORY_FLAGS, FsFailure, HARD_LINK_REASON, HOLDS_ROOT_REASON, identity, isLink, LINK_REASON, openRoots, Refused, ROOT_REASON,
+  type Root, SPECIAL_REASON, type Stats,
+} from './grant-roots.js';
 
-const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_DIRECTORY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
-const DIRECTORY_FLAGS = O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_NONBLOCK;
+const { O_RDONLY, O_WRONLY, O_CREAT, O_EXCL, O_APPEND, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 const FILE_FLAGS = O_NOFOLLOW | O_NONBLOCK;
 const MAX_TREE_DEPTH = 128;
 const MAX_LISTED_ENTRIES = 100_000;
 const READ_CHUNK = 1 << 20;
-
-export const LINK_REASON = 'the path goes through a symbolic link (the sandbox never follows links)';
-export const SPECIAL_REASON = 'not a regular file or directory (FIFOs, sockets and devices are not available in the sandbox)';
-export const HARD_LINK_REASON = 'the file has several hard links, so it may be a file outside the allowed directory';
-export const ROOT_REASON = 'an allowed directory itself cannot be removed or renamed';
-export const HOLDS_ROOT_REASON = 'the directory holds an allowed directory, which cannot be removed or renamed';
-
-/** A refusal by the sandbox: the guest gets EACCES and the envelope a denial. */
-export class Refused extends Error {}
-
-/** An ordinary file-system error, with an errno code and a message that names no host path. */
-export class FsFailure extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
-}
-
-interface Root {
-  fd: number | null;
-  /** Why the grant cannot be used this run (its root vanished, or became a link). */
-  unavailable: string;
-  id: string;
-  mode: FileMode;
-  modeFrom: string;
-}
 
 /** An open directory on a walk, with the mode the walk has narrowed to so far. */
 interface Dir {
@@ -56,13 +34,6 @@ interface Dir {
   mode: FileMode;
   modeFrom: string;
 }
-
-type Stats = fs.BigIntStats;
-
-const at = (fd: number, name?: string) => (name === undefined ? `/proc/self/fd/${fd}` : `/proc/self/fd/${fd}/${name}`);
-const identity = (s: Stats) => `${s.dev}:${s.ino}`;
-const codeOf = (error: unknown) => (error as NodeJS.ErrnoException).code;
-const PROC_FD_AVAILABLE = process.platform === 'linux' && fs.existsSync('/proc/self/fd');
 
 export class GrantedFs {
   /** No grants: what an instance prepared ahead of its run sees (the policy refuses every path before this). */
@@ -76,20 +47,7 @@ export class GrantedFs {
 
   /** Opens every grant's root (walking its host path without following links) and derives the combined modes. */
   static open(grants: readonly FileGrant[], ledger: FdLedger, maxReadBytes: number): GrantedFs {
-    const roots = grants.map((grant) => openRoot(grant, ledger));
-    const places = roots.map((root) => (root.fd === null ? null : fs.readlinkSync(at(root.fd))));
-    // The narrower mode wins for the deeper path, on the host too: a root inside (or equal to) another grant's
-    // root takes the narrower of the two modes, whatever guest names the grants have.
-    for (const [i, root] of roots.entries()) {
-      for (const [j, other] of roots.entries()) {
-        const inside = places[i] !== null && places[j] !== null && (places[i] === places[j] || places[i]!.startsWith(`${places[j]}/`));
-        if (i !== j && inside && narrower(root.mode, other.mode) !== root.mode) {
-          root.mode = other.mode;
-          root.modeFrom = other.modeFrom;
-        }
-      }
-    }
-    return new GrantedFs(roots, ledger, maxReadBytes);
+    return new GrantedFs(openRoots(grants, ledger), ledger, maxReadBytes);
   }
 
   close(): void {
@@ -355,52 +313,6 @@ export class GrantedFs {
       this.release(dir);
     }
     fs.rmdirSync(at(parentFd, name));
-  }
-}
-
-function openRoot(grant: FileGrant, ledger: FdLedger): Root {
-  const root: Root = { fd: null, unavailable: '', id: '', mode: grant.mode, modeFrom: grant.guestPath };
-  if (!PROC_FD_AVAILABLE) {
-    root.unavailable = 'file grants need Linux (/proc/self/fd); this host cannot enforce them, so none is given';
-    return root;
-  }
-  let fd: number;
-  try {
-    // The base directory is the operator's: links in it are trusted. Below it, none is followed.
-    fd = ledger.track(fs.openSync(grant.base, O_RDONLY | O_DIRECTORY | O_NONBLOCK));
-  } catch {
-    root.unavailable = `${shown(grant.guestPath)} is not available on the host`;
-    return root;
-  }
-  for (const name of grant.hostPath === '.' ? [] : grant.hostPath.split('/')) {
-    let next: number;
-    try {
-      next = ledger.track(fs.openSync(at(fd, name), DIRECTORY_FLAGS));
-    } catch (error) {
-      const link = isLink(error, fd, name);
-      ledger.close(fd);
-      root.unavailable = link
-        ? `${shown(grant.guestPath)} is (or goes through) a symbolic link on the host, which the sandbox does not follow`
-        : `${shown(grant.guestPath)} no longer exists on the host`;
-      return root;
-    }
-    ledger.close(fd);
-    fd = next;
-  }
-  root.fd = fd;
-  root.id = identity(fs.fstatSync(fd, { bigint: true }));
-  return root;
-}
-
-/** An open that failed because the name is a symbolic link (O_NOFOLLOW gives ELOOP, or ENOTDIR with O_DIRECTORY). */
-function isLink(error: unknown, dirFd: number, name: string): boolean {
-  const code = codeOf(error);
-  if (code === 'ELOOP') return true;
-  if (code !== 'ENOTDIR') return false;
-  try {
-    return fs.lstatSync(at(dirFd, name)).isSymbolicLink();
-  } catch {
-    return false;
   }
 }
 
