@@ -243,7 +243,8 @@ export class GrantedFs {
       if (isLink(error, dir.fd, name)) throw new Refused(LINK_REASON);
       throw error;
     }
-    const root = this.rootWithId(identity(fs.fstatSync(fd, { bigint: true })));
+    // Another grant's root can only be met on the way when there is another grant.
+    const root = this.roots.length > 1 ? this.rootWithId(identity(fs.fstatSync(fd, { bigint: true }))) : undefined;
     const mode = root ? narrower(dir.mode, root.mode) : dir.mode;
     return { fd, owned: true, mode, modeFrom: mode === dir.mode ? dir.modeFrom : root!.modeFrom };
   }
@@ -331,18 +332,21 @@ function tooLarge(limit: number): FsFailure {
   return new FsFailure('EFBIG', `the file is larger than the task's memory (${limit} bytes)`);
 }
 
-/** Reads to the end (the file may have grown since it was checked: the limit still holds). */
+/**
+ * Reads to the end: one read for a file whose size was known (a short read of a regular file is its end), more if it
+ * grew since; the limit holds either way.
+ */
 function readAll(fd: number, expectedSize: number, limit: number): Buffer {
   const chunks: Buffer[] = [];
   let total = 0;
-  let size = Math.min(Math.max(expectedSize + 1, 4096), READ_CHUNK);
+  let size = Math.min(expectedSize + 1, READ_CHUNK);
   for (;;) {
     const chunk = Buffer.allocUnsafe(size);
     const read = fs.readSync(fd, chunk, 0, size, null);
-    if (read === 0) return Buffer.concat(chunks, total);
     total += read;
     if (total > limit) throw tooLarge(limit);
     chunks.push(chunk.subarray(0, read));
+    if (read < size) return chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks, total);
     size = READ_CHUNK;
   }
 }
