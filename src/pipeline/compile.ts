@@ -165,6 +165,7 @@ function overridesOf(step: StepDefinition): LimitOverrides | undefined {
   if (step.ram !== undefined) o.ram = step.ram;
   if (step.timeout !== undefined) o.timeout = step.timeout;
   if (step.maxRetries !== undefined) o.maxRetries = step.maxRetries;
+  if (step.secrets !== undefined) o.secrets = step.secrets;
   return Object.keys(o).length === 0 ? undefined : o;
 }
 

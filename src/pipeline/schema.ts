@@ -3,6 +3,7 @@
  * errors so a typo never silently drops a setting.
  */
 import { z } from 'zod';
+import { secretsSchema } from '../config/secrets.js';
 import { DURATION_EXPECTED, parseDuration } from '../config/units.js';
 
 const stepId = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'expected an id of letters, digits, "_" or "-" starting with a letter or "_"');
@@ -30,6 +31,8 @@ export const stepSchema = z.strictObject({
   maxRetries: z.number().int('expected an integer >= 0').min(0, 'expected an integer >= 0').max(100, 'at most 100').optional(),
   /** More directories of the project for this step's task, as `HOST[::GUEST][:ro|:rw]` (read-only unless `:rw`). */
   mounts: z.array(z.string().min(1, 'expected HOST[::GUEST][:ro|:rw]')).optional(),
+  /** Narrows the task's secrets for this step (a subset of its names and hosts); can never widen them. */
+  secrets: secretsSchema.optional(),
 });
 export type StepDefinition = z.output<typeof stepSchema>;
 

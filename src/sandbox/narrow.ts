@@ -1,12 +1,14 @@
 /**
  * Sub-tasks only narrow. A task called from inside another runs with its own declaration cut down to what its
- * caller has, option by option: at most the caller's fuel, memory and time, files (as host directories, with the
- * narrower mode), hosts and environment variables. Whatever the child's declaration says, calling a task never
+ * caller has, option by option: at most the caller's fuel, memory, time and response size, files (as host
+ * directories, with the narrower mode), hosts, environment variables and secrets (names and hosts). Whatever the child's declaration says, calling a task never
  * gains a capability or a budget. Each cut is listed in the child's envelope (`execution.narrowed`), so the record
  * says what the child asked for and what it got.
  *
  * One narrower per option: a new capability (secrets, say) narrows by adding its entry to NARROWERS.
  */
+import { formatPattern, intersectPatterns, parseHostPattern } from '../config/host-pattern.js';
+import { narrowSecrets } from '../config/secrets.js';
 import type { AllowedFile, ResolvedTaskOptions } from '../config/task-options.js';
 import type { NarrowedOption } from './envelope.js';
 import { narrower, within } from './policy/file-policy.js';
@@ -22,6 +24,8 @@ const RECORDED_AS: Record<Narrowable, string> = {
   allowedFiles: 'allowedFiles',
   allowedHosts: 'allowedHosts',
   envVariables: 'envVariables',
+  secrets: 'secrets',
+  maxResponseBytes: 'maxResponseSize',
 };
 
 const NARROWERS: { [K in Narrowable]: Narrower<K> } = {
@@ -31,6 +35,8 @@ const NARROWERS: { [K in Narrowable]: Narrower<K> } = {
   allowedFiles: narrowFiles,
   allowedHosts: narrowHosts,
   envVariables: (declared, caller) => declared.filter((name) => caller.includes(name)),
+  secrets: narrowSecrets,
+  maxResponseBytes: Math.min,
 };
 
 export function narrowToCaller(declared: ResolvedTaskOptions, caller: ResolvedTaskOptions): { options: ResolvedTaskOptions; narrowed: NarrowedOption[] } {
@@ -80,44 +86,18 @@ function narrowFiles(declared: AllowedFile[], caller: AllowedFile[]): AllowedFil
   return granted;
 }
 
-interface HostPattern {
-  wildcard: boolean;
-  host: string;
-  port: string | undefined;
-}
-
-/** "*.example.org", "api.example.com:8443", "[::1]:8080": wildcard, host, port. */
-function parseHostPattern(pattern: string): HostPattern {
-  const lower = pattern.toLowerCase();
-  const wildcard = lower.startsWith('*.');
-  const body = wildcard ? lower.slice(2) : lower;
-  const match = /^(\[[^\]]*\]|[^:]*)(?::(\d+))?$/.exec(body);
-  return { wildcard, host: match?.[1] ?? body, port: match?.[2] };
-}
-
-function formatHostPattern(p: HostPattern): string {
-  return `${p.wildcard ? '*.' : ''}${p.host}${p.port === undefined ? '' : `:${p.port}`}`;
-}
-
-/** Hosts matched by both patterns, as one pattern, or undefined when none are. */
-function intersectHosts(a: HostPattern, b: HostPattern): HostPattern | undefined {
-  if (a.port !== undefined && b.port !== undefined && a.port !== b.port) return undefined;
-  const port = a.port ?? b.port;
-  const under = (name: string, wild: HostPattern) => name.endsWith(`.${wild.host}`);
-  if (!a.wildcard && !b.wildcard) return a.host === b.host ? { wildcard: false, host: a.host, port } : undefined;
-  if (!a.wildcard) return under(a.host, b) ? { wildcard: false, host: a.host, port } : undefined;
-  if (!b.wildcard) return under(b.host, a) ? { wildcard: false, host: b.host, port } : undefined;
-  if (a.host === b.host || under(a.host, b)) return { wildcard: true, host: a.host, port };
-  return under(b.host, a) ? { wildcard: true, host: b.host, port } : undefined;
-}
-
+/** The hosts both allowlists match, each as one pattern (patterns were validated with the options). */
 function narrowHosts(declared: string[], caller: string[]): string[] {
+  const parse = (text: string) => {
+    const parsed = parseHostPattern(text);
+    return parsed.ok ? [parsed.value] : [];
+  };
+  const callers = caller.flatMap(parse);
   const granted = new Set<string>();
-  const callers = caller.map(parseHostPattern);
-  for (const pattern of declared.map(parseHostPattern)) {
+  for (const pattern of declared.flatMap(parse)) {
     for (const other of callers) {
-      const both = intersectHosts(pattern, other);
-      if (both) granted.add(formatHostPattern(both));
+      const both = intersectPatterns(pattern, other);
+      if (both) granted.add(formatPattern(both));
     }
   }
   return [...granted];

@@ -9,14 +9,19 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { MountError, resolveMount, withMounts } from '../config/mounts.js';
 import { capsuleCacheDir } from '../config/paths.js';
+import { loadSecretValues, type SecretSource } from '../config/dotenv.js';
 import { BUILTIN_DEFAULTS, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults, TaskOptionsError } from '../config/task-options.js';
 import { COMPUTE_LEVELS, formatBytes, parseBytes } from '../config/units.js';
 import { jsonValueProblem } from './bounded-json.js';
 import { taskLanguage, type TaskBundle } from './bundle.js';
 import type { Envelope } from './envelope.js';
+import { EgressServer, type EgressOptions } from './egress/egress-server.js';
+import { openRunEdge, variableHoldingSecret, type EdgeContext } from './egress/run-edge.js';
+import { PlaceholderKey } from './egress/run-secrets.js';
 import { readDescribeReply, readFailure } from './guest-replies.js';
 import type { DescribedTask } from './guest/protocol.js';
 import { withoutHostPaths } from './host-paths.js';
+import { shortenListed } from './host/wire-limits.js';
 import type { GuestEvent, GuestJob } from './host/protocol.js';
 import { narrowToCaller } from './narrow.js';
 import type { FileGrant } from './policy/file-policy.js';
@@ -41,6 +46,13 @@ export interface SandboxOptions {
    * language's first task. Default: JavaScript.
    */
   languages?: Language[];
+  /** The network edge: resolver, extra trusted CA certificates, connect timeout. Default: the system's. */
+  network?: EgressOptions;
+  /**
+   * Where secret values come from. Default: this process's environment, then `.env.local` and `.env` in its
+   * working directory (the environment wins). Never from a run request: those travel in workflow input.
+   */
+  secrets?: SecretSource;
 }
 
 export interface RunProgress {
@@ -97,6 +109,7 @@ export class Sandbox {
   private constructor(
     private readonly pool: ThreadPool,
     private readonly subtasks: SubtaskServer,
+    private readonly edge: EdgeContext,
     private readonly outputCapBytes: number,
     private readonly maxSubtaskDepth: number,
     private readonly report: ProgressReporter | undefined,
@@ -111,9 +124,13 @@ export class Sandbox {
       runtimes: Object.fromEntries(runtimes.map((runtime) => [runtime.language, runtimeInit(runtime)])),
       spare: { language: languages[0]!, ramBytes: DEFAULT_RAM_BYTES },
     };
+    // Read first: a malformed .env is an error before any thread starts.
+    const secretValues = loadSecretValues(options.secrets ?? { env: process.env, dir: process.cwd() });
     const pool = new ThreadPool(script, init, options.poolSize ?? os.availableParallelism());
     const [subtasks] = await Promise.all([SubtaskServer.start(), pool.warm()]);
-    const sandbox = new Sandbox(pool, subtasks, options.outputCapBytes ?? 1024 * 1024, options.maxSubtaskDepth ?? 8, options.report);
+    const egress = await EgressServer.start(options.network ?? {}, [subtasks.authority]);
+    const edge: EdgeContext = { egress, key: new PlaceholderKey(), secretValue: (name) => secretValues.get(name) };
+    const sandbox = new Sandbox(pool, subtasks, edge, options.outputCapBytes ?? 1024 * 1024, options.maxSubtaskDepth ?? 8, options.report);
     for (const runtime of runtimes) sandbox.runtimes.set(runtime.language, Promise.resolve(runtime));
     return sandbox;
   }
@@ -145,11 +162,11 @@ export class Sandbox {
   }
 
   async run(request: RunRequest): Promise<Envelope> {
-    return this.runAtDepth(request, 0);
+    return this.runAtDepth(request, 0, undefined);
   }
 
   async close(): Promise<void> {
-    await Promise.all([this.pool.close(), this.subtasks.close()]);
+    await Promise.all([this.pool.close(), this.subtasks.close(), this.edge.egress.close()]);
   }
 
   /** Loads a language's runtime (building it once per version) into the pool's threads. */
@@ -188,7 +205,7 @@ export class Sandbox {
         ramBytes: DESCRIBE_LIMITS.ramBytes,
         outputCapBytes: this.outputCapBytes,
         files: [],
-        hosts: [],
+        egress: null,
         subtasks: null,
       },
       { timeoutMs: DESCRIBE_LIMITS.timeoutMs },
@@ -214,8 +231,11 @@ export class Sandbox {
     throw new TaskOptionsError(bundle.entryFile, undefined, undefined, `cannot load the task file: ${why}${hint}`);
   }
 
-  /** Every envelope leaves here, with host directories hidden (a sub-task's envelope is its caller's value). */
-  private async runAtDepth(request: RunRequest, depth: number, caller?: ResolvedTaskOptions): Promise<Envelope> {
+  /**
+   * Every envelope leaves here, with host directories hidden (a sub-task's envelope is its caller's value).
+   * `caller`: for a sub-task, the options its caller runs with (it gets at most those).
+   */
+  private async runAtDepth(request: RunRequest, depth: number, caller: ResolvedTaskOptions | undefined): Promise<Envelope> {
     return withoutHostPaths(await this.runChecked(request, depth, caller), request.baseDir);
   }
 
@@ -267,6 +287,10 @@ export class Sandbox {
       if (value === undefined) unsetEnv.push(name);
       else listedEnv[name] = value;
     }
+    const holding = variableHoldingSecret(listedEnv, options.secrets, this.edge.secretValue);
+    if (holding) {
+      return invalidTaskEnvelope(options.name, `${request.bundle.entryFile}: task "${options.name}": envVariables "${holding.variable}" holds the value of secret "${holding.secret}" on this host, which would put the secret in the guest: remove it from envVariables`);
+    }
 
     // Children die with their parent: a sub-task never outlives the run that called it.
     const lifetime = new AbortController();
@@ -277,6 +301,12 @@ export class Sandbox {
     request.signal?.addEventListener('abort', onParentAbort, { once: true });
     // A caller that ended while this run was being prepared has already fired its signal: listening is too late.
     if (request.signal?.aborted) lifetime.abort();
+    // One timeline for the thread's events and the egress's (requests and denials), in the order they arrive.
+    const timeline: GuestEvent[] = [];
+    const edge = openRunEdge(this.edge, { options, timeoutMs: options.timeoutMs, report: (event) => timeline.push(shortenListed(event)) });
+    // A declared secret without a value here (or cut for a sub-task) is absent in the guest, as an unset listed
+    // variable is: reading it is no denial.
+    unsetEnv.push(...Object.keys(declared.secrets).filter((name) => !(name in edge.environment)));
     const inherited = { baseDir: request.baseDir, defaults: request.defaults, env: request.env, mounts: request.mounts };
     const registration = this.subtasks.register((name, args) =>
       this.runAtDepth({ bundle: request.bundle, task: name, args, ...inherited, signal: lifetime.signal }, depth + 1, options),
@@ -286,19 +316,24 @@ export class Sandbox {
       const job: Omit<GuestJob, 'id'> = {
         language,
         source: request.bundle.code,
-        request: { mode: 'run', task: options.name, args: request.args ?? [], env: listedEnv, unsetEnv },
+        request: { mode: 'run', task: options.name, args: request.args ?? [], env: { ...listedEnv, ...edge.environment }, unsetEnv },
         fuel: options.fuel,
         ramBytes: options.ramBytes,
         outputCapBytes: this.outputCapBytes,
         files: grantsFor(options, request.baseDir),
-        hosts: options.allowedHosts,
+        egress: edge.endpoint,
         subtasks: { authority: this.subtasks.authority, token: registration.token },
       };
-      const result = await this.pool.execute(job, { timeoutMs: options.timeoutMs, signal: lifetime.signal, nested: depth > 0, onEvent: progress.onEvent });
-      const envelope = toEnvelope(options, result, { outputCapBytes: this.outputCapBytes });
-      return narrowed.length === 0 ? envelope : { ...envelope, execution: { ...envelope.execution, narrowed } };
+      const onEvent = (event: GuestEvent) => {
+        timeline.push(event);
+        progress.onEvent(event);
+      };
+      const result = await this.pool.execute(job, { timeoutMs: options.timeoutMs, signal: lifetime.signal, nested: depth > 0, onEvent });
+      const envelope = toEnvelope(options, { ...result, events: [...timeline] }, { outputCapBytes: this.outputCapBytes });
+      return edge.redact(narrowed.length === 0 ? envelope : { ...envelope, execution: { ...envelope.execution, narrowed } });
     } finally {
       progress.stop();
+      edge.close();
       registration.close();
       request.signal?.removeEventListener('abort', onParentAbort);
       lifetime.abort();

@@ -21,10 +21,21 @@ export interface TaskOptions {
   maxRetries?: number;
   /** Directories the task may use, relative to the directory Capsule runs in; a string is read-only. */
   allowedFiles?: (string | { path: string; mode?: 'read-only' | 'read-write' })[];
-  /** Hosts the task may fetch from: "api.example.com", "*.example.org", "127.0.0.1:8080". Empty: no network. */
+  /**
+   * Hosts the task may fetch from: "api.example.com", "*.example.org", "api.example.com:8443", "[2001:db8::1]".
+   * Empty: no network. Loopback and private addresses only when listed literally with their port ("127.0.0.1:8080").
+   */
   allowedHosts?: string[];
   /** Host environment variables the task can see in process.env. */
   envVariables?: string[];
+  /**
+   * Secrets and the hosts their values may be sent to: `{ OPENAI_API_KEY: ["api.openai.com"] }`. process.env holds
+   * a placeholder; Capsule puts the real value in request headers to those hosts only. Values come from the
+   * worker's environment or `.env`/`.env.local`, never from the task or its input.
+   */
+  secrets?: Record<string, string[]>;
+  /** Cap on each HTTP response body: "10MB" (default), "512KB" or bytes. */
+  maxResponseSize?: string | number;
 }
 
 /** Calling a task from inside another task runs it as a sub-task in its own sandbox and resolves to its envelope. */

@@ -22,7 +22,7 @@ describe('task options', () => {
   it('applies the built-in defaults', () => {
     expect(resolve({})).toEqual({
       name: 'main', fuel: 2_000_000_000, ramBytes: 256 * 1024 * 1024, timeoutMs: 60_000, maxRetries: 0,
-      allowedFiles: [], allowedHosts: [], envVariables: [],
+      allowedFiles: [], allowedHosts: [], envVariables: [], secrets: {}, maxResponseBytes: 10 * 1024 * 1024,
     });
   });
 
@@ -50,7 +50,19 @@ describe('task options', () => {
     [{ allowedFiles: ['../outside'] }, 'option "allowedFiles[0]": "../outside" escapes'],
     [{ allowedFiles: ['./data', './missing'] }, 'option "allowedFiles[1]": "./missing" is not an existing directory'],
     [{ allowedFiles: [{ path: './data', mode: 'write-only' }] }, 'option "allowedFiles[0].mode": expected "read-only" or "read-write"'],
-    [{ allowedHosts: ['https://api.example.com'] }, 'option "allowedHosts[0]": expected a host name'],
+    [{ allowedHosts: ['https://api.example.com'] }, 'option "allowedHosts[0]": got "https://api.example.com"; expected a host such as'],
+    [{ allowedHosts: ['*.127.0.0.1'] }, 'option "allowedHosts[0]": got "*.127.0.0.1"; expected a wildcard over a domain name'],
+    [{ allowedHosts: ['[::1'] }, 'option "allowedHosts[0]": got "[::1"'],
+    [{ allowedHosts: ['api.example.com:70000'] }, 'option "allowedHosts[0]": got "api.example.com:70000"'],
+    [{ allowedHosts: ['user@api.example.com'] }, 'option "allowedHosts[0]": got "user@api.example.com"'],
+    [{ secrets: { 'NOT VALID': ['api.example.com'] } }, 'option "secrets.NOT VALID": expected an environment variable name'],
+    [{ secrets: { API_KEY: [] } }, 'option "secrets.API_KEY": expected at least one host'],
+    [{ secrets: { API_KEY: 'api.example.com' } }, 'option "secrets.API_KEY": expected a list of hosts'],
+    [{ secrets: { API_KEY: ['https://api.example.com/v1'] } }, 'option "secrets.API_KEY[0]": got "https://api.example.com/v1"'],
+    [{ allowedHosts: ['other.example.com'], secrets: { API_KEY: ['api.example.com'] } }, 'option "secrets.API_KEY": host "api.example.com" is not covered by allowedHosts (other.example.com): add it there too'],
+    [{ allowedHosts: ['api.example.com:443'], secrets: { API_KEY: ['api.example.com'] } }, 'option "secrets.API_KEY": host "api.example.com" is not covered by allowedHosts'],
+    [{ allowedHosts: ['api.example.com'], envVariables: ['API_KEY'], secrets: { API_KEY: ['api.example.com'] } }, 'option "secrets.API_KEY": "API_KEY" is also in envVariables'],
+    [{ maxResponseSize: 'big' }, 'option "maxResponseSize": got "big"; expected a size'],
     [{ envVariables: ['NOT VALID'] }, 'option "envVariables[0]": expected an environment variable name'],
     [{ computee: 'LOW' }, 'unknown option(s) "computee"'],
     [{ allowedFiles: [42] }, 'option "allowedFiles[0]": got 42; expected a relative directory'],
@@ -79,6 +91,32 @@ describe('task options', () => {
     expect(resolve({}, { defaults })).toMatchObject({ fuel: 100_000_000, ramBytes: 64 * 1024 ** 2, timeoutMs: 5000, maxRetries: 2, allowedHosts: ['api.example.com'], envVariables: ['KEY'] });
     expect(resolve({ compute: 'HIGH', allowedHosts: [] }, { defaults })).toMatchObject({ fuel: 50_000_000_000, allowedHosts: [] });
     expect(rejection({}, { defaults: { ram: 'huge' } })).toContain('capsule.toml: option "default ram"');
+  });
+
+  it('normalises hosts, and takes secrets and maxResponseSize', () => {
+    const options = resolve({ allowedHosts: ['API.Example.com.', '*.example.org', '[0:0::1]:8080', 'bücher.example'], secrets: { API_KEY: ['api.example.com', 'x.example.org:443'] }, maxResponseSize: '1MB' });
+    expect(options).toMatchObject({
+      allowedHosts: ['api.example.com', '*.example.org', '[::1]:8080', 'xn--bcher-kva.example'],
+      secrets: { API_KEY: ['api.example.com', 'x.example.org:443'] },
+      maxResponseBytes: 1024 * 1024,
+    });
+    expect(resolve({}).maxResponseBytes).toBe(10 * 1024 * 1024);
+  });
+
+  it('lets a step narrow secrets, never widen them', () => {
+    const declared = { allowedHosts: ['*.example.com'], secrets: { API_KEY: ['*.example.com'], OTHER: ['a.example.com'] } };
+    expect(resolve(declared, { overrides: { secrets: { API_KEY: ['api.example.com:443'] } } }).secrets).toEqual({ API_KEY: ['api.example.com:443'] });
+    expect(resolve(declared, { overrides: { secrets: {} } }).secrets).toEqual({});
+    expect(rejection(declared, { overrides: { secrets: { NEW_KEY: ['a.example.com'] } } })).toContain('option "override secrets.NEW_KEY": the task does not declare this secret (it declares: API_KEY, OTHER); a step can only narrow secrets');
+    expect(rejection(declared, { overrides: { secrets: { OTHER: ['b.example.com'] } } })).toContain('option "override secrets.OTHER": host "b.example.com" is not among the task\'s hosts for it (a.example.com)');
+    expect(rejection(declared, { overrides: { secrets: { API_KEY: ['example.com'] } } })).toContain('is not among the task\'s hosts');
+  });
+
+  it('names secrets\' problems the Python way in a Python file', () => {
+    const python = { file: 'tasks/main.py', spelling: 'python' as const, baseDir: dir.base };
+    expect(() => resolveTaskOptions({ name: 'main', env_variables: ['API_KEY'], allowed_hosts: ['a.example.com'], secrets: { API_KEY: ['a.example.com'] } }, python))
+      .toThrow('"API_KEY" is also in env_variables');
+    expect(resolveTaskOptions({ name: 'main', max_response_size: '2KB' }, python).maxResponseBytes).toBe(2048);
   });
 
   it('applies limit overrides (pipelines) but rejects bad ones', () => {

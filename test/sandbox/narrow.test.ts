@@ -3,7 +3,8 @@ import type { AllowedFile, ResolvedTaskOptions } from '../../src/config/task-opt
 import { narrowToCaller } from '../../src/sandbox/narrow.js';
 
 const options = (over: Partial<ResolvedTaskOptions>): ResolvedTaskOptions => ({
-  name: 't', fuel: 1000, ramBytes: 1 << 26, timeoutMs: 60_000, maxRetries: 0, allowedFiles: [], allowedHosts: [], envVariables: [], ...over,
+  name: 't', fuel: 1000, ramBytes: 1 << 26, timeoutMs: 60_000, maxRetries: 0, allowedFiles: [], allowedHosts: [], envVariables: [],
+  secrets: {}, maxResponseBytes: 10 * 1024 * 1024, ...over,
 });
 const files = (declared: AllowedFile[], caller: AllowedFile[]) => narrowToCaller(options({ allowedFiles: declared }), options({ allowedFiles: caller })).options.allowedFiles;
 const hosts = (declared: string[], caller: string[]) => narrowToCaller(options({ allowedHosts: declared }), options({ allowedHosts: caller })).options.allowedHosts;
@@ -38,6 +39,15 @@ describe('sub-tasks only narrow', () => {
     expect(hosts(['example.com'], ['*.example.com'])).toEqual([]);
     expect(hosts(['127.0.0.1:80'], ['127.0.0.1:8080'])).toEqual([]);
     expect(hosts(['[::1]:8080'], ['[::1]'])).toEqual(['[::1]:8080']);
+  });
+
+  it('keeps only the secrets (names and hosts) and the response size the caller has', () => {
+    const { options: granted, narrowed } = narrowToCaller(
+      options({ secrets: { A: ['api.example.com', 'other.org'], B: ['b.test'] }, maxResponseBytes: 1 << 30 }),
+      options({ secrets: { A: ['api.example.com'] }, maxResponseBytes: 1 << 20 }),
+    );
+    expect(granted).toMatchObject({ secrets: { A: ['api.example.com'] }, maxResponseBytes: 1 << 20 });
+    expect(narrowed.map((n) => n.option)).toEqual(['secrets', 'maxResponseSize']);
   });
 
   it('keeps only the environment variables the caller may read', () => {

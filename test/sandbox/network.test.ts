@@ -30,7 +30,8 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-const run = async (task: string, args: unknown[]) => sandbox.run({ bundle: await fixtureBundle('network.ts'), task, args, baseDir: repoRoot });
+const run = async (task: string, args: unknown[]) =>
+  sandbox.run({ bundle: await fixtureBundle('network.ts'), task, args, baseDir: repoRoot, defaults: { allowedHosts: [new URL(base).host, 'localhost:1'] } });
 
 describe('network', () => {
   it('fetches from an allowed host and records the request', async () => {

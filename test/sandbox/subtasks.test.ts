@@ -7,7 +7,8 @@ import { fixtureBundle, useSandboxAndDir } from '../helpers.js';
 const shared = useSandboxAndDir();
 
 const run = async (mode: string, url?: string) => {
-  const envelope = await shared.sandbox().run({ bundle: await fixtureBundle('subtasks.ts'), args: url ? [mode, url] : [mode], baseDir: shared.dir().base });
+  const defaults = url ? { allowedHosts: [new URL(url).host] } : undefined;
+  const envelope = await shared.sandbox().run({ bundle: await fixtureBundle('subtasks.ts'), args: url ? [mode, url] : [mode], baseDir: shared.dir().base, defaults });
   expect(envelope.success).toBe(true);
   return envelope.result;
 };

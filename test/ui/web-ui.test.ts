@@ -69,8 +69,9 @@ describe('the Web UI while a long step runs', () => {
     const statusText = cliOutput(await runCommand('status', (io) => status({ workflowId: handle.workflowId, io })));
     expect(statusText).toContain(`web UI: ${expected}`);
     await page.goto(expected);
-    await page.waitForURL(/\/workflows\/research-[0-9a-f]{12}\/[0-9a-f-]{36}\/history$/);
-    runUrl = page.url().replace(/\/history$/, '');
+    // The UI resolves the id to its run and opens the run's default view (timeline in UI 2.54, history before).
+    await page.waitForURL(/\/workflows\/research-[0-9a-f]{12}\/[0-9a-f-]{36}\/(history|timeline)$/);
+    runUrl = page.url().replace(/\/(history|timeline)$/, '');
 
     await page.goto(`${runUrl}/pending-activities`);
     await visible(page.getByText('Heartbeat Details', { exact: true }));
@@ -150,22 +151,33 @@ describe('a finished run with a retried and a failed step', () => {
     await visible(row);
     await stack.screenshot('3-search-by-pipeline');
     await row.click();
-    await page.waitForURL(/\/history$/);
+    await page.waitForURL(/\/(history|timeline)$/);
 
     // The timeline labels each activity with its summary; notes shows its second attempt.
+    await page.goto(`${runUrl}/timeline`);
     for (const summary of SUMMARIES) await visible(page.getByText(summary).first());
     await visible(page.getByText(/2 • runTask • notes · notes/).first());
-    // The failure view (the workflow's result panel): the step's error_type as the cause of the pipeline's failure.
+    await stack.screenshot('4-timeline');
+    await page.goto(`${runUrl}/history`);
+    // The failure view (the workflow's result panel, maximized so all of it renders): the step's error_type as the
+    // cause of the pipeline's failure.
+    await page.getByRole('button', { name: 'Maximize' }).last().click();
     await visible(page.getByText('"type": "fuel_exhausted"').first());
     await visible(page.getByText(/failed at step \\"publish\\" after 1 attempt\(s\): fuel_exhausted/).first());
-    await stack.screenshot('4-history-timeline-failure');
+    await stack.screenshot('5-history-failure');
+    await page.keyboard.press('Escape');
 
     // The failed step's own event: its failure carries the envelope in details.
     await page.getByText('Activity Task Failed').first().click();
+    // The expanded event shows its failure in a code view that renders the lines in view only: scroll down to it.
     const envelopeLine = page.getByText('"error_type": "fuel_exhausted"').first();
-    await visible(envelopeLine);
+    await waitFor('the failed step\'s envelope in its failure details', async () => {
+      if (await envelopeLine.isVisible()) return true;
+      await page.mouse.wheel(0, 400);
+      return undefined;
+    }, 20_000);
     await envelopeLine.scrollIntoViewIfNeeded();
-    await stack.screenshot('5-activity-failure-envelope');
+    await stack.screenshot('6-activity-failure-envelope');
 
     await page.goto(`${runUrl}/user-metadata`);
     await visible((await markdownFrame(page, 'Capsule pipeline research')).getByText(/^Capsule pipeline research · 5 steps · input sha256:[0-9a-f]{12}$/));
@@ -182,7 +194,7 @@ describe('a finished run with a retried and a failed step', () => {
       ['publish', 'failed', '1'],
     ].sort());
     expect(rows.find((r) => r[0] === 'publish')?.[5]).toMatch(/^fuel_exhausted: /);
-    await stack.screenshot('6-user-metadata');
+    await stack.screenshot('7-user-metadata');
 
     await page.goto(`${runUrl}/memo`);
     await visible(page.getByText('"failedStep": "publish"').first());

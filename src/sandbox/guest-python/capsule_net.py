@@ -1,8 +1,9 @@
 """HTTP in the sandbox: a small synchronous client over the host's ``wasi:http/outgoing-handler`` import.
 
-Every request (``capsule.http``, ``urllib.request``, sub-task calls) is one ``handle`` call that the host checks
-against the task's ``allowed_hosts`` before anything leaves the machine; a refused one comes back as the
-``HTTP-request-denied`` error code and is raised as :class:`capsule.RequestDenied`. Time limits are the host's.
+Every request (``capsule.http``, ``urllib.request``, sub-task calls) is one ``handle`` call; the host's egress
+checks it (``allowed_hosts``, the addresses the name resolves to, secrets, every redirect hop) before anything
+leaves the machine. A refused one comes back as the ``HTTP-request-denied`` error code and is raised as
+:class:`capsule.RequestDenied`. Redirects are followed by the host; time limits are the host's.
 The guest has no event loop (asyncio needs sockets), so the client blocks on each step: the host performs the
 request while the guest waits on the response's pollable.
 """
@@ -122,6 +123,10 @@ class WasiHttpTransport:
             if outcome is None or not isinstance(outcome, Ok):
                 raise ConnectionError(f"HTTP request to {url} failed: the response was not delivered")
             if not isinstance(outcome.value, Ok):
+                # The host's egress refuses after looking closer (a private address, a redirect, a secret sent
+                # where it may not go): the same denial as a refusal up front.
+                if isinstance(outcome.value.value, wasi.ErrorCode_HttpRequestDenied):
+                    raise RequestDenied(url, authority) from None
                 raise _transport_error(url, outcome.value.value)
             with outcome.value.value as response:
                 return self._read_response(url, response)

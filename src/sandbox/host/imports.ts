@@ -2,28 +2,36 @@
  * Builds every import of one guest instance (either language's runner). Nothing comes from preview2-shim's
  * defaults (they grant the host's environment, stdin, network and, in some versions, "/"): stdio is captured, the
  * environment and the arguments are empty (listed variables travel in the run request), the filesystem has no
- * preopens, sockets cannot be created, HTTP goes through the allowlist, clocks are virtual. Only the shim's resource classes are reused, because the
- * jco glue checks resources with `instanceof` against the classes it is given.
+ * preopens, sockets cannot be created, every HTTP request goes to the main thread's egress, clocks are virtual.
+ * Only the shim's resource classes are reused, because the jco glue checks resources with `instanceof` against the
+ * classes it is given.
  */
 import * as shim from '@bytecodealliance/preview2-shim';
-import type { Denial, HostRequest } from '../envelope.js';
+import type { Denial } from '../envelope.js';
 import { SUBTASK_HOST } from '../guest/protocol.js';
 import { FilePolicy } from '../policy/file-policy.js';
-import { NetworkPolicy } from '../policy/network-policy.js';
 import { VirtualClock } from './clock.js';
 import { FsBridge } from './fs-bridge.js';
 import { GrantedFs } from './granted-fs.js';
+import { egressPath } from '../egress/protocol.js';
+import { egressErrorCode, guestHttpTypes, readdress, type OutgoingRequestLike, type ResponseResult } from './http-readdress.js';
 
 export interface RunSink {
   output(stream: 'stdout' | 'stderr', bytes: Uint8Array): void;
-  request(request: HostRequest): void;
   denial(denial: Denial): void;
+}
+
+/** A loopback endpoint on the main thread and the run's token for it. */
+export interface HostEndpoint {
+  authority: string;
+  token: string;
 }
 
 export interface RunCapabilities {
   files: FsBridge;
-  network: NetworkPolicy;
-  subtasks: { authority: string; token: string } | null;
+  /** Where the run's HTTP requests go (the egress checks them); null: no network at all (describing a file). */
+  egress: HostEndpoint | null;
+  subtasks: HostEndpoint | null;
 }
 
 /**
@@ -35,11 +43,11 @@ export interface RunScope {
   sink: RunSink;
   clock: VirtualClock;
   files: FsBridge;
-  network: NetworkPolicy;
+  egress: RunCapabilities['egress'];
   subtasks: RunCapabilities['subtasks'];
   /**
-   * Called on every host call with the bytes it moved: the thread charges fuel for the work (so a loop of host
-   * calls cannot outrun a fuel budget) and takes a fuel and memory reading.
+   * Called on every host call (file calls, HTTP requests, noted denials) with the bytes it moved: the thread charges
+   * fuel for the work (so a loop of host calls cannot outrun a fuel budget) and takes a fuel and memory reading.
    */
   onHostCall: (bytes: number) => void;
 }
@@ -47,12 +55,12 @@ export interface RunScope {
 const ignore = () => {};
 
 export function inertScope(): RunScope {
-  const sink: RunSink = { output: ignore, request: ignore, denial: ignore };
-  return { sink, clock: new VirtualClock(), files: new FsBridge(new FilePolicy([]), GrantedFs.NONE, ignore), network: new NetworkPolicy([]), subtasks: null, onHostCall: ignore };
+  const sink: RunSink = { output: ignore, denial: ignore };
+  return { sink, clock: new VirtualClock(), files: new FsBridge(new FilePolicy([]), GrantedFs.NONE, ignore), egress: null, subtasks: null, onHostCall: ignore };
 }
 
 export function runScope(caps: RunCapabilities, sink: RunSink, onHostCall: (bytes: number) => void): RunScope {
-  return { sink, clock: new VirtualClock(), files: caps.files, network: caps.network, subtasks: caps.subtasks, onHostCall };
+  return { sink, clock: new VirtualClock(), files: caps.files, egress: caps.egress, subtasks: caps.subtasks, onHostCall };
 }
 
 type Imports = Record<string, Record<string, unknown>>;
@@ -62,17 +70,8 @@ const { OutputStream, InputStream } = shim.io.streams as unknown as {
   InputStream: new () => object;
 };
 
-interface OutgoingRequestLike {
-  method(): { tag: string; val?: string };
-  scheme(): { tag: string; val?: string } | undefined;
-  authority(): string | undefined;
-  pathWithQuery(): string | undefined;
-  setScheme(scheme: { tag: string }): void;
-  setAuthority(authority: string): void;
-  setPathWithQuery(path: string): void;
-}
 interface FutureResponseLike {
-  get(): { tag: string; val: { tag: string; val: { status(): number } | unknown } } | undefined;
+  get(): ResponseResult | undefined;
 }
 
 const MAX_WRITE = 1n << 20n;
@@ -108,10 +107,6 @@ function schemeName(scheme: { tag: string; val?: string } | undefined): string {
   return scheme.tag === 'other' ? String(scheme.val).toLowerCase() : scheme.tag.toLowerCase();
 }
 
-function methodName(method: { tag: string; val?: string }): string {
-  return (method.tag === 'other' ? String(method.val) : method.tag).toUpperCase();
-}
-
 function outgoingHandler(scope: RunScope) {
   const handle = shim.http.outgoingHandler.handle as (request: unknown, options: unknown) => FutureResponseLike;
   return {
@@ -119,8 +114,8 @@ function outgoingHandler(scope: RunScope) {
       const scheme = schemeName(request.scheme());
       const authority = request.authority() ?? '';
       const pathWithQuery = request.pathWithQuery() ?? '/';
-      const method = methodName(request.method());
-      const { sink, subtasks } = scope;
+      const { sink, subtasks, egress } = scope;
+      scope.onHostCall(authority.length + pathWithQuery.length);
       if (authority === SUBTASK_HOST) {
         if (!subtasks) {
           sink.denial({ capability: 'network', target: `${scheme}://${authority}${pathWithQuery}`, reason: 'sub-tasks are not available here' });
@@ -128,30 +123,19 @@ function outgoingHandler(scope: RunScope) {
         }
         // Routed to the pool's loopback endpoint; the token identifies the calling run, so the pool applies the
         // options the task file declares, never anything the guest claims.
-        request.setScheme({ tag: 'HTTP' });
-        request.setAuthority(subtasks.authority);
-        request.setPathWithQuery(`/subtask/${subtasks.token}${pathWithQuery}`);
+        readdress(request, subtasks.authority, `/subtask/${subtasks.token}${pathWithQuery}`);
         return handle(request, options);
       }
-      const url = `${scheme}://${authority}${pathWithQuery}`;
-      const decision = scope.network.check(scheme, authority);
-      if (!decision.ok) {
-        sink.denial({ capability: 'network', target: url, reason: decision.reason });
-        sink.request({ method, url, status: null, allowed: false });
+      if (!egress) {
+        sink.denial({ capability: 'network', target: `${scheme}://${authority}${pathWithQuery}`, reason: 'network access is off while Capsule reads the task options' });
         throw { tag: 'HTTP-request-denied' };
       }
+      // Every other request goes to the egress, which checks, resolves, connects and records it; the target
+      // travels in the path, so nothing here decides whether it may leave.
+      readdress(request, egress.authority, egressPath(egress.token, scheme, authority, pathWithQuery));
       const future = handle(request, options);
       const get = future.get.bind(future);
-      let recorded = false;
-      future.get = () => {
-        const result = get();
-        if (result && !recorded) {
-          recorded = true;
-          const response = result.tag === 'ok' && result.val.tag === 'ok' ? (result.val.val as { status(): number }) : undefined;
-          sink.request({ method, url, status: response ? response.status() : null, allowed: true });
-        }
-        return result;
-      };
+      future.get = () => egressErrorCode(get());
       return future;
     },
   };
@@ -228,7 +212,7 @@ export function buildImports(scope: RunScope): Imports {
     'wasi:filesystem/preopens': { getDirectories: () => [] },
     'wasi:filesystem/types': shim.filesystem.types,
     'wasi:http/outgoing-handler': outgoingHandler(scope),
-    'wasi:http/types': shim.http.types,
+    'wasi:http/types': guestHttpTypes,
     'wasi:io/error': shim.io.error,
     'wasi:io/poll': shim.io.poll,
     'wasi:io/streams': shim.io.streams,

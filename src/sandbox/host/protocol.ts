@@ -38,8 +38,9 @@ export interface GuestJob {
   ramBytes: number;
   outputCapBytes: number;
   files: FileGrant[];
-  hosts: string[];
-  /** Where sub-task calls go (the pool's loopback endpoint) and the run's secret; null where sub-tasks are off. */
+  /** Where HTTP requests go (the main thread's egress, which checks them) and the run's token; null: no network. */
+  egress: { authority: string; token: string } | null;
+  /** Where sub-task calls go (the pool's loopback endpoint) and the run's token; null where sub-tasks are off. */
   subtasks: { authority: string; token: string } | null;
 }
 

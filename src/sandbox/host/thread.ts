@@ -5,14 +5,13 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { FilePolicy } from '../policy/file-policy.js';
-import { NetworkPolicy } from '../policy/network-policy.js';
 import { FUEL_IMPORT, MEMORY_IMPORT, WASM_PAGE_BYTES, type Language } from '../runtime/manifest.js';
 import { FdLedger } from './fd-ledger.js';
 import { FsBridge } from './fs-bridge.js';
 import { GrantedFs } from './granted-fs.js';
 import { buildImports, inertScope, runScope, type RunScope, type RunSink } from './imports.js';
 import type { FromThread, GuestEvent, GuestJob, JobDone, RuntimeInit, ThreadInit, ToThread } from './protocol.js';
-import { MAX_FAILURE_CHARS, MAX_LISTED_CHARS, MAX_RESULT_CHARS, shorten } from './wire-limits.js';
+import { MAX_FAILURE_CHARS, MAX_RESULT_CHARS, shorten, shortenListed } from './wire-limits.js';
 
 const UNLIMITED_FUEL = (1n << 63n) - 1n;
 /** A guest looping over refused requests must not grow the host's memory without bound: lists stop here. */
@@ -123,22 +122,16 @@ async function runJob(job: GuestJob): Promise<JobDone> {
     fuel.value = (fuel.value as bigint) - BigInt(base + Math.floor(bytes / HOST_CALL_FUEL.bytesPerUnit));
   };
   const output = new OutputMeter(job.outputCapBytes, emit);
-  const listed = { request: 0, denial: 0 };
+  let denials = 0;
   const sink: RunSink = {
     output: (stream, bytes) => { charge(HOST_CALL_FUEL.output, bytes.length); output.write(stream, bytes); meter(); },
-    request: (request) => {
-      if (listed.request++ < MAX_LISTED) emit({ kind: 'request', request: { ...request, method: shorten(request.method, MAX_LISTED_CHARS), url: shorten(request.url, MAX_LISTED_CHARS) } });
-      meter();
-    },
-    denial: (denial) => {
-      if (listed.denial++ < MAX_LISTED) emit({ kind: 'denial', denial: { ...denial, target: shorten(denial.target, MAX_LISTED_CHARS), reason: shorten(denial.reason, MAX_LISTED_CHARS) } });
-    },
+    denial: (denial) => { if (denials++ < MAX_LISTED) emit(shortenListed({ kind: 'denial', denial })); },
   };
   const files = GrantedFs.open(job.files, ledger, job.ramBytes);
   const onHostCall = (bytes: number) => { charge(HOST_CALL_FUEL.file, bytes); meter(); };
   // Bind the instance to this run: from here on its imports see this job's grants, sink and clock.
   const bridge = new FsBridge(new FilePolicy(job.files), files, (denial) => sink.denial(denial));
-  Object.assign(scope, runScope({ files: bridge, network: new NetworkPolicy(job.hosts), subtasks: job.subtasks }, sink, onHostCall));
+  Object.assign(scope, runScope({ files: bridge, egress: job.egress, subtasks: job.subtasks }, sink, onHostCall));
   fuel.value = BigInt(job.fuel);
 
   let outcome: JobDone['outcome'];

@@ -17,3 +17,11 @@ export function shorten(text: string, max: number): string {
   const note = `… (${text.length - max} more characters)`;
   return text.slice(0, Math.max(0, max - note.length)) + note;
 }
+
+/** An event with its listed strings (a request's method and URL, a denial's target and reason) shortened. */
+export function shortenListed<E extends { kind: string }>(event: E): E {
+  const e = event as E & { request?: { method: string; url: string }; denial?: { target: string; reason: string } };
+  if (e.kind === 'request' && e.request) return { ...e, request: { ...e.request, method: shorten(e.request.method, MAX_LISTED_CHARS), url: shorten(e.request.url, MAX_LISTED_CHARS) } };
+  if (e.kind === 'denial' && e.denial) return { ...e, denial: { ...e.denial, target: shorten(e.denial.target, MAX_LISTED_CHARS), reason: shorten(e.denial.reason, MAX_LISTED_CHARS) } };
+  return event;
+}

@@ -32,6 +32,8 @@ describe('describing a Python task file', () => {
       ],
       allowedHosts: ['api.example.com'],
       envVariables: ['API_KEY'],
+      secrets: {},
+      maxResponseBytes: 10 * 1024 * 1024,
     });
     // A bare @task: named after its function, with the built-in defaults.
     expect(tasks.get('other')).toEqual({
@@ -43,6 +45,8 @@ describe('describing a Python task file', () => {
       allowedFiles: [],
       allowedHosts: [],
       envVariables: [],
+      secrets: {},
+      maxResponseBytes: 10 * 1024 * 1024,
     });
   });
 

@@ -36,7 +36,7 @@ afterAll(async () => {
   await new Promise((resolve) => server.close(resolve));
 });
 
-const run = (task: string, args: unknown[]) => py.run('network.py', task, args);
+const run = (task: string, args: unknown[]) => py.run('network.py', task, args, { defaults: { allowedHosts: [`127.0.0.1:${port}`, 'localhost:1'] } });
 const deniedUrl = (p: string) => `http://localhost:${port}${p}`;
 
 describe('capsule.http', () => {

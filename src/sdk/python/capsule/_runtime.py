@@ -38,7 +38,9 @@ class Transport(Protocol):
 
 
 class RequestDenied(urllib.error.URLError, PermissionError):
-    """The sandbox refused an HTTP request: its host is not in the task's ``allowed_hosts``.
+    """The sandbox refused an HTTP request: its host is not in the task's ``allowed_hosts``, the name resolves to an
+    address the task may not reach, a redirect led somewhere it may not go, or it carried a secret where the secret
+    may not be sent. The run's ``denials`` say which.
 
     A ``URLError`` so that code written against urllib handles it like any failed request, and a
     ``PermissionError`` because that is what it is.
@@ -48,7 +50,8 @@ class RequestDenied(urllib.error.URLError, PermissionError):
 
     def __init__(self, url: str, authority: str) -> None:
         message = (
-            f'the request to {url} was denied by the Capsule sandbox: "{authority}" is not in the task\'s allowed_hosts'
+            f"the request to {url} was denied by the Capsule sandbox (host \"{authority}\"): see the run's denials "
+            "for why (allowed_hosts, a private address, a redirect, or a secret sent where it may not go)"
         )
         super().__init__(message)
         self.url = url

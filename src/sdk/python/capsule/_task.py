@@ -46,10 +46,16 @@ class TaskOptions(TypedDict, total=False):
     max_retries: int
     #: Directories the task may use, relative to the task's directory; a plain string is read-only.
     allowed_files: list[str | AllowedFile]
-    #: Hosts the task may reach: "api.example.com", "*.example.org", "127.0.0.1:8080". Empty: no network.
+    #: Hosts the task may reach: "api.example.com", "*.example.org", "127.0.0.1:8080". Empty: no network. Loopback
+    #: and private addresses only when listed literally with their port.
     allowed_hosts: list[str]
     #: Host environment variables the task can see in os.environ.
     env_variables: list[str]
+    #: Secrets and the hosts their values may be sent to: {"OPENAI_API_KEY": ["api.openai.com"]}. os.environ holds a
+    #: placeholder; Capsule puts the real value in request headers to those hosts only.
+    secrets: dict[str, list[str]]
+    #: Cap on each HTTP response body: "10MB" (default), "512KB" or bytes.
+    max_response_size: str | int
 
 
 class Task(Generic[P, R]):
