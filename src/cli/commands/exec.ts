@@ -3,6 +3,7 @@ import { loadCapsuleConfig } from '../../config/capsule-toml.js';
 import { MountError, resolveMount } from '../../config/mounts.js';
 import { bundleTaskFile, invalidTaskEnvelope, jsonValueProblem, Sandbox, taskLanguage, type Envelope } from '../../sandbox/index.js';
 import { describeUserError, processIo, type CommandIo } from '../../client/io.js';
+import { forTerminal } from '../../client/terminal-text.js';
 import { formatEnvelope } from '../format.js';
 import { EXIT, UsageError } from '../io.js';
 
@@ -35,7 +36,8 @@ function taskArgs(options: ExecOptions): unknown[] {
 export async function execCommand(options: ExecOptions, io: CommandIo = processIo()): Promise<number> {
   const taskName = options.task ?? 'main';
   const fail = (message: string): number => {
-    io.err(`capsule exec: ${message}`);
+    // The message may quote the task file (an import specifier, an option value): shown, not obeyed.
+    io.err(`capsule exec: ${forTerminal(message)}`);
     if (options.json) io.out(JSON.stringify(invalidTaskEnvelope(taskName, message)));
     return EXIT.usage;
   };
