@@ -7,7 +7,7 @@ import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MountError, resolveMount, withMounts } from '../config/mounts.js';
+import { MountError } from '../config/mounts.js';
 import { capsuleCacheDir } from '../config/paths.js';
 import { loadSecretValues, type SecretSource } from '../config/dotenv.js';
 import { BUILTIN_DEFAULTS, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults, TaskOptionsError } from '../config/task-options.js';
@@ -23,10 +23,10 @@ import type { DescribedTask } from './guest/protocol.js';
 import { withoutHostPaths } from './host-paths.js';
 import { shortenListed } from './host/wire-limits.js';
 import type { GuestEvent, GuestJob } from './host/protocol.js';
-import { narrowToCaller } from './narrow.js';
-import type { FileGrant } from './policy/file-policy.js';
 import { invalidTaskEnvelope, toEnvelope } from './outcome.js';
 import { ThreadPool } from './pool.js';
+import { grantsFor, listedEnvironment, runGrants } from './run-grants.js';
+import { type RunProgress, startProgress } from './run-progress.js';
 import { bundleForThread, writeContentAddressed } from './runtime/host-script.js';
 import { LANGUAGE_NAMES, WASM_PAGE_BYTES, type Language } from './runtime/manifest.js';
 import { loadRuntime, type ProgressReporter, type Runtime } from './runtime/runtime.js';
@@ -53,12 +53,6 @@ export interface SandboxOptions {
    * working directory (the environment wins). Never from a run request: those travel in workflow input.
    */
   secrets?: SecretSource;
-}
-
-export interface RunProgress {
-  elapsedMs: number;
-  stdoutBytes: number;
-  stderrBytes: number;
 }
 
 export interface RunRequest {
@@ -90,7 +84,6 @@ interface DescribeContext {
 
 /** Describing runs untrusted top-level code too, so it gets a small budget and no capabilities at all. */
 const DESCRIBE_LIMITS = { fuel: COMPUTE_LEVELS.LOW, ramBytes: 128 * 1024 * 1024, timeoutMs: 10_000 };
-const PROGRESS_INTERVAL_MS = 1000;
 const MIB = 1024 * 1024;
 const MAX_RESOLVED = 512;
 const DEFAULT_RAM_BYTES = (() => {
@@ -260,15 +253,14 @@ export class Sandbox {
     if (depth > this.maxSubtaskDepth) {
       return invalidTaskEnvelope(declared.name, `sub-tasks nest deeper than ${this.maxSubtaskDepth} levels`);
     }
-    let mounted: ResolvedTaskOptions;
+    let granted: ReturnType<typeof runGrants>;
     try {
-      mounted = { ...declared, allowedFiles: withMounts(declared.allowedFiles, (request.mounts ?? []).map((m) => resolveMount(m, request.baseDir))) };
+      granted = runGrants(declared, request.mounts ?? [], request.baseDir, caller);
     } catch (error) {
       if (error instanceof MountError) return invalidTaskEnvelope(declared.name, error.message);
       throw error;
     }
-    // A sub-task runs with at most what its caller has, whatever its own declaration says.
-    const { options, narrowed } = caller ? narrowToCaller(mounted, caller) : { options: mounted, narrowed: [] };
+    const { options, narrowed } = granted;
     const language = taskLanguage(request.bundle.entryFile);
     // Checked per run, not when the file is described: one task's too-small `ram` must not refuse its siblings.
     const floor = (await this.ensureLanguage(language)).manifest.initialMemoryPages * WASM_PAGE_BYTES;
@@ -279,14 +271,7 @@ export class Sandbox {
         `${request.bundle.entryFile}: task "${options.name}": option "ram": ${why} is below what the ${LANGUAGE_NAMES[language]} runtime starts with (${formatBytes(floor)}); use at least "${Math.ceil(floor / MIB)}MB"`,
       );
     }
-    const env = request.env ?? process.env;
-    const listedEnv: Record<string, string> = {};
-    const unsetEnv: string[] = [];
-    for (const name of options.envVariables) {
-      const value = env[name];
-      if (value === undefined) unsetEnv.push(name);
-      else listedEnv[name] = value;
-    }
+    const { listed: listedEnv, unset: unsetEnv } = listedEnvironment(options.envVariables, request.env ?? process.env);
     const holding = variableHoldingSecret(listedEnv, options.secrets, this.edge.secretValue);
     if (holding) {
       return invalidTaskEnvelope(options.name, `${request.bundle.entryFile}: task "${options.name}": envVariables "${holding.variable}" holds the value of secret "${holding.secret}" on this host, which would put the secret in the guest: remove it from envVariables`);
@@ -341,10 +326,6 @@ export class Sandbox {
   }
 }
 
-function grantsFor(options: ResolvedTaskOptions, baseDir: string): FileGrant[] {
-  return options.allowedFiles.map((f) => ({ guestPath: f.path, base: baseDir, hostPath: f.hostPath ?? f.path, mode: f.mode }));
-}
-
 const NO_TASKS_ADVICE: Record<Language, string> = {
   js: 'export at least one task({ name, ... }, fn)',
   python: 'decorate at least one function with @task (from capsule import task)',
@@ -357,20 +338,4 @@ function runtimeInit(runtime: Runtime) {
 function resolveTaskName(options: unknown): string | undefined {
   const name = (options as { name?: unknown } | null)?.name;
   return typeof name === 'string' ? name : undefined;
-}
-
-function startProgress(onProgress: RunRequest['onProgress']) {
-  const started = performance.now();
-  const bytes = { stdout: 0, stderr: 0 };
-  const timer = onProgress
-    ? setInterval(() => onProgress({ elapsedMs: Math.round(performance.now() - started), stdoutBytes: bytes.stdout, stderrBytes: bytes.stderr }), PROGRESS_INTERVAL_MS)
-    : undefined;
-  return {
-    onEvent(event: GuestEvent) {
-      if (event.kind === 'output') bytes[event.stream] += Buffer.byteLength(event.text);
-    },
-    stop() {
-      if (timer) clearInterval(timer);
-    },
-  };
 }
