@@ -66,6 +66,7 @@ export function createRunTask(deps: ActivityDeps) {
         baseDir: deps.baseDir ?? input.baseDir,
         defaults: input.defaults,
         ...(input.overrides === undefined ? {} : { overrides: input.overrides }),
+        ...(input.mounts === undefined ? {} : { mounts: input.mounts }),
         env: deps.env ?? process.env,
         signal: ctx.cancellationSignal,
         onProgress: (p) => {

@@ -17,6 +17,9 @@ import { watch } from './commands/watch.js';
 import { worker } from './commands/worker.js';
 import { EXIT } from './io.js';
 
+const collect = (value: string, previous: string[]) => [...previous, value];
+const MOUNT_HELP = 'add a directory of the working directory to the task\'s grants, as HOST[::GUEST][:ro|:rw] (read-only unless :rw; repeatable)';
+
 const program = new Command('capsule')
   .description('Durable pipelines of untrusted code: each task in a fresh WebAssembly sandbox, chained on Temporal')
   .exitOverride()
@@ -32,9 +35,10 @@ program
   .option('--task <name>', 'task to run', 'main')
   .option('--input <json>', 'one JSON value passed as the task\'s argument')
   .option('--json', 'print only the envelope JSON on stdout', false)
-  .addHelpText('after', '\nExit codes: 0 success, 1 the task failed, 2 usage or validation error.\nExamples:\n  capsule exec examples/hello/main.ts --input \'{"name":"Ada"}\' --json\n  capsule exec examples/hello/main.py --input \'{"name":"Ada"}\'')
-  .action((file: string, args: string[], opts: { task: string; input?: string; json: boolean }) => {
-    pending = execCommand({ file, args, task: opts.task, input: opts.input, json: opts.json });
+  .option('--mount <spec>', MOUNT_HELP, collect, [])
+  .addHelpText('after', '\nExit codes: 0 success, 1 the task failed, 2 usage or validation error.\nExamples:\n  capsule exec examples/hello/main.ts --input \'{"name":"Ada"}\' --json\n  capsule exec examples/hello/main.py --input \'{"name":"Ada"}\'\n  capsule exec task.ts --mount sessions/abc::workspace:rw')
+  .action((file: string, args: string[], opts: { task: string; input?: string; json: boolean; mount: string[] }) => {
+    pending = execCommand({ file, args, task: opts.task, input: opts.input, json: opts.json, mounts: opts.mount });
   });
 
 program
@@ -60,9 +64,10 @@ program
   .option('--input <json>', "the pipeline's input as JSON (replaces the file's input)")
   .option('--detach', 'submit and exit; follow it later with capsule watch <id>', false)
   .option('--json', 'print one JSON object: workflowId, status, steps with their envelopes', false)
+  .option('--mount <spec>', `${MOUNT_HELP}; applies to every step`, collect, [])
   .addHelpText('after', '\nStarts the embedded Temporal server and a worker unless a server is configured (TEMPORAL_ADDRESS, capsule.toml)\nor `capsule dev` is running here. Ctrl-C detaches without cancelling.\nExit codes: 0 success, 1 the pipeline failed, 2 invalid file/input/configuration (nothing was started).\nExample: capsule run examples/research/pipeline.yaml --input \'{"topic":"wasm"}\'')
-  .action((file: string, opts: { input?: string; detach: boolean; json: boolean }) => {
-    pending = run({ file, ...(opts.input === undefined ? {} : { input: opts.input }), detach: opts.detach, json: opts.json });
+  .action((file: string, opts: { input?: string; detach: boolean; json: boolean; mount: string[] }) => {
+    pending = run({ file, ...(opts.input === undefined ? {} : { input: opts.input }), detach: opts.detach, json: opts.json, mounts: opts.mount });
   });
 
 program

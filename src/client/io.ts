@@ -1,3 +1,5 @@
+import { forTerminal } from './terminal-text.js';
+
 /** What a command writes to and where it runs; tests pass their own to call commands without a subprocess. */
 export interface CommandIo {
   cwd: string;
@@ -46,6 +48,7 @@ export function describeUserError(error: unknown): string | undefined {
 export function reportUserError(io: CommandIo, error: unknown): number {
   const message = describeUserError(error);
   if (message === undefined) throw error;
-  io.err(`error: ${message}`);
+  // The message may quote a task or pipeline file: shown, not obeyed, on a terminal.
+  io.err(`error: ${forTerminal(message)}`);
   return 2;
 }

@@ -3,6 +3,7 @@ import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
 import { formatBytes } from '../config/units.js';
 import { PIPELINE_FAILED, type PipelineResult, type RunTaskResult, type StepRecord } from '../workflows/shared.js';
+import { forTerminal } from './terminal-text.js';
 
 /** Outputs longer than this (JSON characters) are shown as a preview; `capsule result --out FILE` writes them whole. */
 const OUTPUT_PREVIEW_CHARS = 4000;
@@ -80,7 +81,7 @@ export function formatSteps(steps: StepRecord[], live: Map<string, LiveStep> = n
     const size = exec === undefined ? '' : formatBytes(exec.result_bytes);
     return [s.id, s.status, String(s.attempts), exec === undefined ? '' : `${exec.duration_ms} ms`, exec === undefined ? '' : String(exec.fuel_consumed), size, [note, earlier && `earlier: ${earlier}`].filter(Boolean).join('; ')];
   });
-  return table(['step', 'status', 'attempt', 'duration', 'fuel', 'result', 'notes'], rows);
+  return table(['step', 'status', 'attempt', 'duration', 'fuel', 'result', 'notes'], rows.map((row) => row.map(forTerminal)));
 }
 
 /** `outputNote` replaces the output (e.g. "written to out.json"). */
@@ -91,9 +92,9 @@ export function formatOutcome(outcome: RunOutcome, uiUrl: string | undefined, ou
     const t = outcome.result.totals;
     const earlier = outcome.result.earlier === undefined ? '' : ` (${outcome.result.earlier.steps} in ${outcome.result.earlier.runs} earlier run(s), not listed)`;
     lines.push(`totals: ${t.steps} step run(s)${earlier}, ${t.duration_ms} ms, fuel ${t.fuel_consumed}, ${t.retries} retr${t.retries === 1 ? 'y' : 'ies'}`);
-    if (outcome.status === 'succeeded') lines.push(`output: ${outputNote ?? preview(outcome.result.output, outcome.workflowId)}`);
+    if (outcome.status === 'succeeded') lines.push(`output: ${outputNote ?? forTerminal(preview(outcome.result.output, outcome.workflowId))}`);
   }
-  lines.push(`${outcome.status === 'succeeded' ? 'succeeded' : outcome.status.toUpperCase()}${outcome.message === undefined ? '' : `: ${outcome.message}`}`);
+  lines.push(`${outcome.status === 'succeeded' ? 'succeeded' : outcome.status.toUpperCase()}${outcome.message === undefined ? '' : `: ${forTerminal(outcome.message)}`}`);
   lines.push(`workflow id: ${outcome.workflowId}`);
   if (uiUrl !== undefined) lines.push(`web UI: ${uiUrl}`);
   return lines.join('\n');

@@ -6,6 +6,7 @@
 import { createHash } from 'node:crypto';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { loadCapsuleConfig } from '../config/capsule-toml.js';
+import { jsonValueProblem } from '../sandbox/index.js';
 import { compilePipeline, type TaskDescriber } from '../pipeline/compile.js';
 import { PipelineError } from '../pipeline/errors.js';
 import { loadPipeline } from '../pipeline/load.js';
@@ -18,21 +19,27 @@ export interface PrepareOptions {
   /** The --input text (JSON); replaces the file's `input`. */
   inputJson?: string;
   describer: TaskDescriber;
+  /** --mount specs, for every step. */
+  mounts?: string[];
 }
 
 export async function preparePipeline(options: PrepareOptions): Promise<PipelineInput> {
   const input = options.inputJson === undefined ? undefined : parseInput(options.inputJson);
   const loaded = await loadPipeline(options.file, options.cwd);
   const capsule = loadCapsuleConfig(options.cwd);
-  return compilePipeline(loaded, { baseDir: options.cwd, defaults: capsule.tasks, describer: options.describer, searchAttributes: false, ...(input === undefined ? {} : { input }) });
+  return compilePipeline(loaded, { baseDir: options.cwd, defaults: capsule.tasks, describer: options.describer, searchAttributes: false, mounts: options.mounts ?? [], ...(input === undefined ? {} : { input }) });
 }
 
 function parseInput(text: string): unknown {
+  let value: unknown;
   try {
-    return JSON.parse(text);
+    value = JSON.parse(text);
   } catch (error) {
     throw new PipelineError('--input', undefined, `not valid JSON (${error instanceof Error ? error.message : String(error)}); expected e.g. --input '{"topic":"wasm"}'`);
   }
+  const problem = jsonValueProblem(value);
+  if (problem) throw new PipelineError('--input', undefined, `cannot be passed to tasks: ${problem}`);
+  return value;
 }
 
 /** "<name>-<12 hex>" from everything that defines the run (steps, code, input). */

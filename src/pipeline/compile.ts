@@ -6,6 +6,7 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { MountError, resolveMount, withMounts } from '../config/mounts.js';
 import { TaskOptionsError, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
 import { COMPUTE_LEVELS, formatBytes, formatDuration } from '../config/units.js';
 import { BundleError, bundleTaskFile, type TaskBundle } from '../sandbox/index.js';
@@ -28,6 +29,8 @@ export interface CompileOptions {
   defaults: TaskDefaults;
   describer: TaskDescriber;
   searchAttributes: boolean;
+  /** Mounts for every step (`capsule run --mount`), before each step's own. */
+  mounts?: string[];
 }
 
 export async function compilePipeline(loaded: LoadedPipeline, options: CompileOptions): Promise<PipelineInput> {
@@ -51,9 +54,10 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
       const have = [...resolved.keys()];
       throw new PipelineError(file, field, `${step.task} has no task "${exportName}" (it exports: ${have.length === 0 ? 'no tasks' : have.join(', ')})`);
     }
+    const mounts = checkMounts(file, `steps[${i}] (${step.id}).mounts`, [...(options.mounts ?? []), ...(step.mounts ?? [])], options.baseDir, task);
     steps.push({
       id: step.id,
-      task: { bundle: bundle.sha256, task: exportName, timeoutMs: task.timeoutMs, maxRetries: task.maxRetries, ...(overrides === undefined ? {} : { overrides }), display: taskDisplay(task) },
+      task: { bundle: bundle.sha256, task: exportName, timeoutMs: task.timeoutMs, maxRetries: task.maxRetries, ...(overrides === undefined ? {} : { overrides }), ...(mounts.length === 0 ? {} : { mounts }), display: taskDisplay(task) },
       input: step.input ?? null,
       dependsOn: deps.get(step.id) ?? [],
       ...(step.forEach === undefined ? {} : { forEach: step.forEach }),
@@ -142,6 +146,20 @@ async function describe(options: CompileOptions, file: string, field: string, bu
     if (error instanceof TaskOptionsError) throw new PipelineError(file, field, error.message);
     throw error;
   }
+}
+
+/**
+ * Each mount must name an existing directory of the project and fit the task's own directories now: a typo fails
+ * here, before anything starts (the worker checks them again where it runs).
+ */
+function checkMounts(file: string, field: string, mounts: string[], baseDir: string, task: ResolvedTaskOptions): string[] {
+  try {
+    withMounts(task.allowedFiles, mounts.map((mount) => resolveMount(mount, baseDir)));
+  } catch (error) {
+    if (error instanceof MountError) throw new PipelineError(file, field, error.message);
+    throw error;
+  }
+  return mounts;
 }
 
 function overridesOf(step: StepDefinition): LimitOverrides | undefined {

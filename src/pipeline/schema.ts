@@ -29,6 +29,8 @@ export const stepSchema = z.strictObject({
   ram: z.union([z.string(), z.number()]).optional(),
   timeout: z.union([z.string(), z.number()]).optional(),
   maxRetries: z.number().int('expected an integer >= 0').min(0, 'expected an integer >= 0').max(100, 'at most 100').optional(),
+  /** More directories of the project for this step's task, as `HOST[::GUEST][:ro|:rw]` (read-only unless `:rw`). */
+  mounts: z.array(z.string().min(1, 'expected HOST[::GUEST][:ro|:rw]')).optional(),
   /** Narrows the task's secrets for this step (a subset of its names and hosts); can never widen them. */
   secrets: secretsSchema.optional(),
 });

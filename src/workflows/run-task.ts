@@ -63,6 +63,7 @@ export async function runTask(ctx: RunContext, ref: TaskRef, args: unknown[], op
         baseDir: ctx.baseDir,
         defaults: ctx.defaults,
         ...(ref.overrides === undefined ? {} : { overrides: ref.overrides }),
+        ...(ref.mounts === undefined ? {} : { mounts: ref.mounts }),
         stepId: options.id,
       }],
     );

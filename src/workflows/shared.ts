@@ -44,6 +44,8 @@ export interface TaskRef {
   timeoutMs: number;
   maxRetries: number;
   overrides?: LimitOverrides;
+  /** Mounts (`HOST[::GUEST][:ro|:rw]`, relative to the run's base directory): the step's own and the command's. */
+  mounts?: string[];
   /** How the Web UI names the task and its resolved limits (formatted by the client, which has the unit helpers). */
   display?: TaskDisplay;
 }
@@ -119,6 +121,7 @@ export interface RunTaskInput {
   baseDir: string;
   defaults: TaskDefaults;
   overrides?: LimitOverrides;
+  mounts?: string[];
   /** Step id (with [index] for fan-out items), for logs. */
   stepId: string;
 }

@@ -1,5 +1,5 @@
 /** The pipeline workflow on a real dev server with real sandboxes: dependencies, fan-out, retries, failures. */
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -85,6 +85,20 @@ describe('pipeline workflow', () => {
     expect(step.earlier_attempts?.[0]?.message).toContain('call 1 fails');
     expect(envelope?.earlier_attempts).toEqual(step.earlier_attempts);
     expect(outcome.result!.totals.retries).toBe(2);
+  });
+
+  it('gives a step the directories its `mounts` name, under their guest paths', async () => {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'capsule-mounts-'));
+    mkdirSync(path.join(base, 'sessions/s1'), { recursive: true });
+    writeFileSync(path.join(base, 'sessions/s1/in.txt'), 'from the session');
+    const file = h.writePipeline({
+      name: 'mounted',
+      steps: [{ id: 'work', task: path.join(TASKS, 'workspace.ts'), input: { note: 'step' }, mounts: ['sessions/s1::workspace:rw'] }],
+    });
+    const outcome = await h.run(file, { baseDir: base });
+    expect(outcome.status).toBe('succeeded');
+    expect((await h.envelopes(outcome)).get('work')?.result).toEqual({ seen: 'from the session' });
+    expect(readFileSync(path.join(base, 'sessions/s1/out.txt'), 'utf8')).toBe('from the session + step');
   });
 
   it('fails the pipeline after exactly 2 attempts when maxRetries is 1', async () => {

@@ -3,7 +3,7 @@
  * and what was expected. Validation needs no Temporal connection at all, which is how "nothing started" is shown:
  * preparePipeline is the whole pre-start path of `capsule run`.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -56,6 +56,9 @@ describe('pipeline validation', () => {
     ['item outside forEach', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    input: "{{ item }}"\n`, /steps\[0\] \(one\)\.input: "item" is only available in the input of a step with forEach/],
     ['bad reference syntax', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    input: "{{ steps.x }}"\n`, /steps\[0\] \(one\)\.input: "\{\{ steps\.x \}\}" is not a valid reference/],
     ['invalid YAML', `name: a\nsteps:\n  - id: one\n   task: x\n`, /not valid YAML \(line \d+, column \d+/],
+    ['mount of a missing directory', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    mounts: ["nowhere::ws"]\n`, /steps\[0\] \(one\)\.mounts: mount "nowhere::ws": "nowhere" is not an existing directory in the project directory/],
+    ['mount leaving the project', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    mounts: ["../..::ws:rw"]\n`, /steps\[0\] \(one\)\.mounts: mount "\.\.\/\.\.::ws:rw": "\.\.\/\.\." escapes the project directory/],
+    ['mount with a guest path above the task', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    mounts: [".::../up"]\n`, /steps\[0\] \(one\)\.mounts: mount "\.::\.\.\/up": the guest path "\.\.\/up" contains "\.\."/],
     ['bad retry setting', `name: a\nretry: { initialInterval: fast }\nsteps:\n  - id: one\n    task: ${steps}\n`, /retry\.initialInterval: got "fast"; expected a duration/],
   ];
   for (const [label, yaml, message] of cases) {
@@ -72,6 +75,18 @@ describe('pipeline validation', () => {
   it('rejects --input that is not JSON, naming the flag', async () => {
     const file = write(`name: a\nsteps:\n  - id: one\n    task: ${steps}\n`);
     await expect(prepare(file, '{topic: x}')).rejects.toThrow(/^--input: not valid JSON .*expected e\.g\. --input/);
+  });
+
+  it('rejects --input nested 5,000 deep with a clear message instead of crashing', async () => {
+    const file = write(`name: a\nsteps:\n  - id: one\n    task: ${steps}\n`);
+    await expect(prepare(file, `${'['.repeat(5000)}${']'.repeat(5000)}`)).rejects.toThrow(/^--input: cannot be passed to tasks: it nests more than 512 levels deep/);
+  });
+
+  it('takes the command\'s mounts and each step\'s own into the step, after checking them', async () => {
+    mkdirSync(path.join(dir, 'sessions/a'), { recursive: true });
+    const file = write(`name: m\nsteps:\n  - id: one\n    task: ${steps}\n    mounts: ["sessions/a::ws:rw"]\n  - id: two\n    task: ${steps}\n`);
+    const input = await preparePipeline({ file, cwd: dir, describer: sandbox, mounts: ['sessions::all'] });
+    expect(input.steps.map((s) => s.task.mounts)).toEqual([['sessions::all', 'sessions/a::ws:rw'], ['sessions::all']]);
   });
 
   it('rejects an input that lacks a field the templates read', async () => {

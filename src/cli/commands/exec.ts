@@ -1,7 +1,9 @@
 /** `capsule exec <file> [args...]`: one task (TypeScript, JavaScript or Python), one fresh sandbox, no Temporal. */
 import { loadCapsuleConfig } from '../../config/capsule-toml.js';
-import { bundleTaskFile, invalidTaskEnvelope, Sandbox, taskLanguage, type Envelope } from '../../sandbox/index.js';
+import { MountError, resolveMount } from '../../config/mounts.js';
+import { bundleTaskFile, invalidTaskEnvelope, jsonValueProblem, Sandbox, taskLanguage, type Envelope } from '../../sandbox/index.js';
 import { describeUserError, processIo, type CommandIo } from '../../client/io.js';
+import { forTerminal } from '../../client/terminal-text.js';
 import { formatEnvelope } from '../format.js';
 import { EXIT, UsageError } from '../io.js';
 
@@ -13,22 +15,29 @@ export interface ExecOptions {
   input?: string;
   task?: string;
   json: boolean;
+  /** `HOST[::GUEST][:ro|:rw]` directories of the working directory to add to the task's grants. */
+  mounts?: string[];
 }
 
 function taskArgs(options: ExecOptions): unknown[] {
   if (options.input === undefined) return options.args;
   if (options.args.length > 0) throw new UsageError('give the task its input either as positional arguments or with --input, not both');
+  let value: unknown;
   try {
-    return [JSON.parse(options.input) as unknown];
+    value = JSON.parse(options.input) as unknown;
   } catch (error) {
     throw new UsageError(`--input is not valid JSON: ${(error as Error).message}`);
   }
+  const problem = jsonValueProblem(value);
+  if (problem) throw new UsageError(`--input cannot be passed to a task: ${problem}`);
+  return [value];
 }
 
 export async function execCommand(options: ExecOptions, io: CommandIo = processIo()): Promise<number> {
   const taskName = options.task ?? 'main';
   const fail = (message: string): number => {
-    io.err(`capsule exec: ${message}`);
+    // The message may quote the task file (an import specifier, an option value): shown, not obeyed.
+    io.err(`capsule exec: ${forTerminal(message)}`);
     if (options.json) io.out(JSON.stringify(invalidTaskEnvelope(taskName, message)));
     return EXIT.usage;
   };
@@ -36,13 +45,15 @@ export async function execCommand(options: ExecOptions, io: CommandIo = processI
   let sandbox: Sandbox | undefined;
   try {
     args = taskArgs(options);
+    const mounts = options.mounts ?? [];
+    for (const mount of mounts) checkMount(mount, io.cwd);
     const config = loadCapsuleConfig(io.cwd);
     const bundle = await bundleTaskFile(options.file);
     sandbox = await Sandbox.create({ languages: [taskLanguage(bundle.entryFile)] });
     const tasks = await sandbox.describe(bundle, { baseDir: io.cwd, defaults: config.tasks });
     const known = [...tasks.keys()];
     if (!tasks.has(taskName)) return fail(`${options.file}: no task named "${taskName}" (tasks: ${known.join(', ')})`);
-    const envelope: Envelope = await sandbox.run({ bundle, task: taskName, args, baseDir: io.cwd, defaults: config.tasks, env: io.env });
+    const envelope: Envelope = await sandbox.run({ bundle, task: taskName, args, baseDir: io.cwd, defaults: config.tasks, env: io.env, mounts });
     io.out(options.json ? JSON.stringify(envelope) : formatEnvelope(envelope, io.tty));
     return envelope.success ? EXIT.ok : EXIT.failed;
   } catch (error) {
@@ -51,5 +62,15 @@ export async function execCommand(options: ExecOptions, io: CommandIo = processI
     return fail(message);
   } finally {
     await sandbox?.close();
+  }
+}
+
+/** A mount that cannot work is a usage error before anything runs. */
+function checkMount(mount: string, cwd: string): void {
+  try {
+    resolveMount(mount, cwd);
+  } catch (error) {
+    if (error instanceof MountError) throw new UsageError(`--mount ${error.message}`);
+    throw error;
   }
 }

@@ -6,6 +6,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import proto from '@temporalio/proto';
 import type { temporal } from '@temporalio/proto';
 import type { CommandIo } from '../../client/io.js';
+import { forTerminal } from '../../client/terminal-text.js';
 import { withWorkflow } from './with-workflow.js';
 
 // @temporalio/proto is CommonJS: named ESM imports of its values fail under Node, the default import works.
@@ -25,7 +26,7 @@ export function history(options: HistoryOptions): Promise<number> {
       io.out(JSON.stringify(JSON.parse(historyToJSON({ events })), null, 2));
       return 0;
     }
-    for (const event of events) io.out(describeEvent(event));
+    for (const event of events) io.out(forTerminal(describeEvent(event)));
     return 0;
   });
 }

@@ -14,6 +14,8 @@ export interface RunOptions {
   detach?: boolean;
   /** One JSON object on stdout (workflowId, status, steps with envelopes); progress goes nowhere. */
   json?: boolean;
+  /** `HOST[::GUEST][:ro|:rw]` mounts for every step (added to each step's own `mounts`). */
+  mounts?: string[];
   io?: CommandIo;
 }
 
@@ -25,7 +27,7 @@ export async function run(options: RunOptions): Promise<number> {
   const interrupt = interruptFor(io);
   try {
     // Everything that can be wrong with the files is found here, before any server or workflow is touched.
-    const input = await preparePipeline({ file: options.file, cwd: io.cwd, describer: sandbox, ...(options.input === undefined ? {} : { inputJson: options.input }) });
+    const input = await preparePipeline({ file: options.file, cwd: io.cwd, describer: sandbox, mounts: options.mounts ?? [], ...(options.input === undefined ? {} : { inputJson: options.input }) });
     backend = await openBackend({ cwd: io.cwd, worker: !options.detach, sandbox, report: info, env: io.env });
     const handle = await startPipeline(backend.client, input, { taskQueue: backend.config.taskQueue });
     const uiUrl = workflowUrl(backend.config, handle.workflowId, backend.uiUrl);
