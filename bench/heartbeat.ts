@@ -53,7 +53,7 @@ export async function runHeartbeatBench(log: (line: string) => void = (l) => pro
   const client = new Client({ connection });
   const sandbox = await Sandbox.create();
   const native = await NativeConnection.connect({ address: server.address });
-  const worker = await createCapsuleWorker({ connection: native, namespace: 'default', taskQueue: 'busy', sandbox, workflowBundle: await workflowBundle() });
+  const worker = await createCapsuleWorker({ connection: native, namespace: 'default', taskQueue: 'busy', sandbox, dataConverter: {}, workflowBundle: await workflowBundle() });
   const running = worker.run();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'capsule-heartbeat-'));
   try {

@@ -2,10 +2,11 @@
  * Sandbox benchmarks (issue 2): fresh-sandbox overhead, fuel-metering overhead, guest speed vs Node, throughput
  * and memory per concurrent sandbox. Each figure is a ratio or a latency measured in this same run.
  */
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { bundleTaskFile, Sandbox } from '../src/sandbox/index.js';
+import { bundleTaskFile, Sandbox, type TaskBundle } from '../src/sandbox/index.js';
 import { loadRuntime } from '../src/sandbox/runtime/runtime.js';
 import { measureMetering } from './metering.js';
 import { median, ms, percentile } from './stats.js';
@@ -13,6 +14,35 @@ import { NativeRunner } from './temporal-native.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const baseDir = here;
+
+/** µs per guest file read (3 levels below the grant, 1 KiB) vs the host's own readFileSync of the same file. */
+async function measureFileCalls(sandbox: Sandbox, bundle: TaskBundle): Promise<string> {
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'capsule-bench-files-'));
+  try {
+    const file = path.join(dir, 'data/nested/deeper/input.txt');
+    mkdirSync(path.dirname(file), { recursive: true });
+    writeFileSync(file, 'x'.repeat(1024));
+    const n = 2000;
+    const guest: number[] = [];
+    let fuelPerRead = 0;
+    for (let i = 0; i < 5; i++) {
+      const envelope = await sandbox.run({ bundle, args: [n], baseDir: dir });
+      if (envelope.result !== n * 1024) throw new Error(`the file-read run failed: ${envelope.error?.message}`);
+      guest.push((envelope.execution.duration_ms * 1000) / n);
+      fuelPerRead = envelope.execution.fuel_consumed / n;
+    }
+    const host: number[] = [];
+    for (let i = 0; i < 5; i++) {
+      const started = performance.now();
+      for (let j = 0; j < n; j++) readFileSync(file, 'utf8');
+      host.push(((performance.now() - started) * 1000) / n);
+    }
+    const [g, h] = [median(guest), median(host)];
+    return `| file read from the guest (1 KiB, 3 levels below the grant; ${n} per run, median of 5) | ${g.toFixed(1)} µs per read (${Math.round(fuelPerRead).toLocaleString('en-US')} fuel) vs host readFileSync ${h.toFixed(1)} µs: ${(g / h).toFixed(1)}x | report |`;
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 export async function benchSandbox(): Promise<string[]> {
   const lines: string[] = [];
@@ -68,6 +98,9 @@ export async function benchSandbox(): Promise<string[]> {
     const seconds = (performance.now() - started) / 1000;
     if (!envelopes.every((e) => e.success)) throw new Error('a throughput run failed');
     out(`| throughput, default pool (${sandbox.poolSize} threads), ${burst} trivial tasks | ${(burst / seconds).toFixed(0)} tasks/s | report |`);
+
+    // 5. File calls from the guest (a descriptor walk per call, issue 12) against Node reading the same file.
+    out(await measureFileCalls(sandbox, await bundleTaskFile(path.join(here, 'tasks/file-reads.ts'))));
   } finally {
     await sandbox.close();
   }

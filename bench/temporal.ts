@@ -59,7 +59,8 @@ export async function runTemporalBench(log: (line: string) => void = (l) => proc
     for (const [label, runner] of [['sandbox', sandbox], ['native', new NativeRunner()]] as const) {
       const taskQueue = `bench-${label}-${process.pid}`;
       const native = await NativeConnection.connect({ address: server.address });
-      const worker = await createCapsuleWorker({ connection: native, namespace: 'default', taskQueue, sandbox: runner as TaskRunner, workflowBundle: bundle, maxConcurrentSteps: 64 });
+      // The plain converter: these figures are the orchestration floor; bench/payloads.ts measures the payload layer.
+      const worker = await createCapsuleWorker({ connection: native, namespace: 'default', taskQueue, sandbox: runner as TaskRunner, dataConverter: {}, workflowBundle: bundle, maxConcurrentSteps: 64 });
       const running = worker.run();
       try {
         // Warm-up run (sandbox pool, workflow cache), not measured.

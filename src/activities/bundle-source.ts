@@ -6,7 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import { decodePayload } from '../payloads/data-converter.js';
 import type { RunContext } from '../workflows/shared.js';
 
 const MAX_CACHED_BUNDLES = 64;
@@ -41,7 +41,8 @@ async function fetchFromHistory(sha256: string, client: Client, workflow: Workfl
   });
   const payload = response.history?.events?.[0]?.workflowExecutionStartedEventAttributes?.input?.payloads?.[0];
   if (payload === undefined || payload === null) throw new Error(`workflow ${workflow.workflowId} has no input to read bundle ${sha256} from`);
-  const input = defaultPayloadConverter.fromPayload<Partial<RunContext>>(payload);
+  // The input is claim-checked and encoded like any payload: decode it as the SDK would (the worker's converter).
+  const input = await decodePayload<Partial<RunContext>>(client.options.loadedDataConverter, payload);
   const code = input.bundles?.[sha256]?.code;
   if (typeof code !== 'string') throw new Error(`workflow ${workflow.workflowId}'s input has no bundle ${sha256}`);
   const actual = createHash('sha256').update(code).digest('hex');

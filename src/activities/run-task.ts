@@ -7,9 +7,10 @@
  */
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import { DETERMINISTIC_ERROR_TYPES, fitEnvelope, type Envelope, type RunRequest, type TaskContext } from '../sandbox/index.js';
+import { formatBytes } from '../config/units.js';
+import { DETERMINISTIC_ERROR_TYPES, type Envelope, type RunRequest, type TaskContext } from '../sandbox/index.js';
 import { attemptsBefore, HANDED_BACK, lostAttemptsMessage, lostBudgetSpent, recordFields, retriesSpent } from '../workflows/attempts.js';
-import { LOST_ATTEMPTS_EXHAUSTED, type RunTaskInput, type RunTaskResult } from '../workflows/shared.js';
+import { LOST_ATTEMPTS_EXHAUSTED, MAX_VALUE_BYTES, type EnvelopeSizes, type RunTaskInput, type RunTaskResult } from '../workflows/shared.js';
 import { BundleSource } from './bundle-source.js';
 import { AttemptHeartbeat } from './heartbeat.js';
 
@@ -25,9 +26,6 @@ export interface ActivityDeps {
   /** Host environment listed envVariables are taken from; default process.env. */
   env?: Record<string, string | undefined>;
 }
-
-/** A step's record travels as one Temporal payload (2 MB hard limit): output is cut to fit this, never the result. */
-export const STEP_PAYLOAD_BUDGET_BYTES = 1_500_000;
 
 export function createRunTask(deps: ActivityDeps) {
   const bundles = new BundleSource();
@@ -54,6 +52,7 @@ export function createRunTask(deps: ActivityDeps) {
           baseDir: deps.baseDir ?? input.baseDir,
           defaults: input.defaults,
           ...(input.overrides === undefined ? {} : { overrides: input.overrides }),
+          ...(input.mounts === undefined ? {} : { mounts: input.mounts }),
           env: deps.env ?? process.env,
           context: taskContext(input, workflowExecution, attempt),
           signal: ctx.cancellationSignal,
@@ -82,21 +81,22 @@ export function createRunTask(deps: ActivityDeps) {
 async function report(ctx: Context, input: RunTaskInput, heartbeat: AttemptHeartbeat, envelope: Envelope): Promise<RunTaskResult> {
   const { attempt } = ctx.info;
   const earlier = heartbeat.records;
-  const record: RunTaskResult = { ...envelope, execution: { ...envelope.execution, retries: earlier.failures.length }, ...recordFields(earlier) };
-  const fitted = fitEnvelope(record, STEP_PAYLOAD_BUDGET_BYTES);
+  // Large results and output are fine: the claim-check stores them and history keeps a reference. Only a result
+  // too large to move at all fails, once (retrying would return the same), with the rest of its envelope.
+  const sizes = measure(envelope);
+  const record: RunTaskResult = { ...envelope, execution: { ...envelope.execution, retries: earlier.failures.length }, ...recordFields(earlier), sizes };
   const log = { step: input.stepId, attempt, success: envelope.success, duration_ms: envelope.execution.duration_ms, fuel: envelope.execution.fuel_consumed };
-  if (!fitted.ok) {
-    // Retrying would return the same result: fail once, with the record minus the result that did not fit.
-    const message = `the task returned ${fitted.resultBytes} bytes, more than a step can record in Temporal's history (${STEP_PAYLOAD_BUDGET_BYTES} bytes): write large outputs to an allowed directory and return a reference`;
-    const refused = fitEnvelope({ ...record, success: false, result: null, error: { error_type: 'task_error', message } }, STEP_PAYLOAD_BUDGET_BYTES);
+  if (sizes.result_bytes > MAX_VALUE_BYTES) {
+    const message = `step "${input.stepId}": the task returned ${Number.isFinite(sizes.result_bytes) ? formatBytes(sizes.result_bytes) : 'a value too large to serialize'} of JSON, more than a step may return (${formatBytes(MAX_VALUE_BYTES)}): write large data to an allowed file and return its path`;
+    const refused: RunTaskResult = { ...record, success: false, result: null, error: { error_type: 'task_error', message }, sizes: { ...sizes, result_bytes: 0 } };
     ctx.log.warn('step failed', { ...log, error_type: 'task_error', message });
     await confirmed(ctx, heartbeat, input.stepId);
-    throw ApplicationFailure.create({ type: 'task_error', message, nonRetryable: true, details: refused.ok ? [refused.envelope] : [] });
+    throw ApplicationFailure.create({ type: 'task_error', message, nonRetryable: true, details: [refused] });
   }
   if (envelope.success || envelope.error === null) {
     await confirmed(ctx, heartbeat, input.stepId);
     ctx.log.info('step finished', log);
-    return fitted.envelope;
+    return record;
   }
   const { error_type, message } = envelope.error;
   const final = DETERMINISTIC_ERROR_TYPES.includes(error_type) || retriesSpent(earlier, input.budgets);
@@ -104,7 +104,18 @@ async function report(ctx: Context, input: RunTaskInput, heartbeat: AttemptHeart
   // The last heartbeat travels with the failure to the server and comes back as the next attempt's details.
   heartbeat.recordFailure({ attempt, error_type, message, duration_ms: envelope.execution.duration_ms });
   await confirmed(ctx, heartbeat, input.stepId);
-  throw ApplicationFailure.create({ type: error_type, message, nonRetryable: final, details: [fitted.envelope] });
+  throw ApplicationFailure.create({ type: error_type, message, nonRetryable: final, details: [record] });
+}
+
+/** Byte sizes of the envelope's parts (the result as JSON); a result JSON cannot hold at all counts as infinite. */
+function measure(envelope: Envelope): EnvelopeSizes {
+  let resultBytes: number;
+  try {
+    resultBytes = Buffer.byteLength(JSON.stringify(envelope.result) ?? 'null');
+  } catch {
+    resultBytes = Number.POSITIVE_INFINITY;
+  }
+  return { result_bytes: resultBytes, stdout_bytes: Buffer.byteLength(envelope.execution.stdout), stderr_bytes: Buffer.byteLength(envelope.execution.stderr) };
 }
 
 async function confirmed(ctx: Context, heartbeat: AttemptHeartbeat, stepId: string): Promise<void> {

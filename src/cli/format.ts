@@ -1,4 +1,5 @@
-/** Human-readable rendering of envelopes for the terminal. */
+/** Human-readable rendering of envelopes for the terminal. Every text that came from the guest goes through forTerminal. */
+import { forTerminal as t } from '../client/terminal-text.js';
 import { formatBytes } from '../config/units.js';
 import type { Envelope } from '../sandbox/index.js';
 
@@ -24,16 +25,17 @@ export function formatEnvelope(envelope: Envelope, interactive: boolean): string
   );
   const lines: string[] = [];
   if (envelope.success) {
-    lines.push(`${s.green('✔')} ${s.bold(x.task_name)} succeeded  ${figures}`);
-    lines.push(s.bold('result:'), indent(JSON.stringify(envelope.result, null, 2) ?? 'null'));
+    lines.push(`${s.green('✔')} ${s.bold(t(x.task_name))} succeeded  ${figures}`);
+    lines.push(s.bold('result:'), indent(t(JSON.stringify(envelope.result, null, 2) ?? 'null')));
   } else {
-    lines.push(`${s.red('✖')} ${s.bold(x.task_name)} failed: ${s.red(envelope.error?.error_type ?? 'unknown')}  ${figures}`);
-    lines.push(indent(envelope.error?.message ?? ''));
+    lines.push(`${s.red('✖')} ${s.bold(t(x.task_name))} failed: ${s.red(envelope.error?.error_type ?? 'unknown')}  ${figures}`);
+    lines.push(indent(t(envelope.error?.message ?? '')));
   }
-  if (x.stdout) lines.push(s.bold('stdout:'), indent(x.stdout));
-  if (x.stderr) lines.push(s.bold('stderr:'), indent(x.stderr));
+  if (x.stdout) lines.push(s.bold('stdout:'), indent(t(x.stdout)));
+  if (x.stderr) lines.push(s.bold('stderr:'), indent(t(x.stderr)));
   if (x.truncated) lines.push(s.dim('(output truncated at the capture limit)'));
-  for (const r of x.host_requests) lines.push(s.dim(`http ${r.method} ${r.url} → ${r.allowed ? (r.status ?? 'failed') : 'denied'}`));
-  for (const d of x.denials) lines.push(s.dim(`denied ${d.capability} ${d.target}: ${d.reason}`));
+  for (const n of x.narrowed ?? []) lines.push(s.dim(`narrowed ${n.option}: ${t(JSON.stringify(n.declared))} → ${t(JSON.stringify(n.granted))} (the caller's limit)`));
+  for (const r of x.host_requests) lines.push(s.dim(`http ${t(r.method)} ${t(r.url)} → ${r.allowed ? (r.status ?? 'failed') : 'denied'}`));
+  for (const d of x.denials) lines.push(s.dim(`denied ${d.capability} ${t(d.target)}: ${t(d.reason)}`));
   return lines.join('\n');
 }

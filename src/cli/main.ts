@@ -7,6 +7,8 @@ import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { execCommand } from './commands/exec.js';
 import { setupCommand } from './commands/setup.js';
 import { cancel } from './commands/cancel.js';
+import { codecServer } from './commands/codec-server.js';
+import { gc } from './commands/gc.js';
 import { dev } from './commands/dev.js';
 import { history } from './commands/history.js';
 import { result } from './commands/result.js';
@@ -16,6 +18,9 @@ import { terminate } from './commands/terminate.js';
 import { watch } from './commands/watch.js';
 import { worker } from './commands/worker.js';
 import { EXIT } from './io.js';
+
+const collect = (value: string, previous: string[]) => [...previous, value];
+const MOUNT_HELP = 'add a directory of the working directory to the task\'s grants, as HOST[::GUEST][:ro|:rw] (read-only unless :rw; repeatable)';
 
 const program = new Command('capsule')
   .description('Durable pipelines of untrusted code: each task in a fresh WebAssembly sandbox, chained on Temporal')
@@ -33,9 +38,10 @@ program
   .option('--input <json>', 'one JSON value passed as the task\'s argument ("-": read it from standard input)')
   .option('--input-file <file>', 'like --input, read from a file (inputs of any size)')
   .option('--json', 'print only the envelope JSON on stdout', false)
-  .addHelpText('after', '\nExit codes: 0 success, 1 the task failed, 2 usage or validation error.\nExamples:\n  capsule exec examples/hello/main.ts --input \'{"name":"Ada"}\' --json\n  capsule exec examples/hello/main.py --input-file input.json\n  echo \'{"name":"Ada"}\' | capsule exec examples/hello/main.ts --input -')
-  .action((file: string, args: string[], opts: { task: string; input?: string; inputFile?: string; json: boolean }) => {
-    pending = execCommand({ file, args, task: opts.task, ...inputOf(opts), json: opts.json });
+  .option('--mount <spec>', MOUNT_HELP, collect, [])
+  .addHelpText('after', '\nExit codes: 0 success, 1 the task failed, 2 usage or validation error.\nExamples:\n  capsule exec examples/hello/main.ts --input \'{"name":"Ada"}\' --json\n  capsule exec examples/hello/main.py --input-file input.json\n  echo \'{"name":"Ada"}\' | capsule exec examples/hello/main.ts --input -\n  capsule exec task.ts --mount sessions/abc::workspace:rw')
+  .action((file: string, args: string[], opts: { task: string; input?: string; inputFile?: string; json: boolean; mount: string[] }) => {
+    pending = execCommand({ file, args, task: opts.task, ...inputOf(opts), json: opts.json, mounts: opts.mount });
   });
 
 program
@@ -62,9 +68,10 @@ program
   .option('--input-file <file>', 'like --input, read from a file (inputs of any size)')
   .option('--detach', 'submit and exit; follow it later with capsule watch <id>', false)
   .option('--json', 'print one JSON object: workflowId, status, steps with their envelopes', false)
+  .option('--mount <spec>', `${MOUNT_HELP}; applies to every step`, collect, [])
   .addHelpText('after', '\nStarts the embedded Temporal server and a worker unless a server is configured (TEMPORAL_ADDRESS, capsule.toml)\nor `capsule dev` is running here. Ctrl-C detaches without cancelling.\nExit codes: 0 success, 1 the pipeline failed, 2 invalid file/input/configuration (nothing was started).\nExample: capsule run examples/research/pipeline.yaml --input \'{"topic":"wasm"}\'')
-  .action((file: string, opts: { input?: string; inputFile?: string; detach: boolean; json: boolean }) => {
-    pending = run({ file, ...inputOf(opts), detach: opts.detach, json: opts.json });
+  .action((file: string, opts: { input?: string; inputFile?: string; detach: boolean; json: boolean; mount: string[] }) => {
+    pending = run({ file, ...inputOf(opts), detach: opts.detach, json: opts.json, mounts: opts.mount });
   });
 
 program
@@ -88,9 +95,19 @@ program
     pending = worker({ ...rest, ...(shutdownGrace === undefined ? {} : { graceSeconds: shutdownGrace }) });
   });
 
+program
+  .command('result')
+  .description('wait for a pipeline and print its result (exit 1 if it failed); full values come from the blob store')
+  .argument('<workflowId>', 'printed by capsule run')
+  .option('--step <id>', "print one finished step's full envelope (forEach items: \"step[2]\"), without waiting")
+  .option('--out <file>', "write the full value (the pipeline's output, or with --step the step's result) to a JSON file")
+  .option('--json', 'machine-readable output (every step with its full envelope)', false)
+  .action((workflowId: string, opts: { json: boolean; step?: string; out?: string }) => {
+    pending = result({ workflowId, json: opts.json, ...(opts.step === undefined ? {} : { step: opts.step }), ...(opts.out === undefined ? {} : { out: opts.out }) });
+  });
+
 for (const [name, description, fn] of [
   ['status', "a pipeline's state and per-step progress", status],
-  ['result', 'wait for a pipeline and print its result (exit 1 if it failed)', result],
   ['watch', 'reattach to a pipeline: live progress, then the result', watch],
   ['history', "a pipeline's event history (--json: Temporal's JSON export)", history],
 ] as const) {
@@ -120,6 +137,27 @@ program
   .option('--reason <text>', 'recorded in the history as the reason')
   .action((workflowId: string, opts: { reason?: string }) => {
     pending = terminate({ workflowId, ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
+  });
+
+program
+  .command('gc')
+  .description('delete blobs no open or recently closed run refers to (retention rule: docs/deployment.md)')
+  .option('--dry-run', 'only report what would be deleted', false)
+  .option('--retention <duration>', 'keep blobs of runs closed this recently (default [payloads].retention, 7d)')
+  .option('--grace <duration>', 'never delete blobs written this recently (default [payloads].gc_grace, 1h)')
+  .option('--json', 'machine-readable report', false)
+  .action((opts: { dryRun: boolean; retention?: string; grace?: string; json: boolean }) => {
+    pending = gc({ dryRun: opts.dryRun, json: opts.json, ...(opts.retention === undefined ? {} : { retention: opts.retention }), ...(opts.grace === undefined ? {} : { grace: opts.grace }) });
+  });
+
+program
+  .command('codec-server')
+  .description("Temporal's remote codec endpoint with Capsule's codecs, so the Web UI shows payloads decoded")
+  .option('--port <port>', 'port (default 8234)', intOption('--port'))
+  .option('--host <host>', 'address to listen on (default 127.0.0.1)')
+  .option('--ui-origin <url...>', 'Web UI origin(s) allowed to call it (default: [temporal].ui_url, else http://127.0.0.1:8233)')
+  .action((opts: { port?: number; host?: string; uiOrigin?: string[] }) => {
+    pending = codecServer({ ...(opts.port === undefined ? {} : { port: opts.port }), ...(opts.host === undefined ? {} : { host: opts.host }), ...(opts.uiOrigin === undefined ? {} : { uiOrigins: opts.uiOrigin }) });
   });
 
 function inputOf(opts: { input?: string; inputFile?: string }): { input?: string; inputFile?: string } {

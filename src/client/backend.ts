@@ -7,6 +7,9 @@
 import path from 'node:path';
 import type { Client } from '@temporalio/client';
 import type { LogLevel, Worker } from '@temporalio/worker';
+import { startCodecServer, type CodecServer } from '../payloads/codec-server.js';
+import { openPayloadLayer, type PayloadLayer } from '../payloads/data-converter.js';
+import { resolvePayloadSettings } from '../payloads/settings.js';
 import { Sandbox } from '../sandbox/index.js';
 import { findTemporalBinary } from './binary.js';
 import { resolveConnectionConfig, type ConnectionConfig } from './config.js';
@@ -34,6 +37,8 @@ export interface Backend {
   kind: 'configured' | 'shared' | 'embedded';
   client: Client;
   config: ConnectionConfig;
+  /** Codecs, claim-check and blob store this process uses (the same settings as every worker's). */
+  payloads: PayloadLayer;
   address: string;
   uiUrl: string | undefined;
   /** Stops what this process started (worker, then the embedded server). Running workflows are unaffected. */
@@ -44,13 +49,28 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
   const env = options.env ?? process.env;
   const report = options.report ?? (() => {});
   const config = resolveConnectionConfig(options.cwd, env);
+  const payloads = openPayloadLayer(resolvePayloadSettings(options.cwd, env));
+  try {
+    return await connectBackend(options, config, payloads, report);
+  } catch (error) {
+    await payloads.close();
+    throw error;
+  }
+}
+
+async function connectBackend(options: BackendOptions, config: ConnectionConfig, payloads: PayloadLayer, report: (line: string) => void): Promise<Backend> {
+  const env = options.env ?? process.env;
   if (config.configured && config.address !== undefined) {
-    const client = await connectClient(config, config.address);
-    return { kind: 'configured', client, config, address: config.address, uiUrl: config.uiUrl, close: () => client.connection.close() };
+    const client = await connectClient(config, config.address, payloads.dataConverter);
+    const close = async () => {
+      await client.connection.close();
+      await payloads.close();
+    };
+    return { kind: 'configured', client, config, payloads, address: config.address, uiUrl: config.uiUrl, close };
   }
 
   const shared = readDevServerState(options.cwd);
-  let server: DevServer | undefined;
+  let server: EmbeddedServer | undefined;
   let address: string;
   let uiUrl: string | undefined;
   let needWorker = options.worker;
@@ -64,29 +84,21 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
     needWorker &&= shared.owner !== 'dev';
     if (shared.owner !== 'dev') releaseLease = takeLease(options.cwd);
   } else {
-    const binary = await findTemporalBinary({ env, report });
-    const dbFile = path.join(options.cwd, CAPSULE_DIR, DB_FILE_NAME);
-    server = await startDevServer({
-      binary,
-      dbFile,
-      port: DEFAULT_PORT,
-      uiPort: DEFAULT_UI_PORT,
-      namespace: config.namespace,
-      logFile: path.join(options.cwd, CAPSULE_DIR, 'temporal.log'),
-    });
+    server = await startEmbeddedServer({ cwd: options.cwd, env, namespace: config.namespace, payloads, report });
     address = server.address;
     uiUrl = server.uiUrl;
-    report(`started the embedded Temporal server at ${address} (UI ${uiUrl ?? 'off'}, data in ${dbFile})`);
+    report(`started the embedded Temporal server at ${address} (UI ${uiUrl ?? 'off'}, data in ${server.dbFile})`);
     writeDevServerState(options.cwd, { pid: server.pid, address, ...(uiUrl === undefined ? {} : { uiUrl }), namespace: config.namespace, owner: 'run' });
   }
 
-  const client = await connectClient(config, address);
+  const client = await connectClient(config, address, payloads.dataConverter);
   let worker: InProcessWorker | undefined;
-  if (needWorker) worker = await startInProcessWorker(config, address, options.sandbox);
+  if (needWorker) worker = await startInProcessWorker(config, address, payloads, options.sandbox);
   return {
     kind: server === undefined ? 'shared' : 'embedded',
     client,
     config,
+    payloads,
     address,
     uiUrl,
     close: async () => {
@@ -98,8 +110,63 @@ export async function openBackend(options: BackendOptions): Promise<Backend> {
         clearDevServerState(options.cwd);
         await server.stop();
       }
+      await payloads.close();
     },
   };
+}
+
+export interface EmbeddedServerOptions {
+  cwd: string;
+  env: Record<string, string | undefined>;
+  namespace: string;
+  payloads: PayloadLayer;
+  port?: number;
+  uiPort?: number;
+  report?: (line: string) => void;
+}
+
+export interface EmbeddedServer extends DevServer {
+  dbFile: string;
+  /** Where the Web UI decodes payloads (compressed, encrypted): served by this process. */
+  codec: CodecServer;
+}
+
+/**
+ * The embedded dev server (data in .capsule/temporal.db) with its Web UI pointed at a codec server in this
+ * process, so the UI shows Capsule's compressed and encrypted payloads decoded. Both stop together.
+ */
+export async function startEmbeddedServer(options: EmbeddedServerOptions): Promise<EmbeddedServer> {
+  const binary = await findTemporalBinary({ env: options.env, ...(options.report === undefined ? {} : { report: options.report }) });
+  const dbFile = path.join(options.cwd, CAPSULE_DIR, DB_FILE_NAME);
+  const codec = await startCodecServer({ codecs: options.payloads.codecs });
+  try {
+    const server = await startDevServer({
+      binary,
+      dbFile,
+      port: options.port ?? DEFAULT_PORT,
+      uiPort: options.uiPort ?? DEFAULT_UI_PORT,
+      namespace: options.namespace,
+      logFile: path.join(options.cwd, CAPSULE_DIR, 'temporal.log'),
+      uiCodecEndpoint: codec.url,
+    });
+    if (server.uiUrl !== undefined) codec.allowOrigin(server.uiUrl);
+    return {
+      ...server,
+      dbFile,
+      codec,
+      stop: async () => {
+        await server.stop();
+        await codec.close();
+      },
+      kill: async () => {
+        await server.kill();
+        await codec.close();
+      },
+    };
+  } catch (error) {
+    await codec.close();
+    throw error;
+  }
 }
 
 export interface InProcessWorker {
@@ -108,7 +175,7 @@ export interface InProcessWorker {
 }
 
 /** A worker running inside this process until stop(); in-flight steps are cancelled and handed back on stop. */
-export async function startInProcessWorker(config: ConnectionConfig, address: string, sandbox?: Sandbox, logLevel: LogLevel = 'ERROR'): Promise<InProcessWorker> {
+export async function startInProcessWorker(config: ConnectionConfig, address: string, payloads: PayloadLayer, sandbox?: Sandbox, logLevel: LogLevel = 'ERROR'): Promise<InProcessWorker> {
   // `run` keeps the terminal for its progress table (quiet); `dev` is a long-running worker and logs like one.
   installRuntime(logLevel);
   const ownSandbox = sandbox === undefined ? await Sandbox.create() : undefined;
@@ -118,6 +185,7 @@ export async function startInProcessWorker(config: ConnectionConfig, address: st
     namespace: config.namespace,
     taskQueue: config.taskQueue,
     sandbox: sandbox ?? ownSandbox!,
+    dataConverter: payloads.dataConverter,
     shutdownGraceTime: '2s',
   });
   const running = worker.run();

@@ -1,6 +1,7 @@
 /** Client and worker connections from a ConnectionConfig (TLS files, API key) — one place for both kinds. */
 import { readFileSync } from 'node:fs';
 import { Client, Connection } from '@temporalio/client';
+import type { DataConverter } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../workflows/shared.js';
 import type { ConnectionConfig } from './config.js';
@@ -27,9 +28,10 @@ function target(config: ConnectionConfig, address: string): Target {
  */
 export const MAX_RECEIVE_BYTES = 256 * 1024 * 1024;
 
-export async function connectClient(config: ConnectionConfig, address: string): Promise<Client> {
+/** A client whose payloads go through Capsule's codecs and claim-check (src/payloads/data-converter.ts). */
+export async function connectClient(config: ConnectionConfig, address: string, dataConverter: DataConverter): Promise<Client> {
   const connection = await Connection.connect({ ...target(config, address), channelArgs: { 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES } });
-  return new Client({ connection, namespace: config.namespace });
+  return new Client({ connection, namespace: config.namespace, dataConverter });
 }
 
 export async function connectWorker(config: ConnectionConfig, address: string): Promise<NativeConnection> {

@@ -28,6 +28,8 @@ export interface DevServerOptions {
   namespace?: string;
   /** Where the server's own output goes (default: discarded). */
   logFile?: string;
+  /** The Web UI's remote codec endpoint (`capsule codec-server`, or the one the embedded server runs). */
+  uiCodecEndpoint?: string;
   /** More `temporal server start-dev` arguments (e.g. --dynamic-config-value). */
   extraArgs?: string[];
 }
@@ -49,7 +51,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   const uiPort = options.headless ? undefined : await pickPort(options.uiPort, port);
   const args = ['server', 'start-dev', '--ip', '127.0.0.1', '--port', String(port), '--namespace', namespace, '--log-level', 'warn'];
   if (uiPort === undefined) args.push('--headless');
-  else args.push('--ui-port', String(uiPort), '--ui-ip', '127.0.0.1');
+  else args.push('--ui-port', String(uiPort), '--ui-ip', '127.0.0.1', ...(options.uiCodecEndpoint === undefined ? [] : ['--ui-codec-endpoint', options.uiCodecEndpoint]));
   if (options.dbFile !== undefined) {
     mkdirSync(path.dirname(options.dbFile), { recursive: true });
     args.push('--db-filename', options.dbFile);
@@ -132,9 +134,9 @@ async function stopChild(child: ChildProcess, exited: Promise<number | null>, si
   clearTimeout(timer);
 }
 
-/** The preferred port when it is free, else any free port (never `avoid`). */
+/** The preferred port when it is free, else any free port (never `avoid`); 0 means any. */
 export async function pickPort(preferred?: number, avoid?: number): Promise<number> {
-  if (preferred !== undefined && preferred !== avoid && (await isFree(preferred))) return preferred;
+  if (preferred !== undefined && preferred > 0 && preferred !== avoid && (await isFree(preferred))) return preferred;
   for (;;) {
     const port = await new Promise<number>((resolve, reject) => {
       const server = net.createServer();

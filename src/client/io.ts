@@ -1,3 +1,5 @@
+import { forTerminal } from './terminal-text.js';
+
 /** What a command writes to and where it runs; tests pass their own to call commands without a subprocess. */
 export interface CommandIo {
   cwd: string;
@@ -45,7 +47,10 @@ export function onInterrupt(): { promise: Promise<void>; dispose: () => void } {
 /** Errors the user can fix (bad files, config, missing binary) print as one message, no stack: exit code 2. */
 export function describeUserError(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
-  const userErrors = ['UsageError', 'PipelineError', 'ConnectionConfigError', 'ConfigError', 'TaskOptionsError', 'BundleError', 'BinaryNotFoundError', 'SandboxBusyError'];
+  const userErrors = [
+    'UsageError', 'PipelineError', 'ConnectionConfigError', 'ConfigError', 'TaskOptionsError', 'BundleError', 'BinaryNotFoundError',
+    'PayloadConfigError', 'PayloadKeyError', 'BlobStoreError', 'SandboxBusyError',
+  ];
   return userErrors.includes(error.name) ? error.message : undefined;
 }
 
@@ -53,6 +58,7 @@ export function describeUserError(error: unknown): string | undefined {
 export function reportUserError(io: CommandIo, error: unknown): number {
   const message = describeUserError(error);
   if (message === undefined) throw error;
-  io.err(`error: ${message}`);
+  // The message may quote a task or pipeline file: shown, not obeyed, on a terminal.
+  io.err(`error: ${forTerminal(message)}`);
   return 2;
 }

@@ -3,8 +3,8 @@
  * worker). On a TTY the table is redrawn in place; otherwise one line is printed per step state change.
  */
 import logUpdate from 'log-update';
-import type { WorkflowHandle } from '@temporalio/client';
-import { defaultPayloadConverter } from '@temporalio/common';
+import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
+import { decodePayload } from '../payloads/data-converter.js';
 import { PROGRESS_QUERY, type PipelineProgress, type RunTaskHeartbeat } from '../workflows/shared.js';
 import { formatSteps, type LiveStep } from './outcome.js';
 
@@ -25,18 +25,28 @@ export async function showProgress(handle: WorkflowHandle, done: Promise<unknown
   void options.stop.then(() => (detached = true));
   const seen = new Map<string, string>();
   let waitingShown = false;
+  let troubleShown: string | undefined;
   while (!finished && !detached) {
     try {
-      const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY);
-      const live = await liveSteps(handle);
-      if (options.tty) logUpdate(formatSteps(progress.steps, live).join('\n'));
-      else {
-        for (const step of progress.steps) {
-          const attempt = live.get(step.id)?.attempt ?? step.attempts;
-          const key = `${step.status}/${attempt}`;
-          if (seen.get(step.id) === key) continue;
-          seen.set(step.id, key);
-          options.write(`step ${step.id}: ${step.status}${attempt > 0 ? ` (attempt ${attempt})` : ''}`);
+      const description = await handle.describe();
+      // A worker that cannot process the workflow (a wrong key, a blob store it cannot reach) is said, with the
+      // reason, instead of a query that would wait for its timeout.
+      const trouble = await workflowTaskTrouble(handle, description);
+      if (trouble !== undefined) {
+        if (trouble !== troubleShown) options.write(trouble);
+        troubleShown = trouble;
+      } else {
+        const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY);
+        const live = await liveSteps(handle, description);
+        if (options.tty) logUpdate(formatSteps(progress.steps, live).join('\n'));
+        else {
+          for (const step of progress.steps) {
+            const attempt = live.get(step.id)?.attempt ?? step.attempts;
+            const key = `${step.status}/${attempt}`;
+            if (seen.get(step.id) === key) continue;
+            seen.set(step.id, key);
+            options.write(`step ${step.id}: ${step.status}${attempt > 0 ? ` (attempt ${attempt})` : ''}`);
+          }
         }
       }
     } catch {
@@ -50,19 +60,32 @@ export async function showProgress(handle: WorkflowHandle, done: Promise<unknown
   return detached && !finished;
 }
 
+/** Why the workflow makes no progress, when its workflow tasks keep failing: the newest failure in its history. */
+async function workflowTaskTrouble(handle: WorkflowHandle, { raw, runId }: WorkflowExecutionDescription): Promise<string | undefined> {
+  const attempt = raw.pendingWorkflowTask?.attempt ?? 0;
+  if (attempt < 2) return undefined;
+  const { history } = await handle.client.workflowService.getWorkflowExecutionHistoryReverse({
+    namespace: handle.client.options.namespace,
+    execution: { workflowId: handle.workflowId, runId },
+    maximumPageSize: 50,
+  });
+  const failure = history?.events?.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes?.failure?.message;
+  return `no worker can process the pipeline (attempt ${attempt})${failure ? `: ${failure}` : ''}`;
+}
+
 /**
  * Attempt and elapsed time of running steps, from the server's pending-activity info: the workflow only learns a
  * step's attempts when it ends, but each attempt's heartbeat names its step.
  */
-export async function liveSteps(handle: WorkflowHandle): Promise<Map<string, LiveStep>> {
+export async function liveSteps(handle: WorkflowHandle, description?: WorkflowExecutionDescription): Promise<Map<string, LiveStep>> {
   const live = new Map<string, LiveStep>();
-  const { raw } = await handle.describe();
+  const { raw } = description ?? (await handle.describe());
   for (const pending of raw.pendingActivities ?? []) {
     const payload = pending.heartbeatDetails?.payloads?.[0];
     if (payload === undefined || payload === null) continue;
     let details: Partial<RunTaskHeartbeat>;
     try {
-      details = defaultPayloadConverter.fromPayload<Partial<RunTaskHeartbeat>>(payload);
+      details = await decodePayload<Partial<RunTaskHeartbeat>>(handle.client.options.loadedDataConverter, payload);
     } catch {
       continue;
     }

@@ -20,13 +20,15 @@ export interface PrepareOptions {
   /** Where inputJson came from, for messages. Default "--input". */
   inputSource?: string;
   describer: TaskDescriber;
+  /** --mount specs, for every step. */
+  mounts?: string[];
 }
 
 export async function preparePipeline(options: PrepareOptions): Promise<PipelineInput> {
   const input = options.inputJson === undefined ? undefined : parseInput({ text: options.inputJson, source: options.inputSource ?? '--input' });
   const loaded = await loadPipeline(options.file, options.cwd);
   const capsule = loadCapsuleConfig(options.cwd);
-  return compilePipeline(loaded, { baseDir: options.cwd, defaults: capsule.tasks, describer: options.describer, searchAttributes: false, ...(input === undefined ? {} : { input }) });
+  return compilePipeline(loaded, { baseDir: options.cwd, defaults: capsule.tasks, describer: options.describer, searchAttributes: false, mounts: options.mounts ?? [], ...(input === undefined ? {} : { input }) });
 }
 
 /** "<name>-<12 hex>" from everything that defines the run (steps, code, input). */

@@ -8,6 +8,7 @@ import { createRequire } from 'node:module';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import type { DataConverter } from '@temporalio/common';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import { capsuleCacheDir } from '../config/paths.js';
 import { createActivities, type TaskRunner } from '../activities/index.js';
@@ -20,6 +21,8 @@ export interface CapsuleWorkerOptions {
   namespace: string;
   taskQueue: string;
   sandbox: TaskRunner;
+  /** Capsule's codecs and claim-check (openPayloadLayer): the same as the clients' that start the workflows. */
+  dataConverter: DataConverter;
   /** Parallel steps on this worker (default: available cores). */
   maxConcurrentSteps?: number;
   /** Resolve allowedFiles here rather than in the submitting client's directory. */
@@ -45,6 +48,7 @@ export async function createCapsuleWorker(options: CapsuleWorkerOptions): Promis
     namespace: options.namespace,
     taskQueue: options.taskQueue,
     workflowBundle: options.workflowBundle ?? (await workflowBundle()),
+    dataConverter: options.dataConverter,
     activities: createActivities({ sandbox: options.sandbox, ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }) }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentSteps ?? os.availableParallelism(),
     ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),

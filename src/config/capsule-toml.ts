@@ -1,5 +1,6 @@
 /**
- * capsule.toml: project defaults for tasks (`[tasks]`) and the Temporal connection (`[temporal]`).
+ * capsule.toml: project defaults for tasks (`[tasks]`), the Temporal connection (`[temporal]`) and payload storage
+ * (`[payloads]`: claim-check, compression, encryption).
  * Unknown keys and bad values are errors that name the file and the key: a typo must never be silently ignored.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -39,9 +40,22 @@ const temporalSection = z.strictObject({
 });
 export type TemporalFileConfig = z.infer<typeof temporalSection>;
 
+/** Payload codec and claim-check settings; validated and given defaults in src/payloads/settings.ts. */
+const payloadsSection = z.strictObject({
+  claim_check_threshold: z.union([z.string(), z.number()]).optional(),
+  compression: z.boolean().optional(),
+  compression_threshold: z.union([z.string(), z.number()]).optional(),
+  store: z.string().min(1).optional(),
+  encrypt: z.boolean().optional(),
+  retention: z.union([z.string(), z.number()]).optional(),
+  gc_grace: z.union([z.string(), z.number()]).optional(),
+});
+export type PayloadsFileConfig = z.infer<typeof payloadsSection>;
+
 const fileSchema = z.strictObject({
   tasks: tasksSection.optional(),
   temporal: temporalSection.optional(),
+  payloads: payloadsSection.optional(),
 });
 
 export interface CapsuleConfig {
@@ -49,6 +63,7 @@ export interface CapsuleConfig {
   file: string | undefined;
   tasks: TaskDefaults;
   temporal: TemporalFileConfig;
+  payloads: PayloadsFileConfig;
 }
 
 export class ConfigError extends Error {
@@ -58,7 +73,7 @@ export class ConfigError extends Error {
 /** Reads `capsule.toml` in `dir` (the directory the command runs in); a missing file means built-in defaults. */
 export function loadCapsuleConfig(dir: string): CapsuleConfig {
   const file = path.resolve(dir, CONFIG_FILE_NAME);
-  if (!existsSync(file)) return { file: undefined, tasks: {}, temporal: {} };
+  if (!existsSync(file)) return { file: undefined, tasks: {}, temporal: {}, payloads: {} };
   let raw: unknown;
   try {
     raw = parseToml(readFileSync(file, 'utf8'));
@@ -89,5 +104,6 @@ export function loadCapsuleConfig(dir: string): CapsuleConfig {
       envVariables: tasks.default_env_variables,
     },
     temporal: parsed.data.temporal ?? {},
+    payloads: parsed.data.payloads ?? {},
   };
 }

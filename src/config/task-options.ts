@@ -3,7 +3,7 @@
  * Stages (as in the Temporal SDK): TaskOptionsInput (what authors write, all optional but `name`)
  * -> ResolvedTaskOptions (defaults applied, units compiled to numbers, paths checked).
  */
-import { existsSync, statSync } from 'node:fs';
+import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ENV_NAME, ENV_NAME_EXPECTED, hostPatternSchema, narrowSecretsForStep, secretsProblem, secretsSchema, type SecretGrants } from './secrets.js';
@@ -11,9 +11,11 @@ import { parseBytes, parseCompute, parseDuration } from './units.js';
 
 export type FileMode = 'read-only' | 'read-write';
 export interface AllowedFile {
-  /** As declared, normalised ("./data" -> "data"); relative to the run's base directory. */
+  /** Where the guest sees it, normalised ("./data" -> "data"); relative to the guest's working directory. */
   path: string;
   mode: FileMode;
+  /** The host directory, relative to the run's base directory, when it differs from `path` (a mount's alias). */
+  hostPath?: string;
 }
 
 export interface ResolvedTaskOptions {
@@ -89,6 +91,9 @@ function unitField(parse: (v: unknown) => { ok: true; value: number } | { ok: fa
   });
 }
 
+/** Grants a task may declare: each is a directory descriptor held open for every run. */
+export const MAX_ALLOWED_FILES = 64;
+
 const allowedFileObject = z.strictObject({
   path: z.string().min(1, 'expected a non-empty relative path'),
   mode: z.enum(['read-only', 'read-write'], 'expected "read-only" or "read-write"').default('read-only'),
@@ -114,7 +119,7 @@ export const taskOptionsInputSchema = z.strictObject({
   ram: unitField(parseBytes).optional(),
   timeout: unitField(parseDuration).optional(),
   maxRetries: z.number().int('expected an integer >= 0').min(0, 'expected an integer >= 0').max(100, 'at most 100').optional(),
-  allowedFiles: z.array(allowedFileSchema).optional(),
+  allowedFiles: z.array(allowedFileSchema).max(MAX_ALLOWED_FILES, `at most ${MAX_ALLOWED_FILES} directories`).optional(),
   allowedHosts: z.array(hostPatternSchema).optional(),
   envVariables: z.array(envName).optional(),
   secrets: secretsSchema.optional(),
@@ -258,23 +263,57 @@ function parseOverrides(ctx: ResolveContext, task: string) {
 }
 
 function resolveAllowedFiles(entries: z.output<typeof allowedFileSchema>[], ctx: ResolveContext, task: string, optionName: string): AllowedFile[] {
-  return entries.map((entry, index) => {
+  const resolved = entries.map((entry, index) => {
     const declared = typeof entry === 'string' ? { path: entry, mode: 'read-only' as const } : entry;
-    const option = `${optionName}[${index}]`;
-    const fail = (detail: string) => new TaskOptionsError(ctx.file, task, option, detail);
-    if (declared.path.includes('\0')) throw fail('the path contains a NUL byte');
-    if (path.isAbsolute(declared.path) || /^[A-Za-z]:[\\/]/.test(declared.path)) {
-      throw fail(`got absolute path "${declared.path}"; expected a path relative to ${ctx.baseDir}, such as "./data"`);
-    }
-    const normalised = path.posix.normalize(declared.path.replaceAll('\\', '/')).replace(/\/+$/, '');
-    if (normalised === '..' || normalised.startsWith('../')) {
-      throw fail(`"${declared.path}" escapes ${ctx.baseDir}; expected a directory inside it`);
-    }
-    const onHost = path.resolve(ctx.baseDir, normalised);
-    if (!existsSync(onHost) || !statSync(onHost).isDirectory()) {
-      throw fail(`"${declared.path}" is not an existing directory (looked for ${onHost})`);
-    }
-    return { path: normalised, mode: declared.mode };
+    const checked = checkGrantedDirectory(declared.path, ctx.baseDir);
+    if (!checked.ok) throw new TaskOptionsError(ctx.file, task, `${optionName}[${index}]`, checked.problem);
+    return { path: checked.path, mode: declared.mode };
   });
+  const contradiction = nestedWiderMode(resolved);
+  if (contradiction) throw new TaskOptionsError(ctx.file, task, optionName, contradiction);
+  return resolved;
+}
+
+/**
+ * A directory a grant may name: relative, inside the base directory, existing, and reached without any symbolic
+ * link (the sandbox never follows one, so a granted link would be a grant of nothing, or of somewhere else).
+ * Messages name the path as given, never the host's directories: they can end up in an envelope.
+ */
+export function checkGrantedDirectory(raw: string, baseDir: string): { ok: true; path: string } | { ok: false; problem: string } {
+  if (raw.includes('\0')) return { ok: false, problem: 'the path contains a NUL byte' };
+  if (path.isAbsolute(raw) || /^[A-Za-z]:[\\/]/.test(raw)) {
+    return { ok: false, problem: `got absolute path "${raw}"; expected a path relative to the project directory, such as "./data"` };
+  }
+  const normalised = path.posix.normalize(raw.replaceAll('\\', '/')).replace(/\/+$/, '') || '.';
+  if (normalised === '..' || normalised.startsWith('../')) {
+    return { ok: false, problem: `"${raw}" escapes the project directory; expected a directory inside it` };
+  }
+  let walked = '';
+  for (const name of normalised === '.' ? [] : normalised.split('/')) {
+    walked = walked === '' ? name : `${walked}/${name}`;
+    let stats;
+    try {
+      stats = lstatSync(path.join(baseDir, walked));
+    } catch {
+      return { ok: false, problem: `"${raw}" is not an existing directory in the project directory` };
+    }
+    if (stats.isSymbolicLink()) return { ok: false, problem: `"${raw}" goes through a symbolic link ("${walked}"); grant the directory it points to instead (the sandbox never follows links)` };
+    if (!stats.isDirectory()) return { ok: false, problem: `"${raw}" is not an existing directory in the project directory` };
+  }
+  return { ok: true, path: normalised };
+}
+
+/**
+ * The narrower mode wins for the deeper path: a read-write directory inside a read-only one would be read-only,
+ * which is never what a declaration that says read-write means. Refused, so the declaration says what happens.
+ */
+function nestedWiderMode(files: AllowedFile[]): string | undefined {
+  for (const inner of files) {
+    const outer = files.find((o) => o !== inner && o.mode === 'read-only' && inner.mode === 'read-write' && (o.path === '.' || inner.path.startsWith(`${o.path}/`)));
+    if (outer) {
+      return `"${inner.path}" is read-write but lies inside "${outer.path}", which is read-only; the narrower mode wins for the deeper path, so declare "${inner.path}" read-only or "${outer.path}" read-write`;
+    }
+  }
+  return undefined;
 }
 

@@ -13,7 +13,7 @@ export type ComputeLevel = keyof typeof COMPUTE_LEVELS;
 export type Parsed = { ok: true; value: number } | { ok: false; expected: string };
 
 const BYTE_UNITS: Record<string, number> = { B: 1, KB: 1024, MB: 1024 ** 2, GB: 1024 ** 3 };
-const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000 };
+const DURATION_UNITS: Record<string, number> = { ms: 1, s: 1000, m: 60_000, h: 3_600_000, d: 86_400_000 };
 
 export const COMPUTE_EXPECTED = `"LOW" (${COMPUTE_LEVELS.LOW}), "MEDIUM" (${COMPUTE_LEVELS.MEDIUM}), "HIGH" (${COMPUTE_LEVELS.HIGH}) or a positive integer of fuel`;
 export const RAM_EXPECTED = 'a size such as "512KB", "64MB" or "1GB" (binary units), or a positive integer of bytes';
@@ -37,7 +37,7 @@ export function parseBytes(input: unknown): Parsed {
 }
 
 export function parseDuration(input: unknown): Parsed {
-  return parseWithUnits(input, DURATION_UNITS, /^(\d+(?:\.\d+)?)\s*(ms|s|m|h)$/, DURATION_EXPECTED, (unit) => unit);
+  return parseWithUnits(input, DURATION_UNITS, /^(\d+(?:\.\d+)?)\s*(ms|s|m|h|d)$/, DURATION_EXPECTED, (unit) => unit);
 }
 
 function parseWithUnits(

@@ -1,21 +1,20 @@
 /**
  * Turns a loaded pipeline into the workflow input: checks the graph, bundles every task file once (content-
  * addressed by sha256), validates each step's task options with the sandbox (capability-less evaluation), and
- * refuses inputs too large for a Temporal payload. Any problem is a PipelineError; nothing has been started.
+ * refuses inputs larger than Capsule moves (MAX_VALUE_BYTES: the claim-check stores anything over its threshold,
+ * so Temporal's 2 MB payload limit does not apply). Any problem is a PipelineError; nothing has been started.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
+import { MountError, resolveMount, withMounts } from '../config/mounts.js';
 import { TaskOptionsError, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
 import { COMPUTE_LEVELS, formatBytes, formatDuration } from '../config/units.js';
 import { BundleError, bundleTaskFile, type TaskBundle } from '../sandbox/index.js';
-import { DEFAULT_MAX_LOST_ATTEMPTS, DEFAULT_RETRY_TUNING, type BundleRef, type PipelineInput, type RetryTuning, type StepSpec, type TaskDisplay, type TaskRef } from '../workflows/shared.js';
+import { DEFAULT_MAX_LOST_ATTEMPTS, DEFAULT_RETRY_TUNING, MAX_VALUE_BYTES, type BundleRef, type PipelineInput, type RetryTuning, type StepSpec, type TaskDisplay, type TaskRef } from '../workflows/shared.js';
 import { PipelineError } from './errors.js';
 import { checkGraph } from './graph.js';
 import type { LoadedPipeline } from './load.js';
 import type { PipelineDefinition, StepDefinition } from './schema.js';
-
-/** Temporal rejects payloads over 2 MB; leave room for the rest of the input and the history event around it. */
-export const MAX_WORKFLOW_INPUT_BYTES = 1_500_000;
 
 /** What compile needs from the sandbox: Sandbox.describe. */
 export interface TaskDescriber {
@@ -30,6 +29,8 @@ export interface CompileOptions {
   defaults: TaskDefaults;
   describer: TaskDescriber;
   searchAttributes: boolean;
+  /** Mounts for every step (`capsule run --mount`), before each step's own. */
+  mounts?: string[];
 }
 
 export async function compilePipeline(loaded: LoadedPipeline, options: CompileOptions): Promise<PipelineInput> {
@@ -54,6 +55,7 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
       const have = [...resolved.keys()];
       throw new PipelineError(file, field, `${step.task} has no task "${exportName}" (it exports: ${have.length === 0 ? 'no tasks' : have.join(', ')})`);
     }
+    const mounts = checkMounts(file, `steps[${i}] (${step.id}).mounts`, [...(options.mounts ?? []), ...(step.mounts ?? [])], options.baseDir, task);
     steps.push({
       id: step.id,
       task: {
@@ -63,6 +65,7 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
         maxRetries: task.maxRetries,
         maxLostAttempts: step.maxLostAttempts ?? retry.maxLostAttempts,
         ...(overrides === undefined ? {} : { overrides }),
+        ...(mounts.length === 0 ? {} : { mounts }),
         display: taskDisplay(task),
       },
       input: step.input ?? null,
@@ -140,12 +143,17 @@ function parseTaskRef(file: string, field: string, ref: string): { taskFile: str
 }
 
 async function bundle_(file: string, field: string, taskFile: string): Promise<TaskBundle> {
+  let bundle: TaskBundle;
   try {
-    return await bundleTaskFile(taskFile);
+    bundle = await bundleTaskFile(taskFile);
   } catch (error) {
     if (error instanceof BundleError) throw new PipelineError(file, field, error.message);
     throw error;
   }
+  // Refused before the sandbox loads it: describing a bundle this large would take as much memory as running it.
+  const size = Buffer.byteLength(bundle.code);
+  if (size > MAX_VALUE_BYTES) throw new PipelineError(file, field, `${taskFile} bundles to ${formatBytes(size)}, more than Capsule moves (${formatBytes(MAX_VALUE_BYTES)}): read large data from allowedFiles instead of importing it`);
+  return bundle;
 }
 
 async function describe(options: CompileOptions, file: string, field: string, bundle: TaskBundle, overrides: LimitOverrides | undefined) {
@@ -155,6 +163,20 @@ async function describe(options: CompileOptions, file: string, field: string, bu
     if (error instanceof TaskOptionsError) throw new PipelineError(file, field, error.message);
     throw error;
   }
+}
+
+/**
+ * Each mount must name an existing directory of the project and fit the task's own directories now: a typo fails
+ * here, before anything starts (the worker checks them again where it runs).
+ */
+function checkMounts(file: string, field: string, mounts: string[], baseDir: string, task: ResolvedTaskOptions): string[] {
+  try {
+    withMounts(task.allowedFiles, mounts.map((mount) => resolveMount(mount, baseDir)));
+  } catch (error) {
+    if (error instanceof MountError) throw new PipelineError(file, field, error.message);
+    throw error;
+  }
+  return mounts;
 }
 
 function overridesOf(step: StepDefinition): LimitOverrides | undefined {
@@ -181,13 +203,13 @@ function retryTuning(definition: PipelineDefinition, defaults: TaskDefaults): Re
 
 function checkSize(file: string, input: PipelineInput, bundles: TaskBundle[]): void {
   const size = Buffer.byteLength(JSON.stringify(input));
-  if (size <= MAX_WORKFLOW_INPUT_BYTES) return;
+  if (size <= MAX_VALUE_BYTES) return;
   const largest = [...bundles].sort((a, b) => b.code.length - a.code.length).slice(0, 3)
     .map((b) => `${path.relative(path.dirname(file), b.entryFile)} ${formatBytes(Buffer.byteLength(b.code))}`).join(', ');
   throw new PipelineError(
     file,
     undefined,
-    `the workflow input would be ${formatBytes(size)} (bundled tasks: ${largest}); Temporal payloads are limited to 2MB and Capsule keeps them under ${formatBytes(MAX_WORKFLOW_INPUT_BYTES)}. ` +
+    `the workflow input would be ${formatBytes(size)} (bundled tasks: ${largest}), more than Capsule moves (${formatBytes(MAX_VALUE_BYTES)}). ` +
       'Make task bundles smaller (avoid large dependencies or inlined data; read data from allowedFiles instead) or pass less input.',
   );
 }

@@ -48,6 +48,8 @@ export const stepSchema = z.strictObject({
   maxRetries: z.number().int('expected an integer >= 0').min(0, 'expected an integer >= 0').max(100, 'at most 100').optional(),
   /** Attempts that may be lost to crashes, shutdowns and outages (apart from maxRetries). */
   maxLostAttempts: maxLostAttempts.optional(),
+  /** More directories of the project for this step's task, as `HOST[::GUEST][:ro|:rw]` (read-only unless `:rw`). */
+  mounts: z.array(z.string().min(1, 'expected HOST[::GUEST][:ro|:rw]')).optional(),
   /** Narrows the task's secrets for this step (a subset of its names and hosts); can never widen them. */
   secrets: secretsSchema.optional(),
 });

@@ -3,10 +3,13 @@
  * the Python runner loads them from (`{"entry", "files"}`, paths relative to the task file's directory). Which
  * local files a task needs is found by scanning import statements: a line-level scan rather than a parser, because
  * the host runs no Python; it may take a file too many (harmless) and a module it misses fails inside the guest
- * as a clear "not available" error. Modules outside the task's directory are never taken.
+ * as a clear "not available" error. Modules outside the task's directory are never taken: every file is read with
+ * readConfined (its real path inside the task's directory, a regular file, checked on the opened handle), so a
+ * link or a FIFO planted in the directory reads nothing of the host and blocks nothing.
  */
-import { existsSync, readFileSync, realpathSync, statSync } from 'node:fs';
+import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
+import { ConfinedReadError, readConfined } from './confined-read.js';
 
 export interface PythonSource {
   entry: string;
@@ -25,6 +28,7 @@ export class PythonBundleError extends Error {}
 
 export function collectPythonSource(absoluteEntry: string): PythonSource {
   const root = path.dirname(absoluteEntry);
+  const zone = realpathSync(root);
   const files: Record<string, string> = {};
   let bytes = 0;
   const pending = [absoluteEntry];
@@ -32,7 +36,13 @@ export function collectPythonSource(absoluteEntry: string): PythonSource {
     const file = pending.pop()!;
     const key = path.relative(root, file).split(path.sep).join('/');
     if (key in files) continue;
-    const text = readFileSync(file, 'utf8');
+    let text: string;
+    try {
+      text = readConfined(file, [zone], key);
+    } catch (error) {
+      if (error instanceof ConfinedReadError) throw new PythonBundleError(`cannot read the task's files: ${error.message}`);
+      throw error;
+    }
     bytes += Buffer.byteLength(text);
     if (Object.keys(files).length >= MAX_FILES || bytes > MAX_BYTES) {
       throw new PythonBundleError(`the task and the local modules it imports exceed ${MAX_FILES} files or ${MAX_BYTES / 1024} KiB`);

@@ -10,6 +10,7 @@ import { existsSync, statSync } from 'node:fs';
 import { builtinModules } from 'node:module';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
+import { confineToTask } from './bundle-confine.js';
 import { collectPythonSource, PythonBundleError } from './bundle-python.js';
 import type { Language } from './runtime/manifest.js';
 
@@ -28,7 +29,10 @@ export class BundleError extends Error {
 }
 
 const SANDBOX_MODULES = ['capsule', '@capsule-run/sdk', 'fs', 'node:fs', 'fs/promises', 'node:fs/promises'];
-const EXTERNAL = [...SANDBOX_MODULES, 'node:*', ...builtinModules, ...builtinModules.map((m) => `${m}/*`)];
+const EXTERNAL = new Set([...SANDBOX_MODULES, ...builtinModules]);
+/** Stays an import in the bundle (inside the guest: the sandbox's module, or a catchable "not available"). */
+const isExternal = (specifier: string) =>
+  specifier.startsWith('node:') || EXTERNAL.has(specifier) || builtinModules.includes(specifier.split('/')[0]!);
 const JS_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '.tsx', '.jsx'];
 const PYTHON_EXTENSIONS = ['.py'];
 
@@ -56,7 +60,11 @@ export async function bundleTaskFile(file: string): Promise<TaskBundle> {
       target: 'es2022',
       mainFields: ['module', 'main'],
       conditions: ['import', 'default'],
-      external: EXTERNAL,
+      // Every import goes through the plugin, which admits only the task's own files and declared dependencies.
+      plugins: [confineToTask(absolute, isExternal)],
+      // Not read from the task's directory: a tsconfig.json could `extends` any host file (or be a FIFO that blocks
+      // the bundler). Task code is module code, so strict, as ES modules always are.
+      tsconfigRaw: { compilerOptions: { alwaysStrict: true } },
       // Paths in the output's comments are relative to this: the task's own directory keeps the bundle (and its
       // sha256) the same wherever the command runs.
       absWorkingDir: path.dirname(absolute),

@@ -36,6 +36,17 @@ export const denialSchema = z.object({
 });
 export type Denial = z.infer<typeof denialSchema>;
 
+/** A sub-task option cut down to what its caller has (sub-tasks only narrow; see narrow.ts). */
+export const narrowedOptionSchema = z.object({
+  /** The task option, as authors write it: "compute", "ram", "timeout", "allowedFiles", ... */
+  option: z.string(),
+  /** What the sub-task declared (fuel units, bytes, milliseconds, or the list). */
+  declared: z.unknown(),
+  /** What it ran with. */
+  granted: z.unknown(),
+});
+export type NarrowedOption = z.infer<typeof narrowedOptionSchema>;
+
 export const executionSchema = z.object({
   task_name: z.string(),
   duration_ms: z.number().int().nonnegative(),
@@ -49,6 +60,8 @@ export const executionSchema = z.object({
   stdout: z.string(),
   stderr: z.string(),
   truncated: z.boolean(),
+  /** Only on a sub-task whose declaration asked for more than its caller has: what was cut. */
+  narrowed: z.array(narrowedOptionSchema).optional(),
 });
 export type Execution = z.infer<typeof executionSchema>;
 

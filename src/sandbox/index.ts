@@ -3,7 +3,8 @@
  * only types from envelope.ts: they must never load the sandbox itself.)
  */
 export { Sandbox, SandboxBusyError } from './sandbox.js';
-export type { SandboxOptions, RunRequest, RunProgress } from './sandbox.js';
+export type { SandboxOptions, RunRequest } from './sandbox.js';
+export type { RunProgress } from './run-progress.js';
 export type { TaskContext } from './guest/protocol.js';
 export { bundleTaskFile, BundleError, taskLanguage } from './bundle.js';
 export type { TaskBundle } from './bundle.js';
@@ -12,4 +13,4 @@ export { invalidTaskEnvelope } from './outcome.js';
 export { loadRuntime } from './runtime/runtime.js';
 export type { Runtime } from './runtime/runtime.js';
 export { LANGUAGE_NAMES, type Language } from './runtime/manifest.js';
-export { fitEnvelope } from './envelope-size.js';
+export { jsonValueProblem, MAX_JSON_DEPTH } from './bounded-json.js';

@@ -6,8 +6,18 @@
 import { formatBytes, formatDuration } from '../config/units.js';
 import type { ResolvedTaskOptions } from '../config/task-options.js';
 import type { Denial, Envelope, ErrorType, HostRequest, TaskError } from './envelope.js';
+import { readFailure, readRunReply } from './guest-replies.js';
 import type { GuestFailure } from './guest/protocol.js';
+import { shorten } from './host/wire-limits.js';
 import type { JobResult } from './pool.js';
+
+/** An error message is one line of diagnosis, not a channel for output: longer ones are cut to this. */
+export const MAX_MESSAGE_CHARS = 16 * 1024;
+
+export interface EnvelopeLimits {
+  /** Cap on each of stdout and stderr, in bytes (the stack of an uncaught error is part of stderr). */
+  outputCapBytes: number;
+}
 
 const OUT_OF_MEMORY = /out of memory|allocation size overflow|Array buffer allocation failed|Out of bounds memory/i;
 /**
@@ -40,7 +50,11 @@ function collect(result: JobResult): Collected {
 }
 
 function error(error_type: ErrorType, message: string): TaskError {
-  return { error_type, message };
+  return { error_type, message: shorten(message, MAX_MESSAGE_CHARS) };
+}
+
+function malformed(reason: string): TaskError {
+  return error('internal_error', `the sandbox runner returned a malformed reply (${reason}); the task's code may have replaced what the runner relies on (such as JSON.stringify)`);
 }
 
 /** A guest error that is the sandbox refusing something (and the guest not catching it) is a permission_denied. */
@@ -51,9 +65,10 @@ function isDenial(failure: GuestFailure, denials: Denial[]): boolean {
   return last.capability === 'network' && /network|fetch|request/i.test(failure.message);
 }
 
-export function toEnvelope(options: ResolvedTaskOptions, result: JobResult): Envelope {
+export function toEnvelope(options: ResolvedTaskOptions, result: JobResult, limits: EnvelopeLimits): Envelope {
   const c = collect(result);
   const end = result.end;
+  const failure = end.kind === 'done' && end.done.outcome.status === 'failed' ? readFailure(end.done.outcome.payload) : undefined;
   let fuel = c.lastFuel;
   let ram = c.lastRam;
   let outcome: { success: true; result: unknown } | { success: false; error: TaskError };
@@ -72,23 +87,29 @@ export function toEnvelope(options: ResolvedTaskOptions, result: JobResult): Env
       fuel = done.fuelConsumed;
       ram = done.ramUsed;
       const o = done.outcome;
-      const message = o.status === 'returned' ? '' : o.status === 'failed' ? o.failure.message : o.message;
+      const message = o.status === 'trapped' ? o.message : failure?.ok ? failure.value.message : '';
+      const reply = o.status === 'returned' ? readRunReply(o.resultJson) : undefined;
       if (done.fuelExhausted) {
         outcome = { success: false, error: error('fuel_exhausted', `the task used its whole fuel budget of ${options.fuel.toLocaleString('en-US')} units`) };
       } else if (o.status !== 'returned' && (OUT_OF_MEMORY.test(message) || PYTHON_MEMORY_ERROR.test(message) || (o.status === 'trapped' && done.memoryAtCap))) {
         outcome = { success: false, error: error('memory_exceeded', `the task needed more memory than its ram limit of ${formatBytes(options.ramBytes)} (${message})`) };
-      } else if (o.status === 'returned') {
-        outcome = { success: true, result: (JSON.parse(o.resultJson) as { result: unknown }).result };
+      } else if (reply) {
+        outcome = reply.ok ? { success: true, result: reply.value }
+          : { success: false, error: reply.limit ? error('task_error', reply.reason) : malformed(reply.reason) };
       } else if (o.status === 'trapped') {
         outcome = { success: false, error: error('internal_error', `the guest trapped: ${o.message}`) };
-      } else if (o.failure.kind === 'invalid_task') {
-        outcome = { success: false, error: error('invalid_task', o.failure.message) };
+      } else if (!failure?.ok) {
+        outcome = { success: false, error: malformed(failure?.reason ?? 'no failure report') };
+      } else if (failure.value.kind === 'invalid_task') {
+        outcome = { success: false, error: error('invalid_task', failure.value.message) };
       } else {
-        outcome = { success: false, error: error(isDenial(o.failure, c.denials) ? 'permission_denied' : 'task_error', o.failure.message) };
+        outcome = { success: false, error: error(isDenial(failure.value, c.denials) ? 'permission_denied' : 'task_error', failure.value.message) };
       }
       break;
     }
   }
+  const stack = failure?.ok ? failure.value.stack?.trimEnd() : undefined;
+  const stderr = withStack(c.stderr, stack, limits.outputCapBytes);
   return {
     success: outcome.success,
     result: outcome.success ? outcome.result : null,
@@ -104,8 +125,8 @@ export function toEnvelope(options: ResolvedTaskOptions, result: JobResult): Env
       host_requests: c.hostRequests,
       denials: c.denials,
       stdout: c.stdout,
-      stderr: withGuestStack(c.stderr, end),
-      truncated: c.truncated,
+      stderr: stderr.text,
+      truncated: c.truncated || stderr.cut,
     },
   };
 }
@@ -113,13 +134,24 @@ export function toEnvelope(options: ResolvedTaskOptions, result: JobResult): Env
 /**
  * An exception the task did not catch ends its stderr with the guest's stack trace (the whole Python traceback, the
  * JavaScript error and its stack), as an uncaught exception would print it natively: the envelope's `error` keeps
- * only the last line.
+ * only the last line. stderr stays within the output cap, stack included: the stack keeps at least a quarter of it.
  */
-function withGuestStack(stderr: string, end: JobResult['end']): string {
-  if (end.kind !== 'done' || end.done.outcome.status !== 'failed') return stderr;
-  const stack = end.done.outcome.failure.stack?.trimEnd();
-  if (!stack) return stderr;
-  return `${stderr}${stderr === '' || stderr.endsWith('\n') ? '' : '\n'}${stack}\n`;
+function withStack(stderr: string, stack: string | undefined, capBytes: number): { text: string; cut: boolean } {
+  if (!stack) return { text: stderr, cut: false };
+  const separated = `${stderr === '' || stderr.endsWith('\n') ? '' : '\n'}${stack}\n`;
+  const stderrBytes = Buffer.byteLength(stderr);
+  const stackBytes = Buffer.byteLength(separated);
+  if (stderrBytes + stackBytes <= capBytes) return { text: stderr + separated, cut: false };
+  const stackBudget = Math.min(stackBytes, Math.max(capBytes - stderrBytes, Math.floor(capBytes / 4)));
+  const note = '\n(stack cut at the output cap)\n';
+  return { text: prefixBytes(stderr, capBytes - stackBudget) + prefixBytes(separated, Math.max(0, stackBudget - note.length)) + note, cut: true };
+}
+
+/** The longest prefix of `text` that fits in `maxBytes` of UTF-8, cut at a character boundary. */
+export function prefixBytes(text: string, maxBytes: number): string {
+  if (maxBytes <= 0) return '';
+  const { read } = new TextEncoder().encodeInto(text, new Uint8Array(maxBytes));
+  return text.slice(0, read);
 }
 
 /** An envelope for a run that never reached a guest (bad options, unknown task). */

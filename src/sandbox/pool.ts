@@ -7,7 +7,8 @@
  * was cancelled or trapped is terminated and replaced: nothing it held can leak into the next job.
  */
 import { Worker } from 'node:worker_threads';
-import type { FromThread, GuestEvent, GuestJob, JobDone, RuntimeInit, ThreadInit, ToThread } from './host/protocol.js';
+import { FdLedger } from './host/fd-ledger.js';
+import { type FromThread, fromThreadSchema, type GuestEvent, type GuestJob, type JobDone, type RuntimeInit, type ThreadInit, type ToThread } from './host/protocol.js';
 import type { Language } from './runtime/manifest.js';
 
 export type JobEnd =
@@ -34,18 +35,24 @@ interface PendingJob {
   job: Omit<GuestJob, 'id'>;
   options: JobOptions;
   resolve: (result: JobResult) => void;
+  /** While queued: takes the job out of the queue when its signal aborts. */
+  onQueuedAbort?: () => void;
 }
+
+type ThreadSpawnInit = Omit<ThreadInit, 'fdLedger'>;
 
 class SandboxThread {
   private readonly worker: Worker;
   readonly ready: Promise<void>;
   private listener: ((message: FromThread) => void) | undefined;
   private exitListener: ((code: number) => void) | undefined;
+  private jobId = 0;
 
-  constructor(script: string, init: ThreadInit) {
+  constructor(script: string, init: ThreadSpawnInit) {
+    const fdLedger = FdLedger.allocate();
     // No inherited execArgv: a parent started with `--import tsx` would load the TypeScript loader (and its
     // esbuild service) into every sandbox thread; the thread script is plain JavaScript.
-    this.worker = new Worker(script, { workerData: init, execArgv: [] });
+    this.worker = new Worker(script, { workerData: { ...init, fdLedger } satisfies ThreadInit, execArgv: [] });
     this.ready = new Promise((resolve, reject) => {
       const onMessage = (message: FromThread) => {
         if (message.kind === 'ready') {
@@ -56,12 +63,21 @@ class SandboxThread {
       this.worker.on('message', onMessage);
       this.worker.once('error', reject);
     });
-    this.worker.on('message', (message: FromThread) => this.listener?.(message));
-    this.worker.on('exit', (code) => this.exitListener?.(code));
+    // Messages carry guest data: each is parsed, and one that does not fit the protocol ends the job it belongs to.
+    this.worker.on('message', (message: unknown) => {
+      const parsed = fromThreadSchema.safeParse(message);
+      this.listener?.(parsed.success ? parsed.data : { kind: 'crashed', id: this.jobId, message: 'the sandbox thread sent a malformed message' });
+    });
+    this.worker.on('exit', (code) => {
+      // Descriptors belong to the process: whatever the thread still held when it stopped is closed here.
+      FdLedger.closeLeftovers(fdLedger);
+      this.exitListener?.(code);
+    });
     this.worker.on('error', () => {});
   }
 
   run(job: GuestJob, onMessage: (message: FromThread) => void, onExit: (code: number) => void): void {
+    this.jobId = job.id;
     this.listener = onMessage;
     this.exitListener = onExit;
     this.post({ kind: 'run', job });
@@ -92,7 +108,7 @@ export class ThreadPool {
 
   constructor(
     private readonly script: string,
-    private init: ThreadInit,
+    private init: ThreadSpawnInit,
     readonly size: number,
     private readonly maxExtraThreads = size * 4,
   ) {}
@@ -130,6 +146,13 @@ export class ThreadPool {
       }
       if (options.nested) this.queue.unshift(pending);
       else this.queue.push(pending);
+      // A caller that ends while its job waits (a parent timing out with children queued) takes the job along.
+      pending.onQueuedAbort = () => {
+        const index = this.queue.indexOf(pending);
+        if (index !== -1) this.queue.splice(index, 1);
+        resolve({ end: { kind: 'aborted' }, events: [], runMs: 0 });
+      };
+      options.signal?.addEventListener('abort', pending.onQueuedAbort, { once: true });
     });
   }
 
@@ -152,12 +175,18 @@ export class ThreadPool {
 
   private async dispatch(thread: SandboxThread, pending: PendingJob): Promise<void> {
     const { job, options, resolve } = pending;
+    if (pending.onQueuedAbort) options.signal?.removeEventListener('abort', pending.onQueuedAbort);
     try {
       await thread.ready;
     } catch (error) {
       this.live.delete(thread);
       resolve({ end: { kind: 'crashed', message: `a sandbox thread failed to start: ${String(error)}` }, events: [], runMs: 0 });
       return this.refill();
+    }
+    // Checked here, not only when queued: a listener added to a signal that has already aborted never fires.
+    if (options.signal?.aborted) {
+      resolve({ end: { kind: 'aborted' }, events: [], runMs: 0 });
+      return this.giveBack(thread);
     }
     const id = this.nextId++;
     const events: GuestEvent[] = [];

@@ -8,21 +8,26 @@ import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { MountError } from '../config/mounts.js';
 import { capsuleCacheDir } from '../config/paths.js';
 import { loadSecretValues, type SecretSource } from '../config/dotenv.js';
-import type { SecretGrants } from '../config/secrets.js';
 import { BUILTIN_DEFAULTS, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults, TaskOptionsError } from '../config/task-options.js';
 import { COMPUTE_LEVELS, formatBytes, formatDuration, parseBytes } from '../config/units.js';
+import { jsonValueProblem } from './bounded-json.js';
 import { taskLanguage, type TaskBundle } from './bundle.js';
 import type { Envelope } from './envelope.js';
 import { EgressServer, type EgressOptions } from './egress/egress-server.js';
 import { openRunEdge, variableHoldingSecret, type EdgeContext } from './egress/run-edge.js';
 import { PlaceholderKey } from './egress/run-secrets.js';
-import type { DescribeResponse, DescribedTask, TaskContext } from './guest/protocol.js';
+import { readDescribeReply, readFailure } from './guest-replies.js';
+import type { DescribedTask, TaskContext } from './guest/protocol.js';
+import { withoutHostPaths } from './host-paths.js';
+import { shortenListed } from './host/wire-limits.js';
 import type { GuestEvent, GuestJob } from './host/protocol.js';
-import { grantsFor } from './policy/file-policy.js';
 import { invalidTaskEnvelope, toEnvelope } from './outcome.js';
 import { ThreadPool } from './pool.js';
+import { grantsFor, listedEnvironment, runGrants } from './run-grants.js';
+import { type RunProgress, startProgress } from './run-progress.js';
 import { bundleForThread, writeContentAddressed } from './runtime/host-script.js';
 import { LANGUAGE_NAMES, WASM_PAGE_BYTES, type Language } from './runtime/manifest.js';
 import { loadRuntime, type ProgressReporter, type Runtime } from './runtime/runtime.js';
@@ -61,12 +66,6 @@ export class SandboxBusyError extends Error {
   override readonly name = 'SandboxBusyError';
 }
 
-export interface RunProgress {
-  elapsedMs: number;
-  stdoutBytes: number;
-  stderrBytes: number;
-}
-
 export interface RunRequest {
   bundle: TaskBundle;
   /** Task name (its `name` option) or export name. Default "main". */
@@ -76,6 +75,11 @@ export interface RunRequest {
   baseDir: string;
   defaults?: TaskDefaults;
   overrides?: LimitOverrides;
+  /**
+   * More directories of `baseDir` for this run and the sub-tasks it calls, as `HOST[::GUEST][:ro|:rw]`
+   * (config/mounts.ts; read-only unless `:rw`). They add directories; they never change one the task declares.
+   */
+  mounts?: string[];
   /** Host environment the task's envVariables are taken from. Default: process.env. */
   env?: Record<string, string | undefined>;
   /** What the task's context() returns. Default: a run outside any pipeline (null ids, a fresh idempotency key). */
@@ -92,12 +96,23 @@ interface DescribeContext {
 }
 
 /**
- * Describing runs untrusted top-level code too, so it gets a small budget and no capabilities at all. Fuel bounds
- * it (the same on any machine); the wall-clock backstop sits far above what contention adds (20 concurrent
- * `capsule run` on 2 cores stretched a 0.2 s describe past 10 s), so only a machine that is stuck hits it.
+ * Describing runs untrusted top-level code too, so it gets a small budget and no capabilities at all — plus what
+ * parsing the bundle itself takes, which grows with its size (measured: a 20 MB bundle takes ~97 M fuel and
+ * ~236 MB of memory to load), so large bundles (inlined data) can be described at all. Fuel bounds that code (the
+ * same on any machine); the wall-clock backstop sits far above what contention adds (20 concurrent `capsule run`
+ * on 2 cores stretched a 0.2 s describe past 10 s), so only a machine too busy to run it hits it.
  */
 const DESCRIBE_LIMITS = { fuel: COMPUTE_LEVELS.LOW, ramBytes: 128 * 1024 * 1024, backstopMs: 120_000 };
-const PROGRESS_INTERVAL_MS = 1000;
+const DESCRIBE_PER_BUNDLE_BYTE = { fuel: 10, ramBytes: 16, backstopMs: 1 / 1000 };
+
+function describeLimits(bundle: TaskBundle, backstopMs: number) {
+  const size = bundle.code.length;
+  return {
+    fuel: DESCRIBE_LIMITS.fuel + Math.ceil(size * DESCRIBE_PER_BUNDLE_BYTE.fuel),
+    ramBytes: DESCRIBE_LIMITS.ramBytes + Math.ceil((size * DESCRIBE_PER_BUNDLE_BYTE.ramBytes) / WASM_PAGE_BYTES) * WASM_PAGE_BYTES,
+    backstopMs: backstopMs + Math.ceil(size * DESCRIBE_PER_BUNDLE_BYTE.backstopMs),
+  };
+}
 const MIB = 1024 * 1024;
 const MAX_RESOLVED = 512;
 const DEFAULT_RAM_BYTES = (() => {
@@ -212,36 +227,39 @@ export class Sandbox {
   private async describeInGuest(bundle: TaskBundle): Promise<DescribedTask[]> {
     const language = taskLanguage(bundle.entryFile);
     await this.ensureLanguage(language);
+    const limits = describeLimits(bundle, this.describeBackstopMs);
     const result = await this.pool.execute(
       {
         language,
         source: bundle.code,
         request: { mode: 'describe' },
-        fuel: DESCRIBE_LIMITS.fuel,
-        ramBytes: DESCRIBE_LIMITS.ramBytes,
+        fuel: limits.fuel,
+        ramBytes: limits.ramBytes,
         outputCapBytes: this.outputCapBytes,
         files: [],
         egress: null,
         subtasks: null,
         context: null,
       },
-      { timeoutMs: this.describeBackstopMs },
+      { timeoutMs: limits.backstopMs },
     );
     const end = result.end;
-    if (end.kind === 'done' && end.done.outcome.status === 'returned') {
-      const { tasks } = JSON.parse(end.done.outcome.resultJson) as DescribeResponse;
-      if (tasks.length === 0) throw new TaskOptionsError(bundle.entryFile, undefined, undefined, `declares no tasks: ${NO_TASKS_ADVICE[language]}`);
-      return tasks;
+    const reply = end.kind === 'done' && end.done.outcome.status === 'returned' && !end.done.fuelExhausted ? readDescribeReply(end.done.outcome.resultJson) : undefined;
+    if (reply?.ok) {
+      if (reply.value.length === 0) throw new TaskOptionsError(bundle.entryFile, undefined, undefined, `declares no tasks: ${NO_TASKS_ADVICE[language]}`);
+      return reply.value;
     }
     if (end.kind === 'timeout') {
       throw new SandboxBusyError(
         `${bundle.entryFile}: the machine was too busy to read the task options: running the file's top-level code took more than ` +
-          `${formatDuration(this.describeBackstopMs)} of wall-clock time (its fuel budget, which bounds that code, was not used up). Try again when the machine is less loaded.`,
+          `${formatDuration(limits.backstopMs)} of wall-clock time (its fuel budget, which bounds that code, was not used up). Try again when the machine is less loaded.`,
       );
     }
+    const failure = end.kind === 'done' && end.done.outcome.status === 'failed' ? readFailure(end.done.outcome.payload) : undefined;
     const why =
-      end.kind === 'done' && end.done.fuelExhausted ? 'its top-level code used more fuel than loading a module may'
-      : end.kind === 'done' && end.done.outcome.status === 'failed' ? end.done.outcome.failure.message
+      reply !== undefined ? `the sandbox runner returned a malformed reply (${reply.reason})`
+      : end.kind === 'done' && end.done.fuelExhausted ? 'its top-level code used more fuel than loading a module may'
+      : failure !== undefined ? (failure.ok ? failure.value.message : `the sandbox runner returned a malformed reply (${failure.reason})`)
       : end.kind === 'done' && end.done.outcome.status === 'trapped' ? `the guest trapped: ${end.done.outcome.message}`
       : end.kind === 'crashed' ? end.message : 'it was cancelled';
     const denied = result.events.some((e) => e.kind === 'denial');
@@ -251,9 +269,18 @@ export class Sandbox {
     throw new TaskOptionsError(bundle.entryFile, undefined, undefined, `cannot load the task file: ${why}${hint}`);
   }
 
-  /** `callerSecrets`: for a sub-task, the secrets its caller holds (it gets at most those). */
-  private async runAtDepth(request: RunRequest, depth: number, callerSecrets: SecretGrants | undefined): Promise<Envelope> {
+  /**
+   * Every envelope leaves here, with host directories hidden (a sub-task's envelope is its caller's value).
+   * `caller`: for a sub-task, the options its caller runs with (it gets at most those).
+   */
+  private async runAtDepth(request: RunRequest, depth: number, caller: ResolvedTaskOptions | undefined): Promise<Envelope> {
+    return withoutHostPaths(await this.runChecked(request, depth, caller), request.baseDir);
+  }
+
+  private async runChecked(request: RunRequest, depth: number, caller: ResolvedTaskOptions | undefined): Promise<Envelope> {
     const taskName = request.task ?? 'main';
+    const argsProblem = jsonValueProblem(request.args ?? []);
+    if (argsProblem) return invalidTaskEnvelope(taskName, `the task's arguments cannot be sent to the sandbox: ${argsProblem}`);
     let tasks: ReadonlyMap<string, ResolvedTaskOptions>;
     try {
       tasks = await this.describe(request.bundle, { baseDir: request.baseDir, defaults: request.defaults, overrides: request.overrides });
@@ -264,30 +291,32 @@ export class Sandbox {
     const raw = await this.describeRaw(request.bundle);
     const byExport = raw.find((t) => t.exportName === taskName);
     const exportTaskName = byExport ? resolveTaskName(byExport.options) : undefined;
-    const options = tasks.get(taskName) ?? (exportTaskName === undefined ? undefined : tasks.get(exportTaskName));
-    if (!options) {
+    const declared = tasks.get(taskName) ?? (exportTaskName === undefined ? undefined : tasks.get(exportTaskName));
+    if (!declared) {
       return invalidTaskEnvelope(taskName, `${request.bundle.entryFile}: no task named "${taskName}" (tasks: ${[...tasks.keys()].join(', ')})`);
     }
+    if (depth > this.maxSubtaskDepth) {
+      return invalidTaskEnvelope(declared.name, `sub-tasks nest deeper than ${this.maxSubtaskDepth} levels`);
+    }
+    let granted: ReturnType<typeof runGrants>;
+    try {
+      granted = runGrants(declared, request.mounts ?? [], request.baseDir, caller);
+    } catch (error) {
+      if (error instanceof MountError) return invalidTaskEnvelope(declared.name, error.message);
+      throw error;
+    }
+    const { options, narrowed } = granted;
     const language = taskLanguage(request.bundle.entryFile);
     // Checked per run, not when the file is described: one task's too-small `ram` must not refuse its siblings.
     const floor = (await this.ensureLanguage(language)).manifest.initialMemoryPages * WASM_PAGE_BYTES;
     if (options.ramBytes < floor) {
+      const why = options.ramBytes < declared.ramBytes ? `${formatBytes(options.ramBytes)}, all its caller has,` : formatBytes(options.ramBytes);
       return invalidTaskEnvelope(
         options.name,
-        `${request.bundle.entryFile}: task "${options.name}": option "ram": ${formatBytes(options.ramBytes)} is below what the ${LANGUAGE_NAMES[language]} runtime starts with (${formatBytes(floor)}); use at least "${Math.ceil(floor / MIB)}MB"`,
+        `${request.bundle.entryFile}: task "${options.name}": option "ram": ${why} is below what the ${LANGUAGE_NAMES[language]} runtime starts with (${formatBytes(floor)}); use at least "${Math.ceil(floor / MIB)}MB"`,
       );
     }
-    if (depth > this.maxSubtaskDepth) {
-      return invalidTaskEnvelope(options.name, `sub-tasks nest deeper than ${this.maxSubtaskDepth} levels`);
-    }
-    const env = request.env ?? process.env;
-    const listedEnv: Record<string, string> = {};
-    const unsetEnv: string[] = [];
-    for (const name of options.envVariables) {
-      const value = env[name];
-      if (value === undefined) unsetEnv.push(name);
-      else listedEnv[name] = value;
-    }
+    const { listed: listedEnv, unset: unsetEnv } = listedEnvironment(options.envVariables, request.env ?? process.env);
     const holding = variableHoldingSecret(listedEnv, options.secrets, this.edge.secretValue);
     if (holding) {
       return invalidTaskEnvelope(options.name, `${request.bundle.entryFile}: task "${options.name}": envVariables "${holding.variable}" holds the value of secret "${holding.secret}" on this host, which would put the secret in the guest: remove it from envVariables`);
@@ -300,17 +329,18 @@ export class Sandbox {
     setMaxListeners(0, lifetime.signal);
     const onParentAbort = () => lifetime.abort();
     request.signal?.addEventListener('abort', onParentAbort, { once: true });
+    // A caller that ended while this run was being prepared has already fired its signal: listening is too late.
+    if (request.signal?.aborted) lifetime.abort();
     // One timeline for the thread's events and the egress's (requests and denials), in the order they arrive.
     const timeline: GuestEvent[] = [];
-    const edge = openRunEdge(this.edge, { options, callerSecrets, timeoutMs: options.timeoutMs, report: (event) => timeline.push(event) });
-    timeline.push(...edge.cut.map((denial) => ({ kind: 'denial' as const, denial })));
+    const edge = openRunEdge(this.edge, { options, timeoutMs: options.timeoutMs, report: (event) => timeline.push(shortenListed(event)) });
     // A declared secret without a value here (or cut for a sub-task) is absent in the guest, as an unset listed
     // variable is: reading it is no denial.
-    unsetEnv.push(...Object.keys(options.secrets).filter((name) => !(name in edge.environment)));
+    unsetEnv.push(...Object.keys(declared.secrets).filter((name) => !(name in edge.environment)));
     const context = request.context ?? standaloneContext();
-    const subtaskDefaults = { baseDir: request.baseDir, defaults: request.defaults, env: request.env, context };
+    const inherited = { baseDir: request.baseDir, defaults: request.defaults, env: request.env, mounts: request.mounts, context };
     const registration = this.subtasks.register((name, args) =>
-      this.runAtDepth({ bundle: request.bundle, task: name, args, ...subtaskDefaults, signal: lifetime.signal }, depth + 1, edge.secrets),
+      this.runAtDepth({ bundle: request.bundle, task: name, args, ...inherited, signal: lifetime.signal }, depth + 1, options),
     );
     const progress = startProgress(request.onProgress);
     try {
@@ -321,7 +351,7 @@ export class Sandbox {
         fuel: options.fuel,
         ramBytes: options.ramBytes,
         outputCapBytes: this.outputCapBytes,
-        files: grantsFor(options.allowedFiles, request.baseDir),
+        files: grantsFor(options, request.baseDir),
         egress: edge.endpoint,
         subtasks: { authority: this.subtasks.authority, token: registration.token },
         context,
@@ -331,7 +361,8 @@ export class Sandbox {
         progress.onEvent(event);
       };
       const result = await this.pool.execute(job, { timeoutMs: options.timeoutMs, signal: lifetime.signal, nested: depth > 0, onEvent });
-      return edge.redact(toEnvelope(options, { ...result, events: [...timeline] }));
+      const envelope = toEnvelope(options, { ...result, events: [...timeline] }, { outputCapBytes: this.outputCapBytes });
+      return edge.redact(narrowed.length === 0 ? envelope : { ...envelope, execution: { ...envelope.execution, narrowed } });
     } finally {
       progress.stop();
       edge.close();
@@ -359,20 +390,4 @@ function runtimeInit(runtime: Runtime) {
 function resolveTaskName(options: unknown): string | undefined {
   const name = (options as { name?: unknown } | null)?.name;
   return typeof name === 'string' ? name : undefined;
-}
-
-function startProgress(onProgress: RunRequest['onProgress']) {
-  const started = performance.now();
-  const bytes = { stdout: 0, stderr: 0 };
-  const timer = onProgress
-    ? setInterval(() => onProgress({ elapsedMs: Math.round(performance.now() - started), stdoutBytes: bytes.stdout, stderrBytes: bytes.stderr }), PROGRESS_INTERVAL_MS)
-    : undefined;
-  return {
-    onEvent(event: GuestEvent) {
-      if (event.kind === 'output') bytes[event.stream] += Buffer.byteLength(event.text);
-    },
-    stop() {
-      if (timer) clearInterval(timer);
-    },
-  };
 }

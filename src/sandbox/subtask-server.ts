@@ -6,11 +6,13 @@
 import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { parseBoundedJson } from './bounded-json.js';
 import type { Envelope } from './envelope.js';
 
 export type SubtaskHandler = (taskName: string, args: unknown[]) => Promise<Envelope>;
 
 const MAX_BODY_BYTES = 16 * 1024 * 1024;
+const MAX_TASK_NAME_CHARS = 256;
 
 export class SubtaskServer {
   private readonly handlers = new Map<string, SubtaskHandler>();
@@ -19,7 +21,13 @@ export class SubtaskServer {
 
   static async start(): Promise<SubtaskServer> {
     let instance: SubtaskServer | undefined;
-    const server = http.createServer((req, res) => void instance!.handle(req, res));
+    // A request is the guest's: whatever it holds, it gets an answer and the host carries on.
+    const server = http.createServer((req, res) => {
+      instance!.handle(req, res).catch(() => {
+        if (!res.headersSent) res.writeHead(500, { 'content-type': 'text/plain' });
+        res.end('the sub-task failed inside the host');
+      });
+    });
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen(0, '127.0.0.1', () => resolve());
@@ -46,21 +54,28 @@ export class SubtaskServer {
       res.writeHead(status, { 'content-type': status === 200 ? 'application/json' : 'text/plain' });
       res.end(body);
     };
-    const match = /^\/subtask\/([0-9a-f]{48})\/([^/?]+)$/.exec(req.url ?? '');
+    const match = /^\/subtask\/([0-9a-f]{48})\/([^/?]{1,1024})$/.exec(req.url ?? '');
     const handler = match ? this.handlers.get(match[1]!) : undefined;
     if (!match || !handler || req.method !== 'POST') return reply(403, 'unknown or finished run');
-    let body = '';
-    for await (const chunk of req) {
-      body += String(chunk);
-      if (body.length > MAX_BODY_BYTES) return reply(413, `sub-task arguments exceed ${MAX_BODY_BYTES} bytes`);
-    }
-    let args: unknown;
+    let name: string;
     try {
-      args = (JSON.parse(body) as { args?: unknown }).args;
+      name = decodeURIComponent(match[2]!);
     } catch {
-      return reply(400, 'sub-task arguments are not JSON');
+      return reply(400, 'the sub-task name is not valid percent-encoding');
     }
-    if (!Array.isArray(args)) return reply(400, 'sub-task arguments must be an array');
-    reply(200, JSON.stringify(await handler(decodeURIComponent(match[2]!), args)));
+    if (name.length > MAX_TASK_NAME_CHARS) return reply(400, `the sub-task name is longer than ${MAX_TASK_NAME_CHARS} characters`);
+    // Bytes are collected and decoded once: decoding chunk by chunk would garble a character split between two.
+    const chunks: Buffer[] = [];
+    let size = 0;
+    for await (const chunk of req as AsyncIterable<Buffer>) {
+      size += chunk.length;
+      if (size > MAX_BODY_BYTES) return reply(413, `sub-task arguments exceed ${MAX_BODY_BYTES} bytes`);
+      chunks.push(chunk);
+    }
+    const body = parseBoundedJson(Buffer.concat(chunks, size).toString('utf8'), { maxChars: MAX_BODY_BYTES });
+    if (!body.ok) return reply(400, `sub-task arguments cannot be read: ${body.reason}`);
+    const args = typeof body.value === 'object' && body.value !== null ? (body.value as { args?: unknown }).args : undefined;
+    if (!Array.isArray(args)) return reply(400, 'sub-task arguments must be {"args": [...]}');
+    reply(200, JSON.stringify(await handler(name, args)));
   }
 }

@@ -6,8 +6,10 @@
  * goes on.
  */
 import { ApplicationFailure, CancellationScope, CancelledFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
-import { attemptsText, failureCause, failureReason, runTask } from './run-task.js';
+import { attemptsText, failureCause, failureReason, runTask, type StepRun } from './run-task.js';
 import { PIPELINE_FAILED, type PipelineInput, type PipelineResult, type StepRecord, type StepSpec } from './shared.js';
+import { oversize } from './sizes.js';
+import { pendingRecord, summarizeStep } from './summary.js';
 import { renderTemplate, type TemplateScope } from './template.js';
 import { Tracker } from './tracker.js';
 
@@ -17,7 +19,6 @@ interface StepOutcome {
 }
 
 export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
-  const startedAt = Date.now();
   const tracker = new Tracker(input.name, input.searchAttributes);
   const outputs: Record<string, unknown> = {};
   const finished = new Map<string, Promise<void>>();
@@ -28,7 +29,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   const runStep = async (step: StepSpec): Promise<void> => {
     await Promise.all(step.dependsOn.map((dep) => finished.get(dep)));
     if (fatal !== undefined || cancelled) {
-      tracker.set({ id: step.id, step: step.id, status: 'skipped', attempts: 0, lostAttempts: 0, envelope: null });
+      tracker.set(pendingRecord({ id: step.id, step: step.id }, 'skipped'));
       return;
     }
     try {
@@ -49,16 +50,22 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     await Promise.all(finished.values());
   });
 
-  const totals = tracker.totals(startedAt);
   if (cancelled) {
-    tracker.finish('Failed', totals);
+    tracker.finish('Failed', tracker.totals());
     throw new CancelledFailure('pipeline cancelled');
   }
+  let output = fatal === undefined ? pipelineOutput(input, outputs) : null;
+  const tooLarge = fatal === undefined ? oversize(`the output of pipeline "${input.name}"`, output) : undefined;
+  if (tooLarge !== undefined) {
+    fatal = summarizeStep({ id: '(output)', step: '(output)' }, { status: 'failed', attempts: 0, lostAttempts: 0, failure: tooLarge });
+    output = null;
+  }
+  const totals = tracker.totals();
   const result: PipelineResult = {
     pipeline: input.name,
     status: fatal === undefined ? 'succeeded' : 'failed',
     ...(fatal === undefined ? {} : { failedStep: fatal.step }),
-    output: fatal === undefined ? pipelineOutput(input, outputs) : null,
+    output,
     steps: tracker.list(),
     totals,
   };
@@ -78,22 +85,20 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
 
 async function executeStep(step: StepSpec, input: PipelineInput, scope: TemplateScope, tracker: Tracker): Promise<StepOutcome> {
   if (step.forEach === undefined) {
-    const record = await runTracked(input, step, [renderTemplate(step.input, scope)], tracker);
-    return { output: record.status === 'succeeded' ? record.envelope?.result ?? null : null, failed: record.status === 'failed' ? record : undefined };
+    const run = await runTracked(input, step, [renderTemplate(step.input, scope)], tracker);
+    return { output: run.output, failed: run.record.status === 'failed' ? run.record : undefined };
   }
   const items = renderTemplate(step.forEach, scope);
   if (!Array.isArray(items)) {
-    const record: StepRecord = {
-      id: step.id, step: step.id, status: 'failed', attempts: 0, lostAttempts: 0, envelope: null,
-      failure: `forEach of step "${step.id}" evaluated to ${items === null ? 'null' : typeof items}; expected an array`,
-    };
+    const failure = `forEach of step "${step.id}" evaluated to ${items === null ? 'null' : typeof items}; expected an array`;
+    const record = summarizeStep({ id: step.id, step: step.id }, { status: 'failed', attempts: 0, lostAttempts: 0, failure });
     tracker.set(record);
     return { output: null, failed: record };
   }
-  const records = await fanOut(input, step, items, scope, tracker);
+  const runs = await fanOut(input, step, items, scope, tracker);
   return {
-    output: records.map((r) => (r.status === 'succeeded' ? r.envelope?.result ?? null : null)),
-    failed: records.find((r) => r.status === 'failed'),
+    output: runs.map((r) => r.output),
+    failed: runs.find((r) => r.record.status === 'failed')?.record,
   };
 }
 
@@ -102,38 +107,38 @@ async function executeStep(step: StepSpec, input: PipelineInput, scope: Template
  * for good cancels the others at once (scheduled ones never start, running ones are stopped), and they are
  * recorded as cancelled. A cancellation from outside (the pipeline's) still propagates.
  */
-async function fanOut(input: PipelineInput, step: StepSpec, items: unknown[], scope: TemplateScope, tracker: Tracker): Promise<StepRecord[]> {
+async function fanOut(input: PipelineInput, step: StepSpec, items: unknown[], scope: TemplateScope, tracker: Tracker): Promise<StepRun[]> {
   const outer = CancellationScope.current();
   const siblings = new CancellationScope();
   let failedForGood = false;
   return siblings.run(() =>
-    Promise.all(items.map(async (item, index) => {
+    Promise.all(items.map(async (item, index): Promise<StepRun> => {
       try {
-        const record = await runTracked(input, step, [renderTemplate(step.input, { ...scope, item, index })], tracker, index);
-        if (record.status === 'failed' && step.onFailure === 'fail' && !failedForGood) {
+        const run = await runTracked(input, step, [renderTemplate(step.input, { ...scope, item, index })], tracker, index);
+        if (run.record.status === 'failed' && step.onFailure === 'fail' && !failedForGood) {
           failedForGood = true;
           siblings.cancel();
         }
-        return record;
+        return run;
       } catch (error) {
         if (!isCancellation(error) || !failedForGood || outer.consideredCancelled) throw error;
-        return tracker.get(itemId(step, index))!;
+        return { record: tracker.get(itemId(step, index))!, output: null };
       }
     })),
   );
 }
 
 /** Runs one activity and keeps the tracker current, including when the run is cancelled. */
-async function runTracked(input: PipelineInput, step: StepSpec, args: unknown[], tracker: Tracker, index?: number): Promise<StepRecord> {
+async function runTracked(input: PipelineInput, step: StepSpec, args: unknown[], tracker: Tracker, index?: number): Promise<StepRun> {
   const id = index === undefined ? step.id : itemId(step, index);
   const base = { id, step: step.id, ...(index === undefined ? {} : { index }) };
-  tracker.set({ ...base, status: 'running', attempts: 0, lostAttempts: 0, envelope: null });
+  tracker.set(pendingRecord(base, 'running'));
   try {
-    const record = await runTask(input, step.task, args, { ...base, ...summary(step) });
-    tracker.set(record);
-    return record;
+    const run = await runTask(input, step.task, args, { ...base, ...summary(step) });
+    tracker.set(run.record);
+    return run;
   } catch (error) {
-    if (isCancellation(error)) tracker.set({ ...base, status: 'cancelled', attempts: 0, lostAttempts: 0, envelope: null });
+    if (isCancellation(error)) tracker.set(pendingRecord(base, 'cancelled'));
     throw error;
   }
 }

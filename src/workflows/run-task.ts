@@ -1,12 +1,15 @@
 /**
  * The building block of every Capsule workflow: run one task as one activity, with retry and timeouts derived
- * from the task's options, and turn the outcome (success or failure) into a StepRecord.
+ * from the task's options, and turn the outcome (success or failure) into a StepRecord (summarizeStep) plus the
+ * step's output value.
  */
 import { RetryState } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, TimeoutFailure, workflowInfo } from '@temporalio/workflow';
 import type { CapsuleActivities } from '../activities/index.js';
 import { attemptsBefore, lostAttemptsMessage, recordedAttempts } from './attempts.js';
 import { LOST_ATTEMPTS_EXHAUSTED, type AttemptBudgets, type RunContext, type RunTaskResult, type StepRecord, type TaskRef } from './shared.js';
+import { oversize } from './sizes.js';
+import { summarizeStep, type StepEnd } from './summary.js';
 
 /** Headroom over the task's own timeout: the sandbox enforces the timeout; this only catches a hung worker. */
 const START_TO_CLOSE_MARGIN_MS = 30_000;
@@ -22,6 +25,12 @@ export interface RunOptions {
   summary?: string;
 }
 
+/** A finished step: its record, and its output (the task's result; null unless it succeeded). */
+export interface StepRun {
+  record: StepRecord;
+  output: unknown;
+}
+
 /**
  * The activity's attempts: enough for both budgets. The activity itself stops sooner (non-retryable) when the task's
  * own failures pass maxRetries or its lost attempts pass maxLostAttempts; this only bounds the sum.
@@ -31,16 +40,22 @@ export function maximumAttempts(budgets: AttemptBudgets): number {
 }
 
 /** Runs `ref` with `args`; never throws for task failures (they become a failed record), only for cancellation. */
-export async function runTask(ctx: RunContext, ref: TaskRef, args: unknown[], options: RunOptions): Promise<StepRecord> {
+export async function runTask(ctx: RunContext, ref: TaskRef, args: unknown[], options: RunOptions): Promise<StepRun> {
   const bundle = ctx.bundles[ref.bundle];
   if (bundle === undefined) {
     throw ApplicationFailure.nonRetryable(`step "${options.id}": no bundle ${ref.bundle} in the workflow input`, 'InvalidPipeline');
   }
   const base = { id: options.id, step: options.step ?? options.id, ...(options.index === undefined ? {} : { index: options.index }) };
+  const end = (outcome: StepEnd): StepRun => ({ record: summarizeStep(base, outcome), output: null });
+  const tooLarge = oversize(`the input of step "${options.id}"`, args);
+  if (tooLarge !== undefined) return end({ status: 'failed', attempts: 0, lostAttempts: 0, failure: tooLarge });
   const budgets: AttemptBudgets = { maxRetries: ref.maxRetries, maxLostAttempts: ref.maxLostAttempts };
+  // The activity id is the record id, so the step's full envelope can be found in history by it.
+  const activity = { run_id: workflowInfo().runId, activity_id: options.id };
   try {
     const envelope = await runTaskActivity.executeWithOptions(
       {
+        activityId: options.id,
         startToCloseTimeout: ref.timeoutMs + START_TO_CLOSE_MARGIN_MS,
         heartbeatTimeout: ctx.retry.heartbeatTimeoutMs,
         retry: {
@@ -58,23 +73,22 @@ export async function runTask(ctx: RunContext, ref: TaskRef, args: unknown[], op
         baseDir: ctx.baseDir,
         defaults: ctx.defaults,
         ...(ref.overrides === undefined ? {} : { overrides: ref.overrides }),
+        ...(ref.mounts === undefined ? {} : { mounts: ref.mounts }),
         stepId: options.id,
         budgets,
         firstExecutionRunId: workflowInfo().firstExecutionRunId,
       }],
     );
-    return { ...base, status: 'succeeded', ...attemptCounts(envelope), envelope };
+    return { record: summarizeStep(base, { status: 'succeeded', ...attemptCounts(envelope), envelope, activity }), output: envelope.result };
   } catch (error) {
     if (isCancellation(error)) throw error;
-    return { ...base, status: 'failed', ...describeFailure(error, options.id, budgets) };
+    return end({ status: 'failed', ...describeFailure(error, options.id, budgets), activity });
   }
 }
 
-type FailureFields = Pick<StepRecord, 'attempts' | 'lostAttempts' | 'envelope' | 'failure'>;
-
-function describeFailure(error: unknown, id: string, budgets: AttemptBudgets): FailureFields {
+function describeFailure(error: unknown, id: string, budgets: AttemptBudgets): Pick<StepEnd, 'attempts' | 'lostAttempts' | 'envelope' | 'failure'> {
   if (!(error instanceof ActivityFailure)) {
-    return { attempts: 0, lostAttempts: 0, envelope: null, failure: error instanceof Error ? error.message : String(error) };
+    return { attempts: 0, lostAttempts: 0, failure: error instanceof Error ? error.message : String(error) };
   }
   const cause = error.cause;
   if (cause instanceof ApplicationFailure && isRunTaskResult(cause.details?.[0])) {
@@ -84,7 +98,7 @@ function describeFailure(error: unknown, id: string, budgets: AttemptBudgets): F
   if (cause instanceof ApplicationFailure && cause.type === LOST_ATTEMPTS_EXHAUSTED) {
     // The activity refused to run again; the attempt that said so ran nothing.
     const records = recordedAttempts(cause.details?.[0]);
-    return { attempts: records.failures.length + records.lost.length, lostAttempts: records.lost.length, envelope: null, failure: cause.message };
+    return { attempts: records.failures.length + records.lost.length, lostAttempts: records.lost.length, failure: cause.message };
   }
   if (error.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED) {
     // No envelope, and the retry policy's bound (both budgets) ran out: the last attempt was lost too, and with the
@@ -93,18 +107,18 @@ function describeFailure(error: unknown, id: string, budgets: AttemptBudgets): F
     const attempts = maximumAttempts(budgets);
     if (cause instanceof TimeoutFailure) {
       const records = attemptsBefore(cause.lastHeartbeatDetails, attempts + 1);
-      return { attempts, lostAttempts: records.lost.length, envelope: null, failure: lostAttemptsMessage(id, records, budgets) };
+      return { attempts, lostAttempts: records.lost.length, failure: lostAttemptsMessage(id, records, budgets) };
     }
     const failure = `step "${id}" was lost more often than its maxLostAttempts of ${budgets.maxLostAttempts} (its last attempt: ${cause?.message ?? error.message})`;
-    return { attempts, lostAttempts: budgets.maxLostAttempts + 1, envelope: null, failure };
+    return { attempts, lostAttempts: budgets.maxLostAttempts + 1, failure };
   }
   // No envelope: the step failed outside the sandbox.
   const what = cause instanceof TimeoutFailure ? `timed out (${cause.timeoutType})` : cause?.message ?? error.message;
-  return { attempts: 0, lostAttempts: 0, envelope: null, failure: what };
+  return { attempts: 0, lostAttempts: 0, failure: what };
 }
 
 /** Attempts of a step that produced an envelope: its retries, its lost attempts, and itself. */
-function attemptCounts(envelope: RunTaskResult): Pick<StepRecord, 'attempts' | 'lostAttempts'> {
+function attemptCounts(envelope: RunTaskResult): Pick<StepEnd, 'attempts' | 'lostAttempts'> {
   const lost = envelope.lost_attempts.length;
   return { attempts: envelope.execution.retries + lost + 1, lostAttempts: lost };
 }
@@ -116,8 +130,8 @@ export function attemptsText(record: StepRecord): string {
 
 /** "error_type: message" of a failed record, for the pipeline's own failure message. */
 export function failureReason(record: StepRecord): string {
-  const error = record.envelope?.error;
-  return error == null ? record.failure ?? 'failed' : `${error.error_type}: ${error.message}`;
+  const error = record.error;
+  return error === undefined ? record.failure ?? 'failed' : `${error.error_type}: ${error.message}`;
 }
 
 /**
@@ -125,13 +139,13 @@ export function failureReason(record: StepRecord): string {
  * the step's error_type (the activity's own failure event carries the full envelope in its details).
  */
 export function failureCause(record: StepRecord): ApplicationFailure | undefined {
-  const error = record.envelope?.error;
-  if (error == null) return undefined;
+  const error = record.error;
+  if (error === undefined) return undefined;
   return ApplicationFailure.create({ type: error.error_type, message: `step "${record.id}": ${error.message}`, nonRetryable: true });
 }
 
 function isRunTaskResult(value: unknown): value is RunTaskResult {
-  return typeof value === 'object' && value !== null && 'execution' in value && 'success' in value;
+  return typeof value === 'object' && value !== null && 'execution' in value && 'success' in value && 'sizes' in value && 'lost_attempts' in value;
 }
 
 /** Activity summaries are capped by the server (400 bytes for user metadata summaries); stay well under it. */

@@ -2,7 +2,7 @@
  * Names and I/O types shared by the client, the worker, activities and workflow code. Workflow code imports this
  * module, so it must stay free of Node built-ins and of anything non-deterministic.
  */
-import type { Envelope, ErrorType } from '../sandbox/envelope.js';
+import type { Envelope, ErrorType, TaskError } from '../sandbox/envelope.js';
 import type { LimitOverrides, TaskDefaults } from '../config/task-options.js';
 
 export const DEFAULT_TASK_QUEUE = 'capsule';
@@ -19,6 +19,13 @@ export const SEARCH_ATTRIBUTES = {
 
 /** Failure type of a pipeline that stopped because a step failed; its details hold the PipelineResult. */
 export const PIPELINE_FAILED = 'PipelineFailed';
+
+/**
+ * The largest value (step input, step result, workflow input with its task bundles, pipeline output) Capsule
+ * moves, in bytes of JSON. Claim-check storage lifts Temporal's 2 MB payload limit; this one keeps a worker's
+ * memory (values are held whole by the workflow and the activity) and V8's string limits in reach.
+ */
+export const MAX_VALUE_BYTES = 64 * 1024 * 1024;
 
 /** Code of one task file, content-addressed so the history shows exactly what ran. */
 export interface BundleRef {
@@ -40,6 +47,8 @@ export interface TaskRef {
   /** Attempts that left no result (worker died or shut down, heartbeat stopped, server lost the task) that are retried. */
   maxLostAttempts: number;
   overrides?: LimitOverrides;
+  /** Mounts (`HOST[::GUEST][:ro|:rw]`, relative to the run's base directory): the step's own and the command's. */
+  mounts?: string[];
   /** How the Web UI names the task and its resolved limits (formatted by the client, which has the unit helpers). */
   display?: TaskDisplay;
 }
@@ -125,6 +134,7 @@ export interface RunTaskInput {
   baseDir: string;
   defaults: TaskDefaults;
   overrides?: LimitOverrides;
+  mounts?: string[];
   /** Step id (with [index] for fan-out items): logs, the task's context() and its idempotency key. */
   stepId: string;
   /** The two retry budgets; the activity enforces them (its retry policy only bounds their sum). */
@@ -154,8 +164,18 @@ export interface LostAttempt {
   last_heartbeat_ms: number | null;
 }
 
-/** The activity's result: the sandbox's envelope plus earlier attempts, the task's failures and lost ones apart. */
-export type RunTaskResult = Envelope & { earlier_attempts: AttemptFailure[]; lost_attempts: LostAttempt[] };
+/** Sizes the activity measured, so summaries need not measure values again (in bytes; result: its JSON). */
+export interface EnvelopeSizes {
+  result_bytes: number;
+  stdout_bytes: number;
+  stderr_bytes: number;
+}
+
+/**
+ * The activity's result: the sandbox's envelope plus earlier attempts (the task's own failures and lost ones apart)
+ * and the sizes of its parts.
+ */
+export type RunTaskResult = Envelope & { earlier_attempts: AttemptFailure[]; lost_attempts: LostAttempt[]; sizes: EnvelopeSizes };
 
 /** Heartbeat details: progress of this attempt and earlier attempts' records (carried to the next attempt). */
 export interface RunTaskHeartbeat {
@@ -175,7 +195,25 @@ export const LOST_ATTEMPTS_EXHAUSTED = 'LostAttemptsExhausted';
 
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
-/** One activity execution in the result: a step, or one item of a fan-out step ("fetch[2]"). */
+/** The figures of a step's envelope, without its values (result, captured output): see StepRecord. */
+export interface StepExecution extends EnvelopeSizes {
+  task_name: string;
+  duration_ms: number;
+  fuel_consumed: number;
+  fuel_limit: number;
+  ram_used: number;
+  ram_limit: number;
+  /** Output was cut at the capture cap. */
+  truncated: boolean;
+  host_requests: number;
+  denials: number;
+}
+
+/**
+ * One activity execution in the result: a step, or one item of a fan-out step ("fetch[2]"). A summary: the full
+ * envelope (result, stdout, stderr, requests) stays in the activity's own result or failure in history, found by
+ * `activity` (`capsule result <id> --step <record id>`).
+ */
 export interface StepRecord {
   id: string;
   step: string;
@@ -185,9 +223,18 @@ export interface StepRecord {
   attempts: number;
   /** Attempts that left no result (see LostAttempt). */
   lostAttempts: number;
-  envelope: RunTaskResult | null;
-  /** Set when the step failed without an envelope (e.g. every attempt timed out). */
+  /** Figures of the attempt that ended the step; absent when no attempt left an envelope. */
+  execution?: StepExecution;
+  /** The task's error (from its envelope) when it failed. */
+  error?: TaskError;
+  /** Earlier attempts' failures, when the step needed retries. */
+  earlier_attempts?: AttemptFailure[];
+  /** Attempts lost to crashes, shutdowns and outages, when there were any. */
+  lost_attempts?: LostAttempt[];
+  /** Set when the step failed without an envelope (e.g. every attempt was lost, or its input was too large). */
   failure?: string;
+  /** Where the full envelope is: the result (or failure details) of this activity in this workflow run. */
+  activity?: { run_id: string; activity_id: string };
 }
 
 export interface PipelineTotals {
@@ -200,14 +247,24 @@ export interface PipelineTotals {
   steps: number;
 }
 
+/** Step runs of earlier runs of the same workflow (a loop that continued as new). */
+export interface EarlierRuns {
+  runs: number;
+  steps: number;
+  counts: Partial<Record<StepStatus, number>>;
+}
+
 export interface PipelineResult {
   pipeline: string;
   status: 'succeeded' | 'failed';
   failedStep?: string;
   /** The final output: the last step's output, or the one the pipeline names. */
   output: unknown;
+  /** This run's step records (summaries); a continued workflow's earlier ones are counted in `earlier`. */
   steps: StepRecord[];
+  /** Over every run of the workflow (a loop that continued as new included). */
   totals: PipelineTotals;
+  earlier?: EarlierRuns;
 }
 
 /** Live state served by the progress query (and mirrored in the UI's current details). */

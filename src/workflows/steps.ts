@@ -8,18 +8,42 @@
  *     const found = await step('search', 'search', { topic: input.input.topic });
  *     return result(found);
  *   }
+ *
+ * Loops of any length (an agent's turns) use `loop()`: between turns it continues the workflow as new when Temporal
+ * suggests it (the history nears its limits), carrying the loop's state and the run's totals, so each run's
+ * history stays bounded and a loop of thousands of steps completes.
+ *
+ *   export async function agent(input: TaskWorkflowInput<{ goal: string }, AgentState>) {
+ *     const { step, loop } = createSteps(input);
+ *     return loop({ notes: [] }, async (state, turn) => {
+ *       const next = (await step(`think-${turn}`, 'think', { goal: input.input.goal, ...state })) as AgentState & { done?: string };
+ *       return next.done === undefined ? { next } : { done: next.done };
+ *     });
+ *   }
  */
-import { ApplicationFailure } from '@temporalio/workflow';
-import { attemptsText, failureCause, failureReason, runTask } from './run-task.js';
+import { ApplicationFailure, continueAsNew, workflowInfo } from '@temporalio/workflow';
+import { attemptsText, failureCause, failureReason, runTask, type StepRun } from './run-task.js';
 import { MAX_LOST_ATTEMPTS_LIMIT, PIPELINE_FAILED, type PipelineResult, type RunContext, type StepRecord, type TaskRef } from './shared.js';
-import { Tracker } from './tracker.js';
+import { pendingRecord } from './summary.js';
+import { Tracker, type CarriedProgress } from './tracker.js';
 
-export interface TaskWorkflowInput<I = unknown> extends RunContext {
+/** Where a continued run picks up: the loop's state and turn, and the progress of the runs before it. */
+export interface Carried<S = unknown> {
+  loop: { turn: number; state: S };
+  progress: CarriedProgress;
+}
+
+export interface TaskWorkflowInput<I = unknown, S = unknown> extends RunContext {
   name: string;
   input: I;
   /** Tasks by the key the client registered them under. */
   tasks: Record<string, TaskRef>;
+  /** Set by loop() when it continues the workflow as new; absent in the first run. */
+  carried?: Carried<S>;
 }
+
+/** What a loop turn returns: the state for the next turn, or the loop's output. */
+export type LoopTurn<S, O> = { next: S } | { done: O };
 
 /** Per-step settings, as a pipeline step has them. */
 export interface StepOptions {
@@ -30,35 +54,42 @@ export interface StepOptions {
   maxLostAttempts?: number;
 }
 
-export interface Steps {
+export interface Steps<S = unknown> {
   /** Runs task `taskKey` once as step `id` (ids must be unique per run); throws ApplicationFailure if it fails. */
   step(id: string, taskKey: string, input: unknown, options?: StepOptions): Promise<unknown>;
-  /** Like step() but never throws for a task failure: returns the record (status, attempts, envelope). */
-  tryStep(id: string, taskKey: string, input: unknown, options?: StepOptions): Promise<StepRecord>;
+  /** Like step() but never throws for a task failure: returns the record (status, attempts, figures) and the output. */
+  tryStep(id: string, taskKey: string, input: unknown, options?: StepOptions): Promise<StepRun>;
   /** The run's result with every step recorded so far and totals. */
   result(output: unknown): PipelineResult;
+  /**
+   * Runs `turn` until it returns `{ done }`, then returns result(done). `initial` (a value, or a function run once,
+   * in the first run only) gives the first state. Between turns, when Temporal suggests continuing as new, the
+   * workflow continues as new with the state and turn number; code before loop() runs again in the new run, so
+   * put one-time set-up in `initial`. `turn` counts across runs: use it in step ids (`think-${turn}`).
+   */
+  loop<O>(initial: S | (() => Promise<S>), turn: (state: S, turn: number) => Promise<LoopTurn<S, O>>): Promise<PipelineResult>;
 }
 
-export function createSteps(input: TaskWorkflowInput): Steps {
-  const startedAt = Date.now();
-  const tracker = new Tracker(input.name, input.searchAttributes);
+export function createSteps<I, S>(input: TaskWorkflowInput<I, S>): Steps<S> {
+  const tracker = new Tracker(input.name, input.searchAttributes, input.carried?.progress);
 
-  const tryStep = async (id: string, taskKey: string, stepInput: unknown, options: StepOptions = {}): Promise<StepRecord> => {
+  const tryStep = async (id: string, taskKey: string, stepInput: unknown, options: StepOptions = {}): Promise<StepRun> => {
     const task = input.tasks[taskKey];
     if (task === undefined) {
       throw ApplicationFailure.nonRetryable(`step "${id}": no task "${taskKey}" in the input (have: ${Object.keys(input.tasks).join(', ')})`, 'InvalidPipeline');
     }
     const ref = withStepOptions(id, task, options);
-    if (tracker.list().some((r) => r.id === id)) throw ApplicationFailure.nonRetryable(`step id "${id}" used twice`, 'InvalidPipeline');
-    tracker.set({ id, step: id, status: 'running', attempts: 0, lostAttempts: 0, envelope: null });
-    const record = await runTask(input, ref, [stepInput], { id });
-    tracker.set(record);
-    return record;
+    if (tracker.has(id)) throw ApplicationFailure.nonRetryable(`step id "${id}" used twice`, 'InvalidPipeline');
+    tracker.set(pendingRecord({ id, step: id }, 'running'));
+    const run = await runTask(input, ref, [stepInput], { id });
+    tracker.set(run.record);
+    return run;
   };
 
   const result = (output: unknown, failedStep?: string): PipelineResult => {
-    const totals = tracker.totals(startedAt);
+    const totals = tracker.totals();
     tracker.finish(failedStep === undefined ? 'Completed' : 'Failed', totals, failedStep);
+    const earlier = tracker.earlier();
     return {
       pipeline: input.name,
       status: failedStep === undefined ? 'succeeded' : 'failed',
@@ -66,23 +97,44 @@ export function createSteps(input: TaskWorkflowInput): Steps {
       output,
       steps: tracker.list(),
       totals,
+      ...(earlier === undefined ? {} : { earlier }),
     };
   };
 
   const step = async (id: string, taskKey: string, stepInput: unknown, options?: StepOptions): Promise<unknown> => {
-    const record = await tryStep(id, taskKey, stepInput, options);
-    if (record.status === 'succeeded') return record.envelope?.result ?? null;
-    const cause = failureCause(record);
-    throw ApplicationFailure.create({
-      type: PIPELINE_FAILED,
-      message: `step "${id}" failed after ${attemptsText(record)}: ${failureReason(record)}`,
-      nonRetryable: true,
-      details: [result(null, id)],
-      ...(cause === undefined ? {} : { cause }),
-    });
+    const { record, output } = await tryStep(id, taskKey, stepInput, options);
+    if (record.status === 'succeeded') return output;
+    throw stepFailed(record, result(null, id));
   };
 
-  return { step, tryStep, result: (output) => result(output) };
+  const loop = async <O>(initial: S | (() => Promise<S>), turn: (state: S, turn: number) => Promise<LoopTurn<S, O>>): Promise<PipelineResult> => {
+    let n = input.carried?.loop.turn ?? 0;
+    let state = input.carried !== undefined ? input.carried.loop.state : typeof initial === 'function' ? await (initial as () => Promise<S>)() : initial;
+    for (;;) {
+      const outcome = await turn(state, n);
+      if ('done' in outcome) return result(outcome.done);
+      state = outcome.next;
+      n++;
+      // Between turns nothing is in flight, so the state is all the next run needs.
+      if (workflowInfo().continueAsNewSuggested) {
+        const carried: Carried<S> = { loop: { turn: n, state }, progress: tracker.carry() };
+        await continueAsNew<(next: TaskWorkflowInput<I, S>) => Promise<PipelineResult>>({ ...input, carried });
+      }
+    }
+  };
+
+  return { step, tryStep, result: (output) => result(output), loop };
+}
+
+function stepFailed(record: StepRecord, result: PipelineResult): ApplicationFailure {
+  const cause = failureCause(record);
+  return ApplicationFailure.create({
+    type: PIPELINE_FAILED,
+    message: `step "${record.id}" failed after ${attemptsText(record)}: ${failureReason(record)}`,
+    nonRetryable: true,
+    details: [result],
+    ...(cause === undefined ? {} : { cause }),
+  });
 }
 
 function withStepOptions(id: string, ref: TaskRef, options: StepOptions): TaskRef {

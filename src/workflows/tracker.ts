@@ -5,7 +5,17 @@
 import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
 import { failureReason } from './run-task.js';
-import { PROGRESS_QUERY, type PipelineProgress, type PipelineTotals, type StepRecord } from './shared.js';
+import { PROGRESS_QUERY, type EarlierRuns, type PipelineProgress, type PipelineTotals, type StepRecord } from './shared.js';
+
+/** What a workflow that continues as new hands its next run: when the chain started, and its earlier step runs. */
+export interface CarriedProgress {
+  /** Workflow time (ms) the first run started. */
+  startedAt: number;
+  earlier: EarlierRuns;
+  fuel_consumed: number;
+  retries: number;
+  lost_attempts: number;
+}
 
 /** Above this many step runs, current details list only the ones not yet succeeded. */
 const MAX_DETAIL_ROWS = 40;
@@ -23,9 +33,14 @@ const keys = {
 
 export class Tracker {
   private readonly records = new Map<string, StepRecord>();
+  readonly startedAt: number;
 
-  /** `searchAttributes` is false when the server lacks Capsule's attributes: upserting unknown ones fails the task. */
-  constructor(private readonly pipeline: string, private readonly searchAttributes: boolean) {
+  /**
+   * `searchAttributes` is false when the server lacks Capsule's attributes: upserting unknown ones fails the task.
+   * `carried`: the progress of earlier runs, when this workflow continued as new.
+   */
+  constructor(private readonly pipeline: string, private readonly searchAttributes: boolean, private readonly carried?: CarriedProgress) {
+    this.startedAt = carried?.startedAt ?? Date.now();
     setHandler(progressQuery, () => ({ pipeline: this.pipeline, steps: this.list() }));
     if (searchAttributes) {
       upsertSearchAttributes([{ key: keys.pipeline, value: pipeline }, { key: keys.status, value: 'Running' }]);
@@ -38,6 +53,10 @@ export class Tracker {
     this.publish();
   }
 
+  has(id: string): boolean {
+    return this.records.has(id);
+  }
+
   get(id: string): StepRecord | undefined {
     return this.records.get(id);
   }
@@ -46,16 +65,34 @@ export class Tracker {
     return [...this.records.values()];
   }
 
-  totals(startedAt: number): PipelineTotals {
-    let fuel = 0;
-    let retries = 0;
-    let lost = 0;
+  /** Over every run of the workflow: this run's records plus what earlier runs carried over. */
+  totals(): PipelineTotals {
+    let fuel = this.carried?.fuel_consumed ?? 0;
+    let retries = this.carried?.retries ?? 0;
+    let lost = this.carried?.lost_attempts ?? 0;
     for (const record of this.records.values()) {
-      fuel += record.envelope?.execution.fuel_consumed ?? 0;
+      fuel += record.execution?.fuel_consumed ?? 0;
       lost += record.lostAttempts;
       retries += Math.max(0, record.attempts - record.lostAttempts - 1);
     }
-    return { duration_ms: Date.now() - startedAt, fuel_consumed: fuel, retries, lost_attempts: lost, steps: this.records.size };
+    return { duration_ms: Date.now() - this.startedAt, fuel_consumed: fuel, retries, lost_attempts: lost, steps: this.records.size + (this.carried?.earlier.steps ?? 0) };
+  }
+
+  /** Earlier runs' step counts, when this workflow continued as new. */
+  earlier(): EarlierRuns | undefined {
+    return this.carried?.earlier;
+  }
+
+  /** What the next run needs to go on counting (continue-as-new). */
+  carry(): CarriedProgress {
+    const totals = this.totals();
+    return {
+      startedAt: this.startedAt,
+      earlier: { runs: (this.carried?.earlier.runs ?? 0) + 1, steps: totals.steps, counts: this.counts() },
+      fuel_consumed: totals.fuel_consumed,
+      retries: totals.retries,
+      lost_attempts: totals.lost_attempts,
+    };
   }
 
   finish(status: 'Completed' | 'Failed', totals: PipelineTotals, failedStep?: string): void {
@@ -70,9 +107,9 @@ export class Tracker {
     upsertMemo({ capsule: { pipeline: this.pipeline, status, totals, counts: this.counts(), ...(failedStep === undefined ? {} : { failedStep }) } });
   }
 
-  /** How many step runs ended in each status (fan-out items count one each), e.g. { succeeded: 7, failed: 1 }. */
+  /** How many step runs ended in each status (fan-out items count one each, earlier runs included), e.g. { succeeded: 7, failed: 1 }. */
   counts(): Partial<Record<StepRecord['status'], number>> {
-    const counts: Partial<Record<StepRecord['status'], number>> = {};
+    const counts: Partial<Record<StepRecord['status'], number>> = { ...this.carried?.earlier.counts };
     for (const r of this.records.values()) counts[r.status] = (counts[r.status] ?? 0) + 1;
     return counts;
   }
@@ -83,7 +120,7 @@ export class Tracker {
     const shown = all.length <= MAX_DETAIL_ROWS ? all : all.filter((r) => r.status !== 'succeeded').slice(0, MAX_DETAIL_ROWS);
     const summary = Object.entries(this.counts()).map(([status, n]) => `${n} ${status}`).join(', ');
     const rows = shown.map((r) => {
-      const exec = r.envelope?.execution;
+      const exec = r.execution;
       const duration = exec === undefined ? '' : `${exec.duration_ms} ms`;
       const fuel = exec === undefined ? '' : exec.fuel_consumed.toLocaleString('en-US');
       // A running step's attempts are only known to its activity (see pending activities); 0 means "not yet known".
@@ -92,8 +129,9 @@ export class Tracker {
       const error = r.status === 'failed' ? cell(failureReason(r)) : '';
       return `| ${cell(r.id)} | ${r.status} | ${attempts} | ${lost} | ${duration} | ${fuel} | ${error} |`;
     });
+    const earlier = this.carried === undefined ? '' : ` (${this.carried.earlier.runs} earlier run${this.carried.earlier.runs === 1 ? '' : 's'} included)`;
     setCurrentDetails([
-      `**${this.pipeline}**: ${summary || 'starting'}`,
+      `**${this.pipeline}**: ${summary || 'starting'}${earlier}`,
       '',
       '| step | status | attempts | lost | duration | fuel | error |',
       '|---|---|---|---|---|---|---|',

@@ -1,3 +1,4 @@
+import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { resolveTaskOptions, TaskOptionsError } from '../../src/config/task-options.js';
@@ -69,6 +70,16 @@ describe('task options', () => {
     const message = rejection(options);
     expect(message).toContain('tasks/main.ts: task "main": ');
     expect(message).toContain(expected);
+  });
+
+  it('refuses granted directories that are links, and read-write directories inside read-only ones, naming no host path', () => {
+    symlinkSync(dir.root, path.join(dir.base, 'link'));
+    mkdirSync(path.join(dir.base, 'data/cache'), { recursive: true });
+    expect(rejection({ allowedFiles: ['./link'] })).toContain('option "allowedFiles[0]": "./link" goes through a symbolic link ("link")');
+    expect(rejection({ allowedFiles: ['./link/inner'] })).toContain('goes through a symbolic link');
+    expect(rejection({ allowedFiles: ['./data', { path: './data/cache', mode: 'read-write' }] })).toContain('option "allowedFiles": "data/cache" is read-write but lies inside "data", which is read-only; the narrower mode wins for the deeper path');
+    expect(resolve({ allowedFiles: [{ path: './data', mode: 'read-write' }, './data/cache'] }).allowedFiles).toHaveLength(2);
+    for (const options of [{ allowedFiles: ['./missing'] }, { allowedFiles: ['../x'] }, { allowedFiles: ['./link'] }]) expect(rejection(options)).not.toContain(dir.root);
   });
 
   it('requires a name', () => {

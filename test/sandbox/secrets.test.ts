@@ -150,10 +150,14 @@ describe('JavaScript', () => {
     expect(result.FILE_KEY).toBeNull();
     expect(result.toEcho).toMatchObject({ ok: true });
     expect(result.toOther).toMatchObject({ ok: false });
+    // The cuts are the child's record of what it declared and what it got; the request to the other host is then
+    // refused as any request to a host it does not have.
+    expect(child.execution.narrowed).toEqual([
+      { option: 'allowedHosts', declared: [`127.0.0.1:${echoPort}`, `127.0.0.1:${otherPort}`], granted: [`127.0.0.1:${echoPort}`] },
+      { option: 'secrets', declared: { API_KEY: [`127.0.0.1:${echoPort}`, `127.0.0.1:${otherPort}`], FILE_KEY: [`127.0.0.1:${echoPort}`] }, granted: { API_KEY: [`127.0.0.1:${echoPort}`] } },
+    ]);
     expect(child.execution.denials).toEqual([
-      { capability: 'env', target: 'API_KEY', reason: `secret not passed to this sub-task in full: narrowed to its caller's hosts: 127.0.0.1:${echoPort} (declared: 127.0.0.1:${echoPort}, 127.0.0.1:${otherPort})` },
-      { capability: 'env', target: 'FILE_KEY', reason: 'secret not passed to this sub-task in full: its caller does not hold it for any of these hosts' },
-      { capability: 'network', target: `http://127.0.0.1:${otherPort}/echo`, reason: `secret "API_KEY" may only be sent to 127.0.0.1:${echoPort}, not to 127.0.0.1:${otherPort}` },
+      { capability: 'network', target: `http://127.0.0.1:${otherPort}/echo`, reason: `host "127.0.0.1:${otherPort}" is not in allowedHosts (127.0.0.1:${echoPort})` },
     ]);
   });
 

@@ -11,10 +11,11 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitOutcome } from '../../src/client/outcome.js';
 import { PIPELINE_WORKFLOW } from '../../src/workflows/shared.js';
 import { createHarness, TASKS, type Harness } from './helpers.js';
+import { makeData } from './fixtures/tasks/make-data.js';
 import { capsule, waitFor } from './processes.js';
 
 const steps = path.join(TASKS, 'steps.ts');
-const big = path.join(TASKS, 'big-output.ts');
+const data = `${path.join(TASKS, 'large-data.ts')}#produce`;
 
 let h: Harness;
 let dir: string;
@@ -58,24 +59,23 @@ describe('the CLI under pressure', () => {
     }
   });
 
-  it('writes the whole --json output into a pipe: a 1 MB result from exec, a large pipeline result', async () => {
-    const exec = await capsule(['exec', big, '--task', 'sized', '--input', '{"bytes":1048576}', '--json'], dir);
+  it('writes the whole --json output into a pipe: a 1 MB result from exec, a 2 MB pipeline result', async () => {
+    const [file, task] = data.split('#') as [string, string];
+    const exec = await capsule(['exec', file, '--task', task, '--input', '{"seed":7,"mb":1}', '--json'], dir);
     expect(exec.code, exec.stderr).toBe(0);
-    const envelope = JSON.parse(exec.stdout) as { result: string };
-    expect(envelope.result).toHaveLength(1_048_576);
-    expect(envelope.result.endsWith('8'.repeat(576))).toBe(true);
+    expect((JSON.parse(exec.stdout) as { result: string }).result).toBe(makeData(7, 1));
 
     const taskQueue = h.queue('big-result');
     const worker = await h.startWorker(taskQueue);
     try {
-      write('big.json', { name: 'big-result', steps: [{ id: 'sized', task: `${big}#sized`, input: { bytes: 600_000 } }] });
+      write('big.json', { name: 'big-result', steps: [{ id: 'produce', task: data, input: { seed: 3, mb: 2 } }] });
       const run = await capsule(['run', 'big.json', '--detach', '--json'], dir, envFor(taskQueue));
       expect(run.code, run.stderr).toBe(0);
       const { workflowId } = JSON.parse(run.stdout) as { workflowId: string };
       h.record(workflowId);
       const result = await capsule(['result', workflowId, '--json'], dir, envFor(taskQueue));
       expect(result.code, result.stderr).toBe(0);
-      expect((JSON.parse(result.stdout) as { output: string }).output).toHaveLength(600_000);
+      expect((JSON.parse(result.stdout) as { output: string }).output).toBe(makeData(3, 2));
     } finally {
       await worker.stop();
     }

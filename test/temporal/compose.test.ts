@@ -38,7 +38,7 @@ const imageOf = (name: string) => services[name]?.image ?? '';
 
 describe('docker-compose.yml', () => {
   it('has postgres, schema set-up, server, namespace set-up, UI and workers', () => {
-    expect(Object.keys(services).sort()).toEqual(['capsule-worker', 'postgresql', 'temporal', 'temporal-admin-tools', 'temporal-create-namespace', 'temporal-ui']);
+    expect(Object.keys(services).sort()).toEqual(['capsule-codec-server', 'capsule-worker', 'postgresql', 'temporal', 'temporal-admin-tools', 'temporal-create-namespace', 'temporal-ui']);
     expect(imageOf('postgresql')).toMatch(/^postgres:\d+/);
     expect(imageOf('temporal')).toMatch(/^temporalio\/server:/);
     expect(imageOf('temporal-admin-tools')).toMatch(/^temporalio\/admin-tools:/);
@@ -68,6 +68,18 @@ describe('docker-compose.yml', () => {
     expect(worker.environment?.TEMPORAL_ADDRESS).toBe('temporal:7233');
     expect(String(worker.deploy?.replicas)).toMatch(/^\$\{CAPSULE_WORKERS:-\d+\}$|^\d+$/);
     for (const s of Object.values(services)) for (const port of s.ports ?? []) expect(port).toMatch(/^127\.0\.0\.1:/);
+  });
+
+  it('gives workers and the codec server one shared blob store and key, and points the Web UI at the codec server', () => {
+    const worker = services['capsule-worker']!.environment!;
+    const codec = services['capsule-codec-server']!;
+    expect(String(worker.CAPSULE_BLOB_STORE)).toMatch(/^postgres:\/\/temporal:.*@postgresql:5432\/capsule$/);
+    expect(codec.environment?.CAPSULE_BLOB_STORE).toBe(worker.CAPSULE_BLOB_STORE);
+    expect(codec.environment?.CAPSULE_PAYLOAD_KEY).toBe(worker.CAPSULE_PAYLOAD_KEY);
+    expect(String(codec.command)).toContain('codec-server');
+    expect(codec.ports).toEqual(['127.0.0.1:8234:8234']);
+    expect(services['temporal-ui']?.environment?.TEMPORAL_CODEC_ENDPOINT).toBe('http://127.0.0.1:8234');
+    expect(String(services['temporal-admin-tools']?.command)).toContain('--db capsule create');
   });
 });
 

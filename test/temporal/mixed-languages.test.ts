@@ -41,10 +41,10 @@ describe('a pipeline mixing TypeScript and Python steps', () => {
     expect(result.output).toEqual({ total: 'wasm#0'.length * 3, count: 3, side: 2 });
 
     const step = (id: string) => result.steps.find((s) => s.id === id)!;
-    expect(step('fetch[1]').envelope?.result).toEqual({ query: 'wasm#1', index: 1, length: 6, language: 'python' });
-    expect(step('fetch[1]').envelope?.execution.task_name).toBe('fetch');
-    expect(step('flaky').envelope?.execution.retries).toBe(1);
-    for (const s of result.steps) expect(s.envelope?.execution.fuel_consumed).toBeGreaterThan(0);
+    expect((await h.envelopes(outcome)).get('fetch[1]')?.result).toEqual({ query: 'wasm#1', index: 1, length: 6, language: 'python' });
+    expect(step('fetch[1]').execution?.task_name).toBe('fetch');
+    expect(step('flaky').attempts).toBe(2);
+    for (const s of result.steps) expect(s.execution?.fuel_consumed).toBeGreaterThan(0);
 
     const timeline = activityTimeline(await h.history(outcome.workflowId));
     const flaky = timeline.find((t) => t.stepId === 'flaky')!;
@@ -61,8 +61,8 @@ describe('a pipeline mixing TypeScript and Python steps', () => {
     expect(outcome.status).toBe('failed');
     expect(outcome.result?.failedStep).toBe('spin');
     const spin = outcome.result!.steps.find((s) => s.id === 'spin')!;
-    expect(spin.envelope?.error?.error_type).toBe('fuel_exhausted');
-    expect(spin.envelope?.execution.fuel_consumed).toBe(spin.envelope?.execution.fuel_limit);
+    expect(spin.error?.error_type).toBe('fuel_exhausted');
+    expect(spin.execution?.fuel_consumed).toBe(spin.execution?.fuel_limit);
     const timeline = activityTimeline(await h.history(outcome.workflowId));
     expect(timeline.filter((t) => t.stepId === 'spin')).toHaveLength(1);
   });

@@ -1,5 +1,5 @@
 /** The pipeline workflow on a real dev server with real sandboxes: dependencies, fan-out, retries, failures. */
-import { mkdtempSync, mkdirSync } from 'node:fs';
+import { mkdtempSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -40,11 +40,12 @@ describe('pipeline workflow', () => {
     expect(result.steps.map((s) => s.id).sort()).toEqual(['combine', 'fetch[0]', 'fetch[1]', 'fetch[2]', 'fetch[3]', 'fetch[4]', 'plan', 'side']);
     for (const step of result.steps) {
       expect(step.status).toBe('succeeded');
-      expect(step.envelope?.execution.retries).toBe(0);
-      expect(step.envelope?.execution.fuel_consumed).toBeGreaterThan(0);
+      expect(step.attempts).toBe(1);
+      expect(step.execution?.fuel_consumed).toBeGreaterThan(0);
+      expect(step.activity).toEqual({ run_id: expect.any(String), activity_id: step.id });
     }
     expect(result.totals.steps).toBe(8);
-    expect(result.totals.fuel_consumed).toBe(result.steps.reduce((sum, s) => sum + (s.envelope?.execution.fuel_consumed ?? 0), 0));
+    expect(result.totals.fuel_consumed).toBe(result.steps.reduce((sum, s) => sum + (s.execution?.fuel_consumed ?? 0), 0));
 
     // Order from the history: fetch items are scheduled after plan completed; combine after every fetch and side.
     const timeline = activityTimeline(await h.history(outcome.workflowId));
@@ -76,12 +77,28 @@ describe('pipeline workflow', () => {
     expect(outcome.status).toBe('succeeded');
     const step = outcome.result!.steps[0]!;
     expect(step.attempts).toBe(3);
-    expect(step.envelope?.execution.retries).toBe(2);
-    expect(step.envelope?.result).toEqual({ calls: 3 });
+    const envelope = (await h.envelopes(outcome)).get('flaky');
+    expect(envelope?.execution.retries).toBe(2);
+    expect(envelope?.result).toEqual({ calls: 3 });
     // Earlier attempts' failures survive into the final result (and so into history).
-    expect(step.envelope?.earlier_attempts.map((a) => [a.attempt, a.error_type])).toEqual([[1, 'task_error'], [2, 'task_error']]);
-    expect(step.envelope?.earlier_attempts[0]?.message).toContain('call 1 fails');
+    expect(step.earlier_attempts?.map((a) => [a.attempt, a.error_type])).toEqual([[1, 'task_error'], [2, 'task_error']]);
+    expect(step.earlier_attempts?.[0]?.message).toContain('call 1 fails');
+    expect(envelope?.earlier_attempts).toEqual(step.earlier_attempts);
     expect(outcome.result!.totals.retries).toBe(2);
+  });
+
+  it('gives a step the directories its `mounts` name, under their guest paths', async () => {
+    const base = mkdtempSync(path.join(os.tmpdir(), 'capsule-mounts-'));
+    mkdirSync(path.join(base, 'sessions/s1'), { recursive: true });
+    writeFileSync(path.join(base, 'sessions/s1/in.txt'), 'from the session');
+    const file = h.writePipeline({
+      name: 'mounted',
+      steps: [{ id: 'work', task: path.join(TASKS, 'workspace.ts'), input: { note: 'step' }, mounts: ['sessions/s1::workspace:rw'] }],
+    });
+    const outcome = await h.run(file, { baseDir: base });
+    expect(outcome.status).toBe('succeeded');
+    expect((await h.envelopes(outcome)).get('work')?.result).toEqual({ seen: 'from the session' });
+    expect(readFileSync(path.join(base, 'sessions/s1/out.txt'), 'utf8')).toBe('from the session + step');
   });
 
   it('fails the pipeline after exactly 2 attempts when maxRetries is 1', async () => {
@@ -102,8 +119,8 @@ describe('pipeline workflow', () => {
     expect(Object.fromEntries(attrs.map((p) => [p.key.name, p.value]))).toMatchObject({ CapsuleStatus: 'Failed', CapsuleFailedStep: 'flaky' });
     const step = outcome.result!.steps.find((s) => s.id === 'flaky')!;
     expect(step.attempts).toBe(2);
-    expect(step.envelope?.error?.error_type).toBe('task_error');
-    expect(step.envelope?.earlier_attempts.map((a) => a.attempt)).toEqual([1]);
+    expect(step.error?.error_type).toBe('task_error');
+    expect(step.earlier_attempts?.map((a) => a.attempt)).toEqual([1]);
     expect(outcome.result!.steps.find((s) => s.id === 'after')?.status).toBe('skipped');
     const timeline = activityTimeline(await h.history(outcome.workflowId));
     expect(timeline).toHaveLength(1);
@@ -116,7 +133,7 @@ describe('pipeline workflow', () => {
     expect(outcome.status).toBe('failed');
     const step = outcome.result!.steps[0]!;
     expect(step.attempts).toBe(1);
-    expect(step.envelope?.error?.error_type).toBe('fuel_exhausted');
+    expect(step.error?.error_type).toBe('fuel_exhausted');
     expect(outcome.message).toContain('fuel');
     const timeline = activityTimeline(await h.history(outcome.workflowId));
     expect(timeline[0]).toMatchObject({ startedAttempt: 1, closed: 'failed' });

@@ -76,7 +76,7 @@ export const main = task({ name: 'main', allowedHosts: ['${ECHO}', '${OTHER}'], 
 
   // Under its host only: the step narrowed the task's two hosts to one.
   expect(seen).toEqual([{ port: echoPort, key: VALUE }]);
-  const step = outcome.result!.steps[0]!;
+  const step = { envelope: (await h.envelopes(outcome)).get('call') };
   expect(step.envelope?.result).toEqual({ echoed: expect.stringMatching(/^echo: capsule-secret-PIPELINE_API_KEY-[0-9a-f]{32}$/), other: expect.stringContaining('Error') });
   expect(step.envelope?.execution.denials).toEqual([
     { capability: 'network', target: `http://${OTHER}/`, reason: `secret "PIPELINE_API_KEY" may only be sent to ${ECHO}, not to ${OTHER}` },

@@ -30,12 +30,13 @@ it('keeps the embedded server up for a second run that uses it, until that run f
     writeFileSync(path.join(dir, `${name}.json`), JSON.stringify({ name, steps: [{ id: 'wait', task: `${steps}#slow`, input: { ms, tag: name } }] }));
     return `${name}.json`;
   };
-  const first = capsule(['run', pipeline('first', 2000)], dir);
-  // The second run starts once the first one's server is up, and outlives the first one's pipeline.
+  // The second run starts once the first one's server is up, and outlives the first one's pipeline; the first's
+  // step lasts long enough for the second process to start and take its lease on a loaded machine.
+  const first = capsule(['run', pipeline('first', 6000)], dir);
   const state = path.join(dir, '.capsule', 'dev-server.json');
   for (let i = 0; i < 600 && !existsSync(state); i++) await sleep(100);
   expect(existsSync(state)).toBe(true);
-  const second = capsule(['run', pipeline('second', 8000), '--json'], dir);
+  const second = capsule(['run', pipeline('second', 10_000), '--json'], dir);
 
   const [a, b] = await Promise.all([first, second]);
   expect(a.code, a.stderr).toBe(0);

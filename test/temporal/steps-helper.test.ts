@@ -36,7 +36,7 @@ it('runs a review loop: draft, parallel critiques, revise until approved', async
     expect(result.totals.steps).toBe(6);
     const history = await handle.fetchHistory();
     const { Worker } = await import('@temporalio/worker');
-    await Worker.runReplayHistory({ workflowBundle: h.bundle }, history, handle.workflowId);
+    await Worker.runReplayHistory({ workflowBundle: h.bundle, dataConverter: h.payloads.dataConverter }, history, handle.workflowId);
   } finally {
     await worker.stop();
   }

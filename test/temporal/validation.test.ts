@@ -3,12 +3,12 @@
  * and what was expected. Validation needs no Temporal connection at all, which is how "nothing started" is shown:
  * preparePipeline is the whole pre-start path of `capsule run`.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { preparePipeline } from '../../src/client/submit.js';
-import { MAX_WORKFLOW_INPUT_BYTES } from '../../src/pipeline/compile.js';
+import { MAX_VALUE_BYTES } from '../../src/workflows/shared.js';
 import { Sandbox } from '../../src/sandbox/index.js';
 import { TASKS } from './helpers.js';
 
@@ -56,6 +56,9 @@ describe('pipeline validation', () => {
     ['item outside forEach', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    input: "{{ item }}"\n`, /steps\[0\] \(one\)\.input: "item" is only available in the input of a step with forEach/],
     ['bad reference syntax', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    input: "{{ steps.x }}"\n`, /steps\[0\] \(one\)\.input: "\{\{ steps\.x \}\}" is not a valid reference/],
     ['invalid YAML', `name: a\nsteps:\n  - id: one\n   task: x\n`, /not valid YAML \(line \d+, column \d+/],
+    ['mount of a missing directory', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    mounts: ["nowhere::ws"]\n`, /steps\[0\] \(one\)\.mounts: mount "nowhere::ws": "nowhere" is not an existing directory in the project directory/],
+    ['mount leaving the project', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    mounts: ["../..::ws:rw"]\n`, /steps\[0\] \(one\)\.mounts: mount "\.\.\/\.\.::ws:rw": "\.\.\/\.\." escapes the project directory/],
+    ['mount with a guest path above the task', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    mounts: [".::../up"]\n`, /steps\[0\] \(one\)\.mounts: mount "\.::\.\.\/up": the guest path "\.\.\/up" contains "\.\."/],
     ['bad retry setting', `name: a\nretry: { initialInterval: fast }\nsteps:\n  - id: one\n    task: ${steps}\n`, /retry\.initialInterval: got "fast"; expected a duration/],
     ['forEach that is a number', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    forEach: 3\n`, /steps\[0\] \(one\)\.forEach: got 3; expected an array, or a single reference that evaluates to one such as "\{\{ steps\.plan\.output \}\}"/],
     ['forEach that is text around a reference', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    forEach: "items: {{ input }}"\n`, /steps\[0\] \(one\)\.forEach: got "items: \{\{ input \}\}"; expected an array/],
@@ -102,16 +105,26 @@ describe('pipeline validation', () => {
     await expect(prepare(file, '{topic: x}')).rejects.toThrow(/^--input: not valid JSON .*expected e\.g\. --input/);
   });
 
+  it('rejects --input nested 5,000 deep with a clear message instead of crashing', async () => {
+    const file = write(`name: a\nsteps:\n  - id: one\n    task: ${steps}\n`);
+    await expect(prepare(file, `${'['.repeat(5000)}${']'.repeat(5000)}`)).rejects.toThrow(/^--input: cannot be passed to tasks: it nests more than 512 levels deep/);
+  });
+
+  it('takes the command\'s mounts and each step\'s own into the step, after checking them', async () => {
+    mkdirSync(path.join(dir, 'sessions/a'), { recursive: true });
+    const file = write(`name: m\nsteps:\n  - id: one\n    task: ${steps}\n    mounts: ["sessions/a::ws:rw"]\n  - id: two\n    task: ${steps}\n`);
+    const input = await preparePipeline({ file, cwd: dir, describer: sandbox, mounts: ['sessions::all'] });
+    expect(input.steps.map((s) => s.task.mounts)).toEqual([['sessions::all', 'sessions/a::ws:rw'], ['sessions::all']]);
+  });
+
   it('rejects an input that lacks a field the templates read', async () => {
     const file = write(`name: a\nsteps:\n  - id: one\n    task: ${steps}\n    input: { t: "{{ input.topic.name }}" }\n`);
     await expect(prepare(file, '{"topic":{"title":"x"}}')).rejects.toThrow(/steps\[0\] \(one\)\.input: refers to input\.topic\.name, but the pipeline input has no field "name" at input\.topic/);
   });
 
-  it('rejects a bundle too large for a Temporal payload', async () => {
-    const big = path.join(dir, 'big-task.ts');
-    writeFileSync(big, `import { task } from 'capsule';\nconst blob = ${JSON.stringify('x'.repeat(MAX_WORKFLOW_INPUT_BYTES))};\nexport const main = task({ name: 'main' }, async () => blob.length);\n`);
-    const file = write(`name: big\nsteps:\n  - id: one\n    task: ./big-task.ts\n`);
-    await expect(prepare(file)).rejects.toThrow(/the workflow input would be 1\.\dMB \(bundled tasks: big-task\.ts 1\.\dMB\); Temporal payloads are limited to 2MB/);
+  it('rejects an input larger than Capsule moves (64MB), before anything starts', async () => {
+    const file = write(`name: big\nsteps:\n  - id: one\n    task: ${steps}\n`);
+    await expect(prepare(file, JSON.stringify({ blob: 'x'.repeat(MAX_VALUE_BYTES) }))).rejects.toThrow(/the workflow input would be 64\.\dMB \(bundled tasks: .*\), more than Capsule moves \(64MB\)/);
   });
 
   it('loads JSON pipelines, *.pipeline.ts modules, and a task file as a one-step pipeline', async () => {

@@ -10,7 +10,11 @@ import { Client, Connection } from '@temporalio/client';
 import { NativeConnection } from '@temporalio/worker';
 import { chromium, type BrowserContext, type Page } from 'playwright-core';
 import { findTemporalBinary } from '../../src/client/binary.js';
+import { startEmbeddedServer } from '../../src/client/backend.js';
 import { startDevServer, type DevServer } from '../../src/client/dev-server.js';
+import { openPayloadLayer, type PayloadLayer } from '../../src/payloads/data-converter.js';
+import type { Keyring } from '../../src/payloads/keyring.js';
+import { resolvePayloadSettings } from '../../src/payloads/settings.js';
 import { installRuntime } from '../../src/client/runtime.js';
 import { createCapsuleWorker } from '../../src/client/worker.js';
 import { Sandbox } from '../../src/sandbox/index.js';
@@ -25,8 +29,17 @@ const CHROMIUM_ARGS = [
   '--disable-sync', '--disable-quic', '--no-first-run',
 ];
 
+export interface UiStackOptions {
+  /**
+   * Encrypt payloads with these keys and run the server as `capsule dev`/`capsule run` do (startEmbeddedServer):
+   * its Web UI decodes through a codec server in this process.
+   */
+  keyring?: Keyring;
+}
+
 export interface UiStack {
   server: DevServer;
+  payloads: PayloadLayer;
   uiUrl: string;
   client: Client;
   taskQueue: string;
@@ -40,22 +53,24 @@ export interface UiStack {
   close(): Promise<void>;
 }
 
-export async function startUiStack(): Promise<UiStack> {
+export async function startUiStack(options: UiStackOptions = {}): Promise<UiStack> {
   try {
     accessSync(CHROMIUM, constants.X_OK);
   } catch {
     throw new Error(`Chromium not found at ${CHROMIUM}: install Debian's package (apt-get install chromium) or set CAPSULE_CHROMIUM; this test never downloads a browser`);
   }
   installRuntime('ERROR');
-  const binary = await findTemporalBinary({ offline: true });
-  const server = await startDevServer({ binary });
+  const baseDir = mkdtempSync(path.join(os.tmpdir(), 'capsule-ui-'));
+  const payloads = openPayloadLayer({ ...resolvePayloadSettings(baseDir, {}), ...(options.keyring === undefined ? {} : { keyring: options.keyring }) });
+  const server = options.keyring === undefined
+    ? await startDevServer({ binary: await findTemporalBinary({ offline: true }) })
+    : await startEmbeddedServer({ cwd: baseDir, env: process.env, namespace: 'default', payloads, port: 0, uiPort: 0 });
   if (server.uiUrl === undefined) throw new Error('the dev server started without its Web UI');
-  const cleanups: (() => Promise<void> | void)[] = [() => server.stop()];
+  const cleanups: (() => Promise<void> | void)[] = [() => payloads.close(), () => server.stop()];
   const close = async () => {
     for (const cleanup of cleanups.reverse()) await cleanup();
   };
   try {
-    const baseDir = mkdtempSync(path.join(os.tmpdir(), 'capsule-ui-'));
     cpSync(FIXTURES, baseDir, { recursive: true });
     mkdirSync(path.join(baseDir, 'state'));
     mkdirSync(path.join(baseDir, 'gate'));
@@ -67,7 +82,7 @@ export async function startUiStack(): Promise<UiStack> {
     const native = await NativeConnection.connect({ address: server.address });
     cleanups.push(() => native.close());
     const taskQueue = `ui-${process.pid}`;
-    const worker = await createCapsuleWorker({ connection: native, namespace: server.namespace, taskQueue, sandbox, shutdownGraceTime: '1s' });
+    const worker = await createCapsuleWorker({ connection: native, namespace: server.namespace, taskQueue, sandbox, dataConverter: payloads.dataConverter, shutdownGraceTime: '1s' });
     const running = worker.run();
     cleanups.push(async () => {
       openGate(); // a failed assertion must not leave the draft step waiting for its timeout
@@ -76,7 +91,7 @@ export async function startUiStack(): Promise<UiStack> {
     });
     const connection = await Connection.connect({ address: server.address });
     cleanups.push(() => connection.close());
-    const client = new Client({ connection, namespace: server.namespace });
+    const client = new Client({ connection, namespace: server.namespace, dataConverter: payloads.dataConverter });
 
     const context = await launchChromium();
     cleanups.push(() => context.close());
@@ -85,6 +100,7 @@ export async function startUiStack(): Promise<UiStack> {
     mkdirSync(SCREENSHOTS, { recursive: true });
     return {
       server,
+      payloads,
       uiUrl: server.uiUrl,
       client,
       taskQueue,
@@ -113,7 +129,16 @@ async function launchChromium(): Promise<BrowserContext> {
     args: CHROMIUM_ARGS,
     viewport: { width: 1400, height: 1000 },
   });
-  context.on('close', () => rmSync(profile, { recursive: true, force: true }));
+  // Chromium's helper processes may still be writing the profile as it closes: try again a little later.
+  const remove = (tries: number) => {
+    try {
+      rmSync(profile, { recursive: true, force: true });
+    } catch (error) {
+      if (tries > 0) setTimeout(() => remove(tries - 1), 200).unref();
+      else process.stderr.write(`could not remove the Chromium profile ${profile}: ${String(error)}\n`);
+    }
+  };
+  context.on('close', () => remove(10));
   return context;
 }
 

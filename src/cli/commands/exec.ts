@@ -1,8 +1,10 @@
 /** `capsule exec <file> [args...]`: one task (TypeScript, JavaScript or Python), one fresh sandbox, no Temporal. */
 import { loadCapsuleConfig } from '../../config/capsule-toml.js';
+import { MountError, resolveMount } from '../../config/mounts.js';
 import { bundleTaskFile, invalidTaskEnvelope, Sandbox, taskLanguage, type Envelope } from '../../sandbox/index.js';
 import { describeUserError, processIo, type CommandIo } from '../../client/io.js';
 import { parseInput } from '../../client/input.js';
+import { forTerminal } from '../../client/terminal-text.js';
 import { formatEnvelope } from '../format.js';
 import { readInput, type InputOptions } from '../input.js';
 import { EXIT, UsageError } from '../io.js';
@@ -14,6 +16,8 @@ export interface ExecOptions extends InputOptions {
   args: string[];
   task?: string;
   json: boolean;
+  /** `HOST[::GUEST][:ro|:rw]` directories of the working directory to add to the task's grants. */
+  mounts?: string[];
 }
 
 async function taskArgs(options: ExecOptions, io: CommandIo): Promise<unknown[]> {
@@ -26,7 +30,8 @@ async function taskArgs(options: ExecOptions, io: CommandIo): Promise<unknown[]>
 export async function execCommand(options: ExecOptions, io: CommandIo = processIo()): Promise<number> {
   const taskName = options.task ?? 'main';
   const fail = (message: string): number => {
-    io.err(`capsule exec: ${message}`);
+    // The message may quote the task file (an import specifier, an option value): shown, not obeyed.
+    io.err(`capsule exec: ${forTerminal(message)}`);
     if (options.json) io.out(JSON.stringify(invalidTaskEnvelope(taskName, message)));
     return EXIT.usage;
   };
@@ -34,13 +39,15 @@ export async function execCommand(options: ExecOptions, io: CommandIo = processI
   let sandbox: Sandbox | undefined;
   try {
     args = await taskArgs(options, io);
+    const mounts = options.mounts ?? [];
+    for (const mount of mounts) checkMount(mount, io.cwd);
     const config = loadCapsuleConfig(io.cwd);
     const bundle = await bundleTaskFile(options.file);
     sandbox = await Sandbox.create({ languages: [taskLanguage(bundle.entryFile)] });
     const tasks = await sandbox.describe(bundle, { baseDir: io.cwd, defaults: config.tasks });
     const known = [...tasks.keys()];
     if (!tasks.has(taskName)) return fail(`${options.file}: no task named "${taskName}" (tasks: ${known.join(', ')})`);
-    const envelope: Envelope = await sandbox.run({ bundle, task: taskName, args, baseDir: io.cwd, defaults: config.tasks, env: io.env });
+    const envelope: Envelope = await sandbox.run({ bundle, task: taskName, args, baseDir: io.cwd, defaults: config.tasks, env: io.env, mounts });
     io.out(options.json ? JSON.stringify(envelope) : formatEnvelope(envelope, io.tty));
     return envelope.success ? EXIT.ok : EXIT.failed;
   } catch (error) {
@@ -49,5 +56,15 @@ export async function execCommand(options: ExecOptions, io: CommandIo = processI
     return fail(message);
   } finally {
     await sandbox?.close();
+  }
+}
+
+/** A mount that cannot work is a usage error before anything runs. */
+function checkMount(mount: string, cwd: string): void {
+  try {
+    resolveMount(mount, cwd);
+  } catch (error) {
+    if (error instanceof MountError) throw new UsageError(`--mount ${error.message}`);
+    throw error;
   }
 }

@@ -3,6 +3,7 @@ import type { WorkflowHandle } from '@temporalio/client';
 import type { CommandIo } from '../../client/io.js';
 import { awaitOutcome, formatOutcome, outcomeJson } from '../../client/outcome.js';
 import { showProgress } from '../../client/progress.js';
+import { stepEnvelopes } from '../../client/step-envelopes.js';
 
 export interface FollowOptions {
   json: boolean;
@@ -29,6 +30,11 @@ export async function follow(handle: WorkflowHandle, options: FollowOptions): Pr
     return 0;
   }
   const outcome = await done;
-  io.out(json ? JSON.stringify(outcomeJson(outcome, uiUrl)) : formatOutcome(outcome, uiUrl));
+  if (json) {
+    const envelopes = outcome.result === undefined ? new Map() : await stepEnvelopes(handle.client, handle.workflowId, outcome.result.steps);
+    io.out(JSON.stringify(outcomeJson(outcome, uiUrl, envelopes)));
+  } else {
+    io.out(formatOutcome(outcome, uiUrl));
+  }
   return outcome.status === 'succeeded' ? 0 : 1;
 }

@@ -8,6 +8,7 @@ import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import proto from '@temporalio/proto';
 import type { temporal } from '@temporalio/proto';
 import type { CommandIo } from '../../client/io.js';
+import { forTerminal } from '../../client/terminal-text.js';
 import { withWorkflow } from './with-workflow.js';
 
 // @temporalio/proto is CommonJS: named ESM imports of its values fail under Node, the default import works.
@@ -35,7 +36,7 @@ export function history(options: HistoryOptions): Promise<number> {
       io.out(JSON.stringify(JSON.parse(historyToJSON({ events })), null, 2));
       return 0;
     }
-    for await (const page of pages) io.out(page.map(describeEvent).join('\n'));
+    for await (const page of pages) io.out(page.map((event) => forTerminal(describeEvent(event))).join('\n'));
     return 0;
   });
 }

@@ -13,6 +13,8 @@ export interface RunOptions extends InputOptions {
   detach?: boolean;
   /** One JSON object on stdout (workflowId, status, steps with envelopes); progress goes nowhere. */
   json?: boolean;
+  /** `HOST[::GUEST][:ro|:rw]` mounts for every step (added to each step's own `mounts`). */
+  mounts?: string[];
   io?: CommandIo;
 }
 
@@ -27,7 +29,13 @@ export async function run(options: RunOptions): Promise<number> {
   try {
     // Everything that can be wrong with the files is found here, before any server or workflow is touched.
     const given = await readInput(options, io);
-    const input = await preparePipeline({ file: options.file, cwd: io.cwd, describer: sandbox, ...(given === undefined ? {} : { inputJson: given.text, inputSource: given.source }) });
+    const input = await preparePipeline({
+      file: options.file,
+      cwd: io.cwd,
+      describer: sandbox,
+      mounts: options.mounts ?? [],
+      ...(given === undefined ? {} : { inputJson: given.text, inputSource: given.source }),
+    });
     backend = await openBackend({ cwd: io.cwd, worker: !options.detach, sandbox, report: info, env: io.env });
     const handle = await startPipeline(backend.client, input, { taskQueue: backend.config.taskQueue });
     const uiUrl = workflowUrl(backend.config, handle.workflowId, backend.uiUrl);

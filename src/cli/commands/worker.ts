@@ -10,6 +10,8 @@ import { readDevServerState } from '../../client/dev-server.js';
 import { processIo, reportUserError, type CommandIo } from '../../client/io.js';
 import { installRuntime } from '../../client/runtime.js';
 import { createCapsuleWorker } from '../../client/worker.js';
+import { openPayloadLayer, type PayloadLayer } from '../../payloads/data-converter.js';
+import { resolvePayloadSettings } from '../../payloads/settings.js';
 import { Sandbox } from '../../sandbox/index.js';
 
 export interface WorkerOptions {
@@ -28,13 +30,16 @@ export interface WorkerOptions {
 export async function worker(options: WorkerOptions): Promise<number> {
   const io = options.io ?? processIo();
   let config;
+  let payloads: PayloadLayer;
   try {
     config = resolveConnectionConfig(io.cwd, io.env);
+    payloads = openPayloadLayer(resolvePayloadSettings(io.cwd, io.env));
   } catch (error) {
     return reportUserError(io, error);
   }
   const address = config.address ?? readDevServerState(io.cwd)?.address;
   if (address === undefined) {
+    await payloads.close();
     io.err('error: no Temporal server: set TEMPORAL_ADDRESS (or [temporal].address in capsule.toml), or start one here with: capsule dev');
     return 2;
   }
@@ -47,6 +52,7 @@ export async function worker(options: WorkerOptions): Promise<number> {
     namespace: config.namespace,
     taskQueue,
     sandbox,
+    dataConverter: payloads.dataConverter,
     maxConcurrentSteps: options.concurrency ?? os.availableParallelism(),
     ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
     shutdownGraceTime: `${options.graceSeconds ?? 30}s`,
@@ -59,12 +65,14 @@ export async function worker(options: WorkerOptions): Promise<number> {
     io.err(JSON.stringify({ time: new Date().toISOString(), level: 'INFO', message: 'shutdown requested: finishing in-flight steps' }));
     if (w.getState() === 'RUNNING') w.shutdown();
   });
-  io.err(JSON.stringify({ time: new Date().toISOString(), level: 'INFO', message: 'worker started', address, namespace: config.namespace, taskQueue }));
+  const blobs = { blobStore: payloads.store.location, encryptionKey: payloads.settings.keyring?.activeId ?? null };
+  io.err(JSON.stringify({ time: new Date().toISOString(), level: 'INFO', message: 'worker started', address, namespace: config.namespace, taskQueue, ...blobs }));
   try {
     await w.run();
   } finally {
     await connection.close();
     await sandbox.close();
+    await payloads.close();
   }
   io.err(JSON.stringify({ time: new Date().toISOString(), level: 'INFO', message: 'worker stopped' }));
   return 0;

@@ -1,11 +1,11 @@
 /**
- * Opens one run's network edge: which secrets it holds (its declaration, cut down to its caller's for a sub-task),
- * the placeholders its guest sees instead of their values, its egress registration, and a final redaction of the
- * envelope. The sandbox calls this once per run; nothing here runs in a sandbox thread.
+ * Opens one run's network edge: the placeholders its guest sees instead of its secrets' values, its egress
+ * registration, and a final redaction of the envelope. The options are the run's own (a sub-task's already cut down
+ * to its caller's, narrow.ts). The sandbox calls this once per run; nothing here runs in a sandbox thread.
  */
 import type { ResolvedTaskOptions } from '../../config/task-options.js';
-import { narrowSecrets, type SecretGrants } from '../../config/secrets.js';
-import type { Denial, Envelope } from '../envelope.js';
+import type { SecretGrants } from '../../config/secrets.js';
+import type { Envelope } from '../envelope.js';
 import type { GuestEvent } from '../host/protocol.js';
 import { NetworkPolicy } from '../policy/network-policy.js';
 import type { EgressServer } from './egress-server.js';
@@ -19,12 +19,8 @@ export interface EdgeContext {
 }
 
 export interface RunEdge {
-  /** The secrets this run holds, for its own sub-tasks' narrowing. */
-  secrets: SecretGrants;
   /** Placeholders by secret name, for the guest's environment. */
   environment: Record<string, string>;
-  /** Secrets declared but not passed on (sub-tasks only), for the run's record. */
-  cut: Denial[];
   endpoint: { authority: string; token: string };
   /** Every string of the envelope with secret values replaced by their placeholders. */
   redact(envelope: Envelope): Envelope;
@@ -33,15 +29,12 @@ export interface RunEdge {
 
 export interface OpenEdge {
   options: ResolvedTaskOptions;
-  /** For a sub-task: what its caller holds. Undefined for a top-level run. */
-  callerSecrets: SecretGrants | undefined;
   timeoutMs: number;
   report(event: GuestEvent): void;
 }
 
 export function openRunEdge(ctx: EdgeContext, open: OpenEdge): RunEdge {
-  const declared = open.options.secrets;
-  const held = open.callerSecrets === undefined ? declared : narrowSecrets(declared, open.callerSecrets);
+  const held = open.options.secrets;
   const values = new Map<string, string>();
   for (const name of Object.keys(held)) {
     const value = ctx.secretValue(name);
@@ -56,25 +49,11 @@ export function openRunEdge(ctx: EdgeContext, open: OpenEdge): RunEdge {
     report: open.report,
   });
   return {
-    secrets: held,
     environment: secrets.environment(),
-    cut: cutSecrets(declared, held),
     endpoint: { authority: ctx.egress.authority, token: registration.token },
     redact: (envelope) => (secrets.active ? redactValue(envelope, (text) => secrets.redact(text)) : envelope),
     close: registration.close,
   };
-}
-
-/** What a sub-task declared and did not get, as records of its run. */
-function cutSecrets(declared: SecretGrants, held: SecretGrants): Denial[] {
-  return Object.entries(declared).flatMap(([name, hosts]): Denial[] => {
-    const kept = held[name];
-    if (kept !== undefined && kept.join() === hosts.join()) return [];
-    const detail = kept === undefined
-      ? 'its caller does not hold it for any of these hosts'
-      : `narrowed to its caller's hosts: ${kept.join(', ')} (declared: ${hosts.join(', ')})`;
-    return [{ capability: 'env', target: name, reason: `secret not passed to this sub-task in full: ${detail}` }];
-  });
 }
 
 /** Which listed variable holds a secret's value (another route into the guest), if any. */

@@ -49,6 +49,10 @@ _ERRNO = {
     "EBUSY": errno.EBUSY,
     "ELOOP": errno.ELOOP,
     "ENAMETOOLONG": errno.ENAMETOOLONG,
+    "EFBIG": errno.EFBIG,
+    "EXDEV": errno.EXDEV,
+    "ENOSPC": errno.ENOSPC,
+    "EMFILE": errno.EMFILE,
 }
 _REFUSED_PREFIX = "permission denied, '"
 
@@ -63,7 +67,7 @@ def _os_error(error: dict[str, str], filename: str, filename2: Optional[str] = N
         # (Lower case as the host writes it: the host recognises an uncaught refusal by "permission denied".)
         reason = message[len(_REFUSED_PREFIX) :].partition("': ")[2]
         strerror = f"permission denied by the Capsule sandbox ({reason})" if reason else message
-    elif code in _ERRNO:
+    elif code in _ERRNO and code != "EFBIG":  # EFBIG: the host says which limit (the task's memory)
         strerror = os.strerror(number)
     else:
         strerror = message or os.strerror(number)

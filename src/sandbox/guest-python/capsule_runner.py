@@ -35,6 +35,11 @@ from capsule._task import Task, registry
 from componentize_py_types import Err
 from wit_world.imports import host
 
+# The runner's own JSON functions, taken before any task code runs: a task that replaces ``json.dumps`` changes
+# its own serialisation, not the runner's. (The host still reads every reply as untrusted.)
+_dumps = json.dumps
+_loads = json.loads
+
 # Frames in these files are the runner's, not the task's: stack traces leave them out.
 _RUNNER_FILES = frozenset(
     module.__file__
@@ -123,7 +128,7 @@ class _Run:
 
     def describe(self, module: types.ModuleType) -> str:
         tasks = [{"exportName": _export_name(module, t), "options": _json_safe(t.options)} for t in registry]
-        return json.dumps({"tasks": tasks})
+        return _dumps({"tasks": tasks})
 
     def run_task(self, module: types.ModuleType, name: Any, args: Any) -> str:
         declared = next((t for t in registry if t.options.get("name") == name), None) or next(
@@ -144,7 +149,7 @@ class _Run:
         except BaseException as error:
             raise self.failure(error) from None
         try:
-            return json.dumps({"result": result}, allow_nan=False)
+            return _dumps({"result": result}, allow_nan=False)
         except (TypeError, ValueError, RecursionError) as error:
             raise GuestFailure("task_error", f"the task's result is not JSON-serialisable: {error}") from None
 
@@ -228,8 +233,8 @@ def _hide_runner_frames(error: BaseException, seen: set[int]) -> None:
 
 def _execute(source_json: str, request_json: str) -> str:
     try:
-        source = json.loads(source_json)
-        request = json.loads(request_json)
+        source = _loads(source_json)
+        request = _loads(request_json)
     except ValueError as error:
         raise GuestFailure("invalid_task", f"the runner received malformed JSON: {error}") from None
     mode = request.get("mode")
@@ -269,4 +274,4 @@ class WitWorld(wit_world.WitWorld):
             payload = {"kind": "task_error", "message": _describe(error), "stack": _format_stack(error)}
         finally:
             _finish()
-        raise Err(json.dumps(payload))
+        raise Err(_dumps(payload))

@@ -8,6 +8,11 @@ import { fsModule, fsPromisesModule } from './fs.js';
 import type { DescribeResponse, GuestFailure, GuestRequest, RunResponse } from './protocol.js';
 import { registry, sdkModule } from './sdk.js';
 
+// The runner's own JSON, taken before any task code runs: a task that replaces JSON.stringify changes its own
+// serialisation, not the runner's. (The host still reads every reply as untrusted.)
+const stringify = JSON.stringify;
+const parse = JSON.parse;
+
 const modules: Record<string, unknown> = {
   capsule: sdkModule,
   '@capsule-run/sdk': sdkModule,
@@ -70,19 +75,34 @@ function exportNameOf(exports: Record<string, unknown>, callable: unknown): stri
 
 function jsonSafe(value: unknown): unknown {
   try {
-    return JSON.parse(JSON.stringify(value ?? null)) as unknown;
+    return parse(stringify(value ?? null) ?? 'null') as unknown;
   } catch {
     return null;
   }
 }
 
+/** What was thrown, as one line: always a string, whatever the value (a symbol, undefined, a hostile object). */
 function describeError(error: unknown): string {
-  if (error instanceof Error) return error.message ? `${error.name}: ${error.message}` : error.name;
   try {
-    return typeof error === 'string' ? error : JSON.stringify(error);
+    if (error instanceof Error) {
+      const name = typeof error.name === 'string' && error.name ? error.name : 'Error';
+      return typeof error.message === 'string' && error.message ? `${name}: ${error.message}` : name;
+    }
+    if (typeof error === 'string') return error;
+    if (error === undefined || typeof error === 'symbol' || typeof error === 'function' || typeof error === 'bigint') {
+      return `the task threw ${typeof error === 'function' ? 'a function' : String(error)}${typeof error === 'bigint' ? 'n' : ''}`;
+    }
+    return stringify(error) ?? String(error);
   } catch {
-    return String(error);
+    return `the task threw a value that cannot be printed (${typeof error})`;
   }
+}
+
+/** Why a task's result cannot be returned as JSON, when JSON.stringify would silently drop or mangle it. */
+function unreturnable(result: unknown): string | undefined {
+  if (typeof result === 'function') return 'the task returned a function';
+  if (typeof result === 'symbol') return 'the task returned a symbol';
+  return undefined;
 }
 
 /**
@@ -91,8 +111,14 @@ function describeError(error: unknown): string {
  * positions are the bundle's (the task file after esbuild). The runner's own frames are left out.
  */
 function stackOf(error: unknown): string | undefined {
-  if (!(error instanceof Error) || typeof error.stack !== 'string') return undefined;
-  const frames = error.stack
+  let stack: unknown;
+  try {
+    stack = error instanceof Error ? error.stack : undefined;
+  } catch {
+    return undefined;
+  }
+  if (typeof stack !== 'string') return undefined;
+  const frames = stack
     .split('\n')
     .map((line) => /^(.*?)@.* > Function:(\d+):(\d+)$/.exec(line))
     .filter((match): match is RegExpExecArray => match !== null)
@@ -106,7 +132,7 @@ async function runRequest(source: string, request: GuestRequest): Promise<string
     const response: DescribeResponse = {
       tasks: registry.map((t) => ({ exportName: exportNameOf(exports, t.callable), options: jsonSafe(t.options) })),
     };
-    return JSON.stringify(response);
+    return stringify(response);
   }
   const entry =
     registry.find((t) => (t.options as { name?: unknown } | null)?.name === request.task) ??
@@ -118,9 +144,11 @@ async function runRequest(source: string, request: GuestRequest): Promise<string
   } catch (error) {
     throw new GuestError({ kind: 'task_error', message: describeError(error), stack: stackOf(error) });
   }
+  const problem = unreturnable(result);
+  if (problem) throw new GuestError({ kind: 'task_error', message: `the task's result is not JSON-serialisable: ${problem}` });
   let json: string | undefined;
   try {
-    json = JSON.stringify({ result: result === undefined ? null : result } satisfies RunResponse);
+    json = stringify({ result: result === undefined ? null : result } satisfies RunResponse);
   } catch (error) {
     throw new GuestError({ kind: 'task_error', message: `the task's result is not JSON-serialisable: ${describeError(error)}` });
   }
@@ -130,11 +158,11 @@ async function runRequest(source: string, request: GuestRequest): Promise<string
 /** The component export. A thrown string becomes the `err` case; anything else would trap the guest. */
 export async function run(source: string, requestJson: string): Promise<string> {
   try {
-    return await runRequest(source, JSON.parse(requestJson) as GuestRequest);
+    return await runRequest(source, parse(requestJson) as GuestRequest);
   } catch (error) {
     const failure: GuestFailure = error instanceof GuestError
       ? error.failure
       : { kind: 'task_error', message: describeError(error), stack: stackOf(error) };
-    throw JSON.stringify(failure);
+    throw stringify(failure);
   }
 }

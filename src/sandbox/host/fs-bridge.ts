@@ -1,19 +1,32 @@
 /**
- * The host side of the guest's `fs` module (see guest/fs.ts): one synchronous operation per call, each path
- * checked by FilePolicy first. Host error messages never reach the guest verbatim, since they hold host paths.
+ * The host side of the guest's file calls (guest/fs.ts for JavaScript, guest-python/capsule_files.py for Python):
+ * one synchronous operation per call. The arguments are the guest's, so they are parsed by a schema; each path is
+ * decided by FilePolicy and then enforced at use by GrantedFs. Replies and errors never carry a host path.
  */
-import * as fs from 'node:fs';
+import { z } from 'zod';
 import type { Denial } from '../envelope.js';
 import type { FsOp, FsReply } from '../guest/protocol.js';
-import { type Access, FilePolicy } from '../policy/file-policy.js';
+import { type Access, FilePolicy, type GrantedPath } from '../policy/file-policy.js';
+import { FsFailure, Refused } from './grant-roots.js';
+import type { GrantedFs } from './granted-fs.js';
 
-type Args = Record<string, unknown>;
-
-class Refused extends Error {
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
-}
+const guestPath = z.string().max(4096, 'at most 4096 characters');
+const data = { data: z.string(), encoding: z.enum(['utf8', 'base64']).optional() };
+const ARGS = {
+  readFile: z.object({ path: guestPath, encoding: z.enum(['utf8', 'base64']).optional() }),
+  writeFile: z.object({ path: guestPath, ...data }),
+  appendFile: z.object({ path: guestPath, ...data }),
+  readdir: z.object({ path: guestPath }),
+  stat: z.object({ path: guestPath }),
+  lstat: z.object({ path: guestPath }),
+  exists: z.object({ path: guestPath }),
+  mkdir: z.object({ path: guestPath, recursive: z.boolean().optional() }),
+  rm: z.object({ path: guestPath, recursive: z.boolean().optional(), force: z.boolean().optional() }),
+  rmdir: z.object({ path: guestPath }),
+  unlink: z.object({ path: guestPath }),
+  rename: z.object({ from: guestPath, to: guestPath }),
+} satisfies Record<FsOp, z.ZodType>;
+type Args<Op extends FsOp> = z.output<(typeof ARGS)[Op]>;
 
 const NODE_MESSAGES: Record<string, string> = {
   ENOENT: 'no such file or directory',
@@ -23,111 +36,139 @@ const NODE_MESSAGES: Record<string, string> = {
   ENOTEMPTY: 'directory not empty',
   EACCES: 'permission denied',
   EPERM: 'operation not permitted',
+  EXDEV: 'cross-device link not permitted',
+  ENOSPC: 'no space left on device',
+  EINVAL: 'invalid argument',
 };
+
+/** A refusal on the guest's side of the call, before anything is decided: bad arguments. */
+class BadCall extends FsFailure {}
 
 export class FsBridge {
   constructor(
     private readonly policy: FilePolicy,
+    private readonly files: GrantedFs,
     private readonly onDenial: (denial: Denial) => void,
   ) {}
 
   call(op: string, argsJson: string): string {
     let reply: FsReply;
-    let args: Args = {};
+    let shown = '';
     try {
-      args = JSON.parse(argsJson) as Args;
-      reply = { ok: this.dispatch(op as FsOp, args) };
+      if (!Object.hasOwn(ARGS, op)) throw new BadCall('ENOSYS', `fs operation "${op.slice(0, 64)}" is not available in the sandbox`);
+      const parsed = ARGS[op as FsOp].safeParse(parseJson(argsJson));
+      if (!parsed.success) {
+        const issue = parsed.error.issues[0]!;
+        throw new BadCall('EINVAL', `fs.${op}: ${issue.path.join('.') || 'arguments'}: ${issue.message}`);
+      }
+      const args = parsed.data as Record<string, unknown>;
+      shown = [args.path, args.from, args.to].filter((p): p is string => typeof p === 'string').map((p) => `'${p}'`).join(' -> ');
+      reply = { ok: this.dispatch(op as FsOp, parsed.data) };
     } catch (error) {
-      reply = { error: this.toGuestError(error, op, args) };
+      reply = { error: toGuestError(error, op, shown) };
     }
     return JSON.stringify(reply);
   }
 
-  private path(args: Args, access: Access, key = 'path'): string {
-    const raw = args[key];
-    if (typeof raw !== 'string') throw new Refused('EINVAL', `${key} must be a string`);
+  /** Decides the path; a refusal is recorded as a denial and thrown as the guest's EACCES. */
+  private target(raw: string, access: Access): GrantedPath {
     const decision = this.policy.resolve(raw, access);
-    if (!decision.ok) {
-      this.onDenial({ capability: 'file', target: raw, reason: decision.reason });
-      throw new Refused('EACCES', `permission denied, '${raw}': ${decision.reason}`);
-    }
-    return decision.hostPath;
+    if (!decision.ok) throw this.denied(raw, decision.reason);
+    return decision;
   }
 
-  private dispatch(op: FsOp, args: Args): unknown {
+  private denied(raw: string, reason: string): FsFailure {
+    this.onDenial({ capability: 'file', target: raw, reason });
+    return new FsFailure('EACCES', `permission denied, '${raw}': ${reason}`);
+  }
+
+  private dispatch(op: FsOp, args: Args<FsOp>): unknown {
+    const raw = 'path' in args ? args.path : args.from;
+    try {
+      return this.perform(op, args);
+    } catch (error) {
+      if (error instanceof Refused) throw this.denied(raw, error.message);
+      throw error;
+    }
+  }
+
+  private perform(op: FsOp, args: Args<FsOp>): unknown {
+    const files = this.files;
     switch (op) {
-      case 'readFile':
-        return fs.readFileSync(this.path(args, 'read')).toString(args.encoding === 'utf8' ? 'utf8' : 'base64');
+      case 'readFile': {
+        const a = args as Args<'readFile'>;
+        return files.readFile(this.target(a.path, 'read')).toString(a.encoding === 'utf8' ? 'utf8' : 'base64');
+      }
       case 'writeFile':
-        fs.writeFileSync(this.path(args, 'write'), dataOf(args));
+      case 'appendFile': {
+        const a = args as Args<'writeFile'>;
+        files.writeFile(this.target(a.path, 'write'), Buffer.from(a.data, a.encoding === 'base64' ? 'base64' : 'utf8'), op === 'appendFile');
         return null;
-      case 'appendFile':
-        fs.appendFileSync(this.path(args, 'write'), dataOf(args));
-        return null;
+      }
       case 'readdir':
-        return fs.readdirSync(this.path(args, 'read'), { withFileTypes: true }).map((entry) => ({
-          name: entry.name,
-          type: entry.isFile() ? 'file' : entry.isDirectory() ? 'directory' : entry.isSymbolicLink() ? 'symlink' : 'other',
-        }));
+        return files.readdir(this.target((args as Args<'readdir'>).path, 'read'));
       case 'stat':
-        return statReply(fs.statSync(this.path(args, 'read')));
       case 'lstat':
-        return statReply(fs.lstatSync(this.path(args, 'read')));
+        return statReply(files.stat(this.target((args as Args<'stat'>).path, 'read'), op === 'stat'));
       case 'exists':
-        return fs.existsSync(this.path(args, 'read'));
-      case 'mkdir':
-        return fs.mkdirSync(this.path(args, 'write'), { recursive: args.recursive === true }) ?? null;
-      case 'rm':
-        this.refuseGrantRoot(args);
-        fs.rmSync(this.path(args, 'write'), { recursive: args.recursive === true, force: args.force === true });
+        try {
+          files.stat(this.target((args as Args<'exists'>).path, 'read'), true);
+          return true;
+        } catch (error) {
+          if (error instanceof Refused || (error as { code?: string }).code === 'EACCES') throw error;
+          return false;
+        }
+      case 'mkdir': {
+        const a = args as Args<'mkdir'>;
+        return files.mkdir(this.target(a.path, 'write'), a.recursive === true);
+      }
+      case 'rm': {
+        const a = args as Args<'rm'>;
+        files.rm(this.target(a.path, 'write'), a.recursive === true, a.force === true);
         return null;
+      }
       case 'rmdir':
-        this.refuseGrantRoot(args);
-        fs.rmdirSync(this.path(args, 'write'));
+        files.rmdir(this.target((args as Args<'rmdir'>).path, 'write'));
         return null;
       case 'unlink':
-        fs.unlinkSync(this.path(args, 'write'));
+        files.unlink(this.target((args as Args<'unlink'>).path, 'write'));
         return null;
-      case 'rename':
-        fs.renameSync(this.path(args, 'write', 'from'), this.path(args, 'write', 'to'));
+      case 'rename': {
+        const a = args as Args<'rename'>;
+        files.rename(this.target(a.from, 'write'), this.target(a.to, 'write'));
         return null;
-      default:
-        throw new Refused('ENOSYS', `fs operation "${String(op)}" is not available in the sandbox`);
+      }
     }
-  }
-
-  /** Removing a granted directory itself would let the next run's grant point at something else. */
-  private refuseGrantRoot(args: Args): void {
-    const raw = typeof args.path === 'string' ? args.path : '';
-    const decision = this.policy.resolve(raw, 'write');
-    if (decision.ok && decision.guestPath === decision.grant.guestPath) {
-      const reason = 'an allowed directory itself cannot be removed';
-      this.onDenial({ capability: 'file', target: raw, reason });
-      throw new Refused('EACCES', `permission denied, '${raw}': ${reason}`);
-    }
-  }
-
-  private toGuestError(error: unknown, op: string, args: Args): { code: string; message: string } {
-    if (error instanceof Refused) return { code: error.code, message: error.message };
-    const code = (error as NodeJS.ErrnoException).code ?? 'EIO';
-    const target = [args.path, args.from, args.to].filter((p) => typeof p === 'string').map((p) => `'${String(p)}'`).join(' -> ');
-    return { code, message: `${code}: ${NODE_MESSAGES[code] ?? 'i/o error'}, ${op} ${target}` };
   }
 }
 
-function dataOf(args: Args): Buffer {
-  if (typeof args.data !== 'string') throw new Refused('EINVAL', 'data must be a string or bytes');
-  return Buffer.from(args.data, args.encoding === 'base64' ? 'base64' : 'utf8');
+function parseJson(text: string): unknown {
+  try {
+    return JSON.parse(text) as unknown;
+  } catch {
+    throw new BadCall('EINVAL', 'fs call arguments are not JSON');
+  }
 }
 
-function statReply(s: fs.Stats) {
+/** Host error messages hold host paths: the guest gets the code, a fixed text and its own path only. */
+function toGuestError(error: unknown, op: string, shown: string): { code: string; message: string } {
+  if (error instanceof FsFailure) {
+    if (error.code === 'EACCES' || error instanceof BadCall) return { code: error.code, message: error.message };
+    return { code: error.code, message: `${error.code}: ${error.message}, ${op} ${shown}` };
+  }
+  const code = (error as NodeJS.ErrnoException | null)?.code;
+  const known = typeof code === 'string' && /^E[A-Z0-9]+$/.test(code) ? code : 'EIO';
+  return { code: known, message: `${known}: ${NODE_MESSAGES[known] ?? 'i/o error'}, ${op} ${shown}` };
+}
+
+function statReply(s: import('node:fs').BigIntStats) {
   return {
-    size: s.size,
-    mode: s.mode,
-    mtimeMs: s.mtimeMs,
-    atimeMs: s.atimeMs,
-    ctimeMs: s.ctimeMs,
-    birthtimeMs: s.birthtimeMs,
+    size: Number(s.size),
+    mode: Number(s.mode),
+    mtimeMs: Number(s.mtimeNs) / 1e6,
+    atimeMs: Number(s.atimeNs) / 1e6,
+    ctimeMs: Number(s.ctimeNs) / 1e6,
+    birthtimeMs: Number(s.birthtimeNs) / 1e6,
     type: s.isFile() ? 'file' : s.isDirectory() ? 'directory' : s.isSymbolicLink() ? 'symlink' : 'other',
   };
 }

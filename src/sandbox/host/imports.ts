@@ -12,6 +12,7 @@ import { SUBTASK_HOST, type TaskContext } from '../guest/protocol.js';
 import { FilePolicy } from '../policy/file-policy.js';
 import { VirtualClock } from './clock.js';
 import { FsBridge } from './fs-bridge.js';
+import { GrantedFs } from './granted-fs.js';
 import { egressPath } from '../egress/protocol.js';
 import { egressErrorCode, guestHttpTypes, readdress, type OutgoingRequestLike, type ResponseResult } from './http-readdress.js';
 
@@ -27,7 +28,7 @@ export interface HostEndpoint {
 }
 
 export interface RunCapabilities {
-  files: FilePolicy;
+  files: FsBridge;
   /** Where the run's HTTP requests go (the egress checks them); null: no network at all (describing a file). */
   egress: HostEndpoint | null;
   subtasks: HostEndpoint | null;
@@ -47,19 +48,22 @@ export interface RunScope {
   egress: RunCapabilities['egress'];
   subtasks: RunCapabilities['subtasks'];
   context: RunCapabilities['context'];
-  /** Called on every file call and HTTP request: the thread takes a fuel and memory reading there. */
-  onHostCall: () => void;
+  /**
+   * Called on every host call (file calls, HTTP requests, noted denials) with the bytes it moved: the thread charges
+   * fuel for the work (so a loop of host calls cannot outrun a fuel budget) and takes a fuel and memory reading.
+   */
+  onHostCall: (bytes: number) => void;
 }
 
 const ignore = () => {};
 
 export function inertScope(): RunScope {
   const sink: RunSink = { output: ignore, denial: ignore };
-  return { sink, clock: new VirtualClock(), files: new FsBridge(new FilePolicy([]), ignore), egress: null, subtasks: null, context: null, onHostCall: ignore };
+  return { sink, clock: new VirtualClock(), files: new FsBridge(new FilePolicy([]), GrantedFs.NONE, ignore), egress: null, subtasks: null, context: null, onHostCall: ignore };
 }
 
-export function runScope(caps: RunCapabilities, sink: RunSink, onHostCall: () => void): RunScope {
-  return { sink, clock: new VirtualClock(), files: new FsBridge(caps.files, (d) => sink.denial(d)), egress: caps.egress, subtasks: caps.subtasks, context: caps.context, onHostCall };
+export function runScope(caps: RunCapabilities, sink: RunSink, onHostCall: (bytes: number) => void): RunScope {
+  return { sink, clock: new VirtualClock(), files: caps.files, egress: caps.egress, subtasks: caps.subtasks, context: caps.context, onHostCall };
 }
 
 type Imports = Record<string, Record<string, unknown>>;
@@ -114,7 +118,7 @@ function outgoingHandler(scope: RunScope) {
       const authority = request.authority() ?? '';
       const pathWithQuery = request.pathWithQuery() ?? '/';
       const { sink, subtasks, egress } = scope;
-      scope.onHostCall();
+      scope.onHostCall(authority.length + pathWithQuery.length);
       if (authority === SUBTASK_HOST) {
         if (!subtasks) {
           sink.denial({ capability: 'network', target: `${scheme}://${authority}${pathWithQuery}`, reason: 'sub-tasks are not available here' });
@@ -179,14 +183,18 @@ export function buildImports(scope: RunScope): Imports {
   return {
     'capsule:sandbox/host': {
       fsCall(op: string, args: string) {
-        scope.onHostCall();
-        return scope.files.call(op, args);
+        const reply = scope.files.call(op, args);
+        scope.onHostCall(op.length + args.length + reply.length);
+        return reply;
       },
       noteDenial(capability: string, target: string, reason: string) {
+        scope.onHostCall(target.length + reason.length);
         if (capability === 'module' || capability === 'env') scope.sink.denial({ capability, target, reason });
       },
       context() {
-        return JSON.stringify(scope.context);
+        const text = JSON.stringify(scope.context);
+        scope.onHostCall(text.length);
+        return text;
       },
     },
     'wasi:cli/environment': { getEnvironment: () => [], getArguments: () => [], initialCwd: () => undefined },

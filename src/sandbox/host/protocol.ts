@@ -1,12 +1,16 @@
 /**
  * The message protocol between the pool (main thread) and a sandbox thread. Small and tagged, so the thread
- * boundary is easy to read: the pool sends `init` once and `run` per job; the thread reports `event`s while the
- * guest runs (they survive a timeout, because the pool has them before it terminates the thread) and one `done`.
+ * boundary is easy to read: the pool sends `run` per job (and `load` for another language's runtime); the thread
+ * reports `event`s while the guest runs (they survive a timeout, because the pool has them before it terminates
+ * the thread) and one `done`. What the thread sends carries guest data (output, paths, the runner's raw reply), so
+ * the pool parses every message with `fromThreadSchema`: bounded sizes, nothing it does not expect.
  */
-import type { Denial, HostRequest } from '../envelope.js';
-import type { GuestFailure, GuestRequest, TaskContext } from '../guest/protocol.js';
+import { z } from 'zod';
+import { denialSchema, hostRequestSchema } from '../envelope.js';
+import type { GuestRequest, TaskContext } from '../guest/protocol.js';
 import type { FileGrant } from '../policy/file-policy.js';
 import type { Language } from '../runtime/manifest.js';
+import { MAX_FAILURE_CHARS, MAX_LISTED_CHARS, MAX_RESULT_CHARS } from './wire-limits.js';
 
 /** One language's runner, as the threads need it: the jco glue and the compiled core modules. */
 export interface RuntimeInit {
@@ -21,6 +25,8 @@ export interface ThreadInit {
   runtimes: Partial<Record<Language, RuntimeInit>>;
   /** What the instance a new thread prepares before its first job is for (the default language and `ram`). */
   spare: { language: Language; ramBytes: number };
+  /** This thread's FdLedger (host/fd-ledger.ts): the pool closes what it lists once the thread is gone. */
+  fdLedger: SharedArrayBuffer;
 }
 
 export interface GuestJob {
@@ -42,30 +48,45 @@ export interface GuestJob {
 
 export type ToThread = { kind: 'run'; job: GuestJob } | { kind: 'load'; language: Language; runtime: RuntimeInit };
 
-export type GuestEvent =
-  | { kind: 'output'; stream: 'stdout' | 'stderr'; text: string }
-  | { kind: 'truncated'; stream: 'stdout' | 'stderr' }
-  | { kind: 'request'; request: HostRequest }
-  | { kind: 'denial'; denial: Denial }
+const stream = z.enum(['stdout', 'stderr']);
+const count = z.number().int().nonnegative();
+
+export const guestEventSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('output'), stream, text: z.string().max(MAX_RESULT_CHARS) }),
+  z.object({ kind: z.literal('truncated'), stream }),
+  z.object({ kind: z.literal('request'), request: hostRequestSchema.extend({ method: z.string().max(MAX_LISTED_CHARS), url: z.string().max(MAX_LISTED_CHARS) }) }),
+  z.object({ kind: z.literal('denial'), denial: denialSchema.extend({ target: z.string().max(MAX_LISTED_CHARS), reason: z.string().max(MAX_LISTED_CHARS) }) }),
   /** Last fuel and memory readings, sent with host calls so a timed-out run still reports figures. */
-  | { kind: 'meter'; fuelConsumed: number; ramUsed: number };
+  z.object({ kind: z.literal('meter'), fuelConsumed: count, ramUsed: count }),
+]);
+export type GuestEvent = z.infer<typeof guestEventSchema>;
 
-export type GuestOutcome =
-  | { status: 'returned'; resultJson: string }
-  | { status: 'failed'; failure: GuestFailure }
-  | { status: 'trapped'; message: string };
+/**
+ * The runner's answer, unparsed: the guest's JSON is read on the pool's side (guest-replies.ts), so garbage
+ * there is an envelope, never an exception in a thread.
+ */
+export const guestOutcomeSchema = z.discriminatedUnion('status', [
+  z.object({ status: z.literal('returned'), resultJson: z.string().max(MAX_RESULT_CHARS) }),
+  z.object({ status: z.literal('failed'), payload: z.string().max(MAX_FAILURE_CHARS) }),
+  z.object({ status: z.literal('trapped'), message: z.string().max(MAX_FAILURE_CHARS) }),
+]);
+export type GuestOutcome = z.infer<typeof guestOutcomeSchema>;
 
-export interface JobDone {
-  outcome: GuestOutcome;
-  fuelConsumed: number;
-  fuelExhausted: boolean;
-  ramUsed: number;
+export const jobDoneSchema = z.object({
+  outcome: guestOutcomeSchema,
+  fuelConsumed: count,
+  fuelExhausted: z.boolean(),
+  ramUsed: count,
   /** The guest tried to grow its memory past ramBytes. */
-  memoryAtCap: boolean;
-}
+  memoryAtCap: z.boolean(),
+});
+export type JobDone = z.infer<typeof jobDoneSchema>;
 
-export type FromThread =
-  | { kind: 'ready' }
-  | { kind: 'event'; id: number; event: GuestEvent }
-  | { kind: 'done'; id: number; done: JobDone }
-  | { kind: 'crashed'; id: number; message: string };
+const id = z.number().int();
+export const fromThreadSchema = z.discriminatedUnion('kind', [
+  z.object({ kind: z.literal('ready') }),
+  z.object({ kind: z.literal('event'), id, event: guestEventSchema }),
+  z.object({ kind: z.literal('done'), id, done: jobDoneSchema }),
+  z.object({ kind: z.literal('crashed'), id, message: z.string().max(MAX_FAILURE_CHARS) }),
+]);
+export type FromThread = z.infer<typeof fromThreadSchema>;

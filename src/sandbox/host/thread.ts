@@ -4,16 +4,26 @@
  * jobs. Guests run here rather than on the pool's thread because a running guest blocks its thread entirely.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import type { GuestFailure } from '../guest/protocol.js';
 import { FilePolicy } from '../policy/file-policy.js';
 import { FUEL_IMPORT, MEMORY_IMPORT, WASM_PAGE_BYTES, type Language } from '../runtime/manifest.js';
+import { FdLedger } from './fd-ledger.js';
+import { FsBridge } from './fs-bridge.js';
+import { GrantedFs } from './granted-fs.js';
 import { buildImports, inertScope, runScope, type RunScope, type RunSink } from './imports.js';
 import type { FromThread, GuestEvent, GuestJob, JobDone, RuntimeInit, ThreadInit, ToThread } from './protocol.js';
+import { MAX_FAILURE_CHARS, MAX_RESULT_CHARS, shorten, shortenListed } from './wire-limits.js';
 
 const UNLIMITED_FUEL = (1n << 63n) - 1n;
 /** A guest looping over refused requests must not grow the host's memory without bound: lists stop here. */
 const MAX_LISTED = 1000;
+/**
+ * Host calls cost fuel like the guest code they stand in for: a fixed part (what a call costs the host in time, at
+ * the rate ordinary guest code burns fuel: about 20 µs for a file call, 2 µs for an output write) and one unit per
+ * 16 bytes moved. Otherwise a fuel-bounded task could loop over host calls until its wall-clock timeout.
+ */
+export const HOST_CALL_FUEL = { file: 10_000, output: 1_000, bytesPerUnit: 16 } as const;
 const init = workerData as ThreadInit;
+const ledger = new FdLedger(init.fdLedger);
 const port = parentPort!;
 const send = (message: FromThread) => port.postMessage(message);
 
@@ -105,24 +115,32 @@ async function runJob(job: GuestJob): Promise<JobDone> {
   const { memory, scope, fuel, instance } = await freshInstance(job.language, job.ramBytes);
   const fuelConsumed = () => {
     const left = fuel.value as bigint;
-    return Number(BigInt(job.fuel) - (left < 0n ? 0n : left));
+    return Math.min(job.fuel, Number(BigInt(job.fuel) - (left < 0n ? 0n : left)));
   };
   const meter = () => emit({ kind: 'meter', fuelConsumed: fuelConsumed(), ramUsed: memory.buffer.byteLength });
+  const charge = (base: number, bytes: number) => {
+    fuel.value = (fuel.value as bigint) - BigInt(base + Math.floor(bytes / HOST_CALL_FUEL.bytesPerUnit));
+  };
   const output = new OutputMeter(job.outputCapBytes, emit);
   let denials = 0;
   const sink: RunSink = {
-    output: (stream, bytes) => { output.write(stream, bytes); meter(); },
-    denial: (denial) => { if (denials++ < MAX_LISTED) emit({ kind: 'denial', denial }); },
+    output: (stream, bytes) => { charge(HOST_CALL_FUEL.output, bytes.length); output.write(stream, bytes); meter(); },
+    denial: (denial) => { if (denials++ < MAX_LISTED) emit(shortenListed({ kind: 'denial', denial })); },
   };
+  const files = GrantedFs.open(job.files, ledger, job.ramBytes);
+  const onHostCall = (bytes: number) => { charge(HOST_CALL_FUEL.file, bytes); meter(); };
   // Bind the instance to this run: from here on its imports see this job's grants, sink and clock.
-  Object.assign(scope, runScope({ files: new FilePolicy(job.files), egress: job.egress, subtasks: job.subtasks, context: job.context }, sink, meter));
+  const bridge = new FsBridge(new FilePolicy(job.files), files, (denial) => sink.denial(denial));
+  Object.assign(scope, runScope({ files: bridge, egress: job.egress, subtasks: job.subtasks, context: job.context }, sink, onHostCall));
   fuel.value = BigInt(job.fuel);
 
   let outcome: JobDone['outcome'];
   try {
-    outcome = { status: 'returned', resultJson: instance.run(job.source, JSON.stringify(job.request)) };
+    outcome = returned(instance.run(job.source, JSON.stringify(job.request)));
   } catch (error) {
     outcome = toOutcome(error);
+  } finally {
+    files.close();
   }
   return {
     outcome,
@@ -133,17 +151,31 @@ async function runJob(job: GuestJob): Promise<JobDone> {
   };
 }
 
+function errorText(error: unknown): string {
+  try {
+    return error instanceof Error ? error.message : String(error);
+  } catch {
+    return 'an error that cannot be printed';
+  }
+}
+
+/** The runner's reply as it came (read on the pool's side), unless it is too large to send. */
+function returned(resultJson: unknown): JobDone['outcome'] {
+  if (typeof resultJson !== 'string') return { status: 'trapped', message: 'the runner returned something other than a string' };
+  if (resultJson.length <= MAX_RESULT_CHARS) return { status: 'returned', resultJson };
+  const message = `the task's result is ${resultJson.length} characters of JSON, more than the ${MAX_RESULT_CHARS} a run may return: write large outputs to an allowed directory and return a reference`;
+  return { status: 'failed', payload: JSON.stringify({ kind: 'task_error', message }) };
+}
+
 /** The glue throws a ComponentError carrying the guest's thrown string for `err`; anything else is a trap. */
 function toOutcome(error: unknown): JobDone['outcome'] {
-  const payload = (error as { payload?: unknown }).payload;
+  const payload = (error as { payload?: unknown } | null)?.payload;
   if (typeof payload === 'string') {
-    try {
-      return { status: 'failed', failure: JSON.parse(payload) as GuestFailure };
-    } catch {
-      return { status: 'failed', failure: { kind: 'task_error', message: payload } };
-    }
+    if (payload.length <= MAX_FAILURE_CHARS) return { status: 'failed', payload };
+    const message = `the task failed with an error of ${payload.length} characters, too large to report`;
+    return { status: 'failed', payload: JSON.stringify({ kind: 'task_error', message }) };
   }
-  return { status: 'trapped', message: error instanceof Error ? error.message : String(error) };
+  return { status: 'trapped', message: shorten(errorText(error), MAX_FAILURE_CHARS) };
 }
 
 port.on('message', (message: ToThread) => {
@@ -155,7 +187,8 @@ port.on('message', (message: ToThread) => {
       // The next run most likely has the same memory cap (the same task again, or the default).
       setImmediate(() => (spare ??= prepare(job.language, job.ramBytes)));
     },
-    (error: unknown) => send({ kind: 'crashed', id: job.id, message: error instanceof Error ? (error.stack ?? error.message) : String(error) }),
+    // The stack stays here: it names host files, and the message goes into an envelope.
+    (error: unknown) => send({ kind: 'crashed', id: job.id, message: shorten(errorText(error), MAX_FAILURE_CHARS) }),
   );
 });
 await spare;

@@ -1,99 +1,93 @@
 /**
- * Decides what a guest path means on the host. The guest sees the run's base directory as its working
- * directory and nothing else: only relative paths inside an allowed directory resolve, writes need a read-write
- * grant, and the real path (after symlinks) must stay inside the grant. Node has no openat(), so the check is
- * made on resolved paths right before each synchronous operation; the guest cannot run code between the two.
+ * What a guest path means, decided on the path alone (no file-system access here; host/granted-fs.ts enforces the
+ * decision at use). The guest sees the run's base directory as its working directory and nothing else: only
+ * relative paths inside a granted directory resolve, and the answer names the grant and the components below it,
+ * never a host path.
+ *
+ * Overlapping grants combine by one rule: **the narrower mode wins for the deeper path**. A path covered by several
+ * grants (`data` read-write and `data/ref` read-only) gets the most restrictive of their modes, so nesting can only
+ * take rights away. The host applies the same rule to directories it meets while walking (a grant's root reached
+ * through another grant), so aliases (mounts) cannot dodge it.
  */
-import { lstatSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import type { AllowedFile, FileMode } from '../../config/task-options.js';
+import type { FileMode } from '../../config/task-options.js';
 
 export interface FileGrant {
-  /** As declared and normalised, e.g. "data" or "out/reports". */
+  /** Where the guest sees it, normalised: "data", "out/reports", or "." for the whole base directory. */
   guestPath: string;
-  /** Absolute host directory. */
+  /** Trusted host directory the grant is relative to (the run's base directory; links in it are the operator's). */
+  base: string;
+  /** The granted directory below `base`, normalised and relative ("data", "sessions/abc"); "." is `base` itself. */
   hostPath: string;
   mode: FileMode;
 }
 
 export type Access = 'read' | 'write';
 
-export type PathDecision =
-  | { ok: true; hostPath: string; guestPath: string; grant: FileGrant }
-  | { ok: false; guestPath: string; reason: string };
+/** A guest path inside a grant: the grant (by index) and the path's components below its root. */
+export interface GrantedPath {
+  ok: true;
+  grant: number;
+  /** Components below the grant's root; empty for the root itself. Never "", "." or "..". */
+  rest: string[];
+  /** The normalised guest path ("data/in.txt"). */
+  guestPath: string;
+  /** The narrowest mode of every grant covering the path, and the grant that set it (for messages). */
+  mode: FileMode;
+  modeFrom: string;
+}
 
-export function grantsFor(allowedFiles: AllowedFile[], baseDir: string): FileGrant[] {
-  return allowedFiles.map((f) => ({ guestPath: f.path, hostPath: path.resolve(baseDir, f.path), mode: f.mode }));
+export type PathDecision = GrantedPath | { ok: false; reason: string };
+
+export const READ_ONLY_REASON = (guestPath: string) => `${shown(guestPath)} is read-only`;
+
+/** "./data", or "." for the base directory: how messages name a grant. */
+export function shown(guestPath: string): string {
+  return guestPath === '.' ? '.' : `./${guestPath}`;
+}
+
+export function narrower(a: FileMode, b: FileMode): FileMode {
+  return a === 'read-only' || b === 'read-only' ? 'read-only' : 'read-write';
+}
+
+/** `child` is `parent` or lies below it (guest or relative host paths, normalised; "." contains everything). */
+export function within(child: string, parent: string): boolean {
+  return parent === '.' || child === parent || child.startsWith(`${parent}/`);
+}
+
+/** A relative path as grants store it: forward slashes, no "./", no trailing slash; "." for the directory itself. */
+export function normaliseRelative(raw: string): string {
+  return path.posix.normalize(raw.replaceAll('\\', '/')).replace(/\/+$/, '') || '.';
 }
 
 export class FilePolicy {
-  constructor(private readonly grants: FileGrant[]) {}
+  constructor(readonly grants: readonly FileGrant[]) {}
 
   resolve(rawPath: string, access: Access): PathDecision {
-    const shown = rawPath;
-    if (rawPath.includes('\0')) return { ok: false, guestPath: shown, reason: 'the path contains a NUL byte' };
+    if (rawPath.includes('\0')) return { ok: false, reason: 'the path contains a NUL byte' };
     if (rawPath.startsWith('/') || /^[A-Za-z]:[\\/]/.test(rawPath)) {
-      return { ok: false, guestPath: shown, reason: 'absolute paths are not available in the sandbox; use a path relative to the task directory, such as ./data/file.txt' };
+      return { ok: false, reason: 'absolute paths are not available in the sandbox; use a path relative to the task directory, such as ./data/file.txt' };
     }
-    const guestPath = path.posix.normalize(rawPath.replaceAll('\\', '/')).replace(/\/+$/, '') || '.';
-    if (guestPath === '..' || guestPath.startsWith('../')) {
-      return { ok: false, guestPath: shown, reason: 'the path leaves the task directory' };
+    const guestPath = normaliseRelative(rawPath);
+    if (guestPath === '..' || guestPath.startsWith('../')) return { ok: false, reason: 'the path leaves the task directory' };
+    let deepest = -1;
+    let mode = 'read-write' as FileMode;
+    let modeFrom = '';
+    this.grants.forEach((grant, index) => {
+      if (!within(guestPath, grant.guestPath)) return;
+      if (deepest === -1 || grant.guestPath.length > this.grants[deepest]!.guestPath.length) deepest = index;
+      if (modeFrom === '' || narrower(mode, grant.mode) !== mode) {
+        mode = narrower(mode, grant.mode);
+        modeFrom = grant.guestPath;
+      }
+    });
+    if (deepest === -1) {
+      const listed = this.grants.map((g) => `${shown(g.guestPath)} (${g.mode})`).join(', ') || 'none';
+      return { ok: false, reason: `not inside an allowed directory (allowedFiles: ${listed})` };
     }
-    const grant = this.grants.find((g) => guestPath === g.guestPath || guestPath.startsWith(`${g.guestPath}/`));
-    if (!grant) {
-      const listed = this.grants.map((g) => `./${g.guestPath} (${g.mode})`).join(', ') || 'none';
-      return { ok: false, guestPath: shown, reason: `not inside an allowed directory (allowedFiles: ${listed})` };
-    }
-    if (access === 'write' && grant.mode !== 'read-write') {
-      return { ok: false, guestPath: shown, reason: `./${grant.guestPath} is read-only` };
-    }
-    const hostPath = path.join(grant.hostPath, path.posix.relative(grant.guestPath, guestPath));
-    const escape = this.escapesThroughLinks(grant, hostPath);
-    if (escape) return { ok: false, guestPath: shown, reason: escape };
-    return { ok: true, hostPath, guestPath, grant };
-  }
-
-  /**
-   * A symlink anywhere on the path may point out of the grant: compare the real path of the deepest existing
-   * ancestor with the grant's real path. A regular file with several hard links may be the same inode as a
-   * file outside the grant, and there is no way to tell which name is the original: refuse it.
-   */
-  private escapesThroughLinks(grant: FileGrant, hostPath: string): string | undefined {
-    let rootReal: string;
-    try {
-      rootReal = realpathSync(grant.hostPath);
-    } catch {
-      return `./${grant.guestPath} no longer exists on the host`;
-    }
-    let existing = hostPath;
-    while (!exists(existing)) {
-      const parent = path.dirname(existing);
-      if (parent === existing) break;
-      existing = parent;
-    }
-    let real: string;
-    try {
-      real = realpathSync(existing);
-    } catch {
-      // A dangling symlink: its target is somewhere we cannot vouch for.
-      return 'the path goes through a broken symbolic link';
-    }
-    if (real !== rootReal && !real.startsWith(`${rootReal}${path.sep}`)) {
-      return 'the path goes through a symbolic link that points outside the allowed directory';
-    }
-    if (existing === hostPath) {
-      const stats = statSync(hostPath);
-      if (stats.isFile() && stats.nlink > 1) return 'the file has several hard links, so it may be a file outside the allowed directory';
-    }
-    return undefined;
-  }
-}
-
-function exists(p: string): boolean {
-  try {
-    lstatSync(p);
-    return true;
-  } catch {
-    return false;
+    if (access === 'write' && mode === 'read-only') return { ok: false, reason: READ_ONLY_REASON(modeFrom) };
+    const root = this.grants[deepest]!.guestPath;
+    const rest = root === '.' ? (guestPath === '.' ? [] : guestPath.split('/')) : guestPath.slice(root.length).split('/').filter(Boolean);
+    return { ok: true, grant: deepest, rest, guestPath, mode, modeFrom };
   }
 }

@@ -8,6 +8,10 @@
  *   its inliner leaves many of those calls in the interpreter's huge functions (metering cost ~35 % that way, ~5 %
  *   this way; docs/benchmarks.md). Every module with code of its own is metered against the same imported global:
  *   a component is several core modules (CPython's is fourteen), and a loop in any of them must spend the run's fuel.
+ *   Bulk memory operations (memory.copy, memory.fill, memory.init) do work in proportion to their length in one
+ *   instruction: each is charged one unit per BULK_BYTES_PER_FUEL bytes before it runs (its length passes through a
+ *   small counting function, so operands are evaluated in their original order). Table bulk operations do not occur
+ *   in the runners (scan() refuses any expression kind it does not know).
  * - Memory: the memory-owning module's memory becomes an import, so each run supplies a `WebAssembly.Memory` whose
  *   `maximum` is the task's `ram`. V8's worker resourceLimits do not cover wasm memory; this does.
  */
@@ -28,6 +32,12 @@ export interface ModuleShape {
 }
 
 const FUEL = 'capsule$fuel';
+const CHARGE_BULK = 'capsule$charge_bulk';
+/**
+ * Bytes of a bulk memory operation per fuel unit, as a power of two. 16 bytes per unit keeps fuel roughly in step
+ * with time: ordinary guest code burns about 4e8 units per second here, a memory.fill moves about 1e10 bytes.
+ */
+export const BULK_BYTES_PER_FUEL_SHIFT = 4n;
 
 /**
  * Features to validate with: the ones V8 in Node 20 runs (extended-const behind a flag, see runtime.ts). Modules
@@ -117,10 +127,20 @@ const CHILDREN: Record<number, string[]> = {
   [binaryen.PopId]: [],
 };
 const CALLS = new Set<number>([binaryen.CallId, binaryen.CallIndirectId]);
+const BULK = new Set<number>([binaryen.MemoryCopyId, binaryen.MemoryFillId, binaryen.MemoryInitId]);
 
-/** Loops in a function body, and whether it calls anything. Iterative: bodies nest thousands of levels deep. */
-function scan(body: binaryen.ExpressionRef): { loops: binaryen.ExpressionRef[]; calls: boolean } {
+// The size operand of each bulk memory operation (binaryen.js has these accessors; its typings don't declare them).
+const sizeOf = binaryen as unknown as Record<'MemoryCopy' | 'MemoryFill' | 'MemoryInit', { getSize(e: number): number; setSize(e: number, size: number): void }>;
+const BULK_ACCESSORS: Record<number, (typeof sizeOf)['MemoryCopy']> = {
+  [binaryen.MemoryCopyId]: sizeOf.MemoryCopy,
+  [binaryen.MemoryFillId]: sizeOf.MemoryFill,
+  [binaryen.MemoryInitId]: sizeOf.MemoryInit,
+};
+
+/** Loops, bulk memory operations, and whether the body calls anything. Iterative: bodies nest thousands deep. */
+function scan(body: binaryen.ExpressionRef): { loops: binaryen.ExpressionRef[]; bulk: binaryen.ExpressionRef[]; calls: boolean } {
   const loops: binaryen.ExpressionRef[] = [];
+  const bulk: binaryen.ExpressionRef[] = [];
   let calls = false;
   const stack = [body];
   while (stack.length > 0) {
@@ -129,6 +149,7 @@ function scan(body: binaryen.ExpressionRef): { loops: binaryen.ExpressionRef[]; 
     const fields = CHILDREN[id];
     if (fields === undefined) throw new Error(`fuel instrumentation does not know expression kind ${id}: the toolchain changed`);
     if (id === binaryen.LoopId) loops.push(expr);
+    if (BULK.has(id)) bulk.push(expr);
     if (CALLS.has(id)) calls = true;
     if (fields.length === 0) continue;
     const info = binaryen.getExpressionInfo(expr) as unknown as Info;
@@ -138,7 +159,7 @@ function scan(body: binaryen.ExpressionRef): { loops: binaryen.ExpressionRef[]; 
       else if (typeof child === 'number' && child !== 0) stack.push(child);
     }
   }
-  return { loops, calls };
+  return { loops, bulk, calls };
 }
 
 /**
@@ -164,14 +185,27 @@ export function instrumentCoreModule(original: Uint8Array, { meterFuel = true, i
           mod.global.set(FUEL, mod.i64.sub(fuel(), mod.i64.const(1n))),
           mod.if(mod.i64.lt_s(fuel(), mod.i64.const(0n)), mod.unreachable()),
         ]);
-      for (let i = 0; i < mod.getNumFunctions(); i++) {
+      const functions = mod.getNumFunctions();
+      // charge_bulk(n): spends n >> SHIFT units (trapping below zero) and returns n, the operation's length.
+      mod.addFunction(CHARGE_BULK, binaryen.i32, binaryen.i32, [], mod.block(null, [
+        mod.global.set(FUEL, mod.i64.sub(fuel(), mod.i64.shr_u(mod.i64.extend_u(mod.local.get(0, binaryen.i32)), mod.i64.const(BULK_BYTES_PER_FUEL_SHIFT)))),
+        mod.if(mod.i64.lt_s(fuel(), mod.i64.const(0n)), mod.unreachable()),
+        mod.local.get(0, binaryen.i32),
+      ], binaryen.i32));
+      for (let i = 0; i < functions; i++) {
         const func = mod.getFunctionByIndex(i);
         const info = binaryen.getFunctionInfo(func);
         if (info.module !== '' || info.body === 0) continue; // an import
-        const { loops, calls } = scan(info.body);
+        const { loops, bulk, calls } = scan(info.body);
         for (const loop of loops) {
           const body = Loop.getBody(loop);
           Loop.setBody(loop, mod.block(null, [charge(), body], binaryen.getExpressionType(body)));
+        }
+        for (const op of bulk) {
+          const accessor = BULK_ACCESSORS[binaryen.getExpressionId(op)]!;
+          const size = accessor.getSize(op);
+          if (binaryen.getExpressionType(size) !== binaryen.i32) throw new Error('fuel instrumentation expects 32-bit bulk memory lengths: the toolchain changed');
+          accessor.setSize(op, mod.call(CHARGE_BULK, [size], binaryen.i32));
         }
         if (calls) Func.setBody(func, mod.block(null, [charge(), info.body], binaryen.getExpressionType(info.body)));
       }

@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { hideHostPaths } from '../../../src/sandbox/host-paths.js';
 import { TaskOptionsError } from '../../../src/config/task-options.js';
 import { fixture } from '../../helpers.js';
 import { pyBundle, usePythonSandbox } from './python.js';
@@ -57,7 +58,8 @@ describe('describing a Python task file', () => {
     expect(error.message).toContain('task "main": option "maxRetries": unknown option');
     expect(error.message).toContain('max_retries');
     const envelope = await py.run('bad_option.py', 'main');
-    expect(envelope.error).toEqual({ error_type: 'invalid_task', message: error.message });
+    // The same message, with the host's directories hidden, as in every envelope.
+    expect(envelope.error).toEqual({ error_type: 'invalid_task', message: hideHostPaths(error.message, py.dir().base) });
   });
 
   it('refuses a bad ram value, naming option "ram"', async () => {

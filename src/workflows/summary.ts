@@ -1,0 +1,56 @@
+/**
+ * The one function that turns a step's outcome into its StepRecord: status, attempts, the figures of its envelope
+ * (duration, fuel, memory, sizes) and where the full envelope is. Records travel in the progress query, the Web
+ * UI's details, the memo and the workflow result, so they never hold a step's values: those stay in the activity's
+ * result in history (claim-checked when large).
+ */
+import type { RunTaskResult, StepRecord, StepStatus } from './shared.js';
+
+export interface StepIdentity {
+  id: string;
+  step: string;
+  index?: number;
+}
+
+export interface StepEnd {
+  status: StepStatus;
+  /** Every attempt, lost ones included. */
+  attempts: number;
+  /** Attempts that left no result. */
+  lostAttempts: number;
+  envelope?: RunTaskResult;
+  failure?: string;
+  /** The activity that produced the envelope (run id of this workflow run, activity id). */
+  activity?: StepRecord['activity'];
+}
+
+export function summarizeStep(identity: StepIdentity, end: StepEnd): StepRecord {
+  const record: StepRecord = { ...identity, status: end.status, attempts: end.attempts, lostAttempts: end.lostAttempts };
+  const envelope = end.envelope;
+  if (envelope !== undefined) {
+    const x = envelope.execution;
+    record.execution = {
+      task_name: x.task_name,
+      duration_ms: x.duration_ms,
+      fuel_consumed: x.fuel_consumed,
+      fuel_limit: x.fuel_limit,
+      ram_used: x.ram_used,
+      ram_limit: x.ram_limit,
+      truncated: x.truncated,
+      host_requests: x.host_requests.length,
+      denials: x.denials.length,
+      ...envelope.sizes,
+    };
+    if (envelope.error !== null) record.error = envelope.error;
+    if (envelope.earlier_attempts.length > 0) record.earlier_attempts = envelope.earlier_attempts;
+    if (envelope.lost_attempts.length > 0) record.lost_attempts = envelope.lost_attempts;
+  }
+  if (end.failure !== undefined) record.failure = end.failure;
+  if (end.activity !== undefined) record.activity = end.activity;
+  return record;
+}
+
+/** A record of a step that has not ended: running, skipped or cancelled. */
+export function pendingRecord(identity: StepIdentity, status: 'running' | 'skipped' | 'cancelled'): StepRecord {
+  return { ...identity, status, attempts: 0, lostAttempts: 0 };
+}
