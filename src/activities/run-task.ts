@@ -14,6 +14,9 @@ import { LOST_ATTEMPTS_EXHAUSTED, MAX_VALUE_BYTES, type EnvelopeSizes, type RunT
 import { BundleSource } from './bundle-source.js';
 import { AttemptHeartbeat } from './heartbeat.js';
 
+/** Failure type of an attempt handed back by a worker shutting down (the SDK's own name for it). */
+const WORKER_SHUTDOWN = 'WorkerShutdown';
+
 /** What runTask needs from a sandbox (the real Sandbox satisfies it; benchmarks plug in a native runner). */
 export interface TaskRunner {
   run(request: RunRequest): Promise<Envelope>;
@@ -65,9 +68,12 @@ export function createRunTask(deps: ActivityDeps) {
         throw error;
       }
       if (ctx.cancellationSignal.aborted) {
-        // A graceful shutdown hands the step back to the server (the SDK reports it as a retryable failure, after
-        // this last heartbeat): it is lost, never the task's own failure.
-        if (ctx.cancellationDetails?.workerShutdown) heartbeat.recordLost(HANDED_BACK);
+        if (ctx.cancellationDetails?.workerShutdown) {
+          // A graceful shutdown hands the step back: a lost attempt, never the task's own failure. A retryable
+          // failure (not a cancellation) makes the SDK flush this last heartbeat before it reports.
+          heartbeat.recordLost(HANDED_BACK);
+          throw ApplicationFailure.retryable(`step ${input.stepId}: ${HANDED_BACK}`, WORKER_SHUTDOWN);
+        }
         throw new CancelledFailure(`step ${input.stepId} cancelled`);
       }
       return await report(ctx, input, heartbeat, envelope);

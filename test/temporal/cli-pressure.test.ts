@@ -3,10 +3,10 @@
  * through a pipe, a 10 MB history, inputs too large for a command-line argument, and runs that cannot act on a
  * cancellation (no worker; failing workflow tasks) freed with `terminate`.
  */
-import { mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import type { WorkflowHandle } from '@temporalio/client';
+import { Client, type WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitOutcome } from '../../src/client/outcome.js';
 import { PIPELINE_WORKFLOW } from '../../src/workflows/shared.js';
@@ -22,6 +22,7 @@ let dir: string;
 beforeAll(async () => {
   h = await createHarness();
   dir = mkdtempSync(path.join(os.tmpdir(), 'capsule-pressure-'));
+  mkdirSync(path.join(dir, 'data')); // large-data.ts declares ./data for one of its tasks
 });
 afterAll(async () => {
   await h.replayAll();
@@ -83,8 +84,10 @@ describe('the CLI under pressure', () => {
 
   it('prints and exports a 10 MB history', async () => {
     const { handle, taskQueue } = await unattended('big-history');
+    // Signals sent without Capsule's claim-check, so each 1 MB value is in the history itself.
+    const raw = new Client({ connection: h.client.connection });
     const payload = 'h'.repeat(1_000_000);
-    for (let i = 0; i < 10; i++) await handle.signal('capsule.test.ballast', `${i}${payload}`);
+    for (let i = 0; i < 10; i++) await raw.workflow.getHandle(handle.workflowId).signal('capsule.test.ballast', `${i}${payload}`);
     const lines = await capsule(['history', handle.workflowId], dir, envFor(taskQueue));
     expect(lines.code, lines.stderr).toBe(0);
     expect(lines.stdout.match(/\tWORKFLOW_EXECUTION_SIGNALED/g)).toHaveLength(10);
