@@ -49,7 +49,7 @@ export function describeUserError(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
   const userErrors = [
     'UsageError', 'PipelineError', 'ConnectionConfigError', 'ConfigError', 'TaskOptionsError', 'BundleError', 'BinaryNotFoundError',
-    'PayloadConfigError', 'PayloadKeyError', 'BlobStoreError', 'SandboxBusyError',
+    'PayloadConfigError', 'PayloadKeyError', 'BlobStoreError', 'SandboxBusyError', 'ObservabilityConfigError',
   ];
   return userErrors.includes(error.name) ? error.message : undefined;
 }

@@ -5,6 +5,7 @@
 export { Sandbox, SandboxBusyError } from './sandbox.js';
 export type { SandboxOptions, RunRequest } from './sandbox.js';
 export type { RunProgress } from './run-progress.js';
+export type { ObservedRun, PoolStats, RunObserver, RunWatch } from './observer.js';
 export type { TaskContext } from './guest/protocol.js';
 export { bundleTaskFile, BundleError, taskLanguage } from './bundle.js';
 export type { TaskBundle } from './bundle.js';

@@ -31,6 +31,7 @@ import { type RunProgress, startProgress } from './run-progress.js';
 import { bundleForThread, writeContentAddressed } from './runtime/host-script.js';
 import { LANGUAGE_NAMES, WASM_PAGE_BYTES, type Language } from './runtime/manifest.js';
 import { loadRuntime, type ProgressReporter, type Runtime } from './runtime/runtime.js';
+import type { PoolStats, RunObserver, RunWatch } from './observer.js';
 import { SubtaskServer } from './subtask-server.js';
 
 export interface SandboxOptions {
@@ -59,6 +60,8 @@ export interface SandboxOptions {
    * code; this only stops a run the machine was too busy to finish. Default 2 minutes.
    */
   describeBackstopMs?: number;
+  /** Told of every run (sub-tasks included) as it starts and ends: metrics and traces hook in here. */
+  observer?: RunObserver;
 }
 
 /** Reading a task file's options ran into the wall-clock backstop although its code stayed within its fuel. */
@@ -136,6 +139,7 @@ export class Sandbox {
     private readonly maxSubtaskDepth: number,
     private readonly report: ProgressReporter | undefined,
     private readonly describeBackstopMs: number,
+    private readonly observer: RunObserver | undefined,
   ) {}
 
   static async create(options: SandboxOptions = {}): Promise<Sandbox> {
@@ -161,6 +165,7 @@ export class Sandbox {
       options.maxSubtaskDepth ?? 8,
       options.report,
       options.describeBackstopMs ?? DESCRIBE_LIMITS.backstopMs,
+      options.observer,
     );
     for (const runtime of runtimes) sandbox.runtimes.set(runtime.language, Promise.resolve(runtime));
     return sandbox;
@@ -173,6 +178,11 @@ export class Sandbox {
   /** Sandbox threads alive now (the pool's size, plus extra ones started for sub-tasks). */
   get threadCount(): number {
     return this.pool.threadCount;
+  }
+
+  /** Runs waiting for a thread and threads alive, for gauges. */
+  stats(): PoolStats {
+    return { queued: this.pool.queueDepth, threads: this.pool.threadCount };
   }
 
   /** Every task the bundle declares, validated. Throws TaskOptionsError naming the file, task and option. */
@@ -193,7 +203,7 @@ export class Sandbox {
   }
 
   async run(request: RunRequest): Promise<Envelope> {
-    return this.runAtDepth(request, 0, undefined);
+    return this.runAtDepth(request, 0, undefined, undefined);
   }
 
   async close(): Promise<void> {
@@ -271,13 +281,22 @@ export class Sandbox {
 
   /**
    * Every envelope leaves here, with host directories hidden (a sub-task's envelope is its caller's value).
-   * `caller`: for a sub-task, the options its caller runs with (it gets at most those).
+   * `caller`: for a sub-task, the options its caller runs with (it gets at most those); `parent`: the caller's watch.
    */
-  private async runAtDepth(request: RunRequest, depth: number, caller: ResolvedTaskOptions | undefined): Promise<Envelope> {
-    return withoutHostPaths(await this.runChecked(request, depth, caller), request.baseDir);
+  private async runAtDepth(request: RunRequest, depth: number, caller: ResolvedTaskOptions | undefined, parent: RunWatch | undefined): Promise<Envelope> {
+    const watch = this.observer?.runStarted({ task: request.task ?? 'main', language: taskLanguage(request.bundle.entryFile), depth, parent });
+    let envelope: Envelope;
+    try {
+      envelope = withoutHostPaths(await this.runChecked(request, depth, caller, watch), request.baseDir);
+    } catch (error) {
+      watch?.failed(error);
+      throw error;
+    }
+    watch?.ended(envelope);
+    return envelope;
   }
 
-  private async runChecked(request: RunRequest, depth: number, caller: ResolvedTaskOptions | undefined): Promise<Envelope> {
+  private async runChecked(request: RunRequest, depth: number, caller: ResolvedTaskOptions | undefined, watch: RunWatch | undefined): Promise<Envelope> {
     const taskName = request.task ?? 'main';
     const argsProblem = jsonValueProblem(request.args ?? []);
     if (argsProblem) return invalidTaskEnvelope(taskName, `the task's arguments cannot be sent to the sandbox: ${argsProblem}`);
@@ -340,7 +359,7 @@ export class Sandbox {
     const context = request.context ?? standaloneContext();
     const inherited = { baseDir: request.baseDir, defaults: request.defaults, env: request.env, mounts: request.mounts, context };
     const registration = this.subtasks.register((name, args) =>
-      this.runAtDepth({ bundle: request.bundle, task: name, args, ...inherited, signal: lifetime.signal }, depth + 1, options),
+      this.runAtDepth({ bundle: request.bundle, task: name, args, ...inherited, signal: lifetime.signal }, depth + 1, options, watch),
     );
     const progress = startProgress(request.onProgress);
     try {
