@@ -5,6 +5,7 @@
  * killed and restarted mid-pipeline; then the same load on the dev server, for comparison. Prints the figures and
  * records them in docs/benchmarks.md (`--no-record` to skip; `--pipelines N` for a smaller load, which is not recorded).
  * A failed phase is named; every process started here ends with this script, however it ends (children.ts).
+ * Run it before each release (it is not part of CI: building the server takes ~18 minutes on a fresh 2-core machine).
  */
 import { mkdirSync, mkdtempSync, rmSync, symlinkSync } from 'node:fs';
 import os from 'node:os';
@@ -41,11 +42,18 @@ const closers: (() => Promise<unknown>)[] = [];
 let current = 'start';
 let finished = false;
 
+/**
+ * CAPSULE_CLUSTER_FAIL_IN=<start of a phase's name> makes that phase fail at once: how the report and the clean-up
+ * of a failed phase are checked (docs/deployment.md, "Before a release").
+ */
+const FAIL_IN = process.env.CAPSULE_CLUSTER_FAIL_IN;
+
 /** Runs one named phase; a failure names it (the runner reports it and cleans up). */
 async function phase<T>(name: string, fn: () => Promise<T>): Promise<T> {
   current = name;
   log(`=== ${name}`);
   const started = Date.now();
+  if (FAIL_IN && name.startsWith(FAIL_IN)) throw new Error(`failure injected by CAPSULE_CLUSTER_FAIL_IN="${FAIL_IN}"`);
   const result = await fn();
   log(`--- ${name}: passed in ${((Date.now() - started) / 1000).toFixed(1)} s`);
   return result;
