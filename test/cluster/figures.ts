@@ -18,7 +18,7 @@ const END = '<!-- test:cluster figures: end -->';
 
 export function renderFigures(f: ClusterFigures): string {
   const row = (name: string, l: LoadFigures) =>
-    `| ${name} | ${l.pipelines} | ${l.submitSeconds.toFixed(1)} s | ${l.wallSeconds.toFixed(1)} s | ${l.pipelinesPerSecond.toFixed(1)} (${l.stepsPerSecond.toFixed(0)} steps/s) | ${l.p50Seconds.toFixed(2)} s | ${l.p95Seconds.toFixed(2)} s | ${l.peakRssMb.join(' / ')} MB |`;
+    `| ${name} | ${l.pipelines} | ${l.submitSeconds.toFixed(1)} s${l.startRetries > 0 ? ` (${l.startRetries} starts timed out, sent again)` : ''} | ${l.wallSeconds.toFixed(1)} s | ${l.pipelinesPerSecond.toFixed(1)} (${l.stepsPerSecond.toFixed(0)} steps/s) | ${l.p50Seconds.toFixed(2)} s | ${l.p95Seconds.toFixed(2)} s | ${l.peakRssMb.join(' / ')} MB |`;
   const cpus = os.cpus();
   return [
     `Run of ${new Date().toISOString().slice(0, 16).replace('T', ' ')} UTC: ${cpus.length} × ${cpus[0]?.model.trim() ?? 'CPU'}, ${Math.round(os.totalmem() / 1024 ** 3)} GB, Node ${process.versions.node}, load average at the end ${os.loadavg()[0]!.toFixed(1)}; Temporal server ${f.temporalVersion} on PostgreSQL (${f.load.pipelines} pipelines of three trivial steps, 3 workers × 2 concurrent steps, blob store in PostgreSQL). Whole run: ${Math.round(f.totalSeconds)} s.`,

@@ -42,6 +42,8 @@ async function prepare(ctx: PhaseContext, definition: object, input?: unknown) {
 export interface LoadFigures {
   pipelines: number;
   submitSeconds: number;
+  /** Starts the server did not answer within the client's deadline, sent again. */
+  startRetries: number;
   wallSeconds: number;
   pipelinesPerSecond: number;
   stepsPerSecond: number;
@@ -59,9 +61,22 @@ export async function loadPhase(ctx: PhaseContext, count: number, label: string)
   const started = Date.now();
   const sampler = setInterval(() => ctx.workers.forEach((w) => w.sample()), 1000);
   try {
-    await Promise.all(Array.from({ length: count }, (_, i) => startPipeline(ctx.client, prepared, { taskQueue: ctx.taskQueue, workflowId: `load-${label}-${i}` })));
+    let startRetries = 0;
+    // A start the server did not answer in time is tried again: with a fixed id and USE_EXISTING it cannot start twice.
+    const start = async (i: number) => {
+      for (let attempt = 1; ; attempt++) {
+        try {
+          return await startPipeline(ctx.client, prepared, { taskQueue: ctx.taskQueue, workflowId: `load-${label}-${i}` });
+        } catch (error) {
+          if (attempt >= 5 || !transient(error)) throw error;
+          startRetries++;
+          await new Promise((resolve) => setTimeout(resolve, 1000 * attempt));
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: count }, (_, i) => start(i)));
     const submitSeconds = (Date.now() - started) / 1000;
-    ctx.log(`${count} pipelines submitted in ${submitSeconds.toFixed(1)} s`);
+    ctx.log(`${count} pipelines submitted in ${submitSeconds.toFixed(1)} s${startRetries > 0 ? ` (${startRetries} start(s) timed out and were sent again)` : ''}`);
     const base = `TaskQueue = "${ctx.taskQueue}" AND WorkflowType = "pipeline" AND WorkflowId STARTS_WITH "load-${label}-"`;
     let lastReport = 0;
     await waitFor(`${count} pipelines COMPLETED in visibility`, async () => {
@@ -94,6 +109,7 @@ export async function loadPhase(ctx: PhaseContext, count: number, label: string)
     return {
       pipelines: count,
       submitSeconds,
+      startRetries,
       wallSeconds,
       pipelinesPerSecond: count / wallSeconds,
       stepsPerSecond: (3 * count) / wallSeconds,
@@ -105,6 +121,12 @@ export async function loadPhase(ctx: PhaseContext, count: number, label: string)
   } finally {
     clearInterval(sampler);
   }
+}
+
+/** gRPC DEADLINE_EXCEEDED (4), RESOURCE_EXHAUSTED (8), UNAVAILABLE (14): the server was too busy, not wrong. */
+function transient(error: unknown): boolean {
+  const code = error instanceof Error && typeof (error.cause as { code?: unknown } | undefined)?.code === 'number' ? (error.cause as { code: number }).code : undefined;
+  return code === 4 || code === 8 || code === 14;
 }
 
 /** Successful task runs counted by the live workers' metrics (Prometheus endpoints of `capsule worker --metrics`). */
