@@ -26,7 +26,7 @@ export function renderFigures(f: ClusterFigures): string {
     '| server | pipelines | submitted in | all completed in | pipelines/s | p50 latency | p95 latency | worker peak RSS |',
     '|---|---|---|---|---|---|---|---|',
     row(`Temporal ${f.temporalVersion} + PostgreSQL`, f.load),
-    row('dev server (Temporal CLI, SQLite file)', f.baseline),
+    row('dev server (Temporal CLI, in memory)', f.baseline),
     '',
     `Cluster / dev server: throughput ×${(f.load.pipelinesPerSecond / f.baseline.pipelinesPerSecond).toFixed(2)}, p50 latency ×${(f.load.p50Seconds / f.baseline.p50Seconds).toFixed(2)}. ` +
       `Faults: kill -9 of a worker running ${f.fanOut.itemsOnVictim} of ${f.fanOut.items} fan-out items — the fan-out finished in ${f.fanOut.seconds.toFixed(1)} s with ${f.fanOut.lostAttempts} lost attempt(s) and ${f.fanOut.extraRuns} repeated run(s), all of them recorded lost attempts; ` +
