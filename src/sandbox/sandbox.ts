@@ -10,16 +10,17 @@ import { fileURLToPath } from 'node:url';
 import { MountError } from '../config/mounts.js';
 import { capsuleCacheDir } from '../config/paths.js';
 import { loadSecretValues, type SecretSource } from '../config/dotenv.js';
-import { BUILTIN_DEFAULTS, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults, TaskOptionsError } from '../config/task-options.js';
+import { BUILTIN_DEFAULTS, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults, type TaskOptionsInput, TaskOptionsError } from '../config/task-options.js';
 import { COMPUTE_LEVELS, formatBytes, parseBytes } from '../config/units.js';
 import { jsonValueProblem } from './bounded-json.js';
 import { taskLanguage, type TaskBundle } from './bundle.js';
+import type { DirectoryQuota } from './directory-quota.js';
 import type { Envelope } from './envelope.js';
 import { EgressServer, type EgressOptions } from './egress/egress-server.js';
 import { openRunEdge, variableHoldingSecret, type EdgeContext } from './egress/run-edge.js';
 import { PlaceholderKey } from './egress/run-secrets.js';
 import { readDescribeReply, readFailure } from './guest-replies.js';
-import type { DescribedTask } from './guest/protocol.js';
+import type { DescribedTask, WithoutMain } from './guest/protocol.js';
 import { withoutHostPaths } from './host-paths.js';
 import { shortenListed } from './host/wire-limits.js';
 import type { GuestEvent, GuestJob } from './host/protocol.js';
@@ -71,10 +72,26 @@ export interface RunRequest {
   mounts?: string[];
   /** Host environment the task's envVariables are taken from. Default: process.env. */
   env?: Record<string, string | undefined>;
+  /**
+   * For a program (code given as text, `bundleSource`): the options it runs with — limits and capabilities are the
+   * caller's, whatever the code declares. Unset ones take the defaults (capsule.toml [tasks], then built-in). Only
+   * for programs: a task file's options are its declarations.
+   */
+  options?: ProgramOptions;
+  /** For a program without a `main`: run it as a script whose stdout is the result, or fail invalid_task (default). */
+  withoutMain?: WithoutMain;
+  /**
+   * Size limits on directories the run (and the sub-tasks it calls) may write to, whatever grant reaches them: a
+   * write that would go past one fails with ENOSPC (and a denial in the envelope), before anything is written.
+   */
+  quotas?: DirectoryQuota[];
   signal?: AbortSignal;
   /** Called about once a second while the guest runs. */
   onProgress?: (progress: RunProgress) => void;
 }
+
+/** The options a program runs with: a task's options, without the name (a program's entry is always `main`). */
+export type ProgramOptions = Omit<TaskOptionsInput, 'name'>;
 
 interface DescribeContext {
   baseDir: string;
@@ -213,6 +230,7 @@ export class Sandbox {
         ramBytes: limits.ramBytes,
         outputCapBytes: this.outputCapBytes,
         files: [],
+        quotas: [],
         egress: null,
         subtasks: null,
       },
@@ -239,6 +257,28 @@ export class Sandbox {
     throw new TaskOptionsError(bundle.entryFile, undefined, undefined, `cannot load the task file: ${why}${hint}`);
   }
 
+  /** A task file's task: its declaration, validated (with the request's defaults and overrides). */
+  private async declaredTask(request: RunRequest, taskName: string): Promise<FoundTask> {
+    if (request.options !== undefined) {
+      return { ok: false, envelope: invalidTaskEnvelope(taskName, `${request.bundle.entryFile}: options replace declarations only for code given as text; a task file's options are what it declares`) };
+    }
+    let tasks: ReadonlyMap<string, ResolvedTaskOptions>;
+    try {
+      tasks = await this.describe(request.bundle, { baseDir: request.baseDir, defaults: request.defaults, overrides: request.overrides });
+    } catch (error) {
+      if (error instanceof TaskOptionsError) return { ok: false, envelope: invalidTaskEnvelope(taskName, error.message) };
+      throw error;
+    }
+    const raw = await this.describeRaw(request.bundle);
+    const byExport = raw.find((t) => t.exportName === taskName);
+    const exportTaskName = byExport ? resolveTaskName(byExport.options) : undefined;
+    const declared = tasks.get(taskName) ?? (exportTaskName === undefined ? undefined : tasks.get(exportTaskName));
+    if (!declared) {
+      return { ok: false, envelope: invalidTaskEnvelope(taskName, `${request.bundle.entryFile}: no task named "${taskName}" (tasks: ${[...tasks.keys()].join(', ')})`) };
+    }
+    return { ok: true, options: declared };
+  }
+
   /**
    * Every envelope leaves here, with host directories hidden (a sub-task's envelope is its caller's value).
    * `caller`: for a sub-task, the options its caller runs with (it gets at most those).
@@ -251,20 +291,9 @@ export class Sandbox {
     const taskName = request.task ?? 'main';
     const argsProblem = jsonValueProblem(request.args ?? []);
     if (argsProblem) return invalidTaskEnvelope(taskName, `the task's arguments cannot be sent to the sandbox: ${argsProblem}`);
-    let tasks: ReadonlyMap<string, ResolvedTaskOptions>;
-    try {
-      tasks = await this.describe(request.bundle, { baseDir: request.baseDir, defaults: request.defaults, overrides: request.overrides });
-    } catch (error) {
-      if (error instanceof TaskOptionsError) return invalidTaskEnvelope(taskName, error.message);
-      throw error;
-    }
-    const raw = await this.describeRaw(request.bundle);
-    const byExport = raw.find((t) => t.exportName === taskName);
-    const exportTaskName = byExport ? resolveTaskName(byExport.options) : undefined;
-    const declared = tasks.get(taskName) ?? (exportTaskName === undefined ? undefined : tasks.get(exportTaskName));
-    if (!declared) {
-      return invalidTaskEnvelope(taskName, `${request.bundle.entryFile}: no task named "${taskName}" (tasks: ${[...tasks.keys()].join(', ')})`);
-    }
+    const found = request.bundle.program !== undefined ? programTask(request, taskName) : await this.declaredTask(request, taskName);
+    if (!found.ok) return found.envelope;
+    const declared = found.options;
     if (depth > this.maxSubtaskDepth) {
       return invalidTaskEnvelope(declared.name, `sub-tasks nest deeper than ${this.maxSubtaskDepth} levels`);
     }
@@ -307,20 +336,23 @@ export class Sandbox {
     // A declared secret without a value here (or cut for a sub-task) is absent in the guest, as an unset listed
     // variable is: reading it is no denial.
     unsetEnv.push(...Object.keys(declared.secrets).filter((name) => !(name in edge.environment)));
-    const inherited = { baseDir: request.baseDir, defaults: request.defaults, env: request.env, mounts: request.mounts };
+    const inherited = { baseDir: request.baseDir, defaults: request.defaults, env: request.env, mounts: request.mounts, options: request.options, quotas: request.quotas };
     const registration = this.subtasks.register((name, args) =>
       this.runAtDepth({ bundle: request.bundle, task: name, args, ...inherited, signal: lifetime.signal }, depth + 1, options),
     );
     const progress = startProgress(request.onProgress);
+    // A program's entry run (not the sub-tasks it calls by name) starts at its `main`.
+    const program = request.bundle.program !== undefined && depth === 0 && taskName === 'main' ? { withoutMain: request.withoutMain ?? 'invalid_task' } : undefined;
     try {
       const job: Omit<GuestJob, 'id'> = {
         language,
         source: request.bundle.code,
-        request: { mode: 'run', task: options.name, args: request.args ?? [], env: { ...listedEnv, ...edge.environment }, unsetEnv },
+        request: { mode: 'run', task: options.name, args: request.args ?? [], env: { ...listedEnv, ...edge.environment }, unsetEnv, ...(program === undefined ? {} : { program }) },
         fuel: options.fuel,
         ramBytes: options.ramBytes,
         outputCapBytes: this.outputCapBytes,
         files: grantsFor(options, request.baseDir),
+        quotas: (request.quotas ?? []).map((quota) => quota.grant),
         egress: edge.endpoint,
         subtasks: { authority: this.subtasks.authority, token: registration.token },
       };
@@ -329,7 +361,7 @@ export class Sandbox {
         progress.onEvent(event);
       };
       const result = await this.pool.execute(job, { timeoutMs: options.timeoutMs, signal: lifetime.signal, nested: depth > 0, onEvent });
-      const envelope = toEnvelope(options, { ...result, events: [...timeline] }, { outputCapBytes: this.outputCapBytes });
+      const envelope = toEnvelope(options, { ...result, events: [...timeline] }, { outputCapBytes: this.outputCapBytes, scriptResult: program?.withoutMain === 'script' });
       return edge.redact(narrowed.length === 0 ? envelope : { ...envelope, execution: { ...envelope.execution, narrowed } });
     } finally {
       progress.stop();
@@ -345,6 +377,25 @@ const NO_TASKS_ADVICE: Record<Language, string> = {
   js: 'export at least one task({ name, ... }, fn)',
   python: 'decorate at least one function with @task (from capsule import task)',
 };
+
+type FoundTask = { ok: true; options: ResolvedTaskOptions } | { ok: false; envelope: Envelope };
+
+/**
+ * A program's task: the caller's options under the task's name; the code's declarations are never read. (A program
+ * that calls one of its own tasks by name gets the same options, cut to its caller's like any sub-task.)
+ */
+function programTask(request: RunRequest, taskName: string): FoundTask {
+  try {
+    const options = resolveTaskOptions({ ...request.options, name: taskName }, { file: PROGRAM_OPTIONS, baseDir: request.baseDir, defaults: request.defaults });
+    return { ok: true, options };
+  } catch (error) {
+    if (error instanceof TaskOptionsError) return { ok: false, envelope: invalidTaskEnvelope(taskName, error.message) };
+    throw error;
+  }
+}
+
+/** How messages name a program's options (they are its caller's). */
+const PROGRAM_OPTIONS = 'options given with the code';
 
 function runtimeInit(runtime: Runtime) {
   return { glueUrl: runtime.glueUrl, modules: runtime.modules, initialMemoryPages: runtime.manifest.initialMemoryPages };

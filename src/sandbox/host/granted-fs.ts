@@ -11,11 +11,17 @@
  * any open, and every open has O_NONBLOCK as well, so no call can block its thread (a thread stuck in a system call
  * cannot be terminated). Grant roots cannot be removed or renamed, nor any directory holding one. Descriptors live
  * in the thread's FdLedger, so a thread terminated mid-call leaks none.
+ *
+ * A directory with a quota (quota-ledger.ts) is recognised by where a call's parent directory really is (the path
+ * its descriptor holds), whichever grant the walk started from: every growth below it is reserved before it is
+ * written, every removal gives its room back, and a rename across its edge is EXDEV (as across file systems), so
+ * nothing moves in or out uncounted.
  */
 import * as fs from 'node:fs';
 import type { FileMode } from '../../config/task-options.js';
 import { type FileGrant, type GrantedPath, narrower, READ_ONLY_REASON } from '../policy/file-policy.js';
 import { FdLedger } from './fd-ledger.js';
+import { QuotaLedger, reserveAll } from './quota-ledger.js';
 import {
   at, codeOf, DIRECTORY_FLAGS, FsFailure, HARD_LINK_REASON, HOLDS_ROOT_REASON, identity, isLink, LINK_REASON, openRoots, Refused, ROOT_REASON,
   type Root, SPECIAL_REASON, type Stats,
@@ -37,17 +43,18 @@ interface Dir {
 
 export class GrantedFs {
   /** No grants: what an instance prepared ahead of its run sees (the policy refuses every path before this). */
-  static readonly NONE = new GrantedFs([], new FdLedger(new SharedArrayBuffer(4)), 0);
+  static readonly NONE = new GrantedFs([], new FdLedger(new SharedArrayBuffer(4)), 0, []);
 
   private constructor(
     private readonly roots: Root[],
     private readonly ledger: FdLedger,
     private readonly maxReadBytes: number,
+    private readonly quotas: readonly QuotaLedger[],
   ) {}
 
   /** Opens every grant's root (walking its host path without following links) and derives the combined modes. */
-  static open(grants: readonly FileGrant[], ledger: FdLedger, maxReadBytes: number): GrantedFs {
-    return new GrantedFs(openRoots(grants, ledger), ledger, maxReadBytes);
+  static open(grants: readonly FileGrant[], ledger: FdLedger, maxReadBytes: number, quotas: readonly QuotaLedger[] = []): GrantedFs {
+    return new GrantedFs(openRoots(grants, ledger), ledger, maxReadBytes, quotas);
   }
 
   close(): void {
@@ -83,11 +90,19 @@ export class GrantedFs {
       } else {
         fd = this.openFile(dir, name, O_WRONLY | O_CREAT | O_EXCL | extra);
       }
+      let undo: (() => void) | undefined;
       try {
+        const replaced = existing && !append ? Number(existing.size) : 0;
+        undo = reserveAll(this.quotasOf(dir), data.length - replaced, existing ? 0 : 1);
         // Truncated only after the handle is known to be the regular, singly linked file that was checked.
         if (existing && !append) fs.ftruncateSync(fd, 0);
         let written = 0;
         while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written);
+      } catch (error) {
+        undo?.();
+        // A file this call created and could not fill is not left behind (nor counted).
+        if (!existing) this.unlinkQuietly(dir, name);
+        throw error;
       } finally {
         this.ledger.close(fd);
       }
@@ -121,7 +136,7 @@ export class GrantedFs {
       return this.inParent(target, (dir, name) => {
         if (name === null) throw new FsFailure('EEXIST', 'file already exists');
         requireWrite(dir);
-        fs.mkdirSync(at(dir.fd, name), 0o777);
+        this.counted(dir, 0, 1, () => fs.mkdirSync(at(dir.fd, name), 0o777));
         return null;
       });
     }
@@ -135,7 +150,8 @@ export class GrantedFs {
         } catch (error) {
           if (codeOf(error) !== 'ENOENT') throw error;
           requireWrite(dir);
-          fs.mkdirSync(at(dir.fd, name), 0o777);
+          const parent = dir;
+          this.counted(parent, 0, 1, () => fs.mkdirSync(at(parent.fd, name), 0o777));
           first ??= guestPrefix(target, index);
           next = this.enter(dir, name);
         }
@@ -157,10 +173,16 @@ export class GrantedFs {
         if (force) return;
         throw new FsFailure('ENOENT', 'no such file or directory');
       }
-      if (!stats.isDirectory()) return fs.unlinkSync(at(dir.fd, name));
+      if (!stats.isDirectory()) return this.removeFile(dir, name, stats);
       if (!recursive) throw new FsFailure('EISDIR', 'path is a directory (use recursive)');
       this.refuseRootsIn(dir, name, stats);
-      this.removeTree(dir.fd, name, 0);
+      const freed = { bytes: 0, entries: 0 };
+      try {
+        this.removeTree(dir.fd, name, 0, freed);
+      } finally {
+        // What was removed is given back even when the removal stopped half way.
+        for (const quota of this.quotasOf(dir)) quota.release(freed.bytes, freed.entries);
+      }
     });
   }
 
@@ -172,6 +194,7 @@ export class GrantedFs {
       if (!stats.isDirectory()) throw new FsFailure('ENOTDIR', 'not a directory');
       this.refuseRootsIn(dir, name, stats);
       fs.rmdirSync(at(dir.fd, name));
+      for (const quota of this.quotasOf(dir)) quota.release(0, 1);
     });
   }
 
@@ -179,8 +202,9 @@ export class GrantedFs {
     this.inParent(target, (dir, name) => {
       if (name === null) throw new Refused(ROOT_REASON);
       requireWrite(dir);
-      if (this.lstat(dir, name).isDirectory()) throw new FsFailure('EISDIR', 'illegal operation on a directory');
-      fs.unlinkSync(at(dir.fd, name));
+      const stats = this.lstat(dir, name);
+      if (stats.isDirectory()) throw new FsFailure('EISDIR', 'illegal operation on a directory');
+      this.removeFile(dir, name, stats);
     });
   }
 
@@ -194,7 +218,12 @@ export class GrantedFs {
         if (moving.isDirectory()) this.refuseRootsIn(source, sourceName, moving);
         const replaced = this.lstatIfExists(destination, destinationName);
         if (replaced?.isDirectory()) this.refuseRootsIn(destination, destinationName, replaced);
+        const quotas = this.quotasOf(source);
+        if (!sameLedgers(quotas, this.quotasOf(destination))) {
+          throw new FsFailure('EXDEV', 'cross-device link not permitted (the source and the destination count against different quotas: copy, then remove)');
+        }
         fs.renameSync(at(source.fd, sourceName), at(destination.fd, destinationName));
+        if (replaced) for (const quota of quotas) quota.release(replaced.isFile() ? Number(replaced.size) : 0, 1);
       }),
     );
   }
@@ -301,20 +330,62 @@ export class GrantedFs {
   }
 
   /** rm -r through descriptors: each level opened without following links, entries removed relative to it. */
-  private removeTree(parentFd: number, name: string, depth: number): void {
+  private removeTree(parentFd: number, name: string, depth: number, freed: { bytes: number; entries: number }): void {
     if (depth > MAX_TREE_DEPTH) throw new FsFailure('ELOOP', `the directory tree is more than ${MAX_TREE_DEPTH} levels deep`);
     const dir = this.enter({ fd: parentFd, owned: false, mode: 'read-write', modeFrom: '' }, name);
     try {
       if (this.rootWithId(identity(fs.fstatSync(dir.fd, { bigint: true })))) throw new Refused(ROOT_REASON);
       for (const entry of fs.readdirSync(at(dir.fd), { withFileTypes: true })) {
-        if (entry.isDirectory()) this.removeTree(dir.fd, entry.name, depth + 1);
-        else fs.unlinkSync(at(dir.fd, entry.name));
+        if (entry.isDirectory()) {
+          this.removeTree(dir.fd, entry.name, depth + 1, freed);
+          continue;
+        }
+        const size = entry.isFile() && this.quotas.length > 0 ? Number(fs.lstatSync(at(dir.fd, entry.name)).size) : 0;
+        fs.unlinkSync(at(dir.fd, entry.name));
+        freed.bytes += size;
+        freed.entries++;
       }
     } finally {
       this.release(dir);
     }
     fs.rmdirSync(at(parentFd, name));
+    freed.entries++;
   }
+
+  /** The quotas a change inside `dir` counts against: those covering where the directory really is. */
+  private quotasOf(dir: Dir): QuotaLedger[] {
+    if (this.quotas.length === 0) return [];
+    const place = fs.readlinkSync(at(dir.fd));
+    return this.quotas.filter((quota) => quota.covers(place));
+  }
+
+  /** Runs a change that adds `bytes` and `entries` below `dir`, reserved first and given back if it fails. */
+  private counted(dir: Dir, bytes: number, entries: number, change: () => void): void {
+    const undo = reserveAll(this.quotasOf(dir), bytes, entries);
+    try {
+      change();
+    } catch (error) {
+      undo();
+      throw error;
+    }
+  }
+
+  private removeFile(dir: Dir, name: string, stats: Stats): void {
+    fs.unlinkSync(at(dir.fd, name));
+    for (const quota of this.quotasOf(dir)) quota.release(stats.isFile() ? Number(stats.size) : 0, 1);
+  }
+
+  private unlinkQuietly(dir: Dir, name: string): void {
+    try {
+      fs.unlinkSync(at(dir.fd, name));
+    } catch {
+      // Gone already, or not ours to remove: the write's own error is the one to report.
+    }
+  }
+}
+
+function sameLedgers(a: readonly QuotaLedger[], b: readonly QuotaLedger[]): boolean {
+  return a.length === b.length && a.every((ledger) => b.includes(ledger));
 }
 
 function requireWrite(dir: Dir): void {
