@@ -16,3 +16,5 @@ export { loadRuntime } from './runtime/runtime.js';
 export type { Runtime } from './runtime/runtime.js';
 export { LANGUAGE_NAMES, type Language } from './runtime/manifest.js';
 export { jsonValueProblem, MAX_JSON_DEPTH } from './bounded-json.js';
+export { DirectoryQuota, type QuotaLimits } from './directory-quota.js';
+export { HostDirectory, DirectoryAccessError, type DirectoryEntry } from './host-directory.js';
