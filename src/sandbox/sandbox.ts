@@ -27,6 +27,7 @@ import type { GuestEvent, GuestJob } from './host/protocol.js';
 import { invalidTaskEnvelope, toEnvelope } from './outcome.js';
 import { ThreadPool } from './pool.js';
 import { grantsFor, listedEnvironment, runGrants } from './run-grants.js';
+import { normaliseRelative } from './policy/file-policy.js';
 import { type RunProgress, startProgress } from './run-progress.js';
 import { bundleForThread, writeContentAddressed } from './runtime/host-script.js';
 import { LANGUAGE_NAMES, WASM_PAGE_BYTES, type Language } from './runtime/manifest.js';
@@ -85,6 +86,11 @@ export interface RunRequest {
    * write that would go past one fails with ENOSPC (and a denial in the envelope), before anything is written.
    */
   quotas?: DirectoryQuota[];
+  /**
+   * Directories of `baseDir` (relative) that no grant reaches into unless it names them (or a directory inside them)
+   * itself: Capsule's own state in a directory a run may read. Refused as outside every grant, left out of listings.
+   */
+  excludedPaths?: string[];
   signal?: AbortSignal;
   /** Called about once a second while the guest runs. */
   onProgress?: (progress: RunProgress) => void;
@@ -336,7 +342,9 @@ export class Sandbox {
     // A declared secret without a value here (or cut for a sub-task) is absent in the guest, as an unset listed
     // variable is: reading it is no denial.
     unsetEnv.push(...Object.keys(declared.secrets).filter((name) => !(name in edge.environment)));
-    const inherited = { baseDir: request.baseDir, defaults: request.defaults, env: request.env, mounts: request.mounts, options: request.options, quotas: request.quotas };
+    const inherited = {
+      baseDir: request.baseDir, defaults: request.defaults, env: request.env, mounts: request.mounts, options: request.options, quotas: request.quotas, excludedPaths: request.excludedPaths,
+    };
     const registration = this.subtasks.register((name, args) =>
       this.runAtDepth({ bundle: request.bundle, task: name, args, ...inherited, signal: lifetime.signal }, depth + 1, options),
     );
@@ -351,7 +359,7 @@ export class Sandbox {
         fuel: options.fuel,
         ramBytes: options.ramBytes,
         outputCapBytes: this.outputCapBytes,
-        files: grantsFor(options, request.baseDir),
+        files: grantsFor(options, request.baseDir, (request.excludedPaths ?? []).map(normaliseRelative)),
         quotas: (request.quotas ?? []).map((quota) => quota.grant),
         egress: edge.endpoint,
         subtasks: { authority: this.subtasks.authority, token: registration.token },

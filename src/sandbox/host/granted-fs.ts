@@ -112,7 +112,8 @@ export class GrantedFs {
   readdir(target: GrantedPath): { name: string; type: 'file' | 'directory' | 'symlink' | 'other' }[] {
     const dir = this.descend(this.root(target), target.rest);
     try {
-      const entries = fs.readdirSync(at(dir.fd), { withFileTypes: true });
+      const hidden = this.excludedIn(target);
+      const entries = fs.readdirSync(at(dir.fd), { withFileTypes: true }).filter((e) => !hidden.has(e.name));
       if (entries.length > MAX_LISTED_ENTRIES) throw new FsFailure('EFBIG', `the directory has more than ${MAX_LISTED_ENTRIES} entries`);
       return entries.map((e) => ({ name: e.name, type: e.isFile() ? 'file' : e.isDirectory() ? 'directory' : e.isSymbolicLink() ? 'symlink' : 'other' }));
     } finally {
@@ -350,6 +351,18 @@ export class GrantedFs {
     }
     fs.rmdirSync(at(parentFd, name));
     freed.entries++;
+  }
+
+  /** Names in the listed directory that its grant excludes. */
+  private excludedIn(target: GrantedPath): Set<string> {
+    const excluded = this.roots[target.grant]?.excluded ?? [];
+    const here = target.rest.join('/');
+    const names = new Set<string>();
+    for (const path of excluded) {
+      const slash = path.lastIndexOf('/');
+      if ((slash === -1 ? '' : path.slice(0, slash)) === here) names.add(path.slice(slash + 1));
+    }
+    return names;
   }
 
   /** The quotas a change inside `dir` counts against: those covering where the directory really is. */
