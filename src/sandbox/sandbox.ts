@@ -191,6 +191,11 @@ export class Sandbox {
     return resolved;
   }
 
+  /** Loads a language's runtime now (building it once per version), so its first task does not wait for it. */
+  async load(language: Language): Promise<void> {
+    await this.ensureLanguage(language);
+  }
+
   async run(request: RunRequest): Promise<Envelope> {
     return this.runAtDepth(request, 0, undefined);
   }
