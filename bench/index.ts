@@ -1,5 +1,6 @@
 /** `npm run bench`: every benchmark, printed as Markdown tables for docs/benchmarks.md. */
 import { benchEgress } from './egress.js';
+import { benchMcp } from './mcp.js';
 import { benchPayloads } from './payloads.js';
 import { benchPython } from './python.js';
 import { benchSandbox } from './sandbox.js';
@@ -15,4 +16,6 @@ process.stdout.write('\n## Pipelines on Temporal\n\n');
 await benchTemporal();
 process.stdout.write('\n## Large payloads: codec and claim-check\n\n');
 await benchPayloads();
+process.stdout.write('\n## MCP server\n\n');
+await benchMcp();
 process.exit(0);
