@@ -54,19 +54,25 @@ export async function benchMcp(): Promise<string[]> {
     await timed(WARM_UP, (i) => viaMcp(i));
     await timed(WARM_UP, inProcess);
     // Interleaved in blocks of 20, so both see the same machine.
+    const noCode = async () => {
+      await client.callTool({ name: 'session_files', arguments: { session: 'never-used' } });
+    };
     const mcp: number[] = [];
     const local: number[] = [];
     const session: number[] = [];
+    const protocol: number[] = [];
     for (let block = 0; block < CALLS / 20; block++) {
       mcp.push(...(await timed(20, (i) => viaMcp(i))));
       local.push(...(await timed(20, inProcess)));
       session.push(...(await timed(20, (i) => viaMcp(i, 'bench'))));
+      protocol.push(...(await timed(20, noCode)));
     }
-    const overhead = percentile(mcp, 50) - percentile(local, 50);
+    const difference = percentile(mcp, 50) - percentile(local, 50);
     out('| measure | result | baseline (same run) |');
     out('|---|---|---|');
-    out(`| execute_javascript through \`capsule mcp\` (stdio, SDK Client), ${CALLS} sequential calls | ${summary(mcp)} | bundleSource + Sandbox.run in-process: ${summary(local)}; the server adds ${ms(overhead)} at p50 |`);
-    out(`| the same calls in a session (queue, quota measured, read-write mount) | ${summary(session)} | without a session: ${summary(mcp)} |`);
+    out(`| execute_javascript through \`capsule mcp\` (stdio, SDK Client), ${CALLS} sequential calls | ${summary(mcp)} | bundleSource + Sandbox.run in-process: ${summary(local)} (difference at p50: ${ms(difference)}) |`);
+    out(`| a tool call that runs no code (session_files of a session that does not exist), ${CALLS} calls | ${summary(protocol)} | the protocol's round trip: JSON-RPC over stdio, schema checks, one result |`);
+    out(`| execute_javascript in a session (queue, quota measured, read-write mount), ${CALLS} calls | ${summary(session)} | without a session: ${summary(mcp)} |`);
     return lines;
   } finally {
     await client.close();
