@@ -3,12 +3,12 @@
  * only types from envelope.ts: they must never load the sandbox itself.)
  */
 export { Sandbox } from './sandbox.js';
-export type { SandboxOptions, RunRequest, ProgramOptions } from './sandbox.js';
+export type { SandboxOptions, RunRequest } from './sandbox.js';
 export type { RunProgress } from './run-progress.js';
 export { bundleTaskFile, BundleError, taskLanguage } from './bundle.js';
 export type { TaskBundle, ProgramRecord, ProgramLanguage } from './bundle.js';
 export { PROGRAM_LANGUAGES } from './bundle.js';
-export { bundleSource, MAX_PROGRAM_BYTES, type ProgramBundle, type ProgramSource } from './source-program.js';
+export { bundleSource, MAX_PROGRAM_BYTES, type ProgramBundle, type ProgramOptions, type ProgramSource } from './source-program.js';
 export type { WithoutMain } from './guest/protocol.js';
 export * from './envelope.js';
 export { invalidTaskEnvelope } from './outcome.js';

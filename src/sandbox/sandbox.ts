@@ -10,7 +10,7 @@ import { fileURLToPath } from 'node:url';
 import { MountError } from '../config/mounts.js';
 import { capsuleCacheDir } from '../config/paths.js';
 import { loadSecretValues, type SecretSource } from '../config/dotenv.js';
-import { BUILTIN_DEFAULTS, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults, type TaskOptionsInput, TaskOptionsError } from '../config/task-options.js';
+import { BUILTIN_DEFAULTS, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults, TaskOptionsError } from '../config/task-options.js';
 import { COMPUTE_LEVELS, formatBytes, parseBytes } from '../config/units.js';
 import { jsonValueProblem } from './bounded-json.js';
 import { taskLanguage, type TaskBundle } from './bundle.js';
@@ -32,6 +32,7 @@ import { type RunProgress, startProgress } from './run-progress.js';
 import { bundleForThread, writeContentAddressed } from './runtime/host-script.js';
 import { LANGUAGE_NAMES, WASM_PAGE_BYTES, type Language } from './runtime/manifest.js';
 import { loadRuntime, type ProgressReporter, type Runtime } from './runtime/runtime.js';
+import { resolveProgramOptions, type ProgramOptions } from './source-program.js';
 import { SubtaskServer } from './subtask-server.js';
 
 export interface SandboxOptions {
@@ -95,9 +96,6 @@ export interface RunRequest {
   /** Called about once a second while the guest runs. */
   onProgress?: (progress: RunProgress) => void;
 }
-
-/** The options a program runs with: a task's options, without the name (a program's entry is always `main`). */
-export type ProgramOptions = Omit<TaskOptionsInput, 'name'>;
 
 interface DescribeContext {
   baseDir: string;
@@ -399,17 +397,12 @@ type FoundTask = { ok: true; options: ResolvedTaskOptions } | { ok: false; envel
  */
 function programTask(request: RunRequest, taskName: string): FoundTask {
   try {
-    const options = resolveTaskOptions({ ...request.options, name: taskName }, { file: PROGRAM_OPTIONS, baseDir: request.baseDir, defaults: request.defaults });
-    return { ok: true, options };
+    return { ok: true, options: resolveProgramOptions(request.options, taskName, request) };
   } catch (error) {
     if (error instanceof TaskOptionsError) return { ok: false, envelope: invalidTaskEnvelope(taskName, error.message) };
     throw error;
   }
 }
-
-/** How messages name a program's options (they are its caller's). */
-const PROGRAM_OPTIONS = 'options given with the code';
-
 function runtimeInit(runtime: Runtime) {
   return { glueUrl: runtime.glueUrl, modules: runtime.modules, initialMemoryPages: runtime.manifest.initialMemoryPages };
 }

@@ -15,6 +15,7 @@
  */
 import { createHash } from 'node:crypto';
 import type * as esbuild from 'esbuild';
+import { resolveTaskOptions, type ResolvedTaskOptions, type TaskDefaults, type TaskOptionsInput } from '../config/task-options.js';
 import { BundleError, contentAddressed, esbuildBundle, isExternal, type ProgramLanguage, type ProgramRecord, type TaskBundle } from './bundle.js';
 import { PROGRAM_MAIN_EXPORT } from './guest/protocol.js';
 
@@ -25,6 +26,20 @@ export interface ProgramSource {
 }
 
 export type ProgramBundle = TaskBundle & { program: ProgramRecord };
+
+/** The options a program runs with: a task's options, without the name (a program's entry is always `main`). */
+export type ProgramOptions = Omit<TaskOptionsInput, 'name'>;
+
+/** How messages name a program's options (they are its caller's). */
+const PROGRAM_OPTIONS = 'options given with the code';
+
+/**
+ * A program's task options: the caller's, under the task's name (the code's declarations are never read). Throws
+ * TaskOptionsError naming the option.
+ */
+export function resolveProgramOptions(options: ProgramOptions | undefined, taskName: string, ctx: { baseDir: string; defaults?: TaskDefaults }): ResolvedTaskOptions {
+  return resolveTaskOptions({ ...options, name: taskName }, { file: PROGRAM_OPTIONS, baseDir: ctx.baseDir, ...(ctx.defaults === undefined ? {} : { defaults: ctx.defaults }) });
+}
 
 /** The largest program accepted, in bytes of UTF-8: programs travel in tool calls and workflow histories. */
 export const MAX_PROGRAM_BYTES = 1024 * 1024;

@@ -11,7 +11,7 @@ import { call, connectStdio, execute, serverDir, textOf, type Connected } from '
 const server = serverDir();
 let connected: Connected;
 const client = () => connected.client;
-const ARGS = ['--root', '.', '--max-compute', 'HIGH', '--max-ram', '128MB', '--max-timeout', '3s', '--max-output', '16KB', '--session-quota', '64KB', '--allow-host', 'api.example.com'];
+const ARGS = ['--root', '.', '--max-compute', 'HIGH', '--max-ram', '128MB', '--max-timeout', '20s', '--max-output', '16KB', '--session-quota', '64KB', '--allow-host', 'api.example.com'];
 
 beforeAll(async () => {
   connected = await connectStdio(server.dir, ARGS);
@@ -38,7 +38,7 @@ describe('tools', () => {
     // The description states the contract and this server's actual ceilings.
     expect(js.description).toMatch(/function main\(input\)/);
     expect(js.description).toMatch(/memory never persist/);
-    expect(js.description).toMatch(/timeout 3s; network: api\.example\.com; shared files: its directory, read-only at \.\/files\//);
+    expect(js.description).toMatch(/timeout 20s; network: api\.example\.com; shared files: its directory, read-only at \.\/files\//);
     for (const name of ['session_files', 'session_write']) expect(tools.find((t) => t.name === name)!.description).toMatch(/Only files persist in a session: every run starts with fresh memory/);
   });
 });
@@ -71,12 +71,14 @@ describe('running code', () => {
 
 describe('hostile code', () => {
   it('stops an infinite loop at the timeout and keeps answering', async () => {
-    const { envelope, text } = await execute(client(), 'execute_javascript', { code: 'while (true) {}' });
+    const { envelope, text } = await execute(client(), 'execute_javascript', { code: 'while (true) {}', limits: { timeout: '2s' } });
     expect(envelope.error?.error_type).toBe('timeout');
     expect(text).toMatch(/^error \(timeout\): /);
     await stillAnswers();
   });
 
+  // Fuel and memory bombs get the whole 20 s ceiling of wall time: on a loaded machine they must end by their own
+  // limit, not by the clock.
   it('stops a fuel bomb at its compute limit', async () => {
     const { envelope } = await execute(client(), 'execute_python', { code: 'n = 0\nwhile True:\n    n += 1\n', limits: { compute: 'LOW' } });
     expect(envelope.error?.error_type).toBe('fuel_exhausted');

@@ -19,9 +19,9 @@
  */
 import * as fs from 'node:fs';
 import type { FileMode } from '../../config/task-options.js';
-import { type FileGrant, type GrantedPath, narrower, READ_ONLY_REASON } from '../policy/file-policy.js';
+import { excludedNames, type FileGrant, type GrantedPath, narrower, READ_ONLY_REASON } from '../policy/file-policy.js';
 import { FdLedger } from './fd-ledger.js';
-import { QuotaLedger, reserveAll } from './quota-ledger.js';
+import { type Covering, type QuotaLedger, Quotas } from './quota-ledger.js';
 import {
   at, codeOf, DIRECTORY_FLAGS, FsFailure, HARD_LINK_REASON, HOLDS_ROOT_REASON, identity, isLink, LINK_REASON, openRoots, Refused, ROOT_REASON,
   type Root, SPECIAL_REASON, type Stats,
@@ -43,18 +43,18 @@ interface Dir {
 
 export class GrantedFs {
   /** No grants: what an instance prepared ahead of its run sees (the policy refuses every path before this). */
-  static readonly NONE = new GrantedFs([], new FdLedger(new SharedArrayBuffer(4)), 0, []);
+  static readonly NONE = new GrantedFs([], new FdLedger(new SharedArrayBuffer(4)), 0, new Quotas([]));
 
   private constructor(
     private readonly roots: Root[],
     private readonly ledger: FdLedger,
     private readonly maxReadBytes: number,
-    private readonly quotas: readonly QuotaLedger[],
+    private readonly quotas: Quotas,
   ) {}
 
   /** Opens every grant's root (walking its host path without following links) and derives the combined modes. */
   static open(grants: readonly FileGrant[], ledger: FdLedger, maxReadBytes: number, quotas: readonly QuotaLedger[] = []): GrantedFs {
-    return new GrantedFs(openRoots(grants, ledger), ledger, maxReadBytes, quotas);
+    return new GrantedFs(openRoots(grants, ledger), ledger, maxReadBytes, new Quotas(quotas));
   }
 
   close(): void {
@@ -93,7 +93,7 @@ export class GrantedFs {
       let undo: (() => void) | undefined;
       try {
         const replaced = existing && !append ? Number(existing.size) : 0;
-        undo = reserveAll(this.quotasOf(dir), data.length - replaced, existing ? 0 : 1);
+        undo = this.quotasOf(dir).reserve(data.length - replaced, existing ? 0 : 1);
         // Truncated only after the handle is known to be the regular, singly linked file that was checked.
         if (existing && !append) fs.ftruncateSync(fd, 0);
         let written = 0;
@@ -112,7 +112,7 @@ export class GrantedFs {
   readdir(target: GrantedPath): { name: string; type: 'file' | 'directory' | 'symlink' | 'other' }[] {
     const dir = this.descend(this.root(target), target.rest);
     try {
-      const hidden = this.excludedIn(target);
+      const hidden = excludedNames(this.roots[target.grant]?.excluded ?? [], target.rest);
       const entries = fs.readdirSync(at(dir.fd), { withFileTypes: true }).filter((e) => !hidden.has(e.name));
       if (entries.length > MAX_LISTED_ENTRIES) throw new FsFailure('EFBIG', `the directory has more than ${MAX_LISTED_ENTRIES} entries`);
       return entries.map((e) => ({ name: e.name, type: e.isFile() ? 'file' : e.isDirectory() ? 'directory' : e.isSymbolicLink() ? 'symlink' : 'other' }));
@@ -137,7 +137,7 @@ export class GrantedFs {
       return this.inParent(target, (dir, name) => {
         if (name === null) throw new FsFailure('EEXIST', 'file already exists');
         requireWrite(dir);
-        this.counted(dir, 0, 1, () => fs.mkdirSync(at(dir.fd, name), 0o777));
+        this.quotasOf(dir).counted(0, 1, () => fs.mkdirSync(at(dir.fd, name), 0o777));
         return null;
       });
     }
@@ -152,7 +152,7 @@ export class GrantedFs {
           if (codeOf(error) !== 'ENOENT') throw error;
           requireWrite(dir);
           const parent = dir;
-          this.counted(parent, 0, 1, () => fs.mkdirSync(at(parent.fd, name), 0o777));
+          this.quotasOf(parent).counted(0, 1, () => fs.mkdirSync(at(parent.fd, name), 0o777));
           first ??= guestPrefix(target, index);
           next = this.enter(dir, name);
         }
@@ -182,7 +182,7 @@ export class GrantedFs {
         this.removeTree(dir.fd, name, 0, freed);
       } finally {
         // What was removed is given back even when the removal stopped half way.
-        for (const quota of this.quotasOf(dir)) quota.release(freed.bytes, freed.entries);
+        this.quotasOf(dir).release(freed.bytes, freed.entries);
       }
     });
   }
@@ -195,7 +195,7 @@ export class GrantedFs {
       if (!stats.isDirectory()) throw new FsFailure('ENOTDIR', 'not a directory');
       this.refuseRootsIn(dir, name, stats);
       fs.rmdirSync(at(dir.fd, name));
-      for (const quota of this.quotasOf(dir)) quota.release(0, 1);
+      this.quotasOf(dir).release(0, 1);
     });
   }
 
@@ -220,11 +220,11 @@ export class GrantedFs {
         const replaced = this.lstatIfExists(destination, destinationName);
         if (replaced?.isDirectory()) this.refuseRootsIn(destination, destinationName, replaced);
         const quotas = this.quotasOf(source);
-        if (!sameLedgers(quotas, this.quotasOf(destination))) {
+        if (!quotas.same(this.quotasOf(destination))) {
           throw new FsFailure('EXDEV', 'cross-device link not permitted (the source and the destination count against different quotas: copy, then remove)');
         }
         fs.renameSync(at(source.fd, sourceName), at(destination.fd, destinationName));
-        if (replaced) for (const quota of quotas) quota.release(replaced.isFile() ? Number(replaced.size) : 0, 1);
+        if (replaced) quotas.release(replaced.isFile() ? Number(replaced.size) : 0, 1);
       }),
     );
   }
@@ -341,7 +341,7 @@ export class GrantedFs {
           this.removeTree(dir.fd, entry.name, depth + 1, freed);
           continue;
         }
-        const size = entry.isFile() && this.quotas.length > 0 ? Number(fs.lstatSync(at(dir.fd, entry.name)).size) : 0;
+        const size = entry.isFile() && this.quotas.any ? Number(fs.lstatSync(at(dir.fd, entry.name)).size) : 0;
         fs.unlinkSync(at(dir.fd, entry.name));
         freed.bytes += size;
         freed.entries++;
@@ -353,39 +353,14 @@ export class GrantedFs {
     freed.entries++;
   }
 
-  /** Names in the listed directory that its grant excludes. */
-  private excludedIn(target: GrantedPath): Set<string> {
-    const excluded = this.roots[target.grant]?.excluded ?? [];
-    const here = target.rest.join('/');
-    const names = new Set<string>();
-    for (const path of excluded) {
-      const slash = path.lastIndexOf('/');
-      if ((slash === -1 ? '' : path.slice(0, slash)) === here) names.add(path.slice(slash + 1));
-    }
-    return names;
-  }
-
   /** The quotas a change inside `dir` counts against: those covering where the directory really is. */
-  private quotasOf(dir: Dir): QuotaLedger[] {
-    if (this.quotas.length === 0) return [];
-    const place = fs.readlinkSync(at(dir.fd));
-    return this.quotas.filter((quota) => quota.covers(place));
-  }
-
-  /** Runs a change that adds `bytes` and `entries` below `dir`, reserved first and given back if it fails. */
-  private counted(dir: Dir, bytes: number, entries: number, change: () => void): void {
-    const undo = reserveAll(this.quotasOf(dir), bytes, entries);
-    try {
-      change();
-    } catch (error) {
-      undo();
-      throw error;
-    }
+  private quotasOf(dir: Dir): Covering {
+    return this.quotas.covering(() => fs.readlinkSync(at(dir.fd)));
   }
 
   private removeFile(dir: Dir, name: string, stats: Stats): void {
     fs.unlinkSync(at(dir.fd, name));
-    for (const quota of this.quotasOf(dir)) quota.release(stats.isFile() ? Number(stats.size) : 0, 1);
+    this.quotasOf(dir).release(stats.isFile() ? Number(stats.size) : 0, 1);
   }
 
   private unlinkQuietly(dir: Dir, name: string): void {
@@ -395,10 +370,6 @@ export class GrantedFs {
       // Gone already, or not ours to remove: the write's own error is the one to report.
     }
   }
-}
-
-function sameLedgers(a: readonly QuotaLedger[], b: readonly QuotaLedger[]): boolean {
-  return a.length === b.length && a.every((ledger) => b.includes(ledger));
 }
 
 function requireWrite(dir: Dir): void {

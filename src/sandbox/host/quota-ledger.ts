@@ -81,19 +81,61 @@ export class QuotaLedger {
   }
 }
 
-/** Reserves on every ledger or on none; returns the undo. */
-export function reserveAll(ledgers: readonly QuotaLedger[], bytes: number, entries: number): () => void {
-  const taken: QuotaLedger[] = [];
-  try {
-    for (const ledger of ledgers) {
-      ledger.reserve(bytes, entries);
-      taken.push(ledger);
+/** The ledgers covering one directory: a change there counts against all of them. */
+export class Covering {
+  constructor(readonly ledgers: readonly QuotaLedger[]) {}
+
+  /** Reserves on every ledger or on none; returns the undo. */
+  reserve(bytes: number, entries: number): () => void {
+    const taken: QuotaLedger[] = [];
+    try {
+      for (const ledger of this.ledgers) {
+        ledger.reserve(bytes, entries);
+        taken.push(ledger);
+      }
+    } catch (error) {
+      for (const ledger of taken) ledger.release(bytes, entries);
+      throw error;
     }
-  } catch (error) {
-    for (const ledger of taken) ledger.release(bytes, entries);
-    throw error;
+    return () => {
+      for (const ledger of taken) ledger.release(bytes, entries);
+    };
   }
-  return () => {
-    for (const ledger of taken) ledger.release(bytes, entries);
-  };
+
+  release(bytes: number, entries: number): void {
+    for (const ledger of this.ledgers) ledger.release(bytes, entries);
+  }
+
+  /** Runs a change that adds `bytes` and `entries`, reserved first and given back if it fails. */
+  counted(bytes: number, entries: number, change: () => void): void {
+    const undo = this.reserve(bytes, entries);
+    try {
+      change();
+    } catch (error) {
+      undo();
+      throw error;
+    }
+  }
+
+  same(other: Covering): boolean {
+    return this.ledgers.length === other.ledgers.length && this.ledgers.every((ledger) => other.ledgers.includes(ledger));
+  }
 }
+
+/** A run's quotas, as GrantedFs applies them: the ones covering a directory are found by where it really is. */
+export class Quotas {
+  constructor(private readonly ledgers: readonly QuotaLedger[]) {}
+
+  get any(): boolean {
+    return this.ledgers.length > 0;
+  }
+
+  /** The quotas covering the directory `dirPath` (what its descriptor's /proc link reads) lies in. */
+  covering(dirPath: () => string): Covering {
+    if (this.ledgers.length === 0) return NOTHING;
+    const place = dirPath();
+    return new Covering(this.ledgers.filter((ledger) => ledger.covers(place)));
+  }
+}
+
+const NOTHING = new Covering([]);

@@ -66,6 +66,17 @@ export function normaliseRelative(raw: string): string {
   return path.posix.normalize(raw.replaceAll('\\', '/')).replace(/\/+$/, '') || '.';
 }
 
+/** The names a listing of the directory `rest` (components below a grant's root) leaves out: its excluded children. */
+export function excludedNames(excluded: readonly string[], rest: readonly string[]): Set<string> {
+  const here = rest.join('/');
+  const names = new Set<string>();
+  for (const path of excluded) {
+    const slash = path.lastIndexOf('/');
+    if ((slash === -1 ? '' : path.slice(0, slash)) === here) names.add(path.slice(slash + 1));
+  }
+  return names;
+}
+
 export class FilePolicy {
   constructor(readonly grants: readonly FileGrant[]) {}
 
