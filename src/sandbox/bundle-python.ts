@@ -9,16 +9,16 @@
  */
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ConfinedReadError, readConfined } from './confined-read.js';
+import { ConfinedReadError, MAX_SOURCE_BYTES, readConfined } from './confined-read.js';
 
 export interface PythonSource {
   entry: string;
   files: Record<string, string>;
 }
 
-/** A bundle travels in workflow history: keep it far below a Temporal payload. */
+/** A Python task is at most this many files, of MAX_SOURCE_BYTES together (as one JavaScript source may be). */
 const MAX_FILES = 200;
-const MAX_BYTES = 1024 * 1024;
+const MAX_BYTES = MAX_SOURCE_BYTES;
 
 const IMPORT = /^[ \t]*import[ \t]+([\w. \t,]+)/gm;
 // Names run across lines only inside parentheses: `from a import (x,\n y)`; otherwise the line ends them.
@@ -45,7 +45,7 @@ export function collectPythonSource(absoluteEntry: string): PythonSource {
     }
     bytes += Buffer.byteLength(text);
     if (Object.keys(files).length >= MAX_FILES || bytes > MAX_BYTES) {
-      throw new PythonBundleError(`the task and the local modules it imports exceed ${MAX_FILES} files or ${MAX_BYTES / 1024} KiB`);
+      throw new PythonBundleError(`the task and the local modules it imports exceed ${MAX_FILES} files or ${MAX_BYTES / (1024 * 1024)} MiB`);
     }
     files[key] = text;
     pending.push(...localImports(root, file, text));

@@ -8,8 +8,11 @@ import * as fs from 'node:fs';
 import path from 'node:path';
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
-/** No single source file is larger: bundles travel in workflow history. */
-export const MAX_SOURCE_BYTES = 16 * 1024 * 1024;
+/**
+ * No task source (a file, or a Python task with its local modules) is larger. Bundles travel by claim-check, so
+ * this follows the largest value a pipeline moves (64 MiB, workflows/shared.ts), not Temporal's payload limit.
+ */
+export const MAX_SOURCE_BYTES = 64 * 1024 * 1024;
 const PROC_FD = process.platform === 'linux' && fs.existsSync('/proc/self/fd');
 
 export class ConfinedReadError extends Error {}

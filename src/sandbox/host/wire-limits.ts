@@ -4,8 +4,12 @@
  * load zod.
  */
 
-/** The most a result may hold: a larger one is refused in the thread with a clear message. */
-export const MAX_RESULT_CHARS = 32 * 1024 * 1024;
+/**
+ * The most a result may hold: a larger one is refused in the thread with a clear message. Above the largest value a
+ * pipeline step may return (64 MiB, workflows/shared.ts), so a step's result between the two reaches the activity,
+ * which refuses it once, non-retryably, naming the step and the size.
+ */
+export const MAX_RESULT_CHARS = 128 * 1024 * 1024;
 /** A guest's failure (message and stack, as the runner's JSON) larger than this is replaced by a short one. */
 export const MAX_FAILURE_CHARS = 1024 * 1024;
 /** Paths, URLs and reasons in requests and denials are shortened to this. */
