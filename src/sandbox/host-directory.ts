@@ -46,7 +46,7 @@ export class HostDirectory {
   static open(baseDir: string, hostPath: string, options: { mode: FileMode; maxReadBytes: number; quota?: DirectoryQuota }): HostDirectory {
     const grants = [{ guestPath: '.', base: baseDir, hostPath, mode: options.mode }];
     const quotas = options.quota === undefined ? [] : [new QuotaLedger(options.quota.grant)];
-    return new HostDirectory(new FilePolicy(grants), GrantedFs.open(grants, new FdLedger(FdLedger.allocate()), options.maxReadBytes, quotas));
+    return new HostDirectory(new FilePolicy(grants), GrantedFs.open(grants, new FdLedger(), options.maxReadBytes, quotas));
   }
 
   close(): void {

@@ -174,6 +174,8 @@ export class Sandbox {
 
   /** Every task the bundle declares, validated. Throws TaskOptionsError naming the file, task and option. */
   async describe(bundle: TaskBundle, ctx: DescribeContext): Promise<ReadonlyMap<string, ResolvedTaskOptions>> {
+    // Its top level is the program itself, and what it declares is never used: there is nothing to describe.
+    if (bundle.program !== undefined) throw new TaskOptionsError(bundle.entryFile, undefined, undefined, 'code given as text runs with its caller\'s options; it declares none to describe');
     const key = JSON.stringify([bundle.sha256, bundle.entryFile, ctx.baseDir, ctx.defaults ?? null, ctx.overrides ?? null]);
     const cached = this.resolved.get(key);
     if (cached) return cached;

@@ -81,6 +81,14 @@ describe('JavaScript programs', () => {
     expect(a.program.sha256).not.toBe(a.sha256);
   });
 
+  it('is never described (its top level is the program), and a task file never takes options', async () => {
+    const bundle = await bundleSource({ language: 'javascript', source: 'console.log("would run")' });
+    await expect(sandbox().describe(bundle, { baseDir: dir().base })).rejects.toThrow(/declares none to describe/);
+    const { program: _program, ...asTaskFile } = bundle;
+    const envelope = await sandbox().run({ bundle: asTaskFile, baseDir: dir().base, options: { compute: 'LOW' } });
+    expect(envelope.error).toMatchObject({ error_type: 'invalid_task', message: expect.stringMatching(/options replace declarations only for code given as text/) });
+  });
+
   it("refuses options that do not validate, naming them as the caller's", async () => {
     const envelope = await run('javascript', 'function main() {}', undefined, { options: { ram: 'lots' } });
     expect(envelope.error?.error_type).toBe('invalid_task');

@@ -9,8 +9,8 @@
  * Files are checked before they are opened (lstat through the pinned parent: regular files only, one hard link)
  * and the opened handle is checked again (fstat: the same inode). FIFOs, sockets and devices are refused before
  * any open, and every open has O_NONBLOCK as well, so no call can block its thread (a thread stuck in a system call
- * cannot be terminated). Grant roots cannot be removed or renamed, nor any directory holding one. Descriptors live
- * in the thread's FdLedger, so a thread terminated mid-call leaks none.
+ * cannot be terminated). Grant roots cannot be removed or renamed, nor any directory holding one. Descriptors are
+ * counted in the thread's FdLedger; Node closes the ones a terminated thread still held.
  *
  * A directory with a quota (quota-ledger.ts) is recognised by where a call's parent directory really is (the path
  * its descriptor holds), whichever grant the walk started from: every growth below it is reserved before it is
@@ -43,7 +43,7 @@ interface Dir {
 
 export class GrantedFs {
   /** No grants: what an instance prepared ahead of its run sees (the policy refuses every path before this). */
-  static readonly NONE = new GrantedFs([], new FdLedger(new SharedArrayBuffer(4)), 0, new Quotas([]));
+  static readonly NONE = new GrantedFs([], new FdLedger(), 0, new Quotas([]));
 
   private constructor(
     private readonly roots: Root[],

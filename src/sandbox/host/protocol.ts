@@ -26,8 +26,6 @@ export interface ThreadInit {
   runtimes: Partial<Record<Language, RuntimeInit>>;
   /** What the instance a new thread prepares before its first job is for (the default language and `ram`). */
   spare: { language: Language; ramBytes: number };
-  /** This thread's FdLedger (host/fd-ledger.ts): the pool closes what it lists once the thread is gone. */
-  fdLedger: SharedArrayBuffer;
 }
 
 export interface GuestJob {

@@ -24,7 +24,7 @@ const MAX_LISTED = 1000;
  */
 export const HOST_CALL_FUEL = { file: 10_000, output: 1_000, bytesPerUnit: 16 } as const;
 const init = workerData as ThreadInit;
-const ledger = new FdLedger(init.fdLedger);
+const ledger = new FdLedger();
 const port = parentPort!;
 const send = (message: FromThread) => port.postMessage(message);
 
