@@ -1,6 +1,7 @@
 /**
- * `capsule mcp --http`: Streamable HTTP on loopback, driven by the SDK's Client. Each client session gets its own
- * MCP server over one shared sandbox and session store; Host and Origin are checked; only loopback addresses serve.
+ * What only `capsule mcp --http` has (server.test.ts runs the tool battery over both transports): several client
+ * sessions, each with its own MCP server over one shared sandbox and session store; Host and Origin checks; loopback
+ * addresses only.
  */
 import { execFile } from 'node:child_process';
 import http from 'node:http';
@@ -20,20 +21,6 @@ afterAll(async () => {
 });
 
 describe('capsule mcp --http', () => {
-  it('serves tools and runs both languages', async () => {
-    const connected = await connectHttp(running.url);
-    try {
-      const { tools } = await connected.client.listTools();
-      expect(tools).toHaveLength(8);
-      const js = await execute(connected.client, 'execute_javascript', { code: 'function main(input) { return input.map((s) => s.toUpperCase()); }', input: ['a', 'b'] });
-      expect(js.envelope.result).toEqual(['A', 'B']);
-      const py = await execute(connected.client, 'execute_python', { code: 'print("from python")' });
-      expect(py.envelope.result).toBe('from python\n');
-    } finally {
-      await connected.close();
-    }
-  });
-
   it('keeps a session\'s files across client sessions, and answers after an infinite loop', async () => {
     const first = await connectHttp(running.url);
     const second = await connectHttp(running.url);
