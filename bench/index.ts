@@ -1,5 +1,6 @@
 /** `npm run bench`: every benchmark, printed as Markdown tables for docs/benchmarks.md. */
 import { benchEgress } from './egress.js';
+import { benchHeartbeat } from './heartbeat.js';
 import { benchMcp } from './mcp.js';
 import { benchPayloads } from './payloads.js';
 import { benchPython } from './python.js';
@@ -16,6 +17,8 @@ process.stdout.write('\n## Pipelines on Temporal\n\n');
 await benchTemporal();
 process.stdout.write('\n## Large payloads: codec and claim-check\n\n');
 await benchPayloads();
+process.stdout.write('\n## Heartbeats on a busy machine\n\n');
+await benchHeartbeat();
 process.stdout.write('\n## MCP server\n\n');
 await benchMcp();
 process.exit(0);

@@ -1,15 +1,21 @@
 /**
- * The runTask activity: one attempt of one task in a fresh sandbox. It heartbeats while the guest runs (so a dead
- * worker is noticed within the heartbeat timeout and cancellation reaches the guest), sets execution.retries from
- * the attempt number, and carries earlier attempts' failures forward in heartbeat details so the final result (or
- * failure) shows why a step needed several attempts.
+ * The runTask activity: one attempt of one task in a fresh sandbox. It decides the step's two retry budgets (the
+ * activity's retry policy only bounds their sum): the task failing on its own is retried up to `maxRetries` times;
+ * attempts that left no result — lost — up to `maxLostAttempts` times. It heartbeats from the start (so a dead
+ * worker is noticed within the heartbeat timeout and cancellation reaches the guest), gives the guest its
+ * context() (workflow, step, attempt, idempotency key), and holds its report until the server is there to take it.
  */
+import { createHash } from 'node:crypto';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
-import { z } from 'zod';
 import { formatBytes } from '../config/units.js';
-import { DETERMINISTIC_ERROR_TYPES, type Envelope, type RunProgress, type RunRequest } from '../sandbox/index.js';
-import { MAX_VALUE_BYTES, type AttemptFailure, type EnvelopeSizes, type RunTaskHeartbeat, type RunTaskInput, type RunTaskResult } from '../workflows/shared.js';
+import { DETERMINISTIC_ERROR_TYPES, type Envelope, type RunRequest, type TaskContext } from '../sandbox/index.js';
+import { attemptsBefore, HANDED_BACK, lostAttemptsMessage, lostBudgetSpent, recordFields, retriesSpent } from '../workflows/attempts.js';
+import { LOST_ATTEMPTS_EXHAUSTED, MAX_VALUE_BYTES, type EnvelopeSizes, type RunTaskInput, type RunTaskResult } from '../workflows/shared.js';
 import { BundleSource } from './bundle-source.js';
+import { AttemptHeartbeat } from './heartbeat.js';
+
+/** Failure type of an attempt handed back by a worker shutting down (the SDK's own name for it). */
+const WORKER_SHUTDOWN = 'WorkerShutdown';
 
 /** What runTask needs from a sandbox (the real Sandbox satisfies it; benchmarks plug in a native runner). */
 export interface TaskRunner {
@@ -24,86 +30,87 @@ export interface ActivityDeps {
   env?: Record<string, string | undefined>;
 }
 
-const HEARTBEAT_INTERVAL_MS = 1000;
-
-const attemptFailureSchema = z.object({
-  attempt: z.number().int().positive(),
-  error_type: z.string(),
-  message: z.string(),
-  duration_ms: z.number().nonnegative(),
-});
-const heartbeatSchema = z.object({ earlier_attempts: z.array(attemptFailureSchema) });
-
 export function createRunTask(deps: ActivityDeps) {
   const bundles = new BundleSource();
   return async function runTask(input: RunTaskInput): Promise<RunTaskResult> {
     const ctx = Context.current();
     const { attempt, workflowExecution, workflowNamespace } = ctx.info;
     if (workflowExecution === undefined) throw ApplicationFailure.nonRetryable('runTask only runs as a workflow activity (it reads the task code from the workflow)', 'internal_error');
-    const code = await bundles.code(input.bundle.sha256, ctx.client, { namespace: workflowNamespace ?? ctx.client.options.namespace, ...workflowExecution });
-    const earlier = earlierAttempts(ctx.info.heartbeatDetails, attempt);
-    let progress: RunProgress = { elapsedMs: 0, stdoutBytes: 0, stderrBytes: 0 };
-    const beat = (attempts: AttemptFailure[]) => {
-      const details: RunTaskHeartbeat = {
-        step_id: input.stepId,
-        earlier_attempts: attempts,
-        elapsed_ms: progress.elapsedMs,
-        stdout_bytes: progress.stdoutBytes,
-        stderr_bytes: progress.stderrBytes,
-      };
-      ctx.heartbeat(details);
-    };
-    // Heartbeats on a timer, not only from onProgress, so sandbox start-up never looks like a dead worker. No beat
-    // at start: short steps (most of them) finish before the first tick and save a round trip each.
-    const timer = setInterval(() => beat(earlier), HEARTBEAT_INTERVAL_MS);
-    ctx.log.info('step started', { step: input.stepId, task: input.task, sha256: input.bundle.sha256, attempt });
+    const earlier = attemptsBefore(ctx.info.heartbeatDetails, attempt);
+    const heartbeat = new AttemptHeartbeat(ctx, input.stepId, earlier);
     let envelope: Envelope;
     try {
-      envelope = await deps.sandbox.run({
-        bundle: { ...input.bundle, code },
-        task: input.task,
-        args: input.args,
-        baseDir: deps.baseDir ?? input.baseDir,
-        defaults: input.defaults,
-        ...(input.overrides === undefined ? {} : { overrides: input.overrides }),
-        ...(input.mounts === undefined ? {} : { mounts: input.mounts }),
-        env: deps.env ?? process.env,
-        signal: ctx.cancellationSignal,
-        onProgress: (p) => {
-          progress = p;
-        },
-      });
+      if (lostBudgetSpent(earlier, input.budgets)) {
+        const message = lostAttemptsMessage(input.stepId, earlier, input.budgets);
+        ctx.log.warn('step lost too often', { step: input.stepId, attempt, lost: earlier.lost.length, maxLostAttempts: input.budgets.maxLostAttempts });
+        throw ApplicationFailure.create({ type: LOST_ATTEMPTS_EXHAUSTED, message, nonRetryable: true, details: [recordFields(earlier)] });
+      }
+      ctx.log.info('step started', { step: input.stepId, task: input.task, sha256: input.bundle.sha256, attempt });
+      try {
+        const code = await bundles.code(input.bundle.sha256, ctx.client, { namespace: workflowNamespace ?? ctx.client.options.namespace, ...workflowExecution });
+        envelope = await deps.sandbox.run({
+          bundle: { ...input.bundle, code },
+          task: input.task,
+          args: input.args,
+          baseDir: deps.baseDir ?? input.baseDir,
+          defaults: input.defaults,
+          ...(input.overrides === undefined ? {} : { overrides: input.overrides }),
+          ...(input.mounts === undefined ? {} : { mounts: input.mounts }),
+          env: deps.env ?? process.env,
+          context: taskContext(input, workflowExecution, attempt),
+          signal: ctx.cancellationSignal,
+          onProgress: heartbeat.onProgress,
+        });
+      } catch (error) {
+        // No envelope: the worker failed before or around the task (its code unreadable, the machine too busy to
+        // load it). That is the attempt lost, not the task's failure, and it is retried within the lost budget.
+        heartbeat.recordLost(`the worker could not run the task: ${error instanceof Error ? error.message : String(error)}`);
+        throw error;
+      }
+      if (ctx.cancellationSignal.aborted) {
+        if (ctx.cancellationDetails?.workerShutdown) {
+          // A graceful shutdown hands the step back: a lost attempt, never the task's own failure. A retryable
+          // failure (not a cancellation) makes the SDK flush this last heartbeat before it reports.
+          heartbeat.recordLost(HANDED_BACK);
+          throw ApplicationFailure.retryable(`step ${input.stepId}: ${HANDED_BACK}`, WORKER_SHUTDOWN);
+        }
+        throw new CancelledFailure(`step ${input.stepId} cancelled`);
+      }
+      return await report(ctx, input, heartbeat, envelope);
     } finally {
-      clearInterval(timer);
+      heartbeat.stop();
     }
-    if (ctx.cancellationSignal.aborted) throw new CancelledFailure(`step ${input.stepId} cancelled`);
-    // Large results and output are fine: the claim-check stores them and history keeps a reference. Only a result
-    // too large to move at all fails, once (retrying would return the same), with the rest of its envelope.
-    const sizes = measure(envelope);
-    const record: RunTaskResult = { ...envelope, execution: { ...envelope.execution, retries: attempt - 1 }, earlier_attempts: earlier, sizes };
-    if (sizes.result_bytes > MAX_VALUE_BYTES) {
-      const message = `step "${input.stepId}": the task returned ${Number.isFinite(sizes.result_bytes) ? formatBytes(sizes.result_bytes) : 'a value too large to serialize'} of JSON, more than a step may return (${formatBytes(MAX_VALUE_BYTES)}): write large data to an allowed file and return its path`;
-      const refused: RunTaskResult = { ...record, success: false, result: null, error: { error_type: 'task_error', message }, sizes: { ...sizes, result_bytes: 0 } };
-      ctx.log.warn('step failed', { step: input.stepId, attempt, error_type: 'task_error', message });
-      throw ApplicationFailure.create({ type: 'task_error', message, nonRetryable: true, details: [refused] });
-    }
-    const result = record;
-    const log = { step: input.stepId, attempt, success: envelope.success, duration_ms: envelope.execution.duration_ms, fuel: envelope.execution.fuel_consumed };
-    if (envelope.success || envelope.error === null) {
-      ctx.log.info('step finished', log);
-      return result;
-    }
-    const { error_type, message } = envelope.error;
-    ctx.log.warn('step failed', { ...log, error_type, message });
-    // The last heartbeat travels with the failure to the server and comes back as the next attempt's details.
-    beat([...earlier, { attempt, error_type, message, duration_ms: envelope.execution.duration_ms }]);
-    throw ApplicationFailure.create({
-      type: error_type,
-      message,
-      nonRetryable: DETERMINISTIC_ERROR_TYPES.includes(error_type),
-      details: [result],
-    });
   };
+}
+
+/** The attempt's outcome as the activity's result or failure, once the server is there to take it. */
+async function report(ctx: Context, input: RunTaskInput, heartbeat: AttemptHeartbeat, envelope: Envelope): Promise<RunTaskResult> {
+  const { attempt } = ctx.info;
+  const earlier = heartbeat.records;
+  // Large results and output are fine: the claim-check stores them and history keeps a reference. Only a result
+  // too large to move at all fails, once (retrying would return the same), with the rest of its envelope.
+  const sizes = measure(envelope);
+  const record: RunTaskResult = { ...envelope, execution: { ...envelope.execution, retries: earlier.failures.length }, ...recordFields(earlier), sizes };
+  const log = { step: input.stepId, attempt, success: envelope.success, duration_ms: envelope.execution.duration_ms, fuel: envelope.execution.fuel_consumed };
+  if (sizes.result_bytes > MAX_VALUE_BYTES) {
+    const message = `step "${input.stepId}": the task returned ${Number.isFinite(sizes.result_bytes) ? formatBytes(sizes.result_bytes) : 'a value too large to serialize'} of JSON, more than a step may return (${formatBytes(MAX_VALUE_BYTES)}): write large data to an allowed file and return its path`;
+    const refused: RunTaskResult = { ...record, success: false, result: null, error: { error_type: 'task_error', message }, sizes: { ...sizes, result_bytes: 0 } };
+    ctx.log.warn('step failed', { ...log, error_type: 'task_error', message });
+    await confirmed(ctx, heartbeat, input.stepId);
+    throw ApplicationFailure.create({ type: 'task_error', message, nonRetryable: true, details: [refused] });
+  }
+  if (envelope.success || envelope.error === null) {
+    await confirmed(ctx, heartbeat, input.stepId);
+    ctx.log.info('step finished', log);
+    return record;
+  }
+  const { error_type, message } = envelope.error;
+  const final = DETERMINISTIC_ERROR_TYPES.includes(error_type) || retriesSpent(earlier, input.budgets);
+  ctx.log.warn('step failed', { ...log, error_type, message, final });
+  // The last heartbeat travels with the failure to the server and comes back as the next attempt's details.
+  heartbeat.recordFailure({ attempt, error_type, message, duration_ms: envelope.execution.duration_ms });
+  await confirmed(ctx, heartbeat, input.stepId);
+  throw ApplicationFailure.create({ type: error_type, message, nonRetryable: final, details: [record] });
 }
 
 /** Byte sizes of the envelope's parts (the result as JSON); a result JSON cannot hold at all counts as infinite. */
@@ -117,14 +124,17 @@ function measure(envelope: Envelope): EnvelopeSizes {
   return { result_bytes: resultBytes, stdout_bytes: Buffer.byteLength(envelope.execution.stdout), stderr_bytes: Buffer.byteLength(envelope.execution.stderr) };
 }
 
-/** Failures recorded by earlier attempts; an attempt that left no record (its worker died, or it timed out) is "lost". */
-function earlierAttempts(details: unknown, attempt: number): AttemptFailure[] {
-  const parsed = heartbeatSchema.safeParse(details);
-  const recorded = parsed.success ? (parsed.data.earlier_attempts as AttemptFailure[]) : [];
-  const byAttempt = new Map(recorded.filter((a) => a.attempt < attempt).map((a) => [a.attempt, a]));
-  const all: AttemptFailure[] = [];
-  for (let n = 1; n < attempt; n++) {
-    all.push(byAttempt.get(n) ?? { attempt: n, error_type: 'lost', message: 'no result: the attempt timed out or its worker stopped', duration_ms: 0 });
-  }
-  return all;
+async function confirmed(ctx: Context, heartbeat: AttemptHeartbeat, stepId: string): Promise<void> {
+  const confirmation = await heartbeat.confirm();
+  if (confirmation !== 'waiting') ctx.log.warn('reporting a step result the server may not take', { step: stepId, confirmation });
+}
+
+/**
+ * What the guest's context() returns. The idempotency key hashes the workflow's first run id with the step id:
+ * every attempt of the step (and every run after a continue-as-new) gets the same key; a new run of the pipeline
+ * gets new ones.
+ */
+function taskContext(input: RunTaskInput, execution: { workflowId: string; runId: string }, attempt: number): TaskContext {
+  const idempotencyKey = createHash('sha256').update(`${input.firstExecutionRunId}\n${input.stepId}`).digest('hex').slice(0, 32);
+  return { workflowId: execution.workflowId, runId: execution.runId, stepId: input.stepId, attempt, idempotencyKey };
 }

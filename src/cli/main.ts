@@ -1,6 +1,7 @@
 /**
  * The `capsule` command line. This file only declares commands; each lives in commands/<name>.ts as an async
- * function returning an exit code, and only this file calls process.exit.
+ * function returning an exit code. `main` returns that code: bin/capsule.js ends the process, once stdout and
+ * stderr have drained (a pipe reader must get every byte of a large `--json` result).
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { execCommand } from './commands/exec.js';
@@ -14,6 +15,7 @@ import { history } from './commands/history.js';
 import { result } from './commands/result.js';
 import { run } from './commands/run.js';
 import { status } from './commands/status.js';
+import { terminate } from './commands/terminate.js';
 import { watch } from './commands/watch.js';
 import { worker } from './commands/worker.js';
 import { EXIT } from './io.js';
@@ -34,12 +36,13 @@ program
   .argument('<file>', 'task file (.ts, .js or .py)')
   .argument('[args...]', 'arguments passed to the task, as strings')
   .option('--task <name>', 'task to run', 'main')
-  .option('--input <json>', 'one JSON value passed as the task\'s argument')
+  .option('--input <json>', 'one JSON value passed as the task\'s argument ("-": read it from standard input)')
+  .option('--input-file <file>', 'like --input, read from a file (inputs of any size)')
   .option('--json', 'print only the envelope JSON on stdout', false)
   .option('--mount <spec>', MOUNT_HELP, collect, [])
-  .addHelpText('after', '\nExit codes: 0 success, 1 the task failed, 2 usage or validation error.\nExamples:\n  capsule exec examples/hello/main.ts --input \'{"name":"Ada"}\' --json\n  capsule exec examples/hello/main.py --input \'{"name":"Ada"}\'\n  capsule exec task.ts --mount sessions/abc::workspace:rw')
-  .action((file: string, args: string[], opts: { task: string; input?: string; json: boolean; mount: string[] }) => {
-    pending = execCommand({ file, args, task: opts.task, input: opts.input, json: opts.json, mounts: opts.mount });
+  .addHelpText('after', '\nExit codes: 0 success, 1 the task failed, 2 usage or validation error.\nExamples:\n  capsule exec examples/hello/main.ts --input \'{"name":"Ada"}\' --json\n  capsule exec examples/hello/main.py --input-file input.json\n  echo \'{"name":"Ada"}\' | capsule exec examples/hello/main.ts --input -\n  capsule exec task.ts --mount sessions/abc::workspace:rw')
+  .action((file: string, args: string[], opts: { task: string; input?: string; inputFile?: string; json: boolean; mount: string[] }) => {
+    pending = execCommand({ file, args, task: opts.task, ...inputOf(opts), json: opts.json, mounts: opts.mount });
   });
 
 program
@@ -68,7 +71,7 @@ program
     pending = setupCommand({ temporal: opts.temporal, pythonOptional: opts.pythonOptional });
   });
 
-// --- Temporal commands (src/cli/commands/{run,dev,worker,status,result,cancel,history,watch}.ts) ---
+// --- Temporal commands (src/cli/commands/{run,dev,worker,status,result,cancel,terminate,history,watch}.ts) ---
 const intOption = (name: string) => (value: string): number => {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`${name}: got "${value}"; expected a positive integer`);
@@ -79,13 +82,14 @@ program
   .command('run')
   .description('run a pipeline (or a task file as a one-step pipeline) on Temporal, with live progress')
   .argument('<file>', 'pipeline (.yaml, .yml, .json, .pipeline.ts) or task file (.ts, .js)')
-  .option('--input <json>', "the pipeline's input as JSON (replaces the file's input)")
+  .option('--input <json>', "the pipeline's input as JSON, replacing the file's input (\"-\": read it from standard input)")
+  .option('--input-file <file>', 'like --input, read from a file (inputs of any size)')
   .option('--detach', 'submit and exit; follow it later with capsule watch <id>', false)
   .option('--json', 'print one JSON object: workflowId, status, steps with their envelopes', false)
   .option('--mount <spec>', `${MOUNT_HELP}; applies to every step`, collect, [])
   .addHelpText('after', '\nStarts the embedded Temporal server and a worker unless a server is configured (TEMPORAL_ADDRESS, capsule.toml)\nor `capsule dev` is running here. Ctrl-C detaches without cancelling.\nExit codes: 0 success, 1 the pipeline failed, 2 invalid file/input/configuration (nothing was started).\nExample: capsule run examples/research/pipeline.yaml --input \'{"topic":"wasm"}\'')
-  .action((file: string, opts: { input?: string; detach: boolean; json: boolean; mount: string[] }) => {
-    pending = run({ file, ...(opts.input === undefined ? {} : { input: opts.input }), detach: opts.detach, json: opts.json, mounts: opts.mount });
+  .action((file: string, opts: { input?: string; inputFile?: string; detach: boolean; json: boolean; mount: string[] }) => {
+    pending = run({ file, ...inputOf(opts), detach: opts.detach, json: opts.json, mounts: opts.mount });
   });
 
 program
@@ -103,8 +107,10 @@ program
   .option('--task-queue <name>', 'task queue (default: CAPSULE_TASK_QUEUE, capsule.toml, or "capsule")')
   .option('--concurrency <n>', 'steps run in parallel (default: number of cores)', intOption('--concurrency'))
   .option('--base-dir <dir>', 'resolve task allowedFiles here instead of the submitting directory')
-  .action((opts: { taskQueue?: string; concurrency?: number; baseDir?: string }) => {
-    pending = worker({ ...opts });
+  .option('--shutdown-grace <seconds>', 'on SIGINT/SIGTERM, how long running steps may finish before they are handed back (default 30)', intOption('--shutdown-grace'))
+  .action((opts: { taskQueue?: string; concurrency?: number; baseDir?: string; shutdownGrace?: number }) => {
+    const { shutdownGrace, ...rest } = opts;
+    pending = worker({ ...rest, ...(shutdownGrace === undefined ? {} : { graceSeconds: shutdownGrace }) });
   });
 
 program
@@ -135,10 +141,20 @@ for (const [name, description, fn] of [
 
 program
   .command('cancel')
-  .description('cancel a running pipeline (running steps are stopped)')
+  .description('cancel a running pipeline (running steps are stopped); exit 1 when the run cannot act on it now')
   .argument('<workflowId>', 'printed by capsule run')
+  .addHelpText('after', '\nA cancellation is carried out by the workflow itself: it needs a worker that can run it. When none polls the\nrun\'s task queue, or its workflow tasks keep failing, cancel says so; `capsule terminate` stops the run regardless.')
   .action((workflowId: string) => {
     pending = cancel({ workflowId });
+  });
+
+program
+  .command('terminate')
+  .description('end a run at once on the server, without running its code (for runs that cannot act on a cancel)')
+  .argument('<workflowId>', 'printed by capsule run')
+  .option('--reason <text>', 'recorded in the history as the reason')
+  .action((workflowId: string, opts: { reason?: string }) => {
+    pending = terminate({ workflowId, ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
   });
 
 program
@@ -162,20 +178,17 @@ program
     pending = codecServer({ ...(opts.port === undefined ? {} : { port: opts.port }), ...(opts.host === undefined ? {} : { host: opts.host }), ...(opts.uiOrigin === undefined ? {} : { uiOrigins: opts.uiOrigin }) });
   });
 
-async function main(): Promise<number> {
+function inputOf(opts: { input?: string; inputFile?: string }): { input?: string; inputFile?: string } {
+  return { ...(opts.input === undefined ? {} : { input: opts.input }), ...(opts.inputFile === undefined ? {} : { inputFile: opts.inputFile }) };
+}
+
+/** Runs the command line `argv` (process.argv's shape) and returns its exit code. */
+export async function main(argv: string[]): Promise<number> {
   try {
-    await program.parseAsync(process.argv);
+    await program.parseAsync(argv);
   } catch (error) {
     if (error instanceof CommanderError) return error.exitCode === 0 ? EXIT.ok : EXIT.usage;
     throw error;
   }
   return pending ?? EXIT.ok;
 }
-
-main().then(
-  (code) => process.exit(code),
-  (error: unknown) => {
-    process.stderr.write(`capsule: internal error: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);
-    process.exit(EXIT.failed);
-  },
-);

@@ -22,9 +22,15 @@ function target(config: ConnectionConfig, address: string): Target {
   return { address, ...(tls === undefined ? {} : { tls }), ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }) };
 }
 
+/**
+ * What one response to the client may hold. gRPC's default (4 MB) is less than a page of a long history, whose events
+ * each carry payloads of up to 2 MB: `capsule history` pages too, but a page of big events still needs the room.
+ */
+export const MAX_RECEIVE_BYTES = 256 * 1024 * 1024;
+
 /** A client whose payloads go through Capsule's codecs and claim-check (src/payloads/data-converter.ts). */
 export async function connectClient(config: ConnectionConfig, address: string, dataConverter: DataConverter): Promise<Client> {
-  const connection = await Connection.connect(target(config, address));
+  const connection = await Connection.connect({ ...target(config, address), channelArgs: { 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES } });
   return new Client({ connection, namespace: config.namespace, dataConverter });
 }
 

@@ -4,7 +4,7 @@
  * `capsule dev` records the running server in .capsule/dev-server.json so other commands use it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
@@ -68,7 +68,8 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     const { openSync } = await import('node:fs');
     output = openSync(options.logFile, 'a');
   }
-  const child = spawn(options.binary, args, { stdio: ['ignore', output, output], detached: false });
+  const [command, commandArgs] = withLifeline(options.binary, args);
+  const child = spawn(command, commandArgs, { stdio: ['ignore', output, output], detached: false });
   const address = `127.0.0.1:${port}`;
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   await waitReady(address, namespace, child, exited, options.logFile);
@@ -80,6 +81,18 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
     stop: () => stopChild(child, exited, 'SIGTERM'),
     kill: () => stopChild(child, exited, 'SIGKILL'),
   };
+}
+
+/**
+ * The server must not outlive the process that started it, even one killed with SIGKILL (which runs no cleanup):
+ * an orphaned server would hold the port and `.capsule/` with nobody to stop it. On Linux, util-linux's `setpriv`
+ * starts it with a parent-death signal (the kernel sends SIGTERM when this process dies); elsewhere, or without
+ * setpriv, it is started directly.
+ */
+function withLifeline(binary: string, args: string[]): [string, string[]] {
+  if (process.platform !== 'linux') return [binary, args];
+  const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((file) => existsSync(file));
+  return setpriv === undefined ? [binary, args] : [setpriv, ['--pdeathsig', 'SIGTERM', '--', binary, ...args]];
 }
 
 async function waitReady(address: string, namespace: string, child: ChildProcess, exited: Promise<number | null>, logFile?: string): Promise<void> {

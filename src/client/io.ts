@@ -10,6 +10,8 @@ export interface CommandIo {
   env: Record<string, string | undefined>;
   /** Resolves on Ctrl-C (detach); default: the process's SIGINT. */
   interrupted?: Promise<void>;
+  /** All of standard input as text (for `--input -`); without it, `--input -` is a usage error. */
+  stdin?: () => Promise<string>;
 }
 
 export function processIo(): CommandIo {
@@ -19,6 +21,11 @@ export function processIo(): CommandIo {
     err: (text) => process.stderr.write(`${text}\n`),
     tty: process.stdout.isTTY === true,
     env: process.env,
+    stdin: async () => {
+      const chunks: Buffer[] = [];
+      for await (const chunk of process.stdin) chunks.push(typeof chunk === 'string' ? Buffer.from(chunk) : (chunk as Buffer));
+      return Buffer.concat(chunks).toString('utf8');
+    },
   };
 }
 
@@ -40,7 +47,10 @@ export function onInterrupt(): { promise: Promise<void>; dispose: () => void } {
 /** Errors the user can fix (bad files, config, missing binary) print as one message, no stack: exit code 2. */
 export function describeUserError(error: unknown): string | undefined {
   if (!(error instanceof Error)) return undefined;
-  const userErrors = ['UsageError', 'PipelineError', 'ConnectionConfigError', 'ConfigError', 'TaskOptionsError', 'BundleError', 'BinaryNotFoundError', 'PayloadConfigError', 'PayloadKeyError', 'BlobStoreError'];
+  const userErrors = [
+    'UsageError', 'PipelineError', 'ConnectionConfigError', 'ConfigError', 'TaskOptionsError', 'BundleError', 'BinaryNotFoundError',
+    'PayloadConfigError', 'PayloadKeyError', 'BlobStoreError', 'SandboxBusyError',
+  ];
   return userErrors.includes(error.name) ? error.message : undefined;
 }
 

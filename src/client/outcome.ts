@@ -78,8 +78,12 @@ export function formatSteps(steps: StepRecord[], live: Map<string, LiveStep> = n
     const exec = s.execution;
     const note = s.status === 'failed' ? s.error ? `${s.error.error_type}: ${s.error.message}` : s.failure ?? '' : '';
     const earlier = s.earlier_attempts?.map((a) => `#${a.attempt} ${a.error_type}`).join(', ') ?? '';
+    const lost = s.lost_attempts?.map((a) => `#${a.attempt}`).join(', ') ?? '';
     const size = exec === undefined ? '' : formatBytes(exec.result_bytes);
-    return [s.id, s.status, String(s.attempts), exec === undefined ? '' : `${exec.duration_ms} ms`, exec === undefined ? '' : String(exec.fuel_consumed), size, [note, earlier && `earlier: ${earlier}`].filter(Boolean).join('; ')];
+    return [
+      s.id, s.status, String(s.attempts), exec === undefined ? '' : `${exec.duration_ms} ms`, exec === undefined ? '' : String(exec.fuel_consumed), size,
+      [note, earlier && `earlier: ${earlier}`, lost && `lost: ${lost}`].filter(Boolean).join('; '),
+    ];
   });
   return table(['step', 'status', 'attempt', 'duration', 'fuel', 'result', 'notes'], rows.map((row) => row.map(forTerminal)));
 }
@@ -91,7 +95,7 @@ export function formatOutcome(outcome: RunOutcome, uiUrl: string | undefined, ou
     lines.push(...formatSteps(outcome.result.steps), '');
     const t = outcome.result.totals;
     const earlier = outcome.result.earlier === undefined ? '' : ` (${outcome.result.earlier.steps} in ${outcome.result.earlier.runs} earlier run(s), not listed)`;
-    lines.push(`totals: ${t.steps} step run(s)${earlier}, ${t.duration_ms} ms, fuel ${t.fuel_consumed}, ${t.retries} retr${t.retries === 1 ? 'y' : 'ies'}`);
+    lines.push(`totals: ${t.steps} step run(s)${earlier}, ${t.duration_ms} ms, fuel ${t.fuel_consumed}, ${t.retries} retr${t.retries === 1 ? 'y' : 'ies'}, ${t.lost_attempts} lost attempt(s)`);
     if (outcome.status === 'succeeded') lines.push(`output: ${outputNote ?? forTerminal(preview(outcome.result.output, outcome.workflowId))}`);
   }
   lines.push(`${outcome.status === 'succeeded' ? 'succeeded' : outcome.status.toUpperCase()}${outcome.message === undefined ? '' : `: ${forTerminal(outcome.message)}`}`);

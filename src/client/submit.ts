@@ -7,25 +7,26 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { loadCapsuleConfig } from '../config/capsule-toml.js';
-import { jsonValueProblem } from '../sandbox/index.js';
 import { compilePipeline, type TaskDescriber } from '../pipeline/compile.js';
-import { PipelineError } from '../pipeline/errors.js';
 import { checkedDefinition, loadPipeline, type LoadedPipeline } from '../pipeline/load.js';
 import { PIPELINE_WORKFLOW, type PipelineInput, type PipelineResult } from '../workflows/shared.js';
 import { hasSearchAttributes } from './connect.js';
+import { checkInputValue, parseInput } from './input.js';
 
 export interface PrepareOptions {
   file: string;
   cwd: string;
-  /** The --input text (JSON); replaces the file's `input`. */
+  /** The input's JSON text (--input, --input-file, stdin); replaces the file's `input`. */
   inputJson?: string;
+  /** Where inputJson came from, for messages. Default "--input". */
+  inputSource?: string;
   describer: TaskDescriber;
   /** --mount specs, for every step. */
   mounts?: string[];
 }
 
 export async function preparePipeline(options: PrepareOptions): Promise<PipelineInput> {
-  const input = options.inputJson === undefined ? undefined : parseInput(options.inputJson);
+  const input = options.inputJson === undefined ? undefined : parseInput({ text: options.inputJson, source: options.inputSource ?? '--input' });
   const loaded = await loadPipeline(options.file, options.cwd);
   return compileLoaded(loaded, { ...options, ...(input === undefined ? {} : { input }) });
 }
@@ -45,10 +46,7 @@ export interface PrepareSourceOptions {
 export const INLINE_PIPELINE = '(inline pipeline)';
 
 export async function preparePipelineFromSource(options: PrepareSourceOptions): Promise<PipelineInput> {
-  if (options.input !== undefined) {
-    const problem = jsonValueProblem(options.input);
-    if (problem) throw new PipelineError('input', undefined, `cannot be passed to tasks: ${problem}`);
-  }
+  if (options.input !== undefined) checkInputValue(options.input, 'input');
   const loaded = options.file !== undefined ? await loadPipeline(options.file, options.cwd) : checkedDefinition(path.join(options.cwd, INLINE_PIPELINE), options.definition);
   return compileLoaded(loaded, options);
 }
@@ -64,18 +62,6 @@ function compileLoaded(loaded: LoadedPipeline, options: { cwd: string; describer
     ...(options.input === undefined ? {} : { input: options.input }),
     ...(options.checkTaskFile === undefined ? {} : { checkTaskFile: options.checkTaskFile }),
   });
-}
-
-function parseInput(text: string): unknown {
-  let value: unknown;
-  try {
-    value = JSON.parse(text);
-  } catch (error) {
-    throw new PipelineError('--input', undefined, `not valid JSON (${error instanceof Error ? error.message : String(error)}); expected e.g. --input '{"topic":"wasm"}'`);
-  }
-  const problem = jsonValueProblem(value);
-  if (problem) throw new PipelineError('--input', undefined, `cannot be passed to tasks: ${problem}`);
-  return value;
 }
 
 /** "<name>-<12 hex>" from everything that defines the run (steps, code, input). */
@@ -117,20 +103,20 @@ export function staticSummary(input: PipelineInput): string {
   return fitBytes(`Capsule pipeline ${input.name} · ${steps} · input sha256:${digest}`, MAX_SUMMARY_BYTES);
 }
 
-/** Markdown for the UI: the steps, their tasks with resolved limits and retries, and the sha256 of each task's code. */
+/** Markdown for the UI: the steps, their tasks with resolved limits and both retry budgets, and the sha256 of each task's code. */
 export function staticDetails(input: PipelineInput): string {
   const rows = input.steps.map((s) => {
     const bundle = input.bundles[s.task.bundle];
     const file = bundle?.entryFile.split(/[\\/]/).pop() ?? '?';
     const task = s.task.display === undefined ? `${file}#${s.task.task}` : `${s.task.display.name} (${file}#${s.task.task})`;
-    const cells = [s.id, task, s.task.display?.limits ?? '', String(s.task.maxRetries), s.dependsOn.join(', '), s.forEach === undefined ? '' : 'yes', s.onFailure, `\`${s.task.bundle.slice(0, 12)}\``];
+    const cells = [s.id, task, s.task.display?.limits ?? '', String(s.task.maxRetries), String(s.task.maxLostAttempts), s.dependsOn.join(', '), s.forEach === undefined ? '' : 'yes', s.onFailure, `\`${s.task.bundle.slice(0, 12)}\``];
     return `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
   });
   const text = [
     `**${input.name}** from \`${input.source}\``,
     '',
-    '| step | task | limits | maxRetries | after | forEach | on failure | sha256 |',
-    '|---|---|---|---|---|---|---|---|',
+    '| step | task | limits | maxRetries | maxLostAttempts | after | forEach | on failure | sha256 |',
+    '|---|---|---|---|---|---|---|---|---|',
     ...rows,
   ].join('\n');
   return fitBytes(text, MAX_DETAILS_BYTES);

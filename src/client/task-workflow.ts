@@ -5,7 +5,8 @@
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { loadCapsuleConfig } from '../config/capsule-toml.js';
 import { compileTasks, type TaskDescriber } from '../pipeline/compile.js';
-import { DEFAULT_RETRY_TUNING, type PipelineResult, type RetryTuning } from '../workflows/shared.js';
+import { PipelineError } from '../pipeline/errors.js';
+import { DEFAULT_MAX_LOST_ATTEMPTS, DEFAULT_RETRY_TUNING, MAX_LOST_ATTEMPTS_LIMIT, type PipelineResult, type RetryTuning } from '../workflows/shared.js';
 import type { TaskWorkflowInput } from '../workflows/steps.js';
 import { hasSearchAttributes } from './connect.js';
 
@@ -25,7 +26,17 @@ export interface TaskWorkflowStart<I> {
 
 export async function startTaskWorkflow<I>(client: Client, start: TaskWorkflowStart<I>): Promise<WorkflowHandle<(input: TaskWorkflowInput<I>) => Promise<PipelineResult>>> {
   const defaults = loadCapsuleConfig(start.baseDir).tasks;
-  const { bundles, tasks } = await compileTasks(start.workflowType, start.tasks, { baseDir: start.baseDir, defaults, describer: start.describer, searchAttributes: false });
+  const retry: RetryTuning = { ...DEFAULT_RETRY_TUNING, maxLostAttempts: defaults.maxLostAttempts ?? DEFAULT_MAX_LOST_ATTEMPTS, ...start.retry };
+  if (!Number.isSafeInteger(retry.maxLostAttempts) || retry.maxLostAttempts < 0 || retry.maxLostAttempts > MAX_LOST_ATTEMPTS_LIMIT) {
+    throw new PipelineError(start.workflowType, 'retry.maxLostAttempts', `got ${retry.maxLostAttempts}; expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`);
+  }
+  const { bundles, tasks } = await compileTasks(start.workflowType, start.tasks, {
+    baseDir: start.baseDir,
+    defaults,
+    describer: start.describer,
+    searchAttributes: false,
+    maxLostAttempts: retry.maxLostAttempts,
+  });
   const input: TaskWorkflowInput<I> = {
     name: start.name,
     input: start.input,
@@ -33,7 +44,7 @@ export async function startTaskWorkflow<I>(client: Client, start: TaskWorkflowSt
     bundles,
     baseDir: start.baseDir,
     defaults,
-    retry: { ...DEFAULT_RETRY_TUNING, ...start.retry },
+    retry,
     searchAttributes: await hasSearchAttributes(client),
   };
   return client.workflow.start(start.workflowType, {

@@ -34,6 +34,14 @@ export interface CapsuleWorkerOptions {
   workflowBundle?: WorkflowBundle;
 }
 
+/**
+ * The most time between two heartbeats the SDK sends for a running step (it sends at most one per 80 % of the
+ * step's heartbeat timeout, and no less often than this). It bounds how late a cancellation reaches a running
+ * guest (the server answers a heartbeat with it) and leaves the heartbeat timeout's remaining 25 s (by default) as
+ * slack for a busy machine.
+ */
+const MAX_HEARTBEAT_THROTTLE = '5s';
+
 export async function createCapsuleWorker(options: CapsuleWorkerOptions): Promise<Worker> {
   return Worker.create({
     connection: options.connection,
@@ -45,6 +53,7 @@ export async function createCapsuleWorker(options: CapsuleWorkerOptions): Promis
     maxConcurrentActivityTaskExecutions: options.maxConcurrentSteps ?? os.availableParallelism(),
     ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
+    maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE,
   });
 }
 

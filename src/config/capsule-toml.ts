@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
+import { MAX_LOST_ATTEMPTS_LIMIT } from '../workflows/shared.js';
 import type { TaskDefaults } from './task-options.js';
 
 export const CONFIG_FILE_NAME = 'capsule.toml';
@@ -16,6 +17,12 @@ const tasksSection = z.strictObject({
   default_ram: z.union([z.string(), z.number()]).optional(),
   default_timeout: z.union([z.string(), z.number()]).optional(),
   default_max_retries: z.number().optional(),
+  default_max_lost_attempts: z
+    .number()
+    .int(`expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`)
+    .min(0, `expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`)
+    .max(MAX_LOST_ATTEMPTS_LIMIT, `expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`)
+    .optional(),
   default_allowed_files: z.array(z.union([z.string(), z.record(z.string(), z.unknown())])).optional(),
   default_allowed_hosts: z.array(z.string()).optional(),
   default_env_variables: z.array(z.string()).optional(),
@@ -105,6 +112,7 @@ export function loadCapsuleConfig(dir: string): CapsuleConfig {
       ram: tasks.default_ram,
       timeout: tasks.default_timeout,
       maxRetries: tasks.default_max_retries,
+      maxLostAttempts: tasks.default_max_lost_attempts,
       allowedFiles: tasks.default_allowed_files,
       allowedHosts: tasks.default_allowed_hosts,
       envVariables: tasks.default_env_variables,

@@ -60,6 +60,8 @@ export interface TaskDefaults {
   ram?: string | number;
   timeout?: string | number;
   maxRetries?: number;
+  /** For pipeline steps (not a task option): attempts that may be lost to crashes, shutdowns and outages. */
+  maxLostAttempts?: number;
   allowedFiles?: unknown[];
   allowedHosts?: string[];
   envVariables?: string[];

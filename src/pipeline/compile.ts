@@ -10,7 +10,7 @@ import { MountError, resolveMount, withMounts } from '../config/mounts.js';
 import { TaskOptionsError, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
 import { COMPUTE_LEVELS, formatBytes, formatDuration } from '../config/units.js';
 import { BundleError, bundleTaskFile, type TaskBundle } from '../sandbox/index.js';
-import { DEFAULT_RETRY_TUNING, MAX_VALUE_BYTES, type BundleRef, type PipelineInput, type RetryTuning, type StepSpec, type TaskDisplay, type TaskRef } from '../workflows/shared.js';
+import { DEFAULT_MAX_LOST_ATTEMPTS, DEFAULT_RETRY_TUNING, MAX_VALUE_BYTES, type BundleRef, type PipelineInput, type RetryTuning, type StepSpec, type TaskDisplay, type TaskRef } from '../workflows/shared.js';
 import { PipelineError } from './errors.js';
 import { checkGraph } from './graph.js';
 import type { LoadedPipeline } from './load.js';
@@ -39,6 +39,7 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
   const { file, definition } = loaded;
   const input = options.input !== undefined ? options.input : definition.input ?? {};
   const deps = checkGraph(file, definition, input);
+  const retry = retryTuning(definition, options.defaults);
   const bundles = new Map<string, TaskBundle>();
   const steps: StepSpec[] = [];
   for (const [i, step] of definition.steps.entries()) {
@@ -60,7 +61,16 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
     const mounts = checkMounts(file, `steps[${i}] (${step.id}).mounts`, [...(options.mounts ?? []), ...(step.mounts ?? [])], options.baseDir, task);
     steps.push({
       id: step.id,
-      task: { bundle: bundle.sha256, task: exportName, timeoutMs: task.timeoutMs, maxRetries: task.maxRetries, ...(overrides === undefined ? {} : { overrides }), ...(mounts.length === 0 ? {} : { mounts }), display: taskDisplay(task) },
+      task: {
+        bundle: bundle.sha256,
+        task: exportName,
+        timeoutMs: task.timeoutMs,
+        maxRetries: task.maxRetries,
+        maxLostAttempts: step.maxLostAttempts ?? retry.maxLostAttempts,
+        ...(overrides === undefined ? {} : { overrides }),
+        ...(mounts.length === 0 ? {} : { mounts }),
+        display: taskDisplay(task),
+      },
       input: step.input ?? null,
       dependsOn: deps.get(step.id) ?? [],
       ...(step.forEach === undefined ? {} : { forEach: step.forEach }),
@@ -79,7 +89,7 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
     bundles: refs,
     baseDir: options.baseDir,
     defaults: options.defaults,
-    retry: retryTuning(definition),
+    retry,
     searchAttributes: options.searchAttributes,
   };
   checkSize(file, result, [...bundles.values()]);
@@ -93,7 +103,7 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
 export async function compileTasks(
   source: string,
   refs: Record<string, string>,
-  options: Omit<CompileOptions, 'input'>,
+  options: Omit<CompileOptions, 'input'> & { maxLostAttempts: number },
 ): Promise<{ bundles: Record<string, BundleRef>; tasks: Record<string, TaskRef> }> {
   const bundles: Record<string, BundleRef> = {};
   const tasks: Record<string, TaskRef> = {};
@@ -105,7 +115,14 @@ export async function compileTasks(
     bundles[bundle.sha256] = { sha256: bundle.sha256, code: bundle.code, entryFile: bundle.entryFile };
     const resolved = (await describe(options, source, field, bundle, undefined)).get(exportName);
     if (resolved === undefined) throw new PipelineError(source, field, `${ref} has no task "${exportName}"`);
-    tasks[key] = { bundle: bundle.sha256, task: exportName, timeoutMs: resolved.timeoutMs, maxRetries: resolved.maxRetries, display: taskDisplay(resolved) };
+    tasks[key] = {
+      bundle: bundle.sha256,
+      task: exportName,
+      timeoutMs: resolved.timeoutMs,
+      maxRetries: resolved.maxRetries,
+      maxLostAttempts: options.maxLostAttempts,
+      display: taskDisplay(resolved),
+    };
   }
   return { bundles, tasks };
 }
@@ -175,13 +192,15 @@ function overridesOf(step: StepDefinition): LimitOverrides | undefined {
   return Object.keys(o).length === 0 ? undefined : o;
 }
 
-function retryTuning(definition: PipelineDefinition): RetryTuning {
+/** The pipeline's `retry:` over capsule.toml's `[tasks]` defaults over the built-in ones. */
+function retryTuning(definition: PipelineDefinition, defaults: TaskDefaults): RetryTuning {
   const r = definition.retry ?? {};
   return {
     initialIntervalMs: r.initialInterval ?? DEFAULT_RETRY_TUNING.initialIntervalMs,
     backoffCoefficient: r.backoffCoefficient ?? DEFAULT_RETRY_TUNING.backoffCoefficient,
     maximumIntervalMs: r.maximumInterval ?? DEFAULT_RETRY_TUNING.maximumIntervalMs,
     heartbeatTimeoutMs: r.heartbeatTimeout ?? DEFAULT_RETRY_TUNING.heartbeatTimeoutMs,
+    maxLostAttempts: r.maxLostAttempts ?? defaults.maxLostAttempts ?? DEFAULT_MAX_LOST_ATTEMPTS,
   };
 }
 

@@ -3,7 +3,7 @@
  * references (a step may only read steps it depends on, `item`/`index` only inside forEach steps), input fields
  * the templates read, and no cycles. Returns each step's full dependency list (explicit + referenced).
  */
-import { collectReferences, TemplateError, type Reference } from '../workflows/template.js';
+import { collectReferences, renderTemplate, TemplateError, type Reference } from '../workflows/template.js';
 import { PipelineError } from './errors.js';
 import type { PipelineDefinition } from './schema.js';
 
@@ -36,7 +36,10 @@ export function checkGraph(file: string, definition: PipelineDefinition, input: 
       }
     };
     check(step.input, 'input', step.forEach !== undefined);
-    if (step.forEach !== undefined) check(step.forEach, 'forEach', false);
+    if (step.forEach !== undefined) {
+      check(step.forEach, 'forEach', false);
+      checkForEachInput(file, `${where}.forEach`, step.forEach, input);
+    }
     if (all.has(step.id)) throw new PipelineError(file, where, `step "${step.id}" depends on itself`);
     deps.set(step.id, [...all]);
   });
@@ -70,6 +73,17 @@ function checkInputPath(file: string, field: string, input: unknown, pathParts: 
     }
     current = (current as Record<string, unknown>)[key];
     walked.push(key);
+  }
+}
+
+/** A fan-out over the pipeline input ("{{ input.items }}") is checked now: the input is known before the run. */
+function checkForEachInput(file: string, field: string, forEach: unknown, input: unknown): void {
+  if (typeof forEach !== 'string') return;
+  const [ref] = collectReferences(forEach);
+  if (ref?.kind !== 'input') return;
+  const value = renderTemplate(forEach, { input, outputs: {} });
+  if (!Array.isArray(value)) {
+    throw new PipelineError(file, field, `${forEach.trim()} is ${value === null ? 'null' : `a ${typeof value}`} (${preview(value)}); expected an array to fan out over`);
   }
 }
 

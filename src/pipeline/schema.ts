@@ -5,6 +5,8 @@
 import { z } from 'zod';
 import { secretsSchema } from '../config/secrets.js';
 import { DURATION_EXPECTED, parseDuration } from '../config/units.js';
+import { isWholeReference } from '../workflows/template.js';
+import { MAX_LOST_ATTEMPTS_LIMIT } from '../workflows/shared.js';
 
 const stepId = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'expected an id of letters, digits, "_" or "-" starting with a letter or "_"');
 
@@ -15,13 +17,28 @@ const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   return z.NEVER;
 });
 
+const maxLostAttempts = z
+  .number()
+  .int(`expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`)
+  .min(0, `expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`)
+  .max(MAX_LOST_ATTEMPTS_LIMIT, `expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`);
+
+/** What a fan-out runs over: a literal array, or one reference that renders to an array ("{{ steps.plan.output }}"). */
+const forEach = z.unknown().superRefine((value, ctx) => {
+  if (Array.isArray(value) || (typeof value === 'string' && isWholeReference(value))) return;
+  ctx.addIssue({
+    code: 'custom',
+    message: `got ${JSON.stringify(value) ?? String(value)}; expected an array, or a single reference that evaluates to one such as "{{ steps.plan.output }}" or "{{ input.items }}"`,
+  });
+});
+
 export const stepSchema = z.strictObject({
   id: stepId,
   /** Task file relative to the pipeline file, optionally "#exportName" (default "main"). */
   task: z.string().min(1, 'expected a task file path such as "./tasks/fetch.ts" or "./tasks/score.py"'),
   input: z.unknown().optional(),
   dependsOn: z.array(stepId).optional(),
-  forEach: z.unknown().optional(),
+  forEach: forEach.optional(),
   onFailure: z.enum(['fail', 'continue']).optional(),
   summary: z.string().max(200).optional(),
   // Per-step limit overrides: same syntax as task options; validated with the task's own options later.
@@ -29,6 +46,8 @@ export const stepSchema = z.strictObject({
   ram: z.union([z.string(), z.number()]).optional(),
   timeout: z.union([z.string(), z.number()]).optional(),
   maxRetries: z.number().int('expected an integer >= 0').min(0, 'expected an integer >= 0').max(100, 'at most 100').optional(),
+  /** Attempts that may be lost to crashes, shutdowns and outages (apart from maxRetries). */
+  maxLostAttempts: maxLostAttempts.optional(),
   /** More directories of the project for this step's task, as `HOST[::GUEST][:ro|:rw]` (read-only unless `:rw`). */
   mounts: z.array(z.string().min(1, 'expected HOST[::GUEST][:ro|:rw]')).optional(),
   /** Narrows the task's secrets for this step (a subset of its names and hosts); can never widen them. */
@@ -41,6 +60,7 @@ export const retrySchema = z.strictObject({
   backoffCoefficient: z.number().min(1, 'expected a number >= 1').max(10, 'at most 10').optional(),
   maximumInterval: duration.optional(),
   heartbeatTimeout: duration.optional(),
+  maxLostAttempts: maxLostAttempts.optional(),
 });
 
 export const pipelineSchema = z.strictObject({

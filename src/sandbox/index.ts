@@ -2,9 +2,10 @@
  * The sandbox's public surface: code outside src/sandbox imports from here. (Workflow code and the SDK import
  * only types from envelope.ts: they must never load the sandbox itself.)
  */
-export { Sandbox } from './sandbox.js';
+export { Sandbox, SandboxBusyError } from './sandbox.js';
 export type { SandboxOptions, RunRequest } from './sandbox.js';
 export type { RunProgress } from './run-progress.js';
+export type { TaskContext } from './guest/protocol.js';
 export { bundleTaskFile, BundleError, taskLanguage } from './bundle.js';
 export type { TaskBundle, ProgramRecord, ProgramLanguage } from './bundle.js';
 export { PROGRAM_LANGUAGES } from './bundle.js';

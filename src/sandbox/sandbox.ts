@@ -3,6 +3,7 @@
  * `describe()` lists and validates a bundle's tasks; `run()` runs one task in a fresh instance and returns its
  * envelope. Guest failures never throw: they are envelopes.
  */
+import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
@@ -11,7 +12,7 @@ import { MountError } from '../config/mounts.js';
 import { capsuleCacheDir } from '../config/paths.js';
 import { loadSecretValues, type SecretSource } from '../config/dotenv.js';
 import { BUILTIN_DEFAULTS, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults, TaskOptionsError } from '../config/task-options.js';
-import { COMPUTE_LEVELS, formatBytes, parseBytes } from '../config/units.js';
+import { COMPUTE_LEVELS, formatBytes, formatDuration, parseBytes } from '../config/units.js';
 import { jsonValueProblem } from './bounded-json.js';
 import { taskLanguage, type TaskBundle } from './bundle.js';
 import type { DirectoryQuota } from './directory-quota.js';
@@ -20,7 +21,7 @@ import { EgressServer, type EgressOptions } from './egress/egress-server.js';
 import { openRunEdge, variableHoldingSecret, type EdgeContext } from './egress/run-edge.js';
 import { PlaceholderKey } from './egress/run-secrets.js';
 import { readDescribeReply, readFailure } from './guest-replies.js';
-import type { DescribedTask, WithoutMain } from './guest/protocol.js';
+import type { DescribedTask, TaskContext, WithoutMain } from './guest/protocol.js';
 import { withoutHostPaths } from './host-paths.js';
 import { shortenListed } from './host/wire-limits.js';
 import type { GuestEvent, GuestJob } from './host/protocol.js';
@@ -56,6 +57,16 @@ export interface SandboxOptions {
    * working directory (the environment wins). Never from a run request: those travel in workflow input.
    */
   secrets?: SecretSource;
+  /**
+   * Wall-clock backstop for reading a task file's options (running its top-level code). Fuel is what bounds that
+   * code; this only stops a run the machine was too busy to finish. Default 2 minutes.
+   */
+  describeBackstopMs?: number;
+}
+
+/** Reading a task file's options ran into the wall-clock backstop although its code stayed within its fuel. */
+export class SandboxBusyError extends Error {
+  override readonly name = 'SandboxBusyError';
 }
 
 export interface RunRequest {
@@ -74,6 +85,8 @@ export interface RunRequest {
   mounts?: string[];
   /** Host environment the task's envVariables are taken from. Default: process.env. */
   env?: Record<string, string | undefined>;
+  /** What the task's context() returns. Default: a run outside any pipeline (null ids, a fresh idempotency key). */
+  context?: TaskContext;
   /**
    * For a program (code given as text, `bundleSource`): the options it runs with — limits and capabilities are the
    * caller's, whatever the code declares. Unset ones take the defaults (capsule.toml [tasks], then built-in). Only
@@ -106,17 +119,19 @@ interface DescribeContext {
 /**
  * Describing runs untrusted top-level code too, so it gets a small budget and no capabilities at all — plus what
  * parsing the bundle itself takes, which grows with its size (measured: a 20 MB bundle takes ~97 M fuel and
- * ~236 MB of memory to load), so large bundles (inlined data) can be described at all.
+ * ~236 MB of memory to load), so large bundles (inlined data) can be described at all. Fuel bounds that code (the
+ * same on any machine); the wall-clock backstop sits far above what contention adds (20 concurrent `capsule run`
+ * on 2 cores stretched a 0.2 s describe past 10 s), so only a machine too busy to run it hits it.
  */
-const DESCRIBE_LIMITS = { fuel: COMPUTE_LEVELS.LOW, ramBytes: 128 * 1024 * 1024, timeoutMs: 10_000 };
-const DESCRIBE_PER_BUNDLE_BYTE = { fuel: 10, ramBytes: 16, timeoutMs: 1 / 1000 };
+const DESCRIBE_LIMITS = { fuel: COMPUTE_LEVELS.LOW, ramBytes: 128 * 1024 * 1024, backstopMs: 120_000 };
+const DESCRIBE_PER_BUNDLE_BYTE = { fuel: 10, ramBytes: 16, backstopMs: 1 / 1000 };
 
-function describeLimits(bundle: TaskBundle) {
+function describeLimits(bundle: TaskBundle, backstopMs: number) {
   const size = bundle.code.length;
   return {
     fuel: DESCRIBE_LIMITS.fuel + Math.ceil(size * DESCRIBE_PER_BUNDLE_BYTE.fuel),
     ramBytes: DESCRIBE_LIMITS.ramBytes + Math.ceil((size * DESCRIBE_PER_BUNDLE_BYTE.ramBytes) / WASM_PAGE_BYTES) * WASM_PAGE_BYTES,
-    timeoutMs: DESCRIBE_LIMITS.timeoutMs + Math.ceil(size * DESCRIBE_PER_BUNDLE_BYTE.timeoutMs),
+    backstopMs: backstopMs + Math.ceil(size * DESCRIBE_PER_BUNDLE_BYTE.backstopMs),
   };
 }
 const MIB = 1024 * 1024;
@@ -141,6 +156,7 @@ export class Sandbox {
     private readonly outputCapBytes: number,
     private readonly maxSubtaskDepth: number,
     private readonly report: ProgressReporter | undefined,
+    private readonly describeBackstopMs: number,
   ) {}
 
   static async create(options: SandboxOptions = {}): Promise<Sandbox> {
@@ -158,7 +174,15 @@ export class Sandbox {
     const [subtasks] = await Promise.all([SubtaskServer.start(), pool.warm()]);
     const egress = await EgressServer.start(options.network ?? {}, [subtasks.authority]);
     const edge: EdgeContext = { egress, key: new PlaceholderKey(), secretValue: (name) => secretValues.get(name) };
-    const sandbox = new Sandbox(pool, subtasks, edge, options.outputCapBytes ?? 1024 * 1024, options.maxSubtaskDepth ?? 8, options.report);
+    const sandbox = new Sandbox(
+      pool,
+      subtasks,
+      edge,
+      options.outputCapBytes ?? 1024 * 1024,
+      options.maxSubtaskDepth ?? 8,
+      options.report,
+      options.describeBackstopMs ?? DESCRIBE_LIMITS.backstopMs,
+    );
     for (const runtime of runtimes) sandbox.runtimes.set(runtime.language, Promise.resolve(runtime));
     return sandbox;
   }
@@ -231,7 +255,7 @@ export class Sandbox {
   private async describeInGuest(bundle: TaskBundle): Promise<DescribedTask[]> {
     const language = taskLanguage(bundle.entryFile);
     await this.ensureLanguage(language);
-    const limits = describeLimits(bundle);
+    const limits = describeLimits(bundle, this.describeBackstopMs);
     const result = await this.pool.execute(
       {
         language,
@@ -244,8 +268,9 @@ export class Sandbox {
         quotas: [],
         egress: null,
         subtasks: null,
+        context: null,
       },
-      { timeoutMs: limits.timeoutMs },
+      { timeoutMs: limits.backstopMs },
     );
     const end = result.end;
     const reply = end.kind === 'done' && end.done.outcome.status === 'returned' && !end.done.fuelExhausted ? readDescribeReply(end.done.outcome.resultJson) : undefined;
@@ -253,10 +278,15 @@ export class Sandbox {
       if (reply.value.length === 0) throw new TaskOptionsError(bundle.entryFile, undefined, undefined, `declares no tasks: ${NO_TASKS_ADVICE[language]}`);
       return reply.value;
     }
+    if (end.kind === 'timeout') {
+      throw new SandboxBusyError(
+        `${bundle.entryFile}: the machine was too busy to read the task options: running the file's top-level code took more than ` +
+          `${formatDuration(limits.backstopMs)} of wall-clock time (its fuel budget, which bounds that code, was not used up). Try again when the machine is less loaded.`,
+      );
+    }
     const failure = end.kind === 'done' && end.done.outcome.status === 'failed' ? readFailure(end.done.outcome.payload) : undefined;
     const why =
       reply !== undefined ? `the sandbox runner returned a malformed reply (${reply.reason})`
-      : end.kind === 'timeout' ? `its top-level code ran longer than ${limits.timeoutMs} ms`
       : end.kind === 'done' && end.done.fuelExhausted ? 'its top-level code used more fuel than loading a module may'
       : failure !== undefined ? (failure.ok ? failure.value.message : `the sandbox runner returned a malformed reply (${failure.reason})`)
       : end.kind === 'done' && end.done.outcome.status === 'trapped' ? `the guest trapped: ${end.done.outcome.message}`
@@ -343,12 +373,14 @@ export class Sandbox {
     if (request.signal?.aborted) lifetime.abort();
     // One timeline for the thread's events and the egress's (requests and denials), in the order they arrive.
     const timeline: GuestEvent[] = [];
-    const edge = openRunEdge(this.edge, { options, timeoutMs: options.timeoutMs, report: (event) => timeline.push(shortenListed(event)) });
+    const edge = openRunEdge(this.edge, { options, report: (event) => timeline.push(shortenListed(event)) });
     // A declared secret without a value here (or cut for a sub-task) is absent in the guest, as an unset listed
     // variable is: reading it is no denial.
     unsetEnv.push(...Object.keys(declared.secrets).filter((name) => !(name in edge.environment)));
+    const context = request.context ?? standaloneContext();
     const inherited = {
-      baseDir: request.baseDir, defaults: request.defaults, env: request.env, mounts: request.mounts, options: request.options, quotas: request.quotas, excludedPaths: request.excludedPaths,
+      baseDir: request.baseDir, defaults: request.defaults, env: request.env, mounts: request.mounts, context,
+      options: request.options, quotas: request.quotas, excludedPaths: request.excludedPaths,
     };
     const registration = this.subtasks.register((name, args) =>
       this.runAtDepth({ bundle: request.bundle, task: name, args, ...inherited, signal: lifetime.signal }, depth + 1, options),
@@ -368,6 +400,7 @@ export class Sandbox {
         quotas: (request.quotas ?? []).map((quota) => quota.grant),
         egress: edge.endpoint,
         subtasks: { authority: this.subtasks.authority, token: registration.token },
+        context,
       };
       const onEvent = (event: GuestEvent) => {
         timeline.push(event);
@@ -391,6 +424,11 @@ const NO_TASKS_ADVICE: Record<Language, string> = {
   python: 'decorate at least one function with @task (from capsule import task)',
 };
 
+/** The context of a run outside any pipeline (`capsule exec`, a direct Sandbox.run): a fresh key for each run. */
+function standaloneContext(): TaskContext {
+  return { workflowId: null, runId: null, stepId: null, attempt: 1, idempotencyKey: randomUUID().replaceAll('-', '') };
+}
+
 type FoundTask = { ok: true; options: ResolvedTaskOptions } | { ok: false; envelope: Envelope };
 
 /**
@@ -405,6 +443,7 @@ function programTask(request: RunRequest, taskName: string): FoundTask {
     throw error;
   }
 }
+
 function runtimeInit(runtime: Runtime) {
   return { glueUrl: runtime.glueUrl, modules: runtime.modules, initialMemoryPages: runtime.manifest.initialMemoryPages };
 }

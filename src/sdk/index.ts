@@ -5,6 +5,9 @@
  * their types, and a clear error if a task file is run outside Capsule by mistake.
  */
 import type { Envelope } from '../sandbox/envelope.js';
+import type { TaskContext } from '../sandbox/guest/protocol.js';
+
+export type { TaskContext };
 
 export type ComputeLevel = 'LOW' | 'MEDIUM' | 'HIGH' | 'low' | 'medium' | 'high';
 
@@ -49,4 +52,14 @@ export function task<A extends unknown[], R>(options: TaskOptions, fn: (...args:
     );
 }
 
-export default { task };
+/**
+ * Which run of which step this is, for making side effects idempotent: `{ workflowId, runId, stepId, attempt,
+ * idempotencyKey }`. The key is the same on every attempt of a pipeline step (a lost attempt may have done part of
+ * the work: pass the key to the APIs you call), and different for each new run. Outside a pipeline (`capsule
+ * exec`) the ids are null and the key is fresh for each run. Available while a task runs, inside Capsule.
+ */
+export function context(): Readonly<TaskContext> {
+  throw new Error('context() is only available inside Capsule, while a task runs: use `capsule exec <file>` or a pipeline');
+}
+
+export default { task, context };

@@ -1,11 +1,12 @@
 /**
  * The generic pipeline workflow: runs a declarative pipeline (already validated and bundled by the client).
  * Steps start as soon as their dependencies finish, so independent steps run in parallel; `forEach` fans a step
- * out into one activity per element. A failed step fails the pipeline (cancelling steps in flight) unless its
- * policy is "continue", in which case its output is null and the pipeline goes on.
+ * out into one activity per element. A failed step fails the pipeline (cancelling steps in flight, and the other
+ * items of its own fan-out) unless its policy is "continue", in which case its output is null and the pipeline
+ * goes on.
  */
 import { ApplicationFailure, CancellationScope, CancelledFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
-import { failureCause, failureReason, runTask, type StepRun } from './run-task.js';
+import { attemptsText, failureCause, failureReason, runTask, type StepRun } from './run-task.js';
 import { PIPELINE_FAILED, type PipelineInput, type PipelineResult, type StepRecord, type StepSpec } from './shared.js';
 import { oversize } from './sizes.js';
 import { pendingRecord, summarizeStep } from './summary.js';
@@ -56,7 +57,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
   let output = fatal === undefined ? pipelineOutput(input, outputs) : null;
   const tooLarge = fatal === undefined ? oversize(`the output of pipeline "${input.name}"`, output) : undefined;
   if (tooLarge !== undefined) {
-    fatal = summarizeStep({ id: '(output)', step: '(output)' }, { status: 'failed', attempts: 0, failure: tooLarge });
+    fatal = summarizeStep({ id: '(output)', step: '(output)' }, { status: 'failed', attempts: 0, lostAttempts: 0, failure: tooLarge });
     output = null;
   }
   const totals = tracker.totals();
@@ -73,7 +74,7 @@ export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
     const cause = failureCause(fatal);
     throw ApplicationFailure.create({
       type: PIPELINE_FAILED,
-      message: `pipeline "${input.name}" (${workflowInfo().workflowId}) failed at step "${fatal.id}" after ${fatal.attempts} attempt(s): ${failureReason(fatal)}`,
+      message: `pipeline "${input.name}" (${workflowInfo().workflowId}) failed at step "${fatal.id}" after ${attemptsText(fatal)}: ${failureReason(fatal)}`,
       nonRetryable: true,
       details: [result],
       ...(cause === undefined ? {} : { cause }),
@@ -90,22 +91,46 @@ async function executeStep(step: StepSpec, input: PipelineInput, scope: Template
   const items = renderTemplate(step.forEach, scope);
   if (!Array.isArray(items)) {
     const failure = `forEach of step "${step.id}" evaluated to ${items === null ? 'null' : typeof items}; expected an array`;
-    const record = summarizeStep({ id: step.id, step: step.id }, { status: 'failed', attempts: 0, failure });
+    const record = summarizeStep({ id: step.id, step: step.id }, { status: 'failed', attempts: 0, lostAttempts: 0, failure });
     tracker.set(record);
     return { output: null, failed: record };
   }
-  const runs = await Promise.all(
-    items.map((item, index) => runTracked(input, step, [renderTemplate(step.input, { ...scope, item, index })], tracker, index)),
-  );
+  const runs = await fanOut(input, step, items, scope, tracker);
   return {
     output: runs.map((r) => r.output),
     failed: runs.find((r) => r.record.status === 'failed')?.record,
   };
 }
 
+/**
+ * One activity per item, in a cancellation scope of its own: under `onFailure: fail`, the first item that fails
+ * for good cancels the others at once (scheduled ones never start, running ones are stopped), and they are
+ * recorded as cancelled. A cancellation from outside (the pipeline's) still propagates.
+ */
+async function fanOut(input: PipelineInput, step: StepSpec, items: unknown[], scope: TemplateScope, tracker: Tracker): Promise<StepRun[]> {
+  const outer = CancellationScope.current();
+  const siblings = new CancellationScope();
+  let failedForGood = false;
+  return siblings.run(() =>
+    Promise.all(items.map(async (item, index): Promise<StepRun> => {
+      try {
+        const run = await runTracked(input, step, [renderTemplate(step.input, { ...scope, item, index })], tracker, index);
+        if (run.record.status === 'failed' && step.onFailure === 'fail' && !failedForGood) {
+          failedForGood = true;
+          siblings.cancel();
+        }
+        return run;
+      } catch (error) {
+        if (!isCancellation(error) || !failedForGood || outer.consideredCancelled) throw error;
+        return { record: tracker.get(itemId(step, index))!, output: null };
+      }
+    })),
+  );
+}
+
 /** Runs one activity and keeps the tracker current, including when the run is cancelled. */
 async function runTracked(input: PipelineInput, step: StepSpec, args: unknown[], tracker: Tracker, index?: number): Promise<StepRun> {
-  const id = index === undefined ? step.id : `${step.id}[${index}]`;
+  const id = index === undefined ? step.id : itemId(step, index);
   const base = { id, step: step.id, ...(index === undefined ? {} : { index }) };
   tracker.set(pendingRecord(base, 'running'));
   try {
@@ -116,6 +141,10 @@ async function runTracked(input: PipelineInput, step: StepSpec, args: unknown[],
     if (isCancellation(error)) tracker.set(pendingRecord(base, 'cancelled'));
     throw error;
   }
+}
+
+function itemId(step: StepSpec, index: number): string {
+  return `${step.id}[${index}]`;
 }
 
 /** Dependencies first (the client already rejected cycles; a cycle here means a hand-made input). */

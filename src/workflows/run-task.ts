@@ -6,7 +6,8 @@
 import { RetryState } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, TimeoutFailure, workflowInfo } from '@temporalio/workflow';
 import type { CapsuleActivities } from '../activities/index.js';
-import type { RunContext, RunTaskResult, StepRecord, TaskRef } from './shared.js';
+import { attemptsBefore, lostAttemptsMessage, recordedAttempts } from './attempts.js';
+import { LOST_ATTEMPTS_EXHAUSTED, type AttemptBudgets, type RunContext, type RunTaskResult, type StepRecord, type TaskRef } from './shared.js';
 import { oversize } from './sizes.js';
 import { summarizeStep, type StepEnd } from './summary.js';
 
@@ -30,6 +31,14 @@ export interface StepRun {
   output: unknown;
 }
 
+/**
+ * The activity's attempts: enough for both budgets. The activity itself stops sooner (non-retryable) when the task's
+ * own failures pass maxRetries or its lost attempts pass maxLostAttempts; this only bounds the sum.
+ */
+export function maximumAttempts(budgets: AttemptBudgets): number {
+  return budgets.maxRetries + budgets.maxLostAttempts + 1;
+}
+
 /** Runs `ref` with `args`; never throws for task failures (they become a failed record), only for cancellation. */
 export async function runTask(ctx: RunContext, ref: TaskRef, args: unknown[], options: RunOptions): Promise<StepRun> {
   const bundle = ctx.bundles[ref.bundle];
@@ -39,7 +48,8 @@ export async function runTask(ctx: RunContext, ref: TaskRef, args: unknown[], op
   const base = { id: options.id, step: options.step ?? options.id, ...(options.index === undefined ? {} : { index: options.index }) };
   const end = (outcome: StepEnd): StepRun => ({ record: summarizeStep(base, outcome), output: null });
   const tooLarge = oversize(`the input of step "${options.id}"`, args);
-  if (tooLarge !== undefined) return end({ status: 'failed', attempts: 0, failure: tooLarge });
+  if (tooLarge !== undefined) return end({ status: 'failed', attempts: 0, lostAttempts: 0, failure: tooLarge });
+  const budgets: AttemptBudgets = { maxRetries: ref.maxRetries, maxLostAttempts: ref.maxLostAttempts };
   // The activity id is the record id, so the step's full envelope can be found in history by it.
   const activity = { run_id: workflowInfo().runId, activity_id: options.id };
   try {
@@ -49,7 +59,7 @@ export async function runTask(ctx: RunContext, ref: TaskRef, args: unknown[], op
         startToCloseTimeout: ref.timeoutMs + START_TO_CLOSE_MARGIN_MS,
         heartbeatTimeout: ctx.retry.heartbeatTimeoutMs,
         retry: {
-          maximumAttempts: ref.maxRetries + 1,
+          maximumAttempts: maximumAttempts(budgets),
           initialInterval: ctx.retry.initialIntervalMs,
           backoffCoefficient: ctx.retry.backoffCoefficient,
           maximumInterval: ctx.retry.maximumIntervalMs,
@@ -65,28 +75,57 @@ export async function runTask(ctx: RunContext, ref: TaskRef, args: unknown[], op
         ...(ref.overrides === undefined ? {} : { overrides: ref.overrides }),
         ...(ref.mounts === undefined ? {} : { mounts: ref.mounts }),
         stepId: options.id,
+        budgets,
+        firstExecutionRunId: workflowInfo().firstExecutionRunId,
       }],
     );
-    return { record: summarizeStep(base, { status: 'succeeded', attempts: envelope.execution.retries + 1, envelope, activity }), output: envelope.result };
+    return { record: summarizeStep(base, { status: 'succeeded', ...attemptCounts(envelope), envelope, activity }), output: envelope.result };
   } catch (error) {
     if (isCancellation(error)) throw error;
-    return end({ status: 'failed', ...describeFailure(error, ref), activity });
+    return end({ status: 'failed', ...describeFailure(error, options.id, budgets), activity });
   }
 }
 
-function describeFailure(error: unknown, ref: TaskRef): Pick<StepEnd, 'attempts' | 'envelope' | 'failure'> {
+function describeFailure(error: unknown, id: string, budgets: AttemptBudgets): Pick<StepEnd, 'attempts' | 'lostAttempts' | 'envelope' | 'failure'> {
   if (!(error instanceof ActivityFailure)) {
-    return { attempts: 0, failure: error instanceof Error ? error.message : String(error) };
+    return { attempts: 0, lostAttempts: 0, failure: error instanceof Error ? error.message : String(error) };
   }
   const cause = error.cause;
   if (cause instanceof ApplicationFailure && isRunTaskResult(cause.details?.[0])) {
     const envelope = cause.details[0];
-    return { attempts: envelope.execution.retries + 1, envelope, failure: cause.message };
+    return { ...attemptCounts(envelope), envelope, failure: cause.message };
   }
-  // No envelope: the last attempt timed out (e.g. its worker died) or failed outside the sandbox.
-  const attempts = error.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED ? ref.maxRetries + 1 : 0;
+  if (cause instanceof ApplicationFailure && cause.type === LOST_ATTEMPTS_EXHAUSTED) {
+    // The activity refused to run again; the attempt that said so ran nothing.
+    const records = recordedAttempts(cause.details?.[0]);
+    return { attempts: records.failures.length + records.lost.length, lostAttempts: records.lost.length, failure: cause.message };
+  }
+  if (error.retryState === RetryState.MAXIMUM_ATTEMPTS_REACHED) {
+    // No envelope, and the retry policy's bound (both budgets) ran out: the last attempt was lost too, and with the
+    // task's own failures at most maxRetries, the lost ones exceed maxLostAttempts. A heartbeat timeout carries the
+    // last heartbeat, which holds the records of the attempts before it.
+    const attempts = maximumAttempts(budgets);
+    if (cause instanceof TimeoutFailure) {
+      const records = attemptsBefore(cause.lastHeartbeatDetails, attempts + 1);
+      return { attempts, lostAttempts: records.lost.length, failure: lostAttemptsMessage(id, records, budgets) };
+    }
+    const failure = `step "${id}" was lost more often than its maxLostAttempts of ${budgets.maxLostAttempts} (its last attempt: ${cause?.message ?? error.message})`;
+    return { attempts, lostAttempts: budgets.maxLostAttempts + 1, failure };
+  }
+  // No envelope: the step failed outside the sandbox.
   const what = cause instanceof TimeoutFailure ? `timed out (${cause.timeoutType})` : cause?.message ?? error.message;
-  return { attempts, failure: what };
+  return { attempts: 0, lostAttempts: 0, failure: what };
+}
+
+/** Attempts of a step that produced an envelope: its retries, its lost attempts, and itself. */
+function attemptCounts(envelope: RunTaskResult): Pick<StepEnd, 'attempts' | 'lostAttempts'> {
+  const lost = envelope.lost_attempts.length;
+  return { attempts: envelope.execution.retries + lost + 1, lostAttempts: lost };
+}
+
+/** "3 attempt(s), 1 of them lost" for failure messages: the task's own retries and lost attempts are apart. */
+export function attemptsText(record: StepRecord): string {
+  return `${record.attempts} attempt(s)${record.lostAttempts > 0 ? `, ${record.lostAttempts} of them lost` : ''}`;
 }
 
 /** "error_type: message" of a failed record, for the pipeline's own failure message. */
@@ -106,7 +145,7 @@ export function failureCause(record: StepRecord): ApplicationFailure | undefined
 }
 
 function isRunTaskResult(value: unknown): value is RunTaskResult {
-  return typeof value === 'object' && value !== null && 'execution' in value && 'success' in value && 'sizes' in value;
+  return typeof value === 'object' && value !== null && 'execution' in value && 'success' in value && 'sizes' in value && 'lost_attempts' in value;
 }
 
 /** Activity summaries are capped by the server (400 bytes for user metadata summaries); stay well under it. */

@@ -42,7 +42,10 @@ export interface TaskRef {
   task: string;
   /** Resolved timeout and retries (after capsule.toml defaults and step overrides): they set the activity options. */
   timeoutMs: number;
+  /** The task's own failed runs (task_error, timeout, internal_error) that are retried. */
   maxRetries: number;
+  /** Attempts that left no result (worker died or shut down, heartbeat stopped, server lost the task) that are retried. */
+  maxLostAttempts: number;
   overrides?: LimitOverrides;
   /** Mounts (`HOST[::GUEST][:ro|:rw]`, relative to the run's base directory): the step's own and the command's. */
   mounts?: string[];
@@ -57,19 +60,29 @@ export interface TaskDisplay {
   limits: string;
 }
 
-/** Activity retry/heartbeat knobs a pipeline may set (all in milliseconds). */
+/** Activity retry/heartbeat knobs a pipeline may set (durations in milliseconds). */
 export interface RetryTuning {
   initialIntervalMs: number;
   backoffCoefficient: number;
   maximumIntervalMs: number;
   heartbeatTimeoutMs: number;
+  /** Lost attempts each step may have (a step's own `maxLostAttempts` wins). */
+  maxLostAttempts: number;
 }
+
+/** Lost attempts a step may have unless the step, the pipeline or capsule.toml says otherwise. */
+export const DEFAULT_MAX_LOST_ATTEMPTS = 10;
+/** Upper bound for maxLostAttempts anywhere it is set (a typo of 10000 must not mean "retry for days"). */
+export const MAX_LOST_ATTEMPTS_LIMIT = 1000;
 
 export const DEFAULT_RETRY_TUNING: RetryTuning = {
   initialIntervalMs: 1000,
   backoffCoefficient: 2,
   maximumIntervalMs: 30_000,
-  heartbeatTimeoutMs: 5000,
+  // Far above what a busy machine delays a heartbeat by (docs/benchmarks.md): a heartbeat missed by a live worker
+  // declares its step lost and runs it twice. A killed worker's steps move on after this long.
+  heartbeatTimeoutMs: 30_000,
+  maxLostAttempts: DEFAULT_MAX_LOST_ATTEMPTS,
 };
 
 /** What the client hands any Capsule workflow: bundles by sha256 plus the run context the activity needs. */
@@ -122,16 +135,33 @@ export interface RunTaskInput {
   defaults: TaskDefaults;
   overrides?: LimitOverrides;
   mounts?: string[];
-  /** Step id (with [index] for fan-out items), for logs. */
+  /** Step id (with [index] for fan-out items): logs, the task's context() and its idempotency key. */
   stepId: string;
+  /** The two retry budgets; the activity enforces them (its retry policy only bounds their sum). */
+  budgets: AttemptBudgets;
+  /** The workflow's first run id (stable across continue-as-new): with stepId it makes the idempotency key. */
+  firstExecutionRunId: string;
 }
 
-/** An attempt that did not produce the final result, kept so the history shows why a step needed retries. */
+export interface AttemptBudgets {
+  maxRetries: number;
+  maxLostAttempts: number;
+}
+
+/** An attempt of the task that failed on its own (and was retried), kept so the history shows why. */
 export interface AttemptFailure {
   attempt: number;
-  error_type: ErrorType | 'lost';
+  error_type: ErrorType;
   message: string;
   duration_ms: number;
+}
+
+/** An attempt that left no result: its worker died or shut down, its heartbeat stopped, or the server lost it. */
+export interface LostAttempt {
+  attempt: number;
+  reason: string;
+  /** How far it had run at its last heartbeat (ms), or null when no heartbeat of it reached the server. */
+  last_heartbeat_ms: number | null;
 }
 
 /** Sizes the activity measured, so summaries need not measure values again (in bytes; result: its JSON). */
@@ -141,18 +171,27 @@ export interface EnvelopeSizes {
   stderr_bytes: number;
 }
 
-/** The activity's result: the sandbox's envelope plus earlier attempts' failures and the sizes of its parts. */
-export type RunTaskResult = Envelope & { earlier_attempts: AttemptFailure[]; sizes: EnvelopeSizes };
+/**
+ * The activity's result: the sandbox's envelope plus earlier attempts (the task's own failures and lost ones apart)
+ * and the sizes of its parts.
+ */
+export type RunTaskResult = Envelope & { earlier_attempts: AttemptFailure[]; lost_attempts: LostAttempt[]; sizes: EnvelopeSizes };
 
-/** Heartbeat details: progress of this attempt and failures of earlier ones (carried to the next attempt). */
+/** Heartbeat details: progress of this attempt and earlier attempts' records (carried to the next attempt). */
 export interface RunTaskHeartbeat {
   /** The record id ("fetch[2]"), so live views can match a pending activity to its step. */
   step_id: string;
+  /** The attempt that sent this heartbeat. */
+  attempt: number;
   earlier_attempts: AttemptFailure[];
+  lost_attempts: LostAttempt[];
   elapsed_ms: number;
   stdout_bytes: number;
   stderr_bytes: number;
 }
+
+/** Failure type of a step that was lost more often than its maxLostAttempts allows. */
+export const LOST_ATTEMPTS_EXHAUSTED = 'LostAttemptsExhausted';
 
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
@@ -180,15 +219,19 @@ export interface StepRecord {
   step: string;
   index?: number;
   status: StepStatus;
-  /** Attempts made (retries + 1); 0 if it never ran. */
+  /** Attempts made, lost ones included (retries + lost attempts + 1); 0 if it never ran or is not known yet. */
   attempts: number;
+  /** Attempts that left no result (see LostAttempt). */
+  lostAttempts: number;
   /** Figures of the attempt that ended the step; absent when no attempt left an envelope. */
   execution?: StepExecution;
   /** The task's error (from its envelope) when it failed. */
   error?: TaskError;
   /** Earlier attempts' failures, when the step needed retries. */
   earlier_attempts?: AttemptFailure[];
-  /** Set when the step failed without an envelope (e.g. every attempt timed out, or its input was too large). */
+  /** Attempts lost to crashes, shutdowns and outages, when there were any. */
+  lost_attempts?: LostAttempt[];
+  /** Set when the step failed without an envelope (e.g. every attempt was lost, or its input was too large). */
   failure?: string;
   /** Where the full envelope is: the result (or failure details) of this activity in this workflow run. */
   activity?: { run_id: string; activity_id: string };
@@ -197,7 +240,10 @@ export interface StepRecord {
 export interface PipelineTotals {
   duration_ms: number;
   fuel_consumed: number;
+  /** Retries after the task's own failures. */
   retries: number;
+  /** Attempts lost to crashes, shutdowns and outages (retried apart from `retries`). */
+  lost_attempts: number;
   steps: number;
 }
 

@@ -22,8 +22,8 @@
  *   }
  */
 import { ApplicationFailure, continueAsNew, workflowInfo } from '@temporalio/workflow';
-import { failureCause, failureReason, runTask, type StepRun } from './run-task.js';
-import { PIPELINE_FAILED, type PipelineResult, type RunContext, type StepRecord, type TaskRef } from './shared.js';
+import { attemptsText, failureCause, failureReason, runTask, type StepRun } from './run-task.js';
+import { MAX_LOST_ATTEMPTS_LIMIT, PIPELINE_FAILED, type PipelineResult, type RunContext, type StepRecord, type TaskRef } from './shared.js';
 import { pendingRecord } from './summary.js';
 import { Tracker, type CarriedProgress } from './tracker.js';
 
@@ -45,11 +45,20 @@ export interface TaskWorkflowInput<I = unknown, S = unknown> extends RunContext 
 /** What a loop turn returns: the state for the next turn, or the loop's output. */
 export type LoopTurn<S, O> = { next: S } | { done: O };
 
+/** Per-step settings, as a pipeline step has them. */
+export interface StepOptions {
+  /**
+   * Attempts that may be lost (worker died or shut down, heartbeat stopped, server lost the task) before the step
+   * fails. Default: the workflow's `retry.maxLostAttempts` (capsule.toml `default_max_lost_attempts`, else 10).
+   */
+  maxLostAttempts?: number;
+}
+
 export interface Steps<S = unknown> {
   /** Runs task `taskKey` once as step `id` (ids must be unique per run); throws ApplicationFailure if it fails. */
-  step(id: string, taskKey: string, input: unknown): Promise<unknown>;
+  step(id: string, taskKey: string, input: unknown, options?: StepOptions): Promise<unknown>;
   /** Like step() but never throws for a task failure: returns the record (status, attempts, figures) and the output. */
-  tryStep(id: string, taskKey: string, input: unknown): Promise<StepRun>;
+  tryStep(id: string, taskKey: string, input: unknown, options?: StepOptions): Promise<StepRun>;
   /** The run's result with every step recorded so far and totals. */
   result(output: unknown): PipelineResult;
   /**
@@ -64,11 +73,12 @@ export interface Steps<S = unknown> {
 export function createSteps<I, S>(input: TaskWorkflowInput<I, S>): Steps<S> {
   const tracker = new Tracker(input.name, input.searchAttributes, input.carried?.progress);
 
-  const tryStep = async (id: string, taskKey: string, stepInput: unknown): Promise<StepRun> => {
-    const ref = input.tasks[taskKey];
-    if (ref === undefined) {
+  const tryStep = async (id: string, taskKey: string, stepInput: unknown, options: StepOptions = {}): Promise<StepRun> => {
+    const task = input.tasks[taskKey];
+    if (task === undefined) {
       throw ApplicationFailure.nonRetryable(`step "${id}": no task "${taskKey}" in the input (have: ${Object.keys(input.tasks).join(', ')})`, 'InvalidPipeline');
     }
+    const ref = withStepOptions(id, task, options);
     if (tracker.has(id)) throw ApplicationFailure.nonRetryable(`step id "${id}" used twice`, 'InvalidPipeline');
     tracker.set(pendingRecord({ id, step: id }, 'running'));
     const run = await runTask(input, ref, [stepInput], { id });
@@ -91,8 +101,8 @@ export function createSteps<I, S>(input: TaskWorkflowInput<I, S>): Steps<S> {
     };
   };
 
-  const step = async (id: string, taskKey: string, stepInput: unknown): Promise<unknown> => {
-    const { record, output } = await tryStep(id, taskKey, stepInput);
+  const step = async (id: string, taskKey: string, stepInput: unknown, options?: StepOptions): Promise<unknown> => {
+    const { record, output } = await tryStep(id, taskKey, stepInput, options);
     if (record.status === 'succeeded') return output;
     throw stepFailed(record, result(null, id));
   };
@@ -120,9 +130,18 @@ function stepFailed(record: StepRecord, result: PipelineResult): ApplicationFail
   const cause = failureCause(record);
   return ApplicationFailure.create({
     type: PIPELINE_FAILED,
-    message: `step "${record.id}" failed after ${record.attempts} attempt(s): ${failureReason(record)}`,
+    message: `step "${record.id}" failed after ${attemptsText(record)}: ${failureReason(record)}`,
     nonRetryable: true,
     details: [result],
     ...(cause === undefined ? {} : { cause }),
   });
+}
+
+function withStepOptions(id: string, ref: TaskRef, options: StepOptions): TaskRef {
+  const lost = options.maxLostAttempts;
+  if (lost === undefined) return ref;
+  if (!Number.isSafeInteger(lost) || lost < 0 || lost > MAX_LOST_ATTEMPTS_LIMIT) {
+    throw ApplicationFailure.nonRetryable(`step "${id}": maxLostAttempts: got ${String(lost)}; expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`, 'InvalidPipeline');
+  }
+  return { ...ref, maxLostAttempts: lost };
 }

@@ -14,7 +14,10 @@ export interface StepIdentity {
 
 export interface StepEnd {
   status: StepStatus;
+  /** Every attempt, lost ones included. */
   attempts: number;
+  /** Attempts that left no result. */
+  lostAttempts: number;
   envelope?: RunTaskResult;
   failure?: string;
   /** The activity that produced the envelope (run id of this workflow run, activity id). */
@@ -22,7 +25,7 @@ export interface StepEnd {
 }
 
 export function summarizeStep(identity: StepIdentity, end: StepEnd): StepRecord {
-  const record: StepRecord = { ...identity, status: end.status, attempts: end.attempts };
+  const record: StepRecord = { ...identity, status: end.status, attempts: end.attempts, lostAttempts: end.lostAttempts };
   const envelope = end.envelope;
   if (envelope !== undefined) {
     const x = envelope.execution;
@@ -40,6 +43,7 @@ export function summarizeStep(identity: StepIdentity, end: StepEnd): StepRecord 
     };
     if (envelope.error !== null) record.error = envelope.error;
     if (envelope.earlier_attempts.length > 0) record.earlier_attempts = envelope.earlier_attempts;
+    if (envelope.lost_attempts.length > 0) record.lost_attempts = envelope.lost_attempts;
   }
   if (end.failure !== undefined) record.failure = end.failure;
   if (end.activity !== undefined) record.activity = end.activity;
@@ -48,5 +52,5 @@ export function summarizeStep(identity: StepIdentity, end: StepEnd): StepRecord 
 
 /** A record of a step that has not ended: running, skipped or cancelled. */
 export function pendingRecord(identity: StepIdentity, status: 'running' | 'skipped' | 'cancelled'): StepRecord {
-  return { ...identity, status, attempts: 0 };
+  return { ...identity, status, attempts: 0, lostAttempts: 0 };
 }

@@ -26,6 +26,11 @@ export class TemplateError extends Error {
   override readonly name = 'TemplateError';
 }
 
+/** True for a string that is exactly one reference ("{{ steps.plan.output }}"): it renders to the value itself. */
+export function isWholeReference(text: string): boolean {
+  return WHOLE.test(text);
+}
+
 /** Parses one expression; throws TemplateError saying what is expected. */
 export function parseExpression(expr: string): Reference {
   const parts = expr.split('.');

@@ -14,6 +14,7 @@ export interface CarriedProgress {
   earlier: EarlierRuns;
   fuel_consumed: number;
   retries: number;
+  lost_attempts: number;
 }
 
 /** Above this many step runs, current details list only the ones not yet succeeded. */
@@ -56,6 +57,10 @@ export class Tracker {
     return this.records.has(id);
   }
 
+  get(id: string): StepRecord | undefined {
+    return this.records.get(id);
+  }
+
   list(): StepRecord[] {
     return [...this.records.values()];
   }
@@ -64,11 +69,13 @@ export class Tracker {
   totals(): PipelineTotals {
     let fuel = this.carried?.fuel_consumed ?? 0;
     let retries = this.carried?.retries ?? 0;
+    let lost = this.carried?.lost_attempts ?? 0;
     for (const record of this.records.values()) {
       fuel += record.execution?.fuel_consumed ?? 0;
-      retries += Math.max(0, record.attempts - 1);
+      lost += record.lostAttempts;
+      retries += Math.max(0, record.attempts - record.lostAttempts - 1);
     }
-    return { duration_ms: Date.now() - this.startedAt, fuel_consumed: fuel, retries, steps: this.records.size + (this.carried?.earlier.steps ?? 0) };
+    return { duration_ms: Date.now() - this.startedAt, fuel_consumed: fuel, retries, lost_attempts: lost, steps: this.records.size + (this.carried?.earlier.steps ?? 0) };
   }
 
   /** Earlier runs' step counts, when this workflow continued as new. */
@@ -84,6 +91,7 @@ export class Tracker {
       earlier: { runs: (this.carried?.earlier.runs ?? 0) + 1, steps: totals.steps, counts: this.counts() },
       fuel_consumed: totals.fuel_consumed,
       retries: totals.retries,
+      lost_attempts: totals.lost_attempts,
     };
   }
 
@@ -115,17 +123,18 @@ export class Tracker {
       const exec = r.execution;
       const duration = exec === undefined ? '' : `${exec.duration_ms} ms`;
       const fuel = exec === undefined ? '' : exec.fuel_consumed.toLocaleString('en-US');
-      // A running step's attempt is only known to its activity (see pending activities); 0 means "not yet known".
-      const attempt = r.attempts === 0 ? '' : String(r.attempts);
+      // A running step's attempts are only known to its activity (see pending activities); 0 means "not yet known".
+      const attempts = r.attempts === 0 ? '' : String(r.attempts);
+      const lost = r.attempts === 0 ? '' : String(r.lostAttempts);
       const error = r.status === 'failed' ? cell(failureReason(r)) : '';
-      return `| ${cell(r.id)} | ${r.status} | ${attempt} | ${duration} | ${fuel} | ${error} |`;
+      return `| ${cell(r.id)} | ${r.status} | ${attempts} | ${lost} | ${duration} | ${fuel} | ${error} |`;
     });
     const earlier = this.carried === undefined ? '' : ` (${this.carried.earlier.runs} earlier run${this.carried.earlier.runs === 1 ? '' : 's'} included)`;
     setCurrentDetails([
       `**${this.pipeline}**: ${summary || 'starting'}${earlier}`,
       '',
-      '| step | status | attempt | duration | fuel | error |',
-      '|---|---|---|---|---|---|',
+      '| step | status | attempts | lost | duration | fuel | error |',
+      '|---|---|---|---|---|---|---|',
       ...rows,
     ].join('\n'));
   }

@@ -67,7 +67,7 @@ export function defineMessageAttacks(ctx: AdversarialContext): void {
       const file = path.join(repoRoot, 'test/adversarial/tasks/attacks.ts');
       const cli = await ctx.cli(['exec', file, '--task', 'hello', '--input', deepJson(5000), '--json'], ctx.base);
       expect(cli.code).toBe(2);
-      expect(cli.stderr).toContain('--input cannot be passed to a task: it nests more than 512 levels deep');
+      expect(cli.stderr).toContain('--input: cannot be passed to tasks: it nests more than 512 levels deep');
       expect(JSON.parse(cli.stdout)).toMatchObject({ success: false, error: { error_type: 'invalid_task' } });
     });
 

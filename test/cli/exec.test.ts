@@ -58,7 +58,7 @@ describe('capsule exec', () => {
     expect(both.stderr).toContain('either as positional arguments or with --input');
     const badJson = await exec([fixture('hello.ts'), '--input', '{nope']);
     expect(badJson.code).toBe(2);
-    expect(badJson.stderr).toContain('--input is not valid JSON');
+    expect(badJson.stderr).toContain('--input: not valid JSON');
     expect((await exec([])).code).toBe(2);
     const missing = await exec(['no/such/file.ts']);
     expect(missing.code).toBe(2);

@@ -25,6 +25,7 @@ default_compute = "low"
 default_ram = "64MB"
 default_timeout = "10s"
 default_max_retries = 2
+default_max_lost_attempts = 4
 default_allowed_files = ["./data", { path = "./out", mode = "read-write" }]
 default_allowed_hosts = ["api.example.com"]
 default_env_variables = ["API_KEY"]
@@ -34,7 +35,7 @@ address = "temporal.example.com:7233"
 namespace = "agents"
 `));
     expect(config.tasks).toEqual({
-      compute: 'low', ram: '64MB', timeout: '10s', maxRetries: 2,
+      compute: 'low', ram: '64MB', timeout: '10s', maxRetries: 2, maxLostAttempts: 4,
       allowedFiles: ['./data', { path: './out', mode: 'read-write' }], allowedHosts: ['api.example.com'], envVariables: ['API_KEY'],
     });
     expect(config.temporal).toEqual({ address: 'temporal.example.com:7233', namespace: 'agents' });
@@ -49,6 +50,13 @@ namespace = "agents"
   it('rejects a value of the wrong type', () => {
     const d = write('[tasks]\ndefault_allowed_hosts = "api.example.com"\n');
     expect(() => loadCapsuleConfig(d)).toThrow('"tasks.default_allowed_hosts"');
+  });
+
+  it('rejects a default_max_lost_attempts that is not an integer from 0 to 1000', () => {
+    for (const value of ['-1', '2.5', '1001']) {
+      const d = write(`[tasks]\ndefault_max_lost_attempts = ${value}\n`);
+      expect(() => loadCapsuleConfig(d)).toThrow(`"tasks.default_max_lost_attempts": expected an integer from 0 to 1000`);
+    }
   });
 
   it('rejects TOML that does not parse, with the line', () => {

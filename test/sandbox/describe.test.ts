@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { Sandbox, SandboxBusyError } from '../../src/sandbox/index.js';
 import { fixtureBundle, useSandboxAndDir } from '../helpers.js';
 
 const shared = useSandboxAndDir();
@@ -27,6 +28,18 @@ describe('describing a task file', () => {
     await expect(describeFile('top-level-spin.ts')).rejects.toThrow(/top-level-spin\.ts: cannot load the task file: its top-level code used more fuel/);
     const envelope = await shared.sandbox().run({ bundle: await fixtureBundle('top-level-spin.ts'), baseDir: shared.dir().base });
     expect(envelope.error?.error_type).toBe('invalid_task');
+  });
+
+  it('blames a busy machine, not the task, when the wall-clock backstop stops top-level code within its fuel', async () => {
+    // A backstop far below what the file's top-level code needs to spend its fuel: as on a machine too busy to run it.
+    const busy = await Sandbox.create({ poolSize: 1, describeBackstopMs: 50 });
+    try {
+      const error = await busy.describe(await fixtureBundle('top-level-spin.ts'), { baseDir: shared.dir().base }).catch((e: unknown) => e);
+      expect(error).toBeInstanceOf(SandboxBusyError);
+      expect((error as Error).message).toMatch(/top-level-spin\.ts: the machine was too busy to read the task options: running the file's top-level code took more than \d+ms of wall-clock time \(its fuel budget, which bounds that code, was not used up\)/);
+    } finally {
+      await busy.close();
+    }
   });
 
   it('refuses two tasks with the same name', async () => {

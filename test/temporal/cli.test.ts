@@ -6,24 +6,11 @@ import { spawn } from 'node:child_process';
 import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createHarness, TASKS, type Harness } from './helpers.js';
+import { capsule, cleanEnv, CLI } from './processes.js';
 
-const CLI = fileURLToPath(new URL('../../bin/capsule.js', import.meta.url));
 const steps = path.join(TASKS, 'steps.ts');
-
-interface Result { code: number | null; stdout: string; stderr: string }
-
-function capsule(args: string[], cwd: string, env: Record<string, string> = {}): Promise<Result> {
-  const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('CAPSULE_TASK')));
-  const child = spawn(process.execPath, [CLI, ...args], { cwd, env: { ...clean, ...env }, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (c: Buffer) => (stdout += c.toString()));
-  child.stderr.on('data', (c: Buffer) => (stderr += c.toString()));
-  return new Promise((resolve) => child.on('close', (code) => resolve({ code, stdout, stderr })));
-}
 
 function project(pipeline: object): { dir: string; file: string } {
   const dir = mkdtempSync(path.join(os.tmpdir(), 'capsule-cli-'));
@@ -87,8 +74,7 @@ describe('capsule run (subprocess)', () => {
         { id: 'after', task: steps, input: '{{ steps.slow.output }}' },
       ],
     });
-    const clean = Object.fromEntries(Object.entries(process.env).filter(([k]) => !k.startsWith('TEMPORAL_') && !k.startsWith('CAPSULE_TASK')));
-    const child = spawn(process.execPath, [CLI, 'run', 'pipeline.json'], { cwd: dir, env: clean, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, [CLI, 'run', 'pipeline.json'], { cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     let stderr = '';
     const running = new Promise<void>((resolve) => {
       child.stderr.on('data', (c: Buffer) => {

@@ -178,6 +178,33 @@ describe('pipeline workflow', () => {
     }
   });
 
+  it('gives each step its context: workflow, step with item index, attempt, and a key stable per step, new per run', async () => {
+    const file = h.writePipeline({ name: 'whoami', steps: [{ id: 'who', task: task('main', 'whoami.ts'), forEach: [1, 2] }] });
+    const taskQueue = h.queue('whoami');
+    const worker = await h.startWorker(taskQueue);
+    try {
+      const runs = [];
+      // The same pipeline twice, under the same workflow id: the second is a new run of it.
+      for (let i = 0; i < 2; i++) {
+        const { handle } = await h.start(file, taskQueue);
+        const outcome = await awaitOutcome(handle);
+        const runId = (await handle.describe()).runId;
+        runs.push({ workflowId: handle.workflowId, runId, contexts: outcome.result!.output as Record<string, unknown>[] });
+      }
+      for (const run of runs) {
+        expect(run.contexts).toEqual([0, 1].map((index) => ({
+          workflowId: run.workflowId, runId: run.runId, stepId: `who[${index}]`, attempt: 1, idempotencyKey: expect.stringMatching(/^[0-9a-f]{32}$/),
+        })));
+        expect(run.contexts[0]!.idempotencyKey).not.toBe(run.contexts[1]!.idempotencyKey);
+      }
+      expect(runs[1]!.workflowId).toBe(runs[0]!.workflowId);
+      expect(runs[1]!.runId).not.toBe(runs[0]!.runId);
+      expect(runs[1]!.contexts.map((c) => c.idempotencyKey)).not.toContain(runs[0]!.contexts[0]!.idempotencyKey);
+    } finally {
+      await worker.stop();
+    }
+  });
+
   it('cancels a running pipeline: the running step is cancelled and the rest never starts', async () => {
     const file = h.writePipeline({
       name: 'cancel',

@@ -3,7 +3,7 @@
  * and what was expected. Validation needs no Temporal connection at all, which is how "nothing started" is shown:
  * preparePipeline is the whole pre-start path of `capsule run`.
  */
-import { mkdirSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -60,6 +60,11 @@ describe('pipeline validation', () => {
     ['mount leaving the project', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    mounts: ["../..::ws:rw"]\n`, /steps\[0\] \(one\)\.mounts: mount "\.\.\/\.\.::ws:rw": "\.\.\/\.\." escapes the project directory/],
     ['mount with a guest path above the task', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    mounts: [".::../up"]\n`, /steps\[0\] \(one\)\.mounts: mount "\.::\.\.\/up": the guest path "\.\.\/up" contains "\.\."/],
     ['bad retry setting', `name: a\nretry: { initialInterval: fast }\nsteps:\n  - id: one\n    task: ${steps}\n`, /retry\.initialInterval: got "fast"; expected a duration/],
+    ['forEach that is a number', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    forEach: 3\n`, /steps\[0\] \(one\)\.forEach: got 3; expected an array, or a single reference that evaluates to one such as "\{\{ steps\.plan\.output \}\}"/],
+    ['forEach that is text around a reference', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    forEach: "items: {{ input }}"\n`, /steps\[0\] \(one\)\.forEach: got "items: \{\{ input \}\}"; expected an array/],
+    ['forEach over an input field that is not an array', `name: a\ninput: { items: 3 }\nsteps:\n  - id: one\n    task: ${steps}\n    forEach: "{{ input.items }}"\n`, /steps\[0\] \(one\)\.forEach: \{\{ input\.items \}\} is a number \(3\); expected an array to fan out over/],
+    ['negative maxLostAttempts', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    maxLostAttempts: -1\n`, /steps\[0\] \(one\)\.maxLostAttempts: expected an integer from 0 to 1000/],
+    ['huge pipeline maxLostAttempts', `name: a\nretry: { maxLostAttempts: 5000 }\nsteps:\n  - id: one\n    task: ${steps}\n`, /retry\.maxLostAttempts: expected an integer from 0 to 1000/],
   ];
   for (const [label, yaml, message] of cases) {
     it(`rejects ${label}`, async () => {
@@ -71,6 +76,29 @@ describe('pipeline validation', () => {
       expect((error as Error).message).toMatch(message);
     });
   }
+
+  it('resolves maxLostAttempts: the step\'s, else the pipeline\'s retry.maxLostAttempts, else capsule.toml\'s, else 10', async () => {
+    const pipeline = (retry: string) => write(`name: lost\n${retry}steps:\n  - id: own\n    task: ${steps}\n    maxLostAttempts: 0\n  - id: inherited\n    task: ${steps}\n`);
+    const budgets = (input: Awaited<ReturnType<typeof prepare>>) => input.steps.map((s) => [s.id, s.task.maxRetries, s.task.maxLostAttempts]);
+    expect(budgets(await prepare(pipeline('')))).toEqual([['own', 0, 0], ['inherited', 0, 10]]);
+    expect(budgets(await prepare(pipeline('retry: { maxLostAttempts: 3 }\n')))).toEqual([['own', 0, 0], ['inherited', 0, 3]]);
+    writeFileSync(path.join(dir, 'capsule.toml'), '[tasks]\ndefault_max_lost_attempts = 7\n');
+    try {
+      const fromToml = await prepare(pipeline(''));
+      expect(budgets(fromToml)).toEqual([['own', 0, 0], ['inherited', 0, 7]]);
+      expect(fromToml.retry.maxLostAttempts).toBe(7);
+      expect(budgets(await prepare(pipeline('retry: { maxLostAttempts: 3 }\n')))).toEqual([['own', 0, 0], ['inherited', 0, 3]]);
+    } finally {
+      rmSync(path.join(dir, 'capsule.toml'));
+    }
+  });
+
+  it('accepts a literal forEach array and a forEach over an input array', async () => {
+    const literal = write(`name: a\nsteps:\n  - id: one\n    task: ${steps}\n    forEach: [1, 2]\n    input: "{{ item }}"\n`);
+    expect((await prepare(literal)).steps[0]!.forEach).toEqual([1, 2]);
+    const fromInput = write(`name: a\ninput: { items: [] }\nsteps:\n  - id: one\n    task: ${steps}\n    forEach: "{{ input.items }}"\n`);
+    expect((await prepare(fromInput, '{"items":[1,2,3]}')).steps[0]!.forEach).toBe('{{ input.items }}');
+  });
 
   it('rejects --input that is not JSON, naming the flag', async () => {
     const file = write(`name: a\nsteps:\n  - id: one\n    task: ${steps}\n`);

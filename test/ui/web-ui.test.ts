@@ -108,11 +108,11 @@ describe('a finished run with a retried and a failed step', () => {
     expect(description.status.name).toBe('FAILED');
     expect(await description.staticSummary()).toMatch(/^Capsule pipeline research · 5 steps · input sha256:[0-9a-f]{12}$/);
     const details = await description.staticDetails();
-    expect(details).toContain('| draft | draft (tasks.ts#draft) | compute MEDIUM, ram 64MB, timeout 90s | 0 | search, notes |');
+    expect(details).toContain('| draft | draft (tasks.ts#draft) | compute MEDIUM, ram 64MB, timeout 90s | 0 | 10 | search, notes |');
     expect(details).toContain('| notes | notes (tasks.ts#notes) | compute LOW, ram 64MB, timeout 10s | 2 |');
 
     const memo = description.memo?.capsule as { totals: { fuel_consumed: number } } | undefined;
-    expect(memo).toMatchObject({ pipeline: 'research', status: 'Failed', failedStep: 'publish', counts: { succeeded: 6, failed: 1 }, totals: { steps: 7, retries: 1 } });
+    expect(memo).toMatchObject({ pipeline: 'research', status: 'Failed', failedStep: 'publish', counts: { succeeded: 6, failed: 1 }, totals: { steps: 7, retries: 1, lost_attempts: 0 } });
     const attributes = Object.fromEntries(description.typedSearchAttributes.getAll().map((p) => [p.key.name, p.value]));
     expect(attributes).toEqual(expect.objectContaining({ CapsulePipeline: 'research', CapsuleStatus: 'Failed', CapsuleFailedStep: 'publish', CapsuleFuel: memo?.totals.fuel_consumed }));
     const found = await waitFor(`${QUERY} in visibility`, async () => {
@@ -139,9 +139,9 @@ describe('a finished run with a retried and a failed step', () => {
 
     // Current details are served by a built-in query (the UI asks the same one).
     const metadata = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
-    expect(metadata.currentDetails).toContain('| step | status | attempt | duration | fuel | error |');
-    expect(metadata.currentDetails).toMatch(/\| notes \| succeeded \| 2 \| \d+ ms \| [\d,]+ \| {2}\|/);
-    expect(metadata.currentDetails).toMatch(/\| publish \| failed \| 1 \| \d+ ms \| [\d,]+ \| fuel_exhausted: the task used its whole fuel budget/);
+    expect(metadata.currentDetails).toContain('| step | status | attempts | lost | duration | fuel | error |');
+    expect(metadata.currentDetails).toMatch(/\| notes \| succeeded \| 2 \| 0 \| \d+ ms \| [\d,]+ \| {2}\|/);
+    expect(metadata.currentDetails).toMatch(/\| publish \| failed \| 1 \| 0 \| \d+ ms \| [\d,]+ \| fuel_exhausted: the task used its whole fuel budget/);
   });
 
   it('in the browser: finds the run by CapsulePipeline, shows step summaries, the step table and the failure type', async () => {
@@ -184,16 +184,16 @@ describe('a finished run with a retried and a failed step', () => {
     const details = await markdownFrame(page, 'maxRetries');
     await visible(details.getByRole('row').filter({ hasText: 'draft (tasks.ts#draft)' }).filter({ hasText: 'compute MEDIUM, ram 64MB, timeout 90s' }));
     const rows = await currentDetailsRows(page, (r) => r.some((cells) => cells[0] === 'publish' && cells[1] === 'failed'));
-    expect(rows.map((r) => r.slice(0, 3)).sort()).toEqual([
-      ['plan', 'succeeded', '1'],
-      ['notes', 'succeeded', '2'],
-      ['search[0]', 'succeeded', '1'],
-      ['search[1]', 'succeeded', '1'],
-      ['search[2]', 'succeeded', '1'],
-      ['draft', 'succeeded', '1'],
-      ['publish', 'failed', '1'],
+    expect(rows.map((r) => r.slice(0, 4)).sort()).toEqual([
+      ['plan', 'succeeded', '1', '0'],
+      ['notes', 'succeeded', '2', '0'],
+      ['search[0]', 'succeeded', '1', '0'],
+      ['search[1]', 'succeeded', '1', '0'],
+      ['search[2]', 'succeeded', '1', '0'],
+      ['draft', 'succeeded', '1', '0'],
+      ['publish', 'failed', '1', '0'],
     ].sort());
-    expect(rows.find((r) => r[0] === 'publish')?.[5]).toMatch(/^fuel_exhausted: /);
+    expect(rows.find((r) => r[0] === 'publish')?.[6]).toMatch(/^fuel_exhausted: /);
     await stack.screenshot('7-user-metadata');
 
     await page.goto(`${runUrl}/memo`);
@@ -248,12 +248,13 @@ async function markdownFrame(page: Page, text: string): Promise<FrameLocator> {
 }
 
 /**
- * The cells of the "Current Details" table (the one with an "error" column), once `ready` holds. The UI fetches
- * current details with a query, so the page is reloaded until the table shows the state the test expects.
+ * The cells of the "Current Details" table (the one with a "duration" column: the static details' table has none),
+ * once `ready` holds. The UI fetches current details with a query, so the page is reloaded until the table shows the
+ * state the test expects.
  */
 async function currentDetailsRows(page: Page, ready: (rows: string[][]) => boolean): Promise<string[][]> {
   return waitFor('the current details table', async () => {
-    const table = (await markdownFrame(page, 'attempt')).locator('table');
+    const table = (await markdownFrame(page, 'duration')).locator('table');
     await visible(table);
     const rows: string[][] = [];
     for (const row of await table.locator('tbody tr').all()) rows.push((await row.locator('td').allInnerTexts()).map((t) => t.trim()));

@@ -1,36 +1,30 @@
 /** `capsule exec <file> [args...]`: one task (TypeScript, JavaScript or Python), one fresh sandbox, no Temporal. */
 import { loadCapsuleConfig } from '../../config/capsule-toml.js';
 import { MountError, resolveMount } from '../../config/mounts.js';
-import { bundleTaskFile, invalidTaskEnvelope, jsonValueProblem, Sandbox, taskLanguage, type Envelope } from '../../sandbox/index.js';
+import { bundleTaskFile, invalidTaskEnvelope, Sandbox, taskLanguage, type Envelope } from '../../sandbox/index.js';
 import { describeUserError, processIo, type CommandIo } from '../../client/io.js';
+import { parseInput } from '../../client/input.js';
 import { forTerminal } from '../../client/terminal-text.js';
 import { formatEnvelope } from '../format.js';
+import { readInput, type InputOptions } from '../input.js';
 import { EXIT, UsageError } from '../io.js';
 
-export interface ExecOptions {
+/** `input` / `inputFile`: one JSON value passed as the task's only argument. */
+export interface ExecOptions extends InputOptions {
   file: string;
   /** Positional arguments, passed to the task as strings. */
   args: string[];
-  /** One JSON value passed as the task's only argument. */
-  input?: string;
   task?: string;
   json: boolean;
   /** `HOST[::GUEST][:ro|:rw]` directories of the working directory to add to the task's grants. */
   mounts?: string[];
 }
 
-function taskArgs(options: ExecOptions): unknown[] {
-  if (options.input === undefined) return options.args;
-  if (options.args.length > 0) throw new UsageError('give the task its input either as positional arguments or with --input, not both');
-  let value: unknown;
-  try {
-    value = JSON.parse(options.input) as unknown;
-  } catch (error) {
-    throw new UsageError(`--input is not valid JSON: ${(error as Error).message}`);
-  }
-  const problem = jsonValueProblem(value);
-  if (problem) throw new UsageError(`--input cannot be passed to a task: ${problem}`);
-  return [value];
+async function taskArgs(options: ExecOptions, io: CommandIo): Promise<unknown[]> {
+  const given = await readInput(options, io);
+  if (given === undefined) return options.args;
+  if (options.args.length > 0) throw new UsageError('give the task its input either as positional arguments or with --input/--input-file, not both');
+  return [parseInput(given)];
 }
 
 export async function execCommand(options: ExecOptions, io: CommandIo = processIo()): Promise<number> {
@@ -44,7 +38,7 @@ export async function execCommand(options: ExecOptions, io: CommandIo = processI
   let args: unknown[];
   let sandbox: Sandbox | undefined;
   try {
-    args = taskArgs(options);
+    args = await taskArgs(options, io);
     const mounts = options.mounts ?? [];
     for (const mount of mounts) checkMount(mount, io.cwd);
     const config = loadCapsuleConfig(io.cwd);

@@ -4,12 +4,11 @@ import { openBackend } from '../../client/backend.js';
 import { workflowUrl } from '../../client/config.js';
 import { interruptFor, processIo, reportUserError, type CommandIo } from '../../client/io.js';
 import { preparePipeline, startPipeline } from '../../client/submit.js';
+import { readInput, type InputOptions } from '../input.js';
 import { follow } from './follow.js';
 
-export interface RunOptions {
+export interface RunOptions extends InputOptions {
   file: string;
-  /** JSON text replacing the pipeline's input. */
-  input?: string;
   /** Submit and return at once with the workflow id. */
   detach?: boolean;
   /** One JSON object on stdout (workflowId, status, steps with envelopes); progress goes nowhere. */
@@ -22,12 +21,21 @@ export interface RunOptions {
 export async function run(options: RunOptions): Promise<number> {
   const io = options.io ?? processIo();
   const info = (line: string) => (options.json ? undefined : io.err(line));
-  const sandbox = await Sandbox.create();
+  // Detached, the sandbox only reads the task files' options: one thread does (many `run --detach` at once is a
+  // common burst). Attached, it also runs the in-process worker's steps.
+  const sandbox = await Sandbox.create(options.detach ? { poolSize: 1 } : {});
   let backend: Awaited<ReturnType<typeof openBackend>> | undefined;
   const interrupt = interruptFor(io);
   try {
     // Everything that can be wrong with the files is found here, before any server or workflow is touched.
-    const input = await preparePipeline({ file: options.file, cwd: io.cwd, describer: sandbox, mounts: options.mounts ?? [], ...(options.input === undefined ? {} : { inputJson: options.input }) });
+    const given = await readInput(options, io);
+    const input = await preparePipeline({
+      file: options.file,
+      cwd: io.cwd,
+      describer: sandbox,
+      mounts: options.mounts ?? [],
+      ...(given === undefined ? {} : { inputJson: given.text, inputSource: given.source }),
+    });
     backend = await openBackend({ cwd: io.cwd, worker: !options.detach, sandbox, report: info, env: io.env });
     const handle = await startPipeline(backend.client, input, { taskQueue: backend.config.taskQueue });
     const uiUrl = workflowUrl(backend.config, handle.workflowId, backend.uiUrl);

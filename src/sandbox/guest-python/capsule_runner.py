@@ -31,7 +31,7 @@ import capsule_imports
 import capsule_net
 import capsule_stdlib  # noqa: F401  (the standard library modules the snapshot holds)
 import wit_world
-from capsule import _runtime
+from capsule import _context, _runtime
 from capsule._task import Task, registry
 from componentize_py_types import Err
 from wit_world.imports import host
@@ -92,6 +92,7 @@ class _Run:
         capsule_env.install(env, unset_env, lambda name: host.note_denial("env", name, "not in env_variables"), self.is_task_file)
         capsule_files.install()
         _runtime.install(capsule_net.install())
+        _context.install(host.context)
         sys.argv = [self.entry]
         # The snapshot holds the generator state `random` was seeded with at build time: without a new seed,
         # every run would draw the same numbers. (Seeding costs the same fuel whatever the seed.)

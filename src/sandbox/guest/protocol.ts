@@ -7,6 +7,24 @@ export interface DescribeRequest {
   mode: 'describe';
 }
 
+/**
+ * What a task's context() returns: which run of which step this is, so side effects can be made idempotent. The
+ * key is the same for every attempt of a step (and across continue-as-new), different for a new run. The guest reads
+ * it from the host (the `context` import) only when the task asks for it.
+ */
+export interface TaskContext {
+  /** The Temporal workflow (pipeline run) id; null outside a pipeline (`capsule exec`). */
+  workflowId: string | null;
+  /** The workflow's current run id; null outside a pipeline. */
+  runId: string | null;
+  /** The step id, with the item index for a fan-out ("fetch[2]"); null outside a pipeline. */
+  stepId: string | null;
+  /** 1 on the first attempt; counts every attempt, lost ones included. */
+  attempt: number;
+  /** 32 hex characters. Outside a pipeline: a fresh random key per run. */
+  idempotencyKey: string;
+}
+
 export interface RunTaskRequest {
   mode: 'run';
   /** Task name (its `name` option) or export name. */

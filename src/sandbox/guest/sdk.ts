@@ -3,7 +3,8 @@
  * calling the returned function from inside a running task starts a sub-task in its own fresh sandbox (the host
  * decides its limits from the file's declared options) and resolves to that sub-task's envelope.
  */
-import { SUBTASK_HOST } from './protocol.js';
+import { context as hostContext } from 'capsule:sandbox/host@0.1.0';
+import { SUBTASK_HOST, type TaskContext } from './protocol.js';
 
 export interface RegisteredTask {
   options: unknown;
@@ -47,4 +48,13 @@ export function task<A extends unknown[], R>(options: unknown, fn: (...args: A) 
   return callable;
 }
 
-export const sdkModule = { task, default: { task } };
+let current: Readonly<TaskContext> | undefined;
+
+/** Which run of which step this is: workflow and run id, step id, attempt, and an idempotency key for the step. */
+export function context(): Readonly<TaskContext> {
+  current ??= Object.freeze(JSON.parse(hostContext()) as TaskContext | null) ?? undefined;
+  if (current === undefined) throw new Error('context() is only available while a task runs (not while Capsule reads the task options)');
+  return current;
+}
+
+export const sdkModule = { task, context, default: { task, context } };

@@ -8,7 +8,7 @@
  */
 import * as shim from '@bytecodealliance/preview2-shim';
 import type { Denial } from '../envelope.js';
-import { SUBTASK_HOST } from '../guest/protocol.js';
+import { SUBTASK_HOST, type TaskContext } from '../guest/protocol.js';
 import { FilePolicy } from '../policy/file-policy.js';
 import { VirtualClock } from './clock.js';
 import { FsBridge } from './fs-bridge.js';
@@ -32,6 +32,8 @@ export interface RunCapabilities {
   /** Where the run's HTTP requests go (the egress checks them); null: no network at all (describing a file). */
   egress: HostEndpoint | null;
   subtasks: HostEndpoint | null;
+  /** What the guest's context() reads; null while the task options are read. */
+  context: TaskContext | null;
 }
 
 /**
@@ -45,6 +47,7 @@ export interface RunScope {
   files: FsBridge;
   egress: RunCapabilities['egress'];
   subtasks: RunCapabilities['subtasks'];
+  context: RunCapabilities['context'];
   /**
    * Called on every host call (file calls, HTTP requests, noted denials) with the bytes it moved: the thread charges
    * fuel for the work (so a loop of host calls cannot outrun a fuel budget) and takes a fuel and memory reading.
@@ -56,11 +59,11 @@ const ignore = () => {};
 
 export function inertScope(): RunScope {
   const sink: RunSink = { output: ignore, denial: ignore };
-  return { sink, clock: new VirtualClock(), files: new FsBridge(new FilePolicy([]), GrantedFs.NONE, ignore), egress: null, subtasks: null, onHostCall: ignore };
+  return { sink, clock: new VirtualClock(), files: new FsBridge(new FilePolicy([]), GrantedFs.NONE, ignore), egress: null, subtasks: null, context: null, onHostCall: ignore };
 }
 
 export function runScope(caps: RunCapabilities, sink: RunSink, onHostCall: (bytes: number) => void): RunScope {
-  return { sink, clock: new VirtualClock(), files: caps.files, egress: caps.egress, subtasks: caps.subtasks, onHostCall };
+  return { sink, clock: new VirtualClock(), files: caps.files, egress: caps.egress, subtasks: caps.subtasks, context: caps.context, onHostCall };
 }
 
 type Imports = Record<string, Record<string, unknown>>;
@@ -187,6 +190,11 @@ export function buildImports(scope: RunScope): Imports {
       noteDenial(capability: string, target: string, reason: string) {
         scope.onHostCall(target.length + reason.length);
         if (capability === 'module' || capability === 'env') scope.sink.denial({ capability, target, reason });
+      },
+      context() {
+        const text = JSON.stringify(scope.context);
+        scope.onHostCall(text.length);
+        return text;
       },
     },
     'wasi:cli/environment': { getEnvironment: () => [], getArguments: () => [], initialCwd: () => undefined },

@@ -7,7 +7,7 @@
  */
 import { z } from 'zod';
 import { denialSchema, hostRequestSchema } from '../envelope.js';
-import type { GuestRequest } from '../guest/protocol.js';
+import type { GuestRequest, TaskContext } from '../guest/protocol.js';
 import type { FileGrant } from '../policy/file-policy.js';
 import type { Language } from '../runtime/manifest.js';
 import type { QuotaGrant } from './quota-ledger.js';
@@ -43,6 +43,8 @@ export interface GuestJob {
   egress: { authority: string; token: string } | null;
   /** Where sub-task calls go (the pool's loopback endpoint) and the run's token; null where sub-tasks are off. */
   subtasks: { authority: string; token: string } | null;
+  /** What the guest's context() reads (through the host import); null while the task options are read. */
+  context: TaskContext | null;
 }
 
 export type ToThread = { kind: 'run'; job: GuestJob } | { kind: 'load'; language: Language; runtime: RuntimeInit };

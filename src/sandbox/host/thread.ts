@@ -132,7 +132,7 @@ async function runJob(job: GuestJob): Promise<JobDone> {
   const onHostCall = (bytes: number) => { charge(HOST_CALL_FUEL.file, bytes); meter(); };
   // Bind the instance to this run: from here on its imports see this job's grants, sink and clock.
   const bridge = new FsBridge(new FilePolicy(job.files), files, (denial) => sink.denial(denial));
-  Object.assign(scope, runScope({ files: bridge, egress: job.egress, subtasks: job.subtasks }, sink, onHostCall));
+  Object.assign(scope, runScope({ files: bridge, egress: job.egress, subtasks: job.subtasks, context: job.context }, sink, onHostCall));
   fuel.value = BigInt(job.fuel);
 
   let outcome: JobDone['outcome'];
