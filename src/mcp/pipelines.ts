@@ -24,7 +24,6 @@ import { coversPattern, parseHostPattern } from '../config/host-pattern.js';
 import { resolveMount, withMounts } from '../config/mounts.js';
 import type { ResolvedTaskOptions } from '../config/task-options.js';
 import { formatBytes, formatDuration } from '../config/units.js';
-import { within } from '../sandbox/policy/file-policy.js';
 import type { Sandbox } from '../sandbox/index.js';
 import { PROGRESS_QUERY, type PipelineInput, type PipelineProgress, type RunTaskResult, type StepRecord } from '../workflows/shared.js';
 import { ToolError } from './results.js';
@@ -211,6 +210,11 @@ function parseDefinition(definition: PipelineSource['definition']): unknown {
   } catch (error) {
     throw new ToolError('invalid_task', `the pipeline definition is neither JSON nor YAML: ${error instanceof Error ? error.message.split('\n')[0] : String(error)}`);
   }
+}
+
+/** `child` is `parent` or lies below it (relative paths with "/"; "." holds everything). */
+function within(child: string, parent: string): boolean {
+  return parent === '.' || child === parent || child.startsWith(`${parent}/`);
 }
 
 async function notFound<T>(workflowId: string, action: () => Promise<T>): Promise<T> {
