@@ -5,6 +5,7 @@
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { execCommand } from './commands/exec.js';
+import { mcpCommand } from './commands/mcp.js';
 import { setupCommand } from './commands/setup.js';
 import { cancel } from './commands/cancel.js';
 import { codecServer } from './commands/codec-server.js';
@@ -42,6 +43,23 @@ program
   .addHelpText('after', '\nExit codes: 0 success, 1 the task failed, 2 usage or validation error.\nExamples:\n  capsule exec examples/hello/main.ts --input \'{"name":"Ada"}\' --json\n  capsule exec examples/hello/main.py --input-file input.json\n  echo \'{"name":"Ada"}\' | capsule exec examples/hello/main.ts --input -\n  capsule exec task.ts --mount sessions/abc::workspace:rw')
   .action((file: string, args: string[], opts: { task: string; input?: string; inputFile?: string; json: boolean; mount: string[] }) => {
     pending = execCommand({ file, args, task: opts.task, ...inputOf(opts), json: opts.json, mounts: opts.mount });
+  });
+
+program
+  .command('mcp')
+  .description('an MCP server: agents run JavaScript and Python in sandboxes, keep files in sessions and start pipelines')
+  .option('--http <[host:]port>', 'serve Streamable HTTP on this loopback address (default: stdio); port 0 picks a free one')
+  .option('--root <dir>', "the server's directory: code may read it (at ./files/, read-only) and its pipelines may run (default: the working directory, not readable)")
+  .option('--max-compute <fuel>', 'most fuel one call may use: LOW, MEDIUM, HIGH or a number (default LOW)')
+  .option('--max-ram <size>', 'most memory one call may use (default 256MB)')
+  .option('--max-timeout <duration>', 'longest one call may run (default 10s)')
+  .option('--allow-host <pattern>', 'a host code may reach, such as api.example.com or *.example.org (repeatable; default: none)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+  .option('--max-output <size>', 'most of each of stdout, stderr and the result one call returns (default 256KB)')
+  .option('--session-quota <size>', 'most one session may hold on disk (default 100MB)')
+  .option('--max-sessions <n>', 'most sessions kept at once (default 100)')
+  .addHelpText('after', '\nEvery setting can also be given in capsule.toml [mcp] (max_compute, max_ram, max_timeout, allow_hosts, max_output,\nsession_quota, max_sessions); flags win. A call may ask for less than a ceiling, never more.\nExamples:\n  capsule mcp\n  capsule mcp --root ./project --max-compute MEDIUM --max-timeout 30s --allow-host api.github.com\n  capsule mcp --http 127.0.0.1:8765')
+  .action((opts: { http?: string; root?: string; maxCompute?: string; maxRam?: string; maxTimeout?: string; allowHost?: string[]; maxOutput?: string; sessionQuota?: string; maxSessions?: string }) => {
+    pending = mcpCommand(opts);
   });
 
 program

@@ -15,23 +15,26 @@ import { BUILTIN_DEFAULTS, resolveTaskOptions, type LimitOverrides, type Resolve
 import { COMPUTE_LEVELS, formatBytes, formatDuration, parseBytes } from '../config/units.js';
 import { jsonValueProblem } from './bounded-json.js';
 import { taskLanguage, type TaskBundle } from './bundle.js';
+import type { DirectoryQuota } from './directory-quota.js';
 import type { Envelope } from './envelope.js';
 import { EgressServer, type EgressOptions } from './egress/egress-server.js';
 import { openRunEdge, variableHoldingSecret, type EdgeContext } from './egress/run-edge.js';
 import { PlaceholderKey } from './egress/run-secrets.js';
 import { readDescribeReply, readFailure } from './guest-replies.js';
-import type { DescribedTask, TaskContext } from './guest/protocol.js';
+import type { DescribedTask, TaskContext, WithoutMain } from './guest/protocol.js';
 import { withoutHostPaths } from './host-paths.js';
 import { shortenListed } from './host/wire-limits.js';
 import type { GuestEvent, GuestJob } from './host/protocol.js';
 import { invalidTaskEnvelope, toEnvelope } from './outcome.js';
 import { ThreadPool } from './pool.js';
 import { grantsFor, listedEnvironment, runGrants } from './run-grants.js';
+import { normaliseRelative } from './policy/file-policy.js';
 import { type RunProgress, startProgress } from './run-progress.js';
 import { bundleForThread, writeContentAddressed } from './runtime/host-script.js';
 import { LANGUAGE_NAMES, WASM_PAGE_BYTES, type Language } from './runtime/manifest.js';
 import { loadRuntime, type ProgressReporter, type Runtime } from './runtime/runtime.js';
 import type { PoolStats, RunObserver, RunWatch } from './observer.js';
+import { resolveProgramOptions, type ProgramOptions } from './source-program.js';
 import { SubtaskServer } from './subtask-server.js';
 
 export interface SandboxOptions {
@@ -87,6 +90,24 @@ export interface RunRequest {
   env?: Record<string, string | undefined>;
   /** What the task's context() returns. Default: a run outside any pipeline (null ids, a fresh idempotency key). */
   context?: TaskContext;
+  /**
+   * For a program (code given as text, `bundleSource`): the options it runs with — limits and capabilities are the
+   * caller's, whatever the code declares. Unset ones take the defaults (capsule.toml [tasks], then built-in). Only
+   * for programs: a task file's options are its declarations.
+   */
+  options?: ProgramOptions;
+  /** For a program without a `main`: run it as a script whose stdout is the result, or fail invalid_task (default). */
+  withoutMain?: WithoutMain;
+  /**
+   * Size limits on directories the run (and the sub-tasks it calls) may write to, whatever grant reaches them: a
+   * write that would go past one fails with ENOSPC (and a denial in the envelope), before anything is written.
+   */
+  quotas?: DirectoryQuota[];
+  /**
+   * Directories of `baseDir` (relative) that no grant reaches into unless it names them (or a directory inside them)
+   * itself: Capsule's own state in a directory a run may read. Refused as outside every grant, left out of listings.
+   */
+  excludedPaths?: string[];
   signal?: AbortSignal;
   /** Called about once a second while the guest runs. */
   onProgress?: (progress: RunProgress) => void;
@@ -187,6 +208,8 @@ export class Sandbox {
 
   /** Every task the bundle declares, validated. Throws TaskOptionsError naming the file, task and option. */
   async describe(bundle: TaskBundle, ctx: DescribeContext): Promise<ReadonlyMap<string, ResolvedTaskOptions>> {
+    // Its top level is the program itself, and what it declares is never used: there is nothing to describe.
+    if (bundle.program !== undefined) throw new TaskOptionsError(bundle.entryFile, undefined, undefined, 'code given as text runs with its caller\'s options; it declares none to describe');
     const key = JSON.stringify([bundle.sha256, bundle.entryFile, ctx.baseDir, ctx.defaults ?? null, ctx.overrides ?? null]);
     const cached = this.resolved.get(key);
     if (cached) return cached;
@@ -200,6 +223,11 @@ export class Sandbox {
     if (this.resolved.size >= MAX_RESOLVED) this.resolved.delete(this.resolved.keys().next().value!);
     this.resolved.set(key, resolved);
     return resolved;
+  }
+
+  /** Loads a language's runtime now (building it once per version), so its first task does not wait for it. */
+  async load(language: Language): Promise<void> {
+    await this.ensureLanguage(language);
   }
 
   async run(request: RunRequest): Promise<Envelope> {
@@ -247,6 +275,7 @@ export class Sandbox {
         ramBytes: limits.ramBytes,
         outputCapBytes: this.outputCapBytes,
         files: [],
+        quotas: [],
         egress: null,
         subtasks: null,
         context: null,
@@ -279,6 +308,28 @@ export class Sandbox {
     throw new TaskOptionsError(bundle.entryFile, undefined, undefined, `cannot load the task file: ${why}${hint}`);
   }
 
+  /** A task file's task: its declaration, validated (with the request's defaults and overrides). */
+  private async declaredTask(request: RunRequest, taskName: string): Promise<FoundTask> {
+    if (request.options !== undefined) {
+      return { ok: false, envelope: invalidTaskEnvelope(taskName, `${request.bundle.entryFile}: options replace declarations only for code given as text; a task file's options are what it declares`) };
+    }
+    let tasks: ReadonlyMap<string, ResolvedTaskOptions>;
+    try {
+      tasks = await this.describe(request.bundle, { baseDir: request.baseDir, defaults: request.defaults, overrides: request.overrides });
+    } catch (error) {
+      if (error instanceof TaskOptionsError) return { ok: false, envelope: invalidTaskEnvelope(taskName, error.message) };
+      throw error;
+    }
+    const raw = await this.describeRaw(request.bundle);
+    const byExport = raw.find((t) => t.exportName === taskName);
+    const exportTaskName = byExport ? resolveTaskName(byExport.options) : undefined;
+    const declared = tasks.get(taskName) ?? (exportTaskName === undefined ? undefined : tasks.get(exportTaskName));
+    if (!declared) {
+      return { ok: false, envelope: invalidTaskEnvelope(taskName, `${request.bundle.entryFile}: no task named "${taskName}" (tasks: ${[...tasks.keys()].join(', ')})`) };
+    }
+    return { ok: true, options: declared };
+  }
+
   /**
    * Every envelope leaves here, with host directories hidden (a sub-task's envelope is its caller's value).
    * `caller`: for a sub-task, the options its caller runs with (it gets at most those); `parent`: the caller's watch.
@@ -300,20 +351,9 @@ export class Sandbox {
     const taskName = request.task ?? 'main';
     const argsProblem = jsonValueProblem(request.args ?? []);
     if (argsProblem) return invalidTaskEnvelope(taskName, `the task's arguments cannot be sent to the sandbox: ${argsProblem}`);
-    let tasks: ReadonlyMap<string, ResolvedTaskOptions>;
-    try {
-      tasks = await this.describe(request.bundle, { baseDir: request.baseDir, defaults: request.defaults, overrides: request.overrides });
-    } catch (error) {
-      if (error instanceof TaskOptionsError) return invalidTaskEnvelope(taskName, error.message);
-      throw error;
-    }
-    const raw = await this.describeRaw(request.bundle);
-    const byExport = raw.find((t) => t.exportName === taskName);
-    const exportTaskName = byExport ? resolveTaskName(byExport.options) : undefined;
-    const declared = tasks.get(taskName) ?? (exportTaskName === undefined ? undefined : tasks.get(exportTaskName));
-    if (!declared) {
-      return invalidTaskEnvelope(taskName, `${request.bundle.entryFile}: no task named "${taskName}" (tasks: ${[...tasks.keys()].join(', ')})`);
-    }
+    const found = request.bundle.program !== undefined ? programTask(request, taskName) : await this.declaredTask(request, taskName);
+    if (!found.ok) return found.envelope;
+    const declared = found.options;
     if (depth > this.maxSubtaskDepth) {
       return invalidTaskEnvelope(declared.name, `sub-tasks nest deeper than ${this.maxSubtaskDepth} levels`);
     }
@@ -352,25 +392,31 @@ export class Sandbox {
     if (request.signal?.aborted) lifetime.abort();
     // One timeline for the thread's events and the egress's (requests and denials), in the order they arrive.
     const timeline: GuestEvent[] = [];
-    const edge = openRunEdge(this.edge, { options, timeoutMs: options.timeoutMs, report: (event) => timeline.push(shortenListed(event)) });
+    const edge = openRunEdge(this.edge, { options, report: (event) => timeline.push(shortenListed(event)) });
     // A declared secret without a value here (or cut for a sub-task) is absent in the guest, as an unset listed
     // variable is: reading it is no denial.
     unsetEnv.push(...Object.keys(declared.secrets).filter((name) => !(name in edge.environment)));
     const context = request.context ?? standaloneContext();
-    const inherited = { baseDir: request.baseDir, defaults: request.defaults, env: request.env, mounts: request.mounts, context };
+    const inherited = {
+      baseDir: request.baseDir, defaults: request.defaults, env: request.env, mounts: request.mounts, context,
+      options: request.options, quotas: request.quotas, excludedPaths: request.excludedPaths,
+    };
     const registration = this.subtasks.register((name, args) =>
       this.runAtDepth({ bundle: request.bundle, task: name, args, ...inherited, signal: lifetime.signal }, depth + 1, options, watch),
     );
     const progress = startProgress(request.onProgress);
+    // A program's entry run (not the sub-tasks it calls by name) starts at its `main`.
+    const program = request.bundle.program !== undefined && depth === 0 && taskName === 'main' ? { withoutMain: request.withoutMain ?? 'invalid_task' } : undefined;
     try {
       const job: Omit<GuestJob, 'id'> = {
         language,
         source: request.bundle.code,
-        request: { mode: 'run', task: options.name, args: request.args ?? [], env: { ...listedEnv, ...edge.environment }, unsetEnv },
+        request: { mode: 'run', task: options.name, args: request.args ?? [], env: { ...listedEnv, ...edge.environment }, unsetEnv, ...(program === undefined ? {} : { program }) },
         fuel: options.fuel,
         ramBytes: options.ramBytes,
         outputCapBytes: this.outputCapBytes,
-        files: grantsFor(options, request.baseDir),
+        files: grantsFor(options, request.baseDir, (request.excludedPaths ?? []).map(normaliseRelative)),
+        quotas: (request.quotas ?? []).map((quota) => quota.grant),
         egress: edge.endpoint,
         subtasks: { authority: this.subtasks.authority, token: registration.token },
         context,
@@ -380,7 +426,7 @@ export class Sandbox {
         progress.onEvent(event);
       };
       const result = await this.pool.execute(job, { timeoutMs: options.timeoutMs, signal: lifetime.signal, nested: depth > 0, onEvent });
-      const envelope = toEnvelope(options, { ...result, events: [...timeline] }, { outputCapBytes: this.outputCapBytes });
+      const envelope = toEnvelope(options, { ...result, events: [...timeline] }, { outputCapBytes: this.outputCapBytes, scriptResult: program?.withoutMain === 'script' });
       return edge.redact(narrowed.length === 0 ? envelope : { ...envelope, execution: { ...envelope.execution, narrowed } });
     } finally {
       progress.stop();
@@ -400,6 +446,21 @@ const NO_TASKS_ADVICE: Record<Language, string> = {
 /** The context of a run outside any pipeline (`capsule exec`, a direct Sandbox.run): a fresh key for each run. */
 function standaloneContext(): TaskContext {
   return { workflowId: null, runId: null, stepId: null, attempt: 1, idempotencyKey: randomUUID().replaceAll('-', '') };
+}
+
+type FoundTask = { ok: true; options: ResolvedTaskOptions } | { ok: false; envelope: Envelope };
+
+/**
+ * A program's task: the caller's options under the task's name; the code's declarations are never read. (A program
+ * that calls one of its own tasks by name gets the same options, cut to its caller's like any sub-task.)
+ */
+function programTask(request: RunRequest, taskName: string): FoundTask {
+  try {
+    return { ok: true, options: resolveProgramOptions(request.options, taskName, request) };
+  } catch (error) {
+    if (error instanceof TaskOptionsError) return { ok: false, envelope: invalidTaskEnvelope(taskName, error.message) };
+    throw error;
+  }
 }
 
 function runtimeInit(runtime: Runtime) {
