@@ -5,6 +5,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadCapsuleConfig } from '../config/capsule-toml.js';
+import { ConnectionConfigError } from './errors.js';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
 
 export interface TlsFiles {
@@ -22,10 +23,6 @@ export interface ConnectionConfig {
   tls?: TlsFiles;
   apiKey?: string;
   uiUrl?: string;
-}
-
-export class ConnectionConfigError extends Error {
-  override readonly name = 'ConnectionConfigError';
 }
 
 /** Environment variable -> capsule.toml key, for messages and lookup. */

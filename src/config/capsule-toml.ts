@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
 import { MAX_LOST_ATTEMPTS_LIMIT } from '../workflows/shared.js';
+import { ConfigError } from './errors.js';
 import type { TaskDefaults } from './task-options.js';
 
 export const CONFIG_FILE_NAME = 'capsule.toml';
@@ -64,10 +65,6 @@ export interface CapsuleConfig {
   tasks: TaskDefaults;
   temporal: TemporalFileConfig;
   payloads: PayloadsFileConfig;
-}
-
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
 }
 
 /** Reads `capsule.toml` in `dir` (the directory the command runs in); a missing file means built-in defaults. */

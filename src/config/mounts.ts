@@ -10,6 +10,7 @@
  * declares for the same directory keeps the declared mode, and one that would point that path elsewhere is refused.
  * Mounts reach sub-tasks as well (within what their caller may use).
  */
+import { MountError } from './errors.js';
 import type { AllowedFile, FileMode } from './task-options.js';
 import { checkGrantedDirectory } from './task-options.js';
 
@@ -22,13 +23,6 @@ export interface Mount {
 }
 
 export const MOUNT_SYNTAX = 'HOST[::GUEST][:ro|:rw], e.g. "sessions/abc::workspace:rw"';
-
-export class MountError extends Error {
-  override readonly name = 'MountError';
-  constructor(readonly spec: string, detail: string) {
-    super(`mount "${spec}": ${detail}`);
-  }
-}
 
 /** Parses and checks one mount against the project directory. Throws MountError naming the mount. */
 export function resolveMount(spec: string, baseDir: string): Mount {

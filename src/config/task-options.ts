@@ -7,6 +7,7 @@ import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
 import { ENV_NAME, ENV_NAME_EXPECTED, hostPatternSchema, narrowSecretsForStep, secretsProblem, secretsSchema, type SecretGrants } from './secrets.js';
+import { TaskOptionsError } from './errors.js';
 import { parseBytes, parseCompute, parseDuration } from './units.js';
 
 export type FileMode = 'read-only' | 'read-write';
@@ -65,21 +66,6 @@ export interface TaskDefaults {
   allowedFiles?: unknown[];
   allowedHosts?: string[];
   envVariables?: string[];
-}
-
-export class TaskOptionsError extends Error {
-  override readonly name = 'TaskOptionsError';
-  constructor(
-    readonly file: string,
-    readonly task: string | undefined,
-    readonly option: string | undefined,
-    readonly detail: string,
-  ) {
-    const where = [file, task === undefined ? undefined : `task "${task}"`, option === undefined ? undefined : `option "${option}"`]
-      .filter(Boolean)
-      .join(': ');
-    super(`${where}: ${detail}`);
-  }
 }
 
 function unitField(parse: (v: unknown) => { ok: true; value: number } | { ok: false; expected: string }) {

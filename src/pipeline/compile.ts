@@ -6,8 +6,9 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { MountError, resolveMount, withMounts } from '../config/mounts.js';
-import { TaskOptionsError, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
+import { MountError, TaskOptionsError } from '../config/errors.js';
+import { resolveMount, withMounts } from '../config/mounts.js';
+import { type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
 import { COMPUTE_LEVELS, formatBytes, formatDuration } from '../config/units.js';
 import { BundleError, bundleTaskFile, type TaskBundle } from '../sandbox/index.js';
 import { DEFAULT_MAX_LOST_ATTEMPTS, DEFAULT_RETRY_TUNING, MAX_VALUE_BYTES, type BundleRef, type PipelineInput, type RetryTuning, type StepSpec, type TaskDisplay, type TaskRef } from '../workflows/shared.js';

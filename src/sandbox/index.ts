@@ -2,11 +2,12 @@
  * The sandbox's public surface: code outside src/sandbox imports from here. (Workflow code and the SDK import
  * only types from envelope.ts: they must never load the sandbox itself.)
  */
-export { Sandbox, SandboxBusyError } from './sandbox.js';
+export { Sandbox } from './sandbox.js';
+export { BundleError, SandboxBusyError } from './errors.js';
 export type { SandboxOptions, RunRequest } from './sandbox.js';
 export type { RunProgress } from './run-progress.js';
 export type { TaskContext } from './guest/protocol.js';
-export { bundleTaskFile, BundleError, taskLanguage } from './bundle.js';
+export { bundleTaskFile, taskLanguage } from './bundle.js';
 export type { TaskBundle } from './bundle.js';
 export * from './envelope.js';
 export { invalidTaskEnvelope } from './outcome.js';

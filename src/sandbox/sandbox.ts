@@ -8,10 +8,11 @@ import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MountError } from '../config/mounts.js';
+import { MountError, TaskOptionsError } from '../config/errors.js';
+import { SandboxBusyError } from './errors.js';
 import { capsuleCacheDir } from '../config/paths.js';
 import { loadSecretValues, type SecretSource } from '../config/dotenv.js';
-import { BUILTIN_DEFAULTS, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults, TaskOptionsError } from '../config/task-options.js';
+import { BUILTIN_DEFAULTS, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
 import { COMPUTE_LEVELS, formatBytes, formatDuration, parseBytes } from '../config/units.js';
 import { jsonValueProblem } from './bounded-json.js';
 import { taskLanguage, type TaskBundle } from './bundle.js';
@@ -59,11 +60,6 @@ export interface SandboxOptions {
    * code; this only stops a run the machine was too busy to finish. Default 2 minutes.
    */
   describeBackstopMs?: number;
-}
-
-/** Reading a task file's options ran into the wall-clock backstop although its code stayed within its fuel. */
-export class SandboxBusyError extends Error {
-  override readonly name = 'SandboxBusyError';
 }
 
 export interface RunRequest {

@@ -1,7 +1,8 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolveTaskOptions, TaskOptionsError } from '../../src/config/task-options.js';
+import { TaskOptionsError } from '../../src/config/errors.js';
+import { resolveTaskOptions } from '../../src/config/task-options.js';
 import { taskDir } from '../helpers.js';
 
 const dir = taskDir();

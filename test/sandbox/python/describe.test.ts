@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hideHostPaths } from '../../../src/sandbox/host-paths.js';
-import { TaskOptionsError } from '../../../src/config/task-options.js';
+import { TaskOptionsError } from '../../../src/config/errors.js';
 import { fixture } from '../../helpers.js';
 import { pyBundle, usePythonSandbox } from './python.js';
 
