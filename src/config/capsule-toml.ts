@@ -7,26 +7,17 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
-import { MAX_LOST_ATTEMPTS_LIMIT } from '../workflows/shared.js';
+import { maxLostAttemptsSchema } from '../workflows/shared.js';
 import { ConfigError } from './errors.js';
-import type { TaskDefaults } from './task-options.js';
+import { snakeCase, taskDefaultsSchema, type TaskDefaults } from './task-options.js';
 
 export const CONFIG_FILE_NAME = 'capsule.toml';
 
+/** `[tasks]`: `default_<option>` for each option a project may default (task-options.ts), checked as the option is. */
+const DEFAULTED = Object.keys(taskDefaultsSchema.shape) as (keyof typeof taskDefaultsSchema.shape)[];
 const tasksSection = z.strictObject({
-  default_compute: z.union([z.string(), z.number()]).optional(),
-  default_ram: z.union([z.string(), z.number()]).optional(),
-  default_timeout: z.union([z.string(), z.number()]).optional(),
-  default_max_retries: z.number().optional(),
-  default_max_lost_attempts: z
-    .number()
-    .int(`expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`)
-    .min(0, `expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`)
-    .max(MAX_LOST_ATTEMPTS_LIMIT, `expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`)
-    .optional(),
-  default_allowed_files: z.array(z.union([z.string(), z.record(z.string(), z.unknown())])).optional(),
-  default_allowed_hosts: z.array(z.string()).optional(),
-  default_env_variables: z.array(z.string()).optional(),
+  ...Object.fromEntries(DEFAULTED.map((option) => [`default_${snakeCase(option)}`, taskDefaultsSchema.shape[option]])),
+  default_max_lost_attempts: maxLostAttemptsSchema.optional(),
 });
 
 const temporalSection = z.strictObject({
@@ -87,19 +78,14 @@ export function loadCapsuleConfig(dir: string): CapsuleConfig {
       : `"${key}": ${issue.message}`;
     throw new ConfigError(`${file}: ${message}`);
   }
-  const tasks = parsed.data.tasks ?? {};
+  // Checked above; kept in option syntax (as written), like a task's own declaration.
+  const tasks = ((raw as { tasks?: Record<string, unknown> }).tasks ?? {}) as Record<string, never>;
+  const defaults: TaskDefaults = {};
+  for (const option of DEFAULTED) if (tasks[`default_${snakeCase(option)}`] !== undefined) defaults[option] = tasks[`default_${snakeCase(option)}`];
+  if (tasks.default_max_lost_attempts !== undefined) defaults.maxLostAttempts = tasks.default_max_lost_attempts;
   return {
     file,
-    tasks: {
-      compute: tasks.default_compute,
-      ram: tasks.default_ram,
-      timeout: tasks.default_timeout,
-      maxRetries: tasks.default_max_retries,
-      maxLostAttempts: tasks.default_max_lost_attempts,
-      allowedFiles: tasks.default_allowed_files,
-      allowedHosts: tasks.default_allowed_hosts,
-      envVariables: tasks.default_env_variables,
-    },
+    tasks: defaults,
     temporal: parsed.data.temporal ?? {},
     payloads: parsed.data.payloads ?? {},
   };

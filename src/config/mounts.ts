@@ -11,6 +11,7 @@
  * Mounts reach sub-tasks as well (within what their caller may use).
  */
 import { MountError } from './errors.js';
+import { parseRelativePath } from './guest-path.js';
 import type { AllowedFile, FileMode } from './task-options.js';
 import { checkGrantedDirectory } from './task-options.js';
 
@@ -44,14 +45,13 @@ export function resolveMount(spec: string, baseDir: string): Mount {
 }
 
 function guestPathOf(raw: string): { ok: true; path: string } | { ok: false; problem: string } {
-  if (raw.includes('\0')) return { ok: false, problem: 'the guest path contains a NUL byte' };
-  if (raw.startsWith('/') || /^[A-Za-z]:[\\/]/.test(raw)) {
-    return { ok: false, problem: `the guest path "${raw}" is absolute; tasks see relative paths only, such as "workspace"` };
-  }
-  const normalised = raw.replaceAll('\\', '/').split('/').filter((part) => part !== '' && part !== '.');
-  if (normalised.length === 0) return { ok: false, problem: 'the guest path must name a directory, such as "workspace"' };
-  if (normalised.includes('..')) return { ok: false, problem: `the guest path "${raw}" contains "..": name a directory such as "workspace"` };
-  return { ok: true, path: normalised.join('/') };
+  const parsed = parseRelativePath(raw);
+  if (!parsed.ok && parsed.problem === 'nul') return { ok: false, problem: 'the guest path contains a NUL byte' };
+  if (!parsed.ok && parsed.problem === 'absolute') return { ok: false, problem: `the guest path "${raw}" is absolute; tasks see relative paths only, such as "workspace"` };
+  // Stricter than a path a guest opens: a mount names one directory plainly, without ".." anywhere.
+  if (!parsed.ok || raw.replaceAll('\\', '/').split('/').includes('..')) return { ok: false, problem: `the guest path "${raw}" contains "..": name a directory such as "workspace"` };
+  if (parsed.path === '.') return { ok: false, problem: 'the guest path must name a directory, such as "workspace"' };
+  return { ok: true, path: parsed.path };
 }
 
 /**

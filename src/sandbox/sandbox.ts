@@ -12,11 +12,11 @@ import { MountError, TaskOptionsError } from '../config/errors.js';
 import { SandboxBusyError } from './errors.js';
 import { capsuleCacheDir } from '../config/paths.js';
 import { loadSecretValues, type SecretSource } from '../config/dotenv.js';
-import { BUILTIN_DEFAULTS, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
+import { BUILTIN_DEFAULTS, parseDeclaration, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
 import { COMPUTE_LEVELS, formatBytes, formatDuration, parseBytes } from '../config/units.js';
 import { jsonValueProblem } from './bounded-json.js';
 import { taskLanguage, type TaskBundle } from './bundle.js';
-import type { Envelope } from './envelope.js';
+import type { Envelope, NarrowedOption } from './envelope.js';
 import { EgressServer, type EgressOptions } from './egress/egress-server.js';
 import { openRunEdge, variableHoldingSecret, type EdgeContext } from './egress/run-edge.js';
 import { PlaceholderKey } from './egress/run-secrets.js';
@@ -25,6 +25,7 @@ import type { DescribedTask, TaskContext } from './guest/protocol.js';
 import { withoutHostPaths } from './host-paths.js';
 import { shortenListed } from './host/wire-limits.js';
 import type { GuestEvent, GuestJob } from './host/protocol.js';
+import { widenedGrants } from './narrow.js';
 import { invalidTaskEnvelope, toEnvelope } from './outcome.js';
 import { ThreadPool } from './pool.js';
 import { grantsFor, listedEnvironment, runGrants } from './run-grants.js';
@@ -69,6 +70,13 @@ export interface RunRequest {
   args?: unknown[];
   /** Where relative allowedFiles resolve: the directory the command runs in. */
   baseDir: string;
+  /**
+   * The task's options as its caller resolved them (a pipeline step: once, by the client that compiled the
+   * pipeline). The run uses exactly these, once checked against the file's declaration: a step can only narrow the
+   * grants its task declares. Without them, the sandbox resolves the declaration with `defaults` and `overrides`.
+   */
+  options?: ResolvedTaskOptions;
+  /** capsule.toml [tasks]: for the task when `options` is absent, and for every sub-task it calls. */
   defaults?: TaskDefaults;
   overrides?: LimitOverrides;
   /**
@@ -266,34 +274,55 @@ export class Sandbox {
   }
 
   /**
+   * One run, job by job: resolve (which task, with which options), grant (what this run may use), then bind and
+   * execute it in a thread and turn its fate into the envelope. A refusal at any job is an invalid_task envelope.
    * Every envelope leaves here, with host directories hidden (a sub-task's envelope is its caller's value).
    * `caller`: for a sub-task, the options its caller runs with (it gets at most those).
    */
   private async runAtDepth(request: RunRequest, depth: number, caller: ResolvedTaskOptions | undefined): Promise<Envelope> {
-    return withoutHostPaths(await this.runChecked(request, depth, caller), request.baseDir);
+    const argsProblem = jsonValueProblem(request.args ?? []);
+    const planned = argsProblem !== undefined
+      ? invalidTaskEnvelope(request.task ?? 'main', `the task's arguments cannot be sent to the sandbox: ${argsProblem}`)
+      : await this.resolve(request).then((options) => ('execution' in options ? options : this.grant(request, options, depth, caller)));
+    const envelope = 'execution' in planned ? planned : await this.execute(request, planned, depth);
+    return withoutHostPaths(envelope, request.baseDir);
   }
 
-  private async runChecked(request: RunRequest, depth: number, caller: ResolvedTaskOptions | undefined): Promise<Envelope> {
+  /**
+   * The task the request names, with its options: the ones its caller resolved (a pipeline step, from workflow
+   * input) once checked against the file's declaration, else resolved here from it (capsule exec, a sub-task).
+   */
+  private async resolve(request: RunRequest): Promise<ResolvedTaskOptions | Envelope> {
     const taskName = request.task ?? 'main';
-    const argsProblem = jsonValueProblem(request.args ?? []);
-    if (argsProblem) return invalidTaskEnvelope(taskName, `the task's arguments cannot be sent to the sandbox: ${argsProblem}`);
-    let tasks: ReadonlyMap<string, ResolvedTaskOptions>;
+    const file = request.bundle.entryFile;
+    const language = taskLanguage(file);
     try {
-      tasks = await this.describe(request.bundle, { baseDir: request.baseDir, defaults: request.defaults, overrides: request.overrides });
+      const described = await this.describeRaw(request.bundle);
+      const entry = findTask(described, taskName);
+      if (request.options === undefined) {
+        const tasks = await this.describe(request.bundle, { baseDir: request.baseDir, defaults: request.defaults, overrides: request.overrides });
+        const name = entry === undefined ? taskName : declaredName(entry.options);
+        const options = name === undefined ? undefined : tasks.get(name);
+        return options ?? invalidTaskEnvelope(taskName, `${file}: no task named "${taskName}" (tasks: ${[...tasks.keys()].join(', ')})`);
+      }
+      if (entry === undefined) return invalidTaskEnvelope(taskName, `${file}: no task named "${taskName}" (tasks: ${described.map((t) => declaredName(t.options)).join(', ')})`);
+      const declared = parseDeclaration(entry.options, file, language);
+      const carried = request.options;
+      if (carried.name !== declared.name) return invalidTaskEnvelope(taskName, `${file}: the step's options are for task "${carried.name}", but "${taskName}" is task "${declared.name}"`);
+      const widened = widenedGrants(carried, declared);
+      if (widened.length > 0) {
+        return invalidTaskEnvelope(declared.name, `${file}: task "${declared.name}": the step's options grant more ${widened.join(', ')} than the task file declares; a step can only narrow what its task declares`);
+      }
+      return carried;
     } catch (error) {
       if (error instanceof TaskOptionsError) return invalidTaskEnvelope(taskName, error.message);
       throw error;
     }
-    const raw = await this.describeRaw(request.bundle);
-    const byExport = raw.find((t) => t.exportName === taskName);
-    const exportTaskName = byExport ? resolveTaskName(byExport.options) : undefined;
-    const declared = tasks.get(taskName) ?? (exportTaskName === undefined ? undefined : tasks.get(exportTaskName));
-    if (!declared) {
-      return invalidTaskEnvelope(taskName, `${request.bundle.entryFile}: no task named "${taskName}" (tasks: ${[...tasks.keys()].join(', ')})`);
-    }
-    if (depth > this.maxSubtaskDepth) {
-      return invalidTaskEnvelope(declared.name, `sub-tasks nest deeper than ${this.maxSubtaskDepth} levels`);
-    }
+  }
+
+  /** What this run may use: the options plus its mounts, cut to its caller's; its memory floor; the variables it lists. */
+  private async grant(request: RunRequest, declared: ResolvedTaskOptions, depth: number, caller: ResolvedTaskOptions | undefined): Promise<RunPlan | Envelope> {
+    if (depth > this.maxSubtaskDepth) return invalidTaskEnvelope(declared.name, `sub-tasks nest deeper than ${this.maxSubtaskDepth} levels`);
     let granted: ReturnType<typeof runGrants>;
     try {
       granted = runGrants(declared, request.mounts ?? [], request.baseDir, caller);
@@ -302,22 +331,28 @@ export class Sandbox {
       throw error;
     }
     const { options, narrowed } = granted;
-    const language = taskLanguage(request.bundle.entryFile);
+    const file = request.bundle.entryFile;
+    const language = taskLanguage(file);
     // Checked per run, not when the file is described: one task's too-small `ram` must not refuse its siblings.
     const floor = (await this.ensureLanguage(language)).manifest.initialMemoryPages * WASM_PAGE_BYTES;
-    if (options.ramBytes < floor) {
-      const why = options.ramBytes < declared.ramBytes ? `${formatBytes(options.ramBytes)}, all its caller has,` : formatBytes(options.ramBytes);
+    if (options.ram < floor) {
+      const why = options.ram < declared.ram ? `${formatBytes(options.ram)}, all its caller has,` : formatBytes(options.ram);
       return invalidTaskEnvelope(
         options.name,
-        `${request.bundle.entryFile}: task "${options.name}": option "ram": ${why} is below what the ${LANGUAGE_NAMES[language]} runtime starts with (${formatBytes(floor)}); use at least "${Math.ceil(floor / MIB)}MB"`,
+        `${file}: task "${options.name}": option "ram": ${why} is below what the ${LANGUAGE_NAMES[language]} runtime starts with (${formatBytes(floor)}); use at least "${Math.ceil(floor / MIB)}MB"`,
       );
     }
-    const { listed: listedEnv, unset: unsetEnv } = listedEnvironment(options.envVariables, request.env ?? process.env);
-    const holding = variableHoldingSecret(listedEnv, options.secrets, this.edge.secretValue);
+    const { listed, unset } = listedEnvironment(options.envVariables, request.env ?? process.env);
+    const holding = variableHoldingSecret(listed, options.secrets, this.edge.secretValue);
     if (holding) {
-      return invalidTaskEnvelope(options.name, `${request.bundle.entryFile}: task "${options.name}": envVariables "${holding.variable}" holds the value of secret "${holding.secret}" on this host, which would put the secret in the guest: remove it from envVariables`);
+      return invalidTaskEnvelope(options.name, `${file}: task "${options.name}": envVariables "${holding.variable}" holds the value of secret "${holding.secret}" on this host, which would put the secret in the guest: remove it from envVariables`);
     }
+    return { options, narrowed, language, listedEnv: listed, unsetEnv: unset };
+  }
 
+  /** Binds the run (lifetime, network edge, sub-tasks, progress), runs it on a thread and makes its envelope. */
+  private async execute(request: RunRequest, plan: RunPlan, depth: number): Promise<Envelope> {
+    const { options, narrowed } = plan;
     // Children die with their parent: a sub-task never outlives the run that called it.
     const lifetime = new AbortController();
     // Each sub-task this run calls listens to it (and stops listening when it ends): a fan-out of children is
@@ -329,10 +364,10 @@ export class Sandbox {
     if (request.signal?.aborted) lifetime.abort();
     // One timeline for the thread's events and the egress's (requests and denials), in the order they arrive.
     const timeline: GuestEvent[] = [];
-    const edge = openRunEdge(this.edge, { options, timeoutMs: options.timeoutMs, report: (event) => timeline.push(shortenListed(event)) });
+    const edge = openRunEdge(this.edge, { options, timeoutMs: options.timeout, report: (event) => timeline.push(shortenListed(event)) });
     // A declared secret without a value here (or cut for a sub-task) is absent in the guest, as an unset listed
     // variable is: reading it is no denial.
-    unsetEnv.push(...Object.keys(declared.secrets).filter((name) => !(name in edge.environment)));
+    const unsetEnv = [...plan.unsetEnv, ...Object.keys(options.secrets).filter((name) => !(name in edge.environment))];
     const context = request.context ?? standaloneContext();
     const inherited = { baseDir: request.baseDir, defaults: request.defaults, env: request.env, mounts: request.mounts, context };
     const registration = this.subtasks.register((name, args) =>
@@ -341,11 +376,11 @@ export class Sandbox {
     const progress = startProgress(request.onProgress);
     try {
       const job: Omit<GuestJob, 'id'> = {
-        language,
+        language: plan.language,
         source: request.bundle.code,
-        request: { mode: 'run', task: options.name, args: request.args ?? [], env: { ...listedEnv, ...edge.environment }, unsetEnv },
-        fuel: options.fuel,
-        ramBytes: options.ramBytes,
+        request: { mode: 'run', task: options.name, args: request.args ?? [], env: { ...plan.listedEnv, ...edge.environment }, unsetEnv },
+        fuel: options.compute,
+        ramBytes: options.ram,
         outputCapBytes: this.outputCapBytes,
         files: grantsFor(options, request.baseDir),
         egress: edge.endpoint,
@@ -356,7 +391,7 @@ export class Sandbox {
         timeline.push(event);
         progress.onEvent(event);
       };
-      const result = await this.pool.execute(job, { timeoutMs: options.timeoutMs, signal: lifetime.signal, nested: depth > 0, onEvent });
+      const result = await this.pool.execute(job, { timeoutMs: options.timeout, signal: lifetime.signal, nested: depth > 0, onEvent });
       const envelope = toEnvelope(options, { ...result, events: [...timeline] }, { outputCapBytes: this.outputCapBytes });
       return edge.redact(narrowed.length === 0 ? envelope : { ...envelope, execution: { ...envelope.execution, narrowed } });
     } finally {
@@ -367,6 +402,25 @@ export class Sandbox {
       lifetime.abort();
     }
   }
+}
+
+/** A run that may start: its options (mounts added, cut to its caller's), what was cut, and its environment. */
+interface RunPlan {
+  options: ResolvedTaskOptions;
+  narrowed: NarrowedOption[];
+  language: Language;
+  listedEnv: Record<string, string>;
+  unsetEnv: string[];
+}
+
+/** The declaration a request names: by its task name, else by its export name. */
+function findTask(described: DescribedTask[], name: string): DescribedTask | undefined {
+  return described.find((t) => declaredName(t.options) === name) ?? described.find((t) => t.exportName === name);
+}
+
+function declaredName(options: unknown): string | undefined {
+  const name = (options as { name?: unknown } | null)?.name;
+  return typeof name === 'string' ? name : undefined;
 }
 
 const NO_TASKS_ADVICE: Record<Language, string> = {
@@ -381,9 +435,4 @@ function standaloneContext(): TaskContext {
 
 function runtimeInit(runtime: Runtime) {
   return { glueUrl: runtime.glueUrl, modules: runtime.modules, initialMemoryPages: runtime.manifest.initialMemoryPages };
-}
-
-function resolveTaskName(options: unknown): string | undefined {
-  const name = (options as { name?: unknown } | null)?.name;
-  return typeof name === 'string' ? name : undefined;
 }
