@@ -38,7 +38,7 @@ describe('pipeline validation', () => {
     const input = await prepare(file);
     expect(input.steps.map((s) => [s.id, s.dependsOn])).toEqual([['plan', []], ['fetch', ['plan']]]);
     expect(Object.keys(input.bundles)).toHaveLength(1);
-    expect(input.steps[0]!.task).toMatchObject({ task: 'plan', timeoutMs: 20_000, maxRetries: 0 });
+    expect(input.steps[0]!.task).toMatchObject({ task: 'plan', options: { timeout: 20_000, maxRetries: 0 } });
   });
 
   const cases: [string, string, RegExp][] = [
