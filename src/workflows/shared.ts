@@ -6,7 +6,6 @@
  * of Node built-ins and of anything non-deterministic.
  */
 import { ApplicationFailure, defineSearchAttributeKey } from '@temporalio/common';
-import { defineQuery } from '@temporalio/workflow';
 import { z } from 'zod';
 import type { ResolvedTaskOptions, TaskDefaults } from '../config/task-options.js';
 import type { TaskBundle } from '../sandbox/bundle.js';
@@ -307,5 +306,5 @@ export interface PipelineProgress {
   pipeline: string;
   steps: StepRecord[];
 }
+/** The progress query's name (the client asks by name; tracker.ts answers it). */
 export const PROGRESS_QUERY = 'capsule.progress';
-export const progressQuery = defineQuery<PipelineProgress>(PROGRESS_QUERY);
