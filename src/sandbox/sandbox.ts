@@ -347,7 +347,7 @@ export class Sandbox {
     if (holding) {
       return invalidTaskEnvelope(options.name, `${file}: task "${options.name}": envVariables "${holding.variable}" holds the value of secret "${holding.secret}" on this host, which would put the secret in the guest: remove it from envVariables`);
     }
-    return { options, narrowed, language, listedEnv: listed, unsetEnv: unset };
+    return { options, narrowed, declaredSecrets: Object.keys(declared.secrets), language, listedEnv: listed, unsetEnv: unset };
   }
 
   /** Binds the run (lifetime, network edge, sub-tasks, progress), runs it on a thread and makes its envelope. */
@@ -367,7 +367,7 @@ export class Sandbox {
     const edge = openRunEdge(this.edge, { options, timeoutMs: options.timeout, report: (event) => timeline.push(shortenListed(event)) });
     // A declared secret without a value here (or cut for a sub-task) is absent in the guest, as an unset listed
     // variable is: reading it is no denial.
-    const unsetEnv = [...plan.unsetEnv, ...Object.keys(options.secrets).filter((name) => !(name in edge.environment))];
+    const unsetEnv = [...plan.unsetEnv, ...plan.declaredSecrets.filter((name) => !(name in edge.environment))];
     const context = request.context ?? standaloneContext();
     const inherited = { baseDir: request.baseDir, defaults: request.defaults, env: request.env, mounts: request.mounts, context };
     const registration = this.subtasks.register((name, args) =>
@@ -408,6 +408,8 @@ export class Sandbox {
 interface RunPlan {
   options: ResolvedTaskOptions;
   narrowed: NarrowedOption[];
+  /** Every secret the task declares, cut or not: those without a value here are absent in the guest, not denied. */
+  declaredSecrets: string[];
   language: Language;
   listedEnv: Record<string, string>;
   unsetEnv: string[];
