@@ -47,7 +47,7 @@ export async function benchEgress(): Promise<void> {
   const egressPort = Number(egress.authority.split(':')[1]);
   const key = new PlaceholderKey();
   const grant = (secrets: RunSecrets) => egress.register({
-    network: new NetworkPolicy([target]), secrets, maxResponseBytes: 10 * 1024 * 1024, deadline: performance.now() + 3_600_000, report: () => {},
+    network: new NetworkPolicy([target]), secrets, maxResponseBytes: 10 * 1024 * 1024, report: () => {},
   });
   const plain = grant(new RunSecrets({}, new Map(), key));
   const secret = grant(new RunSecrets({ API_KEY: [target] }, new Map([['API_KEY', 'sk-bench-0123456789abcdef']]), key));

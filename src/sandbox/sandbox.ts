@@ -364,7 +364,7 @@ export class Sandbox {
     if (request.signal?.aborted) lifetime.abort();
     // One timeline for the thread's events and the egress's (requests and denials), in the order they arrive.
     const timeline: GuestEvent[] = [];
-    const edge = openRunEdge(this.edge, { options, timeoutMs: options.timeout, report: (event) => timeline.push(shortenListed(event)) });
+    const edge = openRunEdge(this.edge, { options, report: (event) => timeline.push(shortenListed(event)) });
     // A declared secret without a value here (or cut for a sub-task) is absent in the guest, as an unset listed
     // variable is: reading it is no denial.
     const unsetEnv = [...plan.unsetEnv, ...plan.declaredSecrets.filter((name) => !(name in edge.environment))];

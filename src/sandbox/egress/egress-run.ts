@@ -19,8 +19,6 @@ export interface EgressGrant {
   network: NetworkPolicy;
   secrets: RunSecrets;
   maxResponseBytes: number;
-  /** performance.now() after which no request may still run: the task's own deadline. */
-  deadline: number;
   /** Receives `request` and `denial` events, as the sandbox thread's own events. */
   report(event: GuestEvent): void;
 }
@@ -78,7 +76,10 @@ export class EgressRun {
     }
     let headers = guestHeaders(req.rawHeaders);
     let target = parsed.value;
-    const signal = AbortSignal.any([this.lifetime.signal, AbortSignal.timeout(this.remainingMs())]);
+    // A request lives no longer than its run: the run's end (its timeout included, enforced by the pool) closes this
+    // EgressRun and aborts it. No clock of our own here: one racing the pool's would turn a task's timeout into a
+    // failed fetch, and a run still queued for a thread has not started its time yet.
+    const signal = this.lifetime.signal;
     for (let hop = 0; ; hop++) {
       const url = hop === 0 ? shownUrl : this.grant.secrets.redact(target.url);
       const checked = this.check(target, headers, body, hop > 0);
@@ -90,7 +91,7 @@ export class EgressRun {
         response = await this.upstream.request({
           target, address: address.value, method, body, signal,
           headers: this.grant.secrets.active ? withAcceptEncoding(checked.headers) : checked.headers,
-          connectTimeoutMs: Math.min(this.settings.connectTimeoutMs, this.remainingMs()),
+          connectTimeoutMs: this.settings.connectTimeoutMs,
         });
       } catch (error) {
         this.record({ method, url, status: null, allowed: true });
@@ -112,10 +113,6 @@ export class EgressRun {
       if (originOf(next.value) !== originOf(target)) headers = headers.filter(([name]) => !CROSS_ORIGIN_DROPPED.has(name.toLowerCase()));
       target = next.value;
     }
-  }
-
-  private remainingMs(): number {
-    return Math.max(1, Math.ceil(this.grant.deadline - performance.now()));
   }
 
   private check(target: RequestTarget, headers: [string, string][], body: Buffer, followingRedirect: boolean) {

@@ -29,7 +29,6 @@ export interface RunEdge {
 
 export interface OpenEdge {
   options: ResolvedTaskOptions;
-  timeoutMs: number;
   report(event: GuestEvent): void;
 }
 
@@ -45,7 +44,6 @@ export function openRunEdge(ctx: EdgeContext, open: OpenEdge): RunEdge {
     network: new NetworkPolicy(open.options.allowedHosts),
     secrets,
     maxResponseBytes: open.options.maxResponseSize,
-    deadline: performance.now() + open.timeoutMs,
     report: open.report,
   });
   return {
