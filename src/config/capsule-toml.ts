@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
 import { maxLostAttemptsSchema } from '../workflows/shared.js';
+import { fieldOf, firstIssue } from '../zod-issue.js';
 import { ConfigError } from './errors.js';
 import { snakeCase, taskDefaultsSchema, type TaskDefaults } from './task-options.js';
 
@@ -72,11 +73,9 @@ export function loadCapsuleConfig(dir: string): CapsuleConfig {
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const key = issue.path.map(String).join('.');
-    const message = issue.code === 'unrecognized_keys'
-      ? `unknown key(s) ${issue.keys.map((k) => `"${[...issue.path.map(String), k].join('.')}"`).join(', ')}`
-      : `"${key}": ${issue.message}`;
-    throw new ConfigError(`${file}: ${message}`);
+    const { field, message } = firstIssue(parsed.error);
+    const where = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((k) => `"${fieldOf([...issue.path, k])}"`).join(', ')}` : `"${field}": ${message}`;
+    throw new ConfigError(`${file}: ${where}`);
   }
   // Checked above; kept in option syntax (as written), like a task's own declaration.
   const tasks = ((raw as { tasks?: Record<string, unknown> }).tasks ?? {}) as Record<string, never>;

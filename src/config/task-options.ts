@@ -13,6 +13,7 @@
 import { lstatSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
+import { firstIssue } from '../zod-issue.js';
 import { TaskOptionsError } from './errors.js';
 import { parseRelativePath } from './guest-path.js';
 import { ENV_NAME, ENV_NAME_EXPECTED, hostPatternSchema, narrowSecretsForStep, secretsProblem, secretsSchema, type SecretGrants } from './secrets.js';
@@ -146,13 +147,10 @@ export function snakeCase(option: string): string {
 }
 
 /** The first zod issue as "option", "message" — enough for a precise one-line error. */
-export function firstIssue(error: z.ZodError, prefix: string[] = []): { option: string; message: string } {
-  const issue = error.issues[0]!;
-  const option = [...prefix, ...issue.path.map(String)].join('.').replace(/\.(\d+)(?=\.|$)/g, '[$1]') || '(options)';
-  let message = issue.message;
-  if (issue.code === 'unrecognized_keys') message = `unknown option(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}`;
-  if (issue.code === 'invalid_type' && issue.path.length === 1 && issue.path[0] === 'name') message = 'required: a task name';
-  return { option, message };
+function optionIssue(error: z.ZodError): { option: string; message: string } {
+  const { field, path, message } = firstIssue(error, 'option');
+  const missingName = error.issues[0]!.code === 'invalid_type' && path.length === 1 && path[0] === 'name';
+  return { option: field || '(options)', message: missingName ? 'required: a task name' : message };
 }
 
 /**
@@ -193,7 +191,7 @@ export function parseDeclaration(raw: unknown, file: string, spelling: OptionSpe
   const python = spelling === 'python';
   const parsed = taskOptionsSchema.safeParse(python ? fromPythonSpelling(raw, file, taskName) : raw);
   if (!parsed.success) {
-    const { option, message } = firstIssue(parsed.error);
+    const { option, message } = optionIssue(parsed.error);
     throw new TaskOptionsError(file, taskName, python ? toPythonSpelling(option) : option, message);
   }
   return parsed.data;
@@ -247,7 +245,7 @@ function withoutLostAttempts(defaults: TaskDefaults | undefined): z.input<typeof
 function parsePart<S extends z.ZodType>(schema: S, value: unknown, file: string, task: string | undefined, prefix: string): z.output<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const { option, message } = firstIssue(parsed.error);
+  const { option, message } = optionIssue(parsed.error);
   throw new TaskOptionsError(file, task, `${prefix}${option}`, message);
 }
 

@@ -14,6 +14,7 @@ import { capsuleCacheDir } from '../config/paths.js';
 import { loadSecretValues, type SecretSource } from '../config/dotenv.js';
 import { BUILTIN_DEFAULTS, parseDeclaration, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
 import { COMPUTE_LEVELS, formatBytes, formatDuration, parseBytes } from '../config/units.js';
+import { PromiseCache } from '../promise-cache.js';
 import { jsonValueProblem } from './bounded-json.js';
 import { taskLanguage, type TaskBundle } from './bundle.js';
 import type { Envelope, NarrowedOption } from './envelope.js';
@@ -126,11 +127,11 @@ const DEFAULT_RAM_BYTES = (() => {
 })();
 
 export class Sandbox {
-  private readonly described = new Map<string, Promise<DescribedTask[]>>();
+  private readonly described = new PromiseCache<string, DescribedTask[]>();
   /** Resolved options by bundle and context: a fan-out runs the same task hundreds of times. */
   private readonly resolved = new Map<string, Map<string, ResolvedTaskOptions>>();
   /** Runtimes the pool's threads have: the ones created with, then each other language from its first task. */
-  private readonly runtimes = new Map<Language, Promise<Runtime>>();
+  private readonly runtimes = new PromiseCache<Language, Runtime>();
 
   private constructor(
     private readonly pool: ThreadPool,
@@ -166,7 +167,7 @@ export class Sandbox {
       options.report,
       options.describeBackstopMs ?? DESCRIBE_LIMITS.backstopMs,
     );
-    for (const runtime of runtimes) sandbox.runtimes.set(runtime.language, Promise.resolve(runtime));
+    for (const runtime of runtimes) void sandbox.runtimes.get(runtime.language, async () => runtime);
     return sandbox;
   }
 
@@ -206,26 +207,16 @@ export class Sandbox {
 
   /** Loads a language's runtime (building it once per version) into the pool's threads. */
   private ensureLanguage(language: Language): Promise<Runtime> {
-    let entry = this.runtimes.get(language);
-    if (!entry) {
-      entry = loadRuntime(language, this.report).then((runtime) => {
-        this.pool.addRuntime(language, runtimeInit(runtime));
-        return runtime;
-      });
-      this.runtimes.set(language, entry);
-      entry.catch(() => this.runtimes.delete(language));
-    }
-    return entry;
+    return this.runtimes.get(language, async () => {
+      const runtime = await loadRuntime(language, this.report);
+      this.pool.addRuntime(language, runtimeInit(runtime));
+      return runtime;
+    });
   }
 
+  /** What the bundle's tasks declare, read once per bundle in a capability-less guest. */
   private describeRaw(bundle: TaskBundle): Promise<DescribedTask[]> {
-    let entry = this.described.get(bundle.sha256);
-    if (!entry) {
-      entry = this.describeInGuest(bundle);
-      this.described.set(bundle.sha256, entry);
-      entry.catch(() => this.described.delete(bundle.sha256));
-    }
-    return entry;
+    return this.described.get(bundle.sha256, () => this.describeInGuest(bundle));
   }
 
   private async describeInGuest(bundle: TaskBundle): Promise<DescribedTask[]> {

@@ -7,6 +7,7 @@
  */
 import { ApplicationFailure, defineSearchAttributeKey } from '@temporalio/common';
 import { z } from 'zod';
+import { firstIssue } from '../zod-issue.js';
 import type { ResolvedTaskOptions, TaskDefaults } from '../config/task-options.js';
 import type { TaskBundle } from '../sandbox/bundle.js';
 import { envelopeSchema, errorTypeSchema, type Envelope, type TaskError } from '../sandbox/envelope.js';
@@ -162,9 +163,8 @@ export type RunTaskInput = z.infer<typeof runTaskInputSchema>;
 export function checkContract<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
   const parsed = schema.safeParse(value);
   if (parsed.success) return parsed.data;
-  const issue = parsed.error.issues[0]!;
-  const field = issue.path.map((key) => (typeof key === 'number' ? `[${key}]` : `.${String(key)}`)).join('').replace(/^\./, '');
-  throw ApplicationFailure.nonRetryable(`invalid ${what}: ${field || '(input)'}: ${issue.message}`, INVALID_PIPELINE);
+  const { field, message } = firstIssue(parsed.error);
+  throw ApplicationFailure.nonRetryable(`invalid ${what}: ${field || '(input)'}: ${message}`, INVALID_PIPELINE);
 }
 
 export interface AttemptBudgets {
