@@ -6,10 +6,10 @@
  * goes on.
  */
 import { ApplicationFailure, CancellationScope, CancelledFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
-import { attemptsText, failureCause, failureReason, runTask, type StepRun } from './run-task.js';
+import { runStep, type StepRun } from './run-step.js';
 import { checkContract, INVALID_PIPELINE, PIPELINE_FAILED, pipelineInputSchema, type PipelineInput, type PipelineResult, type StepRecord, type StepSpec } from './shared.js';
 import { oversize } from './sizes.js';
-import { pendingRecord, summarizeStep } from './summary.js';
+import { attemptsText, failureCause, failureReason, pendingRecord, summarizeStep } from './summary.js';
 import { renderTemplate, type TemplateScope } from './template.js';
 import { Tracker } from './tracker.js';
 
@@ -135,7 +135,7 @@ async function runTracked(input: PipelineInput, step: StepSpec, args: unknown[],
   const base = { id, step: step.id, ...(index === undefined ? {} : { index }) };
   tracker.set(pendingRecord(base, 'running'));
   try {
-    const run = await runTask(input, step.task, args, { ...base, ...summary(step) });
+    const run = await runStep(input, step.task, args, { ...base, ...summary(step) });
     tracker.set(run.record);
     return run;
   } catch (error) {

@@ -22,10 +22,10 @@
  *   }
  */
 import { ApplicationFailure, continueAsNew, workflowInfo } from '@temporalio/workflow';
-import { attemptsText, failureCause, failureReason, runTask, type StepRun } from './run-task.js';
+import { runStep, type StepRun } from './run-step.js';
 import { z } from 'zod';
 import { checkContract, INVALID_PIPELINE, MAX_LOST_ATTEMPTS_LIMIT, PIPELINE_FAILED, runContextSchema, taskRefSchema, type PipelineResult, type RunContext, type StepRecord, type TaskRef } from './shared.js';
-import { pendingRecord } from './summary.js';
+import { attemptsText, failureCause, failureReason, pendingRecord } from './summary.js';
 import { Tracker, type CarriedProgress } from './tracker.js';
 
 /** Where a continued run picks up: the loop's state and turn, and the progress of the runs before it. */
@@ -92,7 +92,7 @@ export function createSteps<I, S>(raw: TaskWorkflowInput<I, S>): Steps<S> {
     const ref = withStepOptions(id, task, options);
     if (tracker.has(id)) throw ApplicationFailure.nonRetryable(`step id "${id}" used twice`, INVALID_PIPELINE);
     tracker.set(pendingRecord({ id, step: id }, 'running'));
-    const run = await runTask(input, ref, [stepInput], { id });
+    const run = await runStep(input, ref, [stepInput], { id });
     tracker.set(run.record);
     return run;
   };

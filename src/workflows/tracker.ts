@@ -3,7 +3,7 @@
  * current details (a Markdown table), and at the end the search attributes and memo that make runs findable.
  */
 import { defineQuery, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
-import { failureReason } from './run-task.js';
+import { failureReason } from './summary.js';
 import { MEMO_KEY, PROGRESS_QUERY, SEARCH_ATTRIBUTE_KEYS as keys, type EarlierRuns, type PipelineProgress, type PipelineTotals, type StepRecord } from './shared.js';
 
 /** What a workflow that continues as new hands its next run: when the chain started, and its earlier step runs. */

@@ -6,7 +6,7 @@
 import os from 'node:os';
 import { resolveConnectionConfig } from '../../client/config.js';
 import { connectWorker } from '../../client/connect.js';
-import { readDevServerState } from '../../client/dev-server.js';
+import { readDevServerState } from '../../client/dev-state.js';
 import { processIo, type CommandIo } from '../io.js';
 import { reportUserError } from '../exit-codes.js';
 import { installRuntime } from '../../client/runtime.js';

@@ -1,5 +1,5 @@
 /**
- * The building block of every Capsule workflow: run one task as one activity, with retry and timeouts derived
+ * The building block of every Capsule workflow: run one step's task as one runTask activity, with retry and timeouts derived
  * from the task's options, and turn the outcome (success or failure) into a StepRecord (summarizeStep) plus the
  * step's output value.
  */
@@ -17,7 +17,7 @@ const START_TO_CLOSE_MARGIN_MS = 30_000;
 
 const { runTask: runTaskActivity } = proxyActivities<CapsuleActivities>({ startToCloseTimeout: '5m' });
 
-export interface RunOptions {
+export interface StepCall {
   /** Record id: the step id, or "step[index]" for a fan-out item. */
   id: string;
   step?: string;
@@ -41,8 +41,8 @@ export function maximumAttempts(budgets: AttemptBudgets): number {
 }
 
 
-/** Runs `ref` with `args`; never throws for task failures (they become a failed record), only for cancellation. */
-export async function runTask(ctx: RunContext, ref: TaskRef, args: unknown[], options: RunOptions): Promise<StepRun> {
+/** Runs `ref` with `args` as one runTask activity; never throws for task failures (they become a failed record), only for cancellation. */
+export async function runStep(ctx: RunContext, ref: TaskRef, args: unknown[], options: StepCall): Promise<StepRun> {
   const bundle = ctx.bundles[ref.bundle];
   if (bundle === undefined) {
     throw ApplicationFailure.nonRetryable(`step "${options.id}": no bundle ${ref.bundle} in the workflow input`, INVALID_PIPELINE);
@@ -114,27 +114,6 @@ function attemptCounts(envelope: RunTaskResult): Pick<StepEnd, 'attempts' | 'los
   return { attempts: envelope.execution.retries + lost + 1, lostAttempts: lost };
 }
 
-/** "3 attempt(s), 1 of them lost" for failure messages: the task's own retries and lost attempts are apart. */
-export function attemptsText(record: StepRecord): string {
-  return `${record.attempts} attempt(s)${record.lostAttempts > 0 ? `, ${record.lostAttempts} of them lost` : ''}`;
-}
-
-/** "error_type: message" of a failed record, for the pipeline's own failure message. */
-export function failureReason(record: StepRecord): string {
-  const error = record.error;
-  return error === undefined ? record.failure ?? 'failed' : `${error.error_type}: ${error.message}`;
-}
-
-/**
- * The failed step's error as the cause of the pipeline's failure, so the Web UI's failure view of the workflow shows
- * the step's error_type (the activity's own failure event carries the full envelope in its details).
- */
-export function failureCause(record: StepRecord): ApplicationFailure | undefined {
-  const error = record.error;
-  if (error === undefined) return undefined;
-  return ApplicationFailure.create({ type: error.error_type, message: `step "${record.id}": ${error.message}`, nonRetryable: true });
-}
-
 /** Activity summaries are capped by the server (400 bytes for user metadata summaries); stay well under it. */
 const MAX_SUMMARY_CHARS = 200;
 
@@ -142,7 +121,7 @@ const MAX_SUMMARY_CHARS = 200;
  * The activity's one line in the Web UI (event history and timeline): "<record id> · <task name> (compute, ram,
  * timeout)", where a fan-out item's record id carries its index ("fetch[2]").
  */
-export function activitySummary(options: RunOptions, ref: TaskRef): string {
+export function activitySummary(options: StepCall, ref: TaskRef): string {
   const described = options.summary === undefined ? '' : ` — ${options.summary}`;
   const line = `${options.id} · ${ref.options.name} (${formatLimits(ref.options)})${described}`;
   return line.length <= MAX_SUMMARY_CHARS ? line : `${line.slice(0, MAX_SUMMARY_CHARS - 1)}…`;
