@@ -54,15 +54,15 @@ export function createRunTask(deps: ActivityDeps) {
         ctx.log.warn('step lost too often', { step: input.stepId, attempt, lost: earlier.lost.length, maxLostAttempts: budgets.maxLostAttempts });
         throw ApplicationFailure.create({ type: LOST_ATTEMPTS_EXHAUSTED, message, nonRetryable: true, details: [recordFields(earlier)] });
       }
-      const { ref } = input;
-      ctx.log.info('step started', { step: input.stepId, task: ref.task, sha256: ref.bundle, attempt });
+      // The step's task as the workflow input carries it (export, options, mounts); its code is fetched by hash.
+      const { bundle: sha256, maxLostAttempts: _, ...task } = input.ref;
+      ctx.log.info('step started', { step: input.stepId, task: task.task, sha256, attempt });
       try {
-        const code = await bundles.code(ref.bundle, ctx.client, { namespace: workflowNamespace ?? ctx.client.options.namespace, ...workflowExecution });
+        const code = await bundles.code(sha256, ctx.client, { namespace: workflowNamespace ?? ctx.client.options.namespace, ...workflowExecution });
         envelope = await deps.sandbox.run({
-          bundle: { sha256: ref.bundle, code, entryFile: input.entryFile },
-          task: ref.task,
+          ...task,
           options,
-          ...(ref.mounts === undefined ? {} : { mounts: ref.mounts }),
+          bundle: { sha256, code, entryFile: input.entryFile },
           args: input.args,
           baseDir: deps.baseDir ?? input.baseDir,
           defaults: input.defaults,
