@@ -1,6 +1,7 @@
 /** `npm run bench`: every benchmark, printed as Markdown tables for docs/benchmarks.md. */
 import { benchEgress } from './egress.js';
 import { benchHeartbeat } from './heartbeat.js';
+import { benchMcp } from './mcp.js';
 import { benchPayloads } from './payloads.js';
 import { benchPython } from './python.js';
 import { benchSandbox } from './sandbox.js';
@@ -18,4 +19,6 @@ process.stdout.write('\n## Large payloads: codec and claim-check\n\n');
 await benchPayloads();
 process.stdout.write('\n## Heartbeats on a busy machine\n\n');
 await benchHeartbeat();
+process.stdout.write('\n## MCP server\n\n');
+await benchMcp();
 process.exit(0);

@@ -54,15 +54,16 @@ export function createRunTask(deps: ActivityDeps) {
         ctx.log.warn('step lost too often', { step: input.stepId, attempt, lost: earlier.lost.length, maxLostAttempts: budgets.maxLostAttempts });
         throw ApplicationFailure.create({ type: LOST_ATTEMPTS_EXHAUSTED, message, nonRetryable: true, details: [recordFields(earlier)] });
       }
-      // The step's task as the workflow input carries it (export, options, mounts); its code is fetched by hash.
-      const { bundle: sha256, maxLostAttempts: _, ...task } = input.ref;
-      ctx.log.info('step started', { step: input.stepId, task: task.task, sha256, attempt });
+      const { ref } = input;
+      ctx.log.info('step started', { step: input.stepId, task: ref.task, sha256: ref.bundle, attempt });
       try {
-        const code = await bundles.code(sha256, ctx.client, { namespace: workflowNamespace ?? ctx.client.options.namespace, ...workflowExecution });
+        const code = await bundles.code(ref.bundle, ctx.client, { namespace: workflowNamespace ?? ctx.client.options.namespace, ...workflowExecution });
+        // The step's task as the workflow input carries it: the export, the options the client resolved, the mounts.
         envelope = await deps.sandbox.run({
-          ...task,
-          options,
-          bundle: { sha256, code, entryFile: input.entryFile },
+          bundle: { sha256: ref.bundle, code, entryFile: input.entryFile },
+          task: ref.task,
+          resolved: options,
+          ...(ref.mounts === undefined ? {} : { mounts: ref.mounts }),
           args: input.args,
           baseDir: deps.baseDir ?? input.baseDir,
           defaults: input.defaults,

@@ -33,6 +33,23 @@ program
   });
 
 program
+  .command('mcp')
+  .description('an MCP server: agents run JavaScript and Python in sandboxes, keep files in sessions and start pipelines')
+  .option('--http <[host:]port>', 'serve Streamable HTTP on this loopback address (default: stdio); port 0 picks a free one')
+  .option('--root <dir>', "the server's directory: code may read it (at ./files/, read-only) and its pipelines may run (default: the working directory, not readable)")
+  .option('--max-compute <fuel>', 'most fuel one call may use: LOW, MEDIUM, HIGH or a number (default LOW)')
+  .option('--max-ram <size>', 'most memory one call may use (default 256MB)')
+  .option('--max-timeout <duration>', 'longest one call may run (default 10s)')
+  .option('--allow-host <pattern>', 'a host code may reach, such as api.example.com or *.example.org (repeatable; default: none)', (value: string, previous: string[] | undefined) => [...(previous ?? []), value])
+  .option('--max-output <size>', 'most of each of stdout, stderr and the result one call returns (default 256KB)')
+  .option('--session-quota <size>', 'most one session may hold on disk (default 100MB)')
+  .option('--max-sessions <n>', 'most sessions kept at once (default 100)')
+  .addHelpText('after', '\nEvery setting can also be given in capsule.toml [mcp] (max_compute, max_ram, max_timeout, allow_hosts, max_output,\nsession_quota, max_sessions); flags win. A call may ask for less than a ceiling, never more.\nExamples:\n  capsule mcp\n  capsule mcp --root ./project --max-compute MEDIUM --max-timeout 30s --allow-host api.github.com\n  capsule mcp --http 127.0.0.1:8765')
+  .action((opts: { http?: string; root?: string; maxCompute?: string; maxRam?: string; maxTimeout?: string; allowHost?: string[]; maxOutput?: string; sessionQuota?: string; maxSessions?: string }) => {
+    pending = import('./commands/mcp.js').then(({ mcpCommand }) => mcpCommand(opts));
+  });
+
+program
   .command('setup')
   .description('build the sandbox runtimes now (done once per version; npm install runs it)')
   .option('--temporal', 'also find or install the Temporal CLI for the embedded dev server', false)

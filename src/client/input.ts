@@ -16,7 +16,12 @@ export function parseInput(input: InputText): unknown {
   } catch (error) {
     throw new PipelineError(input.source, undefined, `not valid JSON (${error instanceof Error ? error.message : String(error)}); expected e.g. --input '{"topic":"wasm"}'`);
   }
-  const problem = jsonValueProblem(value);
-  if (problem) throw new PipelineError(input.source, undefined, `cannot be passed to tasks: ${problem}`);
+  checkInputValue(value, input.source);
   return value;
+}
+
+/** An input given as a value (an MCP client's): it must be a value tasks can receive. */
+export function checkInputValue(value: unknown, source: string): void {
+  const problem = jsonValueProblem(value);
+  if (problem) throw new PipelineError(source, undefined, `cannot be passed to tasks: ${problem}`);
 }

@@ -4,14 +4,15 @@
  * the same pipeline again while it runs reattaches instead of starting a duplicate.
  */
 import { createHash } from 'node:crypto';
+import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { loadCapsuleConfig } from '../config/capsule-toml.js';
 import { formatLimits } from '../config/units.js';
 import { compilePipeline, type TaskDescriber } from '../pipeline/compile.js';
-import { loadPipeline } from '../pipeline/load.js';
+import { checkedDefinition, loadPipeline, type LoadedPipeline } from '../pipeline/load.js';
 import { PIPELINE_WORKFLOW, type PipelineInput, type PipelineResult } from '../workflows/shared.js';
 import { hasSearchAttributes } from './connect.js';
-import { parseInput } from './input.js';
+import { checkInputValue, parseInput } from './input.js';
 
 export interface PrepareOptions {
   file: string;
@@ -28,8 +29,40 @@ export interface PrepareOptions {
 export async function preparePipeline(options: PrepareOptions): Promise<PipelineInput> {
   const input = options.inputJson === undefined ? undefined : parseInput({ text: options.inputJson, source: options.inputSource ?? '--input' });
   const loaded = await loadPipeline(options.file, options.cwd);
+  return compileLoaded(loaded, { ...options, ...(input === undefined ? {} : { input }) });
+}
+
+/** A pipeline from a file (absolute) or a definition given as a value (an MCP client's), with its input as a value. */
+export interface PrepareSourceOptions {
+  file?: string;
+  definition?: unknown;
+  cwd: string;
+  input?: unknown;
+  describer: TaskDescriber;
+  /** Refuses task files (absolute paths) the caller may not use, before they are read. */
+  checkTaskFile?: (file: string) => void;
+}
+
+/** How an inline definition is named in messages (task paths resolve from the working directory). */
+export const INLINE_PIPELINE = '(inline pipeline)';
+
+export async function preparePipelineFromSource(options: PrepareSourceOptions): Promise<PipelineInput> {
+  if (options.input !== undefined) checkInputValue(options.input, 'input');
+  const loaded = options.file !== undefined ? await loadPipeline(options.file, options.cwd) : checkedDefinition(path.join(options.cwd, INLINE_PIPELINE), options.definition);
+  return compileLoaded(loaded, options);
+}
+
+function compileLoaded(loaded: LoadedPipeline, options: { cwd: string; describer: TaskDescriber; mounts?: string[]; input?: unknown; checkTaskFile?: (file: string) => void }): Promise<PipelineInput> {
   const capsule = loadCapsuleConfig(options.cwd);
-  return compilePipeline(loaded, { baseDir: options.cwd, defaults: capsule.tasks, describer: options.describer, searchAttributes: false, mounts: options.mounts ?? [], ...(input === undefined ? {} : { input }) });
+  return compilePipeline(loaded, {
+    baseDir: options.cwd,
+    defaults: capsule.tasks,
+    describer: options.describer,
+    searchAttributes: false,
+    mounts: options.mounts ?? [],
+    ...(options.input === undefined ? {} : { input: options.input }),
+    ...(options.checkTaskFile === undefined ? {} : { checkTaskFile: options.checkTaskFile }),
+  });
 }
 
 /** "<name>-<12 hex>" from everything that defines the run (steps, code, input). */

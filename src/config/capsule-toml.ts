@@ -1,6 +1,6 @@
 /**
- * capsule.toml: project defaults for tasks (`[tasks]`), the Temporal connection (`[temporal]`) and payload storage
- * (`[payloads]`: claim-check, compression, encryption).
+ * capsule.toml: project defaults for tasks (`[tasks]`), the Temporal connection (`[temporal]`), payload storage
+ * (`[payloads]`: claim-check, compression, encryption) and the MCP server's ceilings (`[mcp]`).
  * Unknown keys and bad values are errors that name the file and the key: a typo must never be silently ignored.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -45,10 +45,23 @@ const payloadsSection = z.strictObject({
 });
 export type PayloadsFileConfig = z.infer<typeof payloadsSection>;
 
+/** `capsule mcp`'s ceilings and session limits; validated and given defaults in src/mcp/settings.ts. */
+const mcpSection = z.strictObject({
+  max_compute: z.union([z.string(), z.number()]).optional(),
+  max_ram: z.union([z.string(), z.number()]).optional(),
+  max_timeout: z.union([z.string(), z.number()]).optional(),
+  allow_hosts: z.array(z.string()).optional(),
+  max_output: z.union([z.string(), z.number()]).optional(),
+  session_quota: z.union([z.string(), z.number()]).optional(),
+  max_sessions: z.number().optional(),
+});
+export type McpFileConfig = z.infer<typeof mcpSection>;
+
 const fileSchema = z.strictObject({
   tasks: tasksSection.optional(),
   temporal: temporalSection.optional(),
   payloads: payloadsSection.optional(),
+  mcp: mcpSection.optional(),
 });
 
 export interface CapsuleConfig {
@@ -57,12 +70,13 @@ export interface CapsuleConfig {
   tasks: TaskDefaults;
   temporal: TemporalFileConfig;
   payloads: PayloadsFileConfig;
+  mcp: McpFileConfig;
 }
 
 /** Reads `capsule.toml` in `dir` (the directory the command runs in); a missing file means built-in defaults. */
 export function loadCapsuleConfig(dir: string): CapsuleConfig {
   const file = path.resolve(dir, CONFIG_FILE_NAME);
-  if (!existsSync(file)) return { file: undefined, tasks: {}, temporal: {}, payloads: {} };
+  if (!existsSync(file)) return { file: undefined, tasks: {}, temporal: {}, payloads: {}, mcp: {} };
   let raw: unknown;
   try {
     raw = parseToml(readFileSync(file, 'utf8'));
@@ -87,5 +101,6 @@ export function loadCapsuleConfig(dir: string): CapsuleConfig {
     tasks: defaults,
     temporal: parsed.data.temporal ?? {},
     payloads: parsed.data.payloads ?? {},
+    mcp: parsed.data.mcp ?? {},
   };
 }

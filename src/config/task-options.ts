@@ -237,6 +237,16 @@ export function resolveTaskOptions(raw: unknown, ctx: ResolveContext): ResolvedT
   };
 }
 
+/**
+ * The most a task may be granted, option by option: what its file declares, else the project's default (capsule.toml
+ * [tasks]), else nothing. A step's carried options are held to this (sandbox/narrow.ts: widenedGrants).
+ */
+export function grantCeiling(declared: TaskOptions, defaults: TaskDefaults | undefined): Pick<Required<TaskOptions>, (typeof GRANT_OPTIONS)[number]> {
+  const parsed = parsePart(taskDefaultsSchema, withoutLostAttempts(defaults), 'capsule.toml', undefined, 'default ') as Partial<TaskOptions>;
+  const option = <K extends (typeof GRANT_OPTIONS)[number]>(key: K) => (declared[key] ?? parsed[key] ?? BUILTIN[key]) as NonNullable<TaskOptions[K]>;
+  return Object.fromEntries(GRANT_OPTIONS.map((key) => [key, option(key)])) as Pick<Required<TaskOptions>, (typeof GRANT_OPTIONS)[number]>;
+}
+
 function withoutLostAttempts(defaults: TaskDefaults | undefined): z.input<typeof taskDefaultsSchema> {
   const { maxLostAttempts: _, ...options } = defaults ?? {};
   return options;

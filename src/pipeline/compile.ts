@@ -32,6 +32,8 @@ export interface CompileOptions {
   searchAttributes: boolean;
   /** Mounts for every step (`capsule run --mount`), before each step's own. */
   mounts?: string[];
+  /** Called with each task file's absolute path before it is read; throws to refuse it (an MCP server's root). */
+  checkTaskFile?: (file: string) => void;
 }
 
 export async function compilePipeline(loaded: LoadedPipeline, options: CompileOptions): Promise<PipelineInput> {
@@ -44,6 +46,7 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
   for (const [i, step] of definition.steps.entries()) {
     const field = `steps[${i}] (${step.id}).task`;
     const { taskFile, exportName } = parseTaskRef(file, field, step.task);
+    options.checkTaskFile?.(taskFile);
     let bundle = bundles.get(taskFile);
     if (bundle === undefined) {
       bundle = await bundleChecked(file, field, taskFile);

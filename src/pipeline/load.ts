@@ -32,6 +32,14 @@ export async function loadPipeline(fileArg: string, cwd: string = process.cwd())
   else {
     throw new PipelineError(file, undefined, `unsupported file type "${ext}"; expected a pipeline (.yaml, .yml, .json, .pipeline.ts) or a task file (.ts, .js, .py)`);
   }
+  return checkedDefinition(file, raw);
+}
+
+/**
+ * A definition that did not come from a file of its own (an MCP client's inline pipeline), checked as a file's
+ * would be. `file` names it in messages, and its directory is where task paths resolve.
+ */
+export function checkedDefinition(file: string, raw: unknown): LoadedPipeline {
   const parsed = pipelineSchema.safeParse(raw);
   if (!parsed.success) {
     const { path: where, message } = firstIssue(parsed.error, 'field');

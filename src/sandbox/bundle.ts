@@ -18,14 +18,31 @@ import type { Language } from './runtime/manifest.js';
 export interface TaskBundle {
   sha256: string;
   code: string;
-  /** The task file, as given (for messages). */
+  /** The task file, as given (for messages); for a program, "main" with its language's extension. */
   entryFile: string;
+  /**
+   * Present when the bundle is code given as text (source-program.ts): what was given. Its entry is `main`, and it
+   * runs with its caller's options, never with any it declares.
+   */
+  program?: ProgramRecord;
 }
+
+/** What a program's record keeps of the text it was given (the bundle's own sha256 is of the bundled code). */
+export interface ProgramRecord {
+  language: ProgramLanguage;
+  /** sha256 of the source text, hex. */
+  sha256: string;
+  /** Bytes of the source text (UTF-8). */
+  size: number;
+}
+
+export const PROGRAM_LANGUAGES = ['javascript', 'typescript', 'python'] as const;
+export type ProgramLanguage = (typeof PROGRAM_LANGUAGES)[number];
 
 const SANDBOX_MODULES = ['capsule', '@capsule-run/sdk', 'fs', 'node:fs', 'fs/promises', 'node:fs/promises'];
 const EXTERNAL = new Set([...SANDBOX_MODULES, ...builtinModules]);
 /** Stays an import in the bundle (inside the guest: the sandbox's module, or a catchable "not available"). */
-const isExternal = (specifier: string) =>
+export const isExternal = (specifier: string) =>
   specifier.startsWith('node:') || EXTERNAL.has(specifier) || builtinModules.includes(specifier.split('/')[0]!);
 const JS_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '.tsx', '.jsx'];
 const PYTHON_EXTENSIONS = ['.py'];
@@ -43,10 +60,31 @@ export async function bundleTaskFile(file: string): Promise<TaskBundle> {
   if (!JS_EXTENSIONS.includes(extension)) {
     throw new BundleError(file, `expected a TypeScript, JavaScript or Python task file (${[...JS_EXTENSIONS, ...PYTHON_EXTENSIONS].join(', ')})`);
   }
+  const code = await esbuildBundle(file, {
+    entryPoints: [absolute],
+    // Every import goes through the plugin, which admits only the task's own files and declared dependencies.
+    plugins: [confineToTask(absolute, isExternal)],
+    // Paths in the output's comments are relative to this: the task's own directory keeps the bundle (and its
+    // sha256) the same wherever the command runs.
+    absWorkingDir: path.dirname(absolute),
+  }, (located) => path.relative(process.cwd(), path.resolve(path.dirname(absolute), located)));
+  return contentAddressed(code, file);
+}
+
+/**
+ * esbuild with the settings every JavaScript/TypeScript bundle gets (task files and programs alike): one CommonJS
+ * script for the runner's `new Function`, ES2022, strict, no tsconfig.json, `import()` as `require()`. `entry` says
+ * what to bundle and with which plugin; `shown` turns a location's file into what a message names.
+ */
+export async function esbuildBundle(
+  file: string,
+  entry: Pick<esbuild.BuildOptions, 'entryPoints' | 'stdin' | 'plugins' | 'absWorkingDir'>,
+  shown: (located: string) => string,
+): Promise<string> {
   let result: esbuild.BuildResult<{ write: false }>;
   try {
     result = await esbuild.build({
-      entryPoints: [absolute],
+      ...entry,
       bundle: true,
       write: false,
       format: 'cjs',
@@ -54,14 +92,9 @@ export async function bundleTaskFile(file: string): Promise<TaskBundle> {
       target: 'es2022',
       mainFields: ['module', 'main'],
       conditions: ['import', 'default'],
-      // Every import goes through the plugin, which admits only the task's own files and declared dependencies.
-      plugins: [confineToTask(absolute, isExternal)],
       // Not read from the task's directory: a tsconfig.json could `extends` any host file (or be a FIFO that blocks
       // the bundler). Task code is module code, so strict, as ES modules always are.
       tsconfigRaw: { compilerOptions: { alwaysStrict: true } },
-      // Paths in the output's comments are relative to this: the task's own directory keeps the bundle (and its
-      // sha256) the same wherever the command runs.
-      absWorkingDir: path.dirname(absolute),
       logLevel: 'silent',
       legalComments: 'none',
       charset: 'utf8',
@@ -72,14 +105,13 @@ export async function bundleTaskFile(file: string): Promise<TaskBundle> {
     const failure = error as esbuild.BuildFailure;
     const first = failure.errors?.[0];
     if (!first) throw new BundleError(file, String(error));
-    const located = first.location ? path.relative(process.cwd(), path.resolve(path.dirname(absolute), first.location.file)) : '';
-    const where = first.location ? `${located}:${first.location.line}:${first.location.column}: ` : '';
+    const where = first.location ? `${shown(first.location.file)}:${first.location.line}:${first.location.column}: ` : '';
     throw new BundleError(file, `cannot bundle: ${where}${first.text}`);
   }
-  return contentAddressed(result.outputFiles[0]!.text, file);
+  return result.outputFiles[0]!.text;
 }
 
-function contentAddressed(code: string, entryFile: string): TaskBundle {
+export function contentAddressed(code: string, entryFile: string): TaskBundle {
   return { sha256: createHash('sha256').update(code).digest('hex'), code, entryFile };
 }
 

@@ -26,3 +26,11 @@ export class ConfinedReadError extends CapsuleError {
 export class SandboxBusyError extends CapsuleError {
   override readonly name = 'SandboxBusyError';
 }
+
+/** A host-side call on a granted directory (an MCP session's files) cannot be done: `code` is the errno name (ENOENT, EACCES, ENOSPC, ...); the message names the path as given. */
+export class DirectoryAccessError extends CapsuleError {
+  override readonly name = 'DirectoryAccessError';
+  constructor(readonly code: string, message: string) {
+    super(message);
+  }
+}

@@ -34,11 +34,14 @@ function parsed<T>(text: string, maxChars: number, schema: z.ZodType<T>, what: s
   return { ok: true, value: checked.data };
 }
 
-/** `{"result": ...}` from a run: the task's result, which must be there (null stands for nothing). */
-export function readRunReply(resultJson: string): Reply<unknown> {
+/**
+ * `{"result": ...}` from a run: the task's result, which must be there (null stands for nothing); `script` when a
+ * program without `main` ran as a script (its result is its stdout, which the host has).
+ */
+export function readRunReply(resultJson: string): Reply<{ result: unknown; script: boolean }> {
   // zod 4: an object key of z.unknown() is required, so `{}` is malformed too.
-  const reply = parsed(resultJson, MAX_RESULT_CHARS, z.object({ result: z.unknown() }), 'result');
-  return reply.ok ? { ok: true, value: reply.value.result } : reply;
+  const reply = parsed(resultJson, MAX_RESULT_CHARS, z.object({ result: z.unknown(), script: z.literal(true).optional() }), 'result');
+  return reply.ok ? { ok: true, value: { result: reply.value.result, script: reply.value.script === true } } : reply;
 }
 
 export function readDescribeReply(resultJson: string): Reply<DescribedTask[]> {

@@ -10,7 +10,7 @@
 import { formatPattern, intersectPatterns, parseHostPattern } from '../config/host-pattern.js';
 import { narrowSecrets } from '../config/secrets.js';
 import { parseRelativePath } from '../config/guest-path.js';
-import { declaredFile, GRANT_OPTIONS, type AllowedFile, type ResolvedTaskOptions, type TaskOptions } from '../config/task-options.js';
+import { declaredFile, type AllowedFile, type grantCeiling, type ResolvedTaskOptions } from '../config/task-options.js';
 import type { NarrowedOption } from './envelope.js';
 import { narrower, within } from './policy/file-policy.js';
 
@@ -29,21 +29,16 @@ const NARROWERS: { [K in Narrowable]: Narrower<K> } = {
 };
 
 /**
- * Options a caller resolved (a pipeline step's, carried in workflow input from the client) held against what the
- * task file declares: the names of the grants they would widen. A step may set its own budgets, and where the file
- * declares a grant the step may only narrow it; where it declares none, the step's value is the project's default
- * (capsule.toml [tasks], read by the client that submitted the run).
+ * Options a caller resolved (a pipeline step's, carried in workflow input from the client) held against the most
+ * its task may be granted (config/task-options.ts: grantCeiling — what the file declares, else the project's
+ * defaults): the names of the grants they would widen. Budgets a step may set for itself.
  */
-export function widenedGrants(carried: ResolvedTaskOptions, declared: TaskOptions): string[] {
-  const ceiling: Record<string, unknown> = { ...carried };
-  for (const option of GRANT_OPTIONS) if (declared[option] !== undefined) ceiling[option] = declared[option];
-  if (declared.allowedFiles !== undefined) {
-    ceiling.allowedFiles = declared.allowedFiles.map(declaredFile).flatMap((file) => {
-      const parsed = parseRelativePath(file.path);
-      return parsed.ok ? [{ path: parsed.path, mode: file.mode }] : [];
-    });
-  }
-  return narrowToCaller(carried, ceiling as ResolvedTaskOptions).narrowed.map((cut) => cut.option);
+export function widenedGrants(carried: ResolvedTaskOptions, ceiling: ReturnType<typeof grantCeiling>): string[] {
+  const allowedFiles = ceiling.allowedFiles.map(declaredFile).flatMap((file) => {
+    const parsed = parseRelativePath(file.path);
+    return parsed.ok ? [{ path: parsed.path, mode: file.mode }] : [];
+  });
+  return narrowToCaller(carried, { ...carried, ...ceiling, allowedFiles }).narrowed.map((cut) => cut.option);
 }
 
 export function narrowToCaller(declared: ResolvedTaskOptions, caller: ResolvedTaskOptions): { options: ResolvedTaskOptions; narrowed: NarrowedOption[] } {

@@ -17,6 +17,8 @@ export const MAX_MESSAGE_CHARS = 16 * 1024;
 export interface EnvelopeLimits {
   /** Cap on each of stdout and stderr, in bytes (the stack of an uncaught error is part of stderr). */
   outputCapBytes: number;
+  /** The run may be a program without `main` run as a script: then its stdout is its result. */
+  scriptResult?: boolean;
 }
 
 const OUT_OF_MEMORY = /out of memory|allocation size overflow|Array buffer allocation failed|Out of bounds memory/i;
@@ -94,7 +96,7 @@ export function toEnvelope(options: ResolvedTaskOptions, result: JobResult, limi
       } else if (o.status !== 'returned' && (OUT_OF_MEMORY.test(message) || PYTHON_MEMORY_ERROR.test(message) || (o.status === 'trapped' && done.memoryAtCap))) {
         outcome = { success: false, error: error('memory_exceeded', `the task needed more memory than its ram limit of ${formatBytes(options.ram)} (${message})`) };
       } else if (reply) {
-        outcome = reply.ok ? { success: true, result: reply.value }
+        outcome = reply.ok ? { success: true, result: reply.value.script && limits.scriptResult ? c.stdout : reply.value.result }
           : { success: false, error: reply.limit ? error('task_error', reply.reason) : malformed(reply.reason) };
       } else if (o.status === 'trapped') {
         outcome = { success: false, error: error('internal_error', `the guest trapped: ${o.message}`) };

@@ -7,7 +7,6 @@
  * was cancelled or trapped is terminated and replaced: nothing it held can leak into the next job.
  */
 import { Worker } from 'node:worker_threads';
-import { FdLedger } from './host/fd-ledger.js';
 import { type FromThread, fromThreadSchema, type GuestEvent, type GuestJob, type JobDone, type RuntimeInit, type ThreadInit, type ToThread } from './host/protocol.js';
 import type { Language } from './runtime/manifest.js';
 
@@ -39,8 +38,6 @@ interface PendingJob {
   onQueuedAbort?: () => void;
 }
 
-type ThreadSpawnInit = Omit<ThreadInit, 'fdLedger'>;
-
 class SandboxThread {
   private readonly worker: Worker;
   readonly ready: Promise<void>;
@@ -48,11 +45,12 @@ class SandboxThread {
   private exitListener: ((code: number) => void) | undefined;
   private jobId = 0;
 
-  constructor(script: string, init: ThreadSpawnInit) {
-    const fdLedger = FdLedger.allocate();
+  constructor(script: string, init: ThreadInit) {
     // No inherited execArgv: a parent started with `--import tsx` would load the TypeScript loader (and its
-    // esbuild service) into every sandbox thread; the thread script is plain JavaScript.
-    this.worker = new Worker(script, { workerData: { ...init, fdLedger } satisfies ThreadInit, execArgv: [] });
+    // esbuild service) into every sandbox thread; the thread script is plain JavaScript. trackUnmanagedFds (Node's
+    // default, set here because correctness depends on it): whatever descriptors a thread still holds when it is
+    // terminated mid-call, Node closes as it exits (host/fd-ledger.ts).
+    this.worker = new Worker(script, { workerData: init, execArgv: [], trackUnmanagedFds: true });
     this.ready = new Promise((resolve, reject) => {
       const onMessage = (message: FromThread) => {
         if (message.kind === 'ready') {
@@ -68,11 +66,7 @@ class SandboxThread {
       const parsed = fromThreadSchema.safeParse(message);
       this.listener?.(parsed.success ? parsed.data : { kind: 'crashed', id: this.jobId, message: 'the sandbox thread sent a malformed message' });
     });
-    this.worker.on('exit', (code) => {
-      // Descriptors belong to the process: whatever the thread still held when it stopped is closed here.
-      FdLedger.closeLeftovers(fdLedger);
-      this.exitListener?.(code);
-    });
+    this.worker.on('exit', (code) => this.exitListener?.(code));
     this.worker.on('error', () => {});
   }
 
@@ -108,7 +102,7 @@ export class ThreadPool {
 
   constructor(
     private readonly script: string,
-    private init: ThreadSpawnInit,
+    private init: ThreadInit,
     readonly size: number,
     private readonly maxExtraThreads = size * 4,
   ) {}

@@ -6,7 +6,7 @@ import { resolveMount, withMounts } from '../config/mounts.js';
 import type { ResolvedTaskOptions } from '../config/task-options.js';
 import type { NarrowedOption } from './envelope.js';
 import { narrowToCaller } from './narrow.js';
-import type { FileGrant } from './policy/file-policy.js';
+import { type FileGrant, within } from './policy/file-policy.js';
 
 /** Throws MountError for a mount that cannot be used here (checked where the run happens: a worker's base directory). */
 export function runGrants(
@@ -20,8 +20,16 @@ export function runGrants(
   return caller ? narrowToCaller(mounted, caller) : { options: mounted, narrowed: [] };
 }
 
-export function grantsFor(options: ResolvedTaskOptions, baseDir: string): FileGrant[] {
-  return options.allowedFiles.map((f) => ({ guestPath: f.path, base: baseDir, hostPath: f.hostPath ?? f.path, mode: f.mode }));
+/**
+ * The grants a thread opens. `excludedPaths` (relative to `baseDir`, normalised) are directories no grant reaches
+ * into unless it names them itself (or a directory inside them): each grant above one excludes it.
+ */
+export function grantsFor(options: ResolvedTaskOptions, baseDir: string, excludedPaths: readonly string[] = []): FileGrant[] {
+  return options.allowedFiles.map((f) => {
+    const hostPath = f.hostPath ?? f.path;
+    const excluded = excludedPaths.filter((e) => e !== hostPath && within(e, hostPath)).map((e) => (hostPath === '.' ? e : e.slice(hostPath.length + 1)));
+    return { guestPath: f.path, base: baseDir, hostPath, mode: f.mode, ...(excluded.length === 0 ? {} : { excluded }) };
+  });
 }
 
 /** The listed variables the host has (copied into the run request), and the ones it does not (absent in the guest). */

@@ -12,17 +12,18 @@ import { MountError, TaskOptionsError } from '../config/errors.js';
 import { SandboxBusyError } from './errors.js';
 import { capsuleCacheDir } from '../config/paths.js';
 import { loadSecretValues, type SecretSource } from '../config/dotenv.js';
-import { BUILTIN_DEFAULTS, parseDeclaration, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
+import { BUILTIN_DEFAULTS, grantCeiling, parseDeclaration, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
 import { COMPUTE_LEVELS, formatBytes, formatDuration, parseBytes } from '../config/units.js';
 import { PromiseCache } from '../promise-cache.js';
 import { jsonValueProblem } from './bounded-json.js';
 import { taskLanguage, type TaskBundle } from './bundle.js';
+import type { DirectoryQuota } from './directory-quota.js';
 import type { Envelope, NarrowedOption } from './envelope.js';
 import { EgressServer, type EgressOptions } from './egress/egress-server.js';
 import { openRunEdge, variableHoldingSecret, type EdgeContext } from './egress/run-edge.js';
 import { PlaceholderKey } from './egress/run-secrets.js';
 import { readDescribeReply, readFailure } from './guest-replies.js';
-import type { DescribedTask, TaskContext } from './guest/protocol.js';
+import type { DescribedTask, TaskContext, WithoutMain } from './guest/protocol.js';
 import { withoutHostPaths } from './host-paths.js';
 import { shortenListed } from './host/wire-limits.js';
 import type { GuestEvent, GuestJob } from './host/protocol.js';
@@ -30,10 +31,12 @@ import { widenedGrants } from './narrow.js';
 import { invalidTaskEnvelope, toEnvelope } from './outcome.js';
 import { ThreadPool } from './pool.js';
 import { grantsFor, listedEnvironment, runGrants } from './run-grants.js';
+import { normaliseRelative } from '../config/guest-path.js';
 import { type RunProgress, startProgress } from './run-progress.js';
 import { bundleForThread, writeContentAddressed } from './runtime/host-script.js';
 import { LANGUAGE_NAMES, WASM_PAGE_BYTES, type Language } from './runtime/manifest.js';
 import { loadRuntime, type ProgressReporter, type Runtime } from './runtime/runtime.js';
+import { resolveProgramOptions, type ProgramOptions } from './source-program.js';
 import { SubtaskServer } from './subtask-server.js';
 
 export interface SandboxOptions {
@@ -72,11 +75,12 @@ export interface RunRequest {
   /** Where relative allowedFiles resolve: the directory the command runs in. */
   baseDir: string;
   /**
-   * The task's options as its caller resolved them (a pipeline step: once, by the client that compiled the
-   * pipeline). The run uses exactly these, once checked against the file's declaration: a step can only narrow the
-   * grants its task declares. Without them, the sandbox resolves the declaration with `defaults` and `overrides`.
+   * A task file's options as its caller resolved them (a pipeline step: once, by the client that compiled the
+   * pipeline). The run uses exactly these, once held to the most the task may be granted (its file's declaration,
+   * else `defaults`): a step narrows grants, never widens them. Without them, the sandbox resolves the declaration
+   * with `defaults` and `overrides`.
    */
-  options?: ResolvedTaskOptions;
+  resolved?: ResolvedTaskOptions;
   /** capsule.toml [tasks]: for the task when `options` is absent, and for every sub-task it calls. */
   defaults?: TaskDefaults;
   overrides?: LimitOverrides;
@@ -89,6 +93,24 @@ export interface RunRequest {
   env?: Record<string, string | undefined>;
   /** What the task's context() returns. Default: a run outside any pipeline (null ids, a fresh idempotency key). */
   context?: TaskContext;
+  /**
+   * For a program (code given as text, `bundleSource`): the options it runs with — limits and capabilities are the
+   * caller's, whatever the code declares. Unset ones take the defaults (capsule.toml [tasks], then built-in). Only
+   * for programs: a task file's options are its declarations.
+   */
+  options?: ProgramOptions;
+  /** For a program without a `main`: run it as a script whose stdout is the result, or fail invalid_task (default). */
+  withoutMain?: WithoutMain;
+  /**
+   * Size limits on directories the run (and the sub-tasks it calls) may write to, whatever grant reaches them: a
+   * write that would go past one fails with ENOSPC (and a denial in the envelope), before anything is written.
+   */
+  quotas?: DirectoryQuota[];
+  /**
+   * Directories of `baseDir` (relative) that no grant reaches into unless it names them (or a directory inside them)
+   * itself: Capsule's own state in a directory a run may read. Refused as outside every grant, left out of listings.
+   */
+  excludedPaths?: string[];
   signal?: AbortSignal;
   /** Called about once a second while the guest runs. */
   onProgress?: (progress: RunProgress) => void;
@@ -182,6 +204,8 @@ export class Sandbox {
 
   /** Every task the bundle declares, validated. Throws TaskOptionsError naming the file, task and option. */
   async describe(bundle: TaskBundle, ctx: DescribeContext): Promise<ReadonlyMap<string, ResolvedTaskOptions>> {
+    // Its top level is the program itself, and what it declares is never used: there is nothing to describe.
+    if (bundle.program !== undefined) throw new TaskOptionsError(bundle.entryFile, undefined, undefined, 'code given as text runs with its caller\'s options; it declares none to describe');
     const key = JSON.stringify([bundle.sha256, bundle.entryFile, ctx.baseDir, ctx.defaults ?? null, ctx.overrides ?? null]);
     const cached = this.resolved.get(key);
     if (cached) return cached;
@@ -195,6 +219,11 @@ export class Sandbox {
     if (this.resolved.size >= MAX_RESOLVED) this.resolved.delete(this.resolved.keys().next().value!);
     this.resolved.set(key, resolved);
     return resolved;
+  }
+
+  /** Loads a language's runtime now (building it once per version), so its first task does not wait for it. */
+  async load(language: Language): Promise<void> {
+    await this.ensureLanguage(language);
   }
 
   async run(request: RunRequest): Promise<Envelope> {
@@ -232,6 +261,7 @@ export class Sandbox {
         ramBytes: limits.ramBytes,
         outputCapBytes: this.outputCapBytes,
         files: [],
+        quotas: [],
         egress: null,
         subtasks: null,
         context: null,
@@ -288,9 +318,15 @@ export class Sandbox {
     const file = request.bundle.entryFile;
     const language = taskLanguage(file);
     try {
+      // A program's task: the caller's options under the task's name; the code's declarations are never read. (A
+      // program that calls one of its own tasks by name gets the same options, cut to its caller's like any sub-task.)
+      if (request.bundle.program !== undefined) return resolveProgramOptions(request.options, taskName, request);
+      if (request.options !== undefined) {
+        return invalidTaskEnvelope(taskName, `${file}: options replace declarations only for code given as text; a task file's options are what it declares`);
+      }
       const described = await this.describeRaw(request.bundle);
       const entry = findTask(described, taskName);
-      if (request.options === undefined) {
+      if (request.resolved === undefined) {
         const tasks = await this.describe(request.bundle, { baseDir: request.baseDir, defaults: request.defaults, overrides: request.overrides });
         const name = entry === undefined ? taskName : declaredName(entry.options);
         const options = name === undefined ? undefined : tasks.get(name);
@@ -298,9 +334,9 @@ export class Sandbox {
       }
       if (entry === undefined) return invalidTaskEnvelope(taskName, `${file}: no task named "${taskName}" (tasks: ${described.map((t) => declaredName(t.options)).join(', ')})`);
       const declared = parseDeclaration(entry.options, file, language);
-      const carried = request.options;
+      const carried = request.resolved;
       if (carried.name !== declared.name) return invalidTaskEnvelope(taskName, `${file}: the step's options are for task "${carried.name}", but "${taskName}" is task "${declared.name}"`);
-      const widened = widenedGrants(carried, declared);
+      const widened = widenedGrants(carried, grantCeiling(declared, request.defaults));
       if (widened.length > 0) {
         return invalidTaskEnvelope(declared.name, `${file}: task "${declared.name}": the step's options grant more ${widened.join(', ')} than the task file declares; a step can only narrow what its task declares`);
       }
@@ -360,20 +396,26 @@ export class Sandbox {
     // variable is: reading it is no denial.
     const unsetEnv = [...plan.unsetEnv, ...plan.declaredSecrets.filter((name) => !(name in edge.environment))];
     const context = request.context ?? standaloneContext();
-    const inherited = { baseDir: request.baseDir, defaults: request.defaults, env: request.env, mounts: request.mounts, context };
+    const inherited = {
+      baseDir: request.baseDir, defaults: request.defaults, env: request.env, mounts: request.mounts, context,
+      options: request.options, quotas: request.quotas, excludedPaths: request.excludedPaths,
+    };
     const registration = this.subtasks.register((name, args) =>
       this.runAtDepth({ bundle: request.bundle, task: name, args, ...inherited, signal: lifetime.signal }, depth + 1, options),
     );
     const progress = startProgress(request.onProgress);
+    // A program's entry run (not the sub-tasks it calls by name) starts at its `main`.
+    const program = request.bundle.program !== undefined && depth === 0 && (request.task ?? 'main') === 'main' ? { withoutMain: request.withoutMain ?? 'invalid_task' } : undefined;
     try {
       const job: Omit<GuestJob, 'id'> = {
         language: plan.language,
         source: request.bundle.code,
-        request: { mode: 'run', task: options.name, args: request.args ?? [], env: { ...plan.listedEnv, ...edge.environment }, unsetEnv },
+        request: { mode: 'run', task: options.name, args: request.args ?? [], env: { ...plan.listedEnv, ...edge.environment }, unsetEnv, ...(program === undefined ? {} : { program }) },
         fuel: options.compute,
         ramBytes: options.ram,
         outputCapBytes: this.outputCapBytes,
-        files: grantsFor(options, request.baseDir),
+        files: grantsFor(options, request.baseDir, (request.excludedPaths ?? []).map(normaliseRelative)),
+        quotas: (request.quotas ?? []).map((quota) => quota.grant),
         egress: edge.endpoint,
         subtasks: { authority: this.subtasks.authority, token: registration.token },
         context,
@@ -383,7 +425,7 @@ export class Sandbox {
         progress.onEvent(event);
       };
       const result = await this.pool.execute(job, { timeoutMs: options.timeout, signal: lifetime.signal, nested: depth > 0, onEvent });
-      const envelope = toEnvelope(options, { ...result, events: [...timeline] }, { outputCapBytes: this.outputCapBytes });
+      const envelope = toEnvelope(options, { ...result, events: [...timeline] }, { outputCapBytes: this.outputCapBytes, scriptResult: program?.withoutMain === 'script' });
       return edge.redact(narrowed.length === 0 ? envelope : { ...envelope, execution: { ...envelope.execution, narrowed } });
     } finally {
       progress.stop();

@@ -30,8 +30,10 @@ describe('bounded JSON', () => {
 
 describe('runner replies', () => {
   it('reads a result, and calls anything else malformed', () => {
-    expect(readRunReply('{"result":null}')).toEqual({ ok: true, value: null });
-    expect(readRunReply('{"result":[1,2]}')).toEqual({ ok: true, value: [1, 2] });
+    expect(readRunReply('{"result":null}')).toEqual({ ok: true, value: { result: null, script: false } });
+    expect(readRunReply('{"result":[1,2]}')).toEqual({ ok: true, value: { result: [1, 2], script: false } });
+    expect(readRunReply('{"result":null,"script":true}')).toEqual({ ok: true, value: { result: null, script: true } });
+    expect(readRunReply('{"result":null,"script":"yes"}')).toMatchObject({ ok: false, reason: expect.stringContaining('script') });
     expect(readRunReply('{}')).toMatchObject({ ok: false, reason: expect.stringContaining('its result is malformed: result:') });
     expect(readRunReply('null')).toMatchObject({ ok: false, reason: expect.stringContaining('malformed') });
     expect(readRunReply('not json')).toMatchObject({ ok: false, reason: expect.stringContaining('not JSON') });

@@ -67,7 +67,7 @@ def _os_error(error: dict[str, str], filename: str, filename2: Optional[str] = N
         # (Lower case as the host writes it: the host recognises an uncaught refusal by "permission denied".)
         reason = message[len(_REFUSED_PREFIX) :].partition("': ")[2]
         strerror = f"permission denied by the Capsule sandbox ({reason})" if reason else message
-    elif code in _ERRNO and code != "EFBIG":  # EFBIG: the host says which limit (the task's memory)
+    elif code in _ERRNO and code not in ("EFBIG", "ENOSPC"):  # the host says which limit (the memory, a quota)
         strerror = os.strerror(number)
     else:
         strerror = message or os.strerror(number)

@@ -77,10 +77,10 @@ class TaskFiles(importlib.abc.MetaPathFinder):
         """Whether the name's top-level package is one of the task's files (its submodule may still be missing)."""
         return self.path_of(fullname.partition(".")[0]) is not None
 
-    def load_entry(self, entry: str) -> types.ModuleType:
-        """Executes the task file as a module named after its stem: not ``__main__``, so its
-        ``if __name__ == "__main__":`` block does not run, as when the file is imported natively."""
-        name = posixpath.splitext(posixpath.basename(entry))[0]
+    def load_entry(self, entry: str, name: Optional[str] = None) -> types.ModuleType:
+        """Executes the task file as a module named after its stem (unless ``name`` says otherwise): not
+        ``__main__``, so its ``if __name__ == "__main__":`` block does not run, as when the file is imported natively."""
+        name = name or posixpath.splitext(posixpath.basename(entry))[0]
         loader = TaskLoader(entry, self.files[entry])
         spec = importlib.util.spec_from_loader(name, loader, origin=entry)
         assert spec is not None

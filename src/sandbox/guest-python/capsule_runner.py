@@ -11,6 +11,7 @@ Failures leave ``run`` as the WIT ``err`` case, a JSON ``{"kind", "message", "st
 
 from __future__ import annotations
 
+import ast
 import inspect
 import json
 import linecache
@@ -112,6 +113,17 @@ class _Run:
         except BaseException as error:
             raise self.failure(error, "loading the task file failed: ") from None
 
+    def load_program(self) -> types.ModuleType:
+        """A program (code given as text): its top level is the program itself. Code that defines no ``main`` is a
+        script and runs as ``__main__``, as ``python file.py`` would run it, so its ``if __name__ == "__main__":``
+        block runs; code with a ``main`` is loaded as a module, so that block does not call main a second time."""
+        try:
+            tree = ast.parse(self.files[self.entry], filename=self.entry)
+            name = None if _defines_main(tree) else "__main__"
+            return self.task_files.load_entry(self.entry, name)
+        except BaseException as error:
+            raise self.failure(error) from None
+
     def failure(self, error: BaseException, prefix: str = "") -> GuestFailure:
         if isinstance(error, SyntaxError) and error.filename in self.files:
             where = f"{error.filename}, line {error.lineno}" if error.lineno else error.filename
@@ -148,10 +160,86 @@ class _Run:
                 result = declared.fn(*(args if isinstance(args, list) else []))
         except BaseException as error:
             raise self.failure(error) from None
+        return _result_json(result)
+
+    def run_program(self, module: types.ModuleType, args: Any, without_main: Any) -> str:
+        """Calls the program's ``main`` with the input when it takes one (``main()`` when it takes none, ``main(None)``
+        when it needs one and none was given); a program without one ran whole as it loaded."""
+        fn = _program_entry(module)
+        if fn is None:
+            if without_main == "script":
+                return _dumps({"result": None, "script": True})
+            raise GuestFailure(
+                "invalid_task", "the code defines no function named main: write `def main(input):` and return the result"
+            )
+        if inspect.iscoroutinefunction(fn):
+            raise GuestFailure(
+                "invalid_task",
+                "main is an async function: the Capsule Python sandbox runs synchronous code only "
+                "(asyncio's event loop needs sockets, which the sandbox does not have)",
+            )
+        call_args = _fitting_args(fn, args if isinstance(args, list) else [])
         try:
-            return _dumps({"result": result}, allow_nan=False)
-        except (TypeError, ValueError, RecursionError) as error:
-            raise GuestFailure("task_error", f"the task's result is not JSON-serialisable: {error}") from None
+            with _runtime.running_task():
+                result = fn(*call_args)
+        except BaseException as error:
+            raise self.failure(error) from None
+        return _result_json(result)
+
+
+def _result_json(result: Any) -> str:
+    try:
+        return _dumps({"result": result}, allow_nan=False)
+    except (TypeError, ValueError, RecursionError) as error:
+        raise GuestFailure("task_error", f"the task's result is not JSON-serialisable: {error}") from None
+
+
+def _defines_main(tree: ast.Module) -> bool:
+    """Whether the module's top level (including its if/try/with blocks) binds the name ``main``."""
+    pending: list[ast.stmt] = list(tree.body)
+    while pending:
+        node = pending.pop()
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)) and node.name == "main":
+            return True
+        if isinstance(node, (ast.Assign, ast.AnnAssign, ast.AugAssign)):
+            targets = node.targets if isinstance(node, ast.Assign) else [node.target]
+            if any(isinstance(t, ast.Name) and t.id == "main" for target in targets for t in ast.walk(target)):
+                return True
+        if isinstance(node, (ast.Import, ast.ImportFrom)):
+            if any((alias.asname or alias.name.split(".")[0]) == "main" for alias in node.names):
+                return True
+        if isinstance(node, (ast.FunctionDef, ast.AsyncFunctionDef, ast.ClassDef)):
+            continue  # names bound inside a function or class are not the module's
+        for field in ("body", "orelse", "finalbody", "handlers"):
+            pending.extend(child for child in getattr(node, field, []) if isinstance(child, (ast.stmt, ast.excepthandler)))
+    return False
+
+
+def _program_entry(module: types.ModuleType) -> Any:
+    """A task named "main", a task bound to ``main``, or a plain function called ``main``; None when there is none."""
+    declared = next((t for t in registry if t.options.get("name") == "main"), None) or next(
+        (t for t in registry if _export_name(module, t) == "main"), None
+    )
+    if declared is not None:
+        return declared.fn
+    bound = getattr(module, "main", None)
+    if isinstance(bound, Task):
+        return bound.fn
+    return bound if callable(bound) else None
+
+
+def _fitting_args(fn: Any, args: list[Any]) -> list[Any]:
+    try:
+        signature = inspect.signature(fn)
+    except (TypeError, ValueError):
+        return args
+    for candidate in (args, [], [None]):
+        try:
+            signature.bind(*candidate)
+            return candidate
+        except TypeError:
+            continue
+    return args
 
 
 def _no_source_lines(filename: str, module_globals: Any = None) -> list[str]:
@@ -245,6 +333,9 @@ def _execute(source_json: str, request_json: str) -> str:
         env if isinstance(env, dict) else {},
         [name for name in unset_env if isinstance(name, str)] if isinstance(unset_env, list) else [],
     )
+    program = request.get("program") if mode == "run" and request.get("task") == "main" else None
+    if isinstance(program, dict):
+        return run.run_program(run.load_program(), request.get("args"), program.get("withoutMain"))
     module = run.load()
     if mode == "describe":
         return run.describe(module)

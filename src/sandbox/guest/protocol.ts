@@ -34,7 +34,17 @@ export interface RunTaskRequest {
   env: Record<string, string>;
   /** Listed in envVariables but not set on the host: absent in the guest, and reading them is no denial. */
   unsetEnv: string[];
+  /**
+   * Present when the source is code given as text (a program, sandbox/source-program.ts) and `task` is "main": the
+   * entry is the code's `main`, whatever declares it (a task named main, a task or plain function bound to `main`).
+   * Without one, 'script' keeps what the top level did as the whole run (the reply says `script`), 'invalid_task'
+   * fails the run.
+   */
+  program?: { withoutMain: WithoutMain };
 }
+
+/** What a program without a `main` does: runs as a script (its stdout is the result), or is an invalid task. */
+export type WithoutMain = 'script' | 'invalid_task';
 
 export type GuestRequest = DescribeRequest | RunTaskRequest;
 
@@ -50,7 +60,15 @@ export interface DescribeResponse {
 
 export interface RunResponse {
   result: unknown;
+  /** A program that had no `main` ran as a script: its result is its stdout (the host has it). */
+  script?: true;
 }
+
+/**
+ * The name a JavaScript program's `main` binding is also exported under (source-program.ts appends the export), so
+ * the runner finds a `main` the code never exported.
+ */
+export const PROGRAM_MAIN_EXPORT = '__capsuleProgramMain';
 
 /** Thrown (as a JSON string) out of the guest's `run` export. */
 export interface GuestFailure {

@@ -5,8 +5,8 @@
  */
 import { noteDenial } from 'capsule:sandbox/host@0.1.0';
 import { fsModule, fsPromisesModule } from './fs.js';
-import type { DescribeResponse, GuestFailure, GuestRequest, RunResponse } from './protocol.js';
-import { registry, sdkModule } from './sdk.js';
+import { PROGRAM_MAIN_EXPORT, type DescribeResponse, type GuestFailure, type GuestRequest, type RunResponse, type RunTaskRequest } from './protocol.js';
+import { registry, sdkModule, type RegisteredTask } from './sdk.js';
 
 // The runner's own JSON, taken before any task code runs: a task that replaces JSON.stringify changes its own
 // serialisation, not the runner's. (The host still reads every reply as untrusted.)
@@ -51,7 +51,8 @@ function guestEnv(listed: Record<string, string>, unset: string[]): Record<strin
   });
 }
 
-function evaluate(source: string, env: Record<string, string>, unsetEnv: string[]): Record<string, unknown> {
+/** `loading`: what a failure of the top level is called (a program's top level is the program itself). */
+function evaluate(source: string, env: Record<string, string>, unsetEnv: string[], loading = 'loading the task file failed: '): Record<string, unknown> {
   (globalThis as { process?: unknown }).process = { env: guestEnv(env, unsetEnv), argv: [], platform: 'wasi', exitCode: undefined };
   const module = { exports: {} as Record<string, unknown> };
   let factory: (...args: unknown[]) => void;
@@ -63,7 +64,7 @@ function evaluate(source: string, env: Record<string, string>, unsetEnv: string[
   try {
     factory(sandboxRequire, module, module.exports);
   } catch (error) {
-    throw new GuestError({ kind: 'task_error', message: `loading the task file failed: ${describeError(error)}`, stack: stackOf(error) });
+    throw new GuestError({ kind: 'task_error', message: `${loading}${describeError(error)}`, stack: stackOf(error) });
   }
   return module.exports;
 }
@@ -126,18 +127,48 @@ function stackOf(error: unknown): string | undefined {
   return [describeError(error), ...frames].join('\n');
 }
 
+/**
+ * A program's entry: a task named "main", a task exported as `main`, or whatever function its `main` binding holds
+ * (exported by the host under PROGRAM_MAIN_EXPORT even when the code did not export it); a task's function is
+ * called in place, never as a sub-task.
+ */
+function programEntry(exports: Record<string, unknown>): ((...args: unknown[]) => unknown) | undefined {
+  const named = registry.find((t) => taskName(t) === 'main') ?? registry.find((t) => exportNameOf(exports, t.callable) === 'main');
+  if (named) return named.fn;
+  const bound = exports[PROGRAM_MAIN_EXPORT] ?? exports.main;
+  if (typeof bound !== 'function') return undefined;
+  return registry.find((t) => t.callable === bound)?.fn ?? (bound as (...args: unknown[]) => unknown);
+}
+
+function taskName(t: RegisteredTask): unknown {
+  return (t.options as { name?: unknown } | null)?.name;
+}
+
+/** The task (or a program's main) the request names, evaluating the source first. */
+function entryFor(source: string, request: RunTaskRequest): { fn: (...args: unknown[]) => unknown } | { script: true } {
+  if (request.program !== undefined && request.task === 'main') {
+    const exports = evaluate(source, request.env, request.unsetEnv, '');
+    const fn = programEntry(exports);
+    if (fn) return { fn };
+    if (request.program.withoutMain === 'script') return { script: true };
+    throw new GuestError({ kind: 'invalid_task', message: 'the code defines no function named main: write `function main(input) { ... }` and return the result' });
+  }
+  const exports = evaluate(source, request.env, request.unsetEnv);
+  const entry = registry.find((t) => taskName(t) === request.task) ?? registry.find((t) => exportNameOf(exports, t.callable) === request.task);
+  if (!entry) throw new GuestError({ kind: 'invalid_task', message: `no task named "${request.task}" in this file` });
+  return entry;
+}
+
 async function runRequest(source: string, request: GuestRequest): Promise<string> {
-  const exports = request.mode === 'run' ? evaluate(source, request.env, request.unsetEnv) : evaluate(source, {}, []);
   if (request.mode === 'describe') {
+    const exports = evaluate(source, {}, []);
     const response: DescribeResponse = {
       tasks: registry.map((t) => ({ exportName: exportNameOf(exports, t.callable), options: jsonSafe(t.options) })),
     };
     return stringify(response);
   }
-  const entry =
-    registry.find((t) => (t.options as { name?: unknown } | null)?.name === request.task) ??
-    registry.find((t) => exportNameOf(exports, t.callable) === request.task);
-  if (!entry) throw new GuestError({ kind: 'invalid_task', message: `no task named "${request.task}" in this file` });
+  const entry = entryFor(source, request);
+  if ('script' in entry) return stringify({ result: null, script: true } satisfies RunResponse);
   let result: unknown;
   try {
     result = await entry.fn(...request.args);

@@ -1,60 +1,34 @@
 /**
- * Every file descriptor a sandbox thread holds, written where the pool can still read it after the thread is gone.
- * Descriptors belong to the process, not the thread: a thread terminated mid-call (timeout, cancellation) would
- * leak the ones it held, and a worker that serves many timed-out runs would end at EMFILE. The pool closes what
- * the ledger still lists once the thread has exited.
+ * The file descriptors one thread's file calls hold at once (grant roots, a walk, an open file, a recursive
+ * removal's levels), capped so that no call — however deep the tree it walks — can take the process's descriptors.
  *
- * A slot is written right after open() and cleared right before close(): a thread stopped between the two leaks
- * at most that one descriptor, and the pool never closes a number the thread already gave back (another thread may
- * have been handed the same number since).
+ * Descriptors belong to the process, not the thread, but a thread terminated mid-call (timeout, cancellation) leaks
+ * none: Node closes every descriptor a worker opened through `fs` when the worker exits (`trackUnmanagedFds`, which
+ * the pool sets explicitly). Nothing else may close them for it: by the time the worker's `exit` event arrives they
+ * are closed, and their numbers may already belong to another thread's call, or to libuv (closing one of those
+ * aborts the process).
  */
 import { closeSync } from 'node:fs';
 
-/** Descriptors one thread may hold at once: grant roots, a walk, an open file, a recursive removal's levels. */
+/** Descriptors one thread may hold at once. */
 export const LEDGER_SLOTS = 512;
 
 export class FdLedger {
-  private readonly slots: Int32Array;
+  private readonly held = new Set<number>();
 
-  constructor(buffer: SharedArrayBuffer) {
-    this.slots = new Int32Array(buffer);
-  }
-
-  static allocate(): SharedArrayBuffer {
-    return new SharedArrayBuffer(LEDGER_SLOTS * Int32Array.BYTES_PER_ELEMENT);
-  }
-
-  /** Records `fd` (stored as fd + 1: zero marks a free slot). Without a free slot the descriptor is closed at once. */
+  /** Records `fd`. Past the cap the descriptor is closed at once and the call fails with EMFILE. */
   track(fd: number): number {
-    for (let i = 0; i < this.slots.length; i++) {
-      if (Atomics.compareExchange(this.slots, i, 0, fd + 1) === 0) return fd;
+    if (this.held.size >= LEDGER_SLOTS) {
+      closeSync(fd);
+      throw Object.assign(new Error('too many open files in one sandbox call'), { code: 'EMFILE' });
     }
-    closeSync(fd);
-    throw Object.assign(new Error('too many open files in one sandbox call'), { code: 'EMFILE' });
+    this.held.add(fd);
+    return fd;
   }
 
   /** Forgets `fd`, then closes it. */
   close(fd: number): void {
-    for (let i = 0; i < this.slots.length; i++) {
-      if (Atomics.compareExchange(this.slots, i, fd + 1, 0) === fd + 1) break;
-    }
+    this.held.delete(fd);
     closeSync(fd);
-  }
-
-  /** For the pool, after the thread exited: closes every descriptor still listed. Returns how many. */
-  static closeLeftovers(buffer: SharedArrayBuffer): number {
-    const slots = new Int32Array(buffer);
-    let closed = 0;
-    for (let i = 0; i < slots.length; i++) {
-      const entry = Atomics.exchange(slots, i, 0);
-      if (entry === 0) continue;
-      try {
-        closeSync(entry - 1);
-        closed++;
-      } catch {
-        // Already closed: nothing to do.
-      }
-    }
-    return closed;
   }
 }

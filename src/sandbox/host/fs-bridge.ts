@@ -10,6 +10,7 @@ import type { FsOp, FsReply } from '../guest/protocol.js';
 import { type Access, FilePolicy, type GrantedPath } from '../policy/file-policy.js';
 import { FsFailure, Refused } from './grant-roots.js';
 import type { GrantedFs } from './granted-fs.js';
+import { QuotaExceeded } from './quota-ledger.js';
 
 const guestPath = z.string().max(4096, 'at most 4096 characters');
 const data = { data: z.string(), encoding: z.enum(['utf8', 'base64']).optional() };
@@ -89,6 +90,9 @@ export class FsBridge {
       return this.perform(op, args);
     } catch (error) {
       if (error instanceof Refused) throw this.denied(raw, error.message);
+      // Not a refusal of access (the guest gets ENOSPC, as from a full disk), but listed with the denials so the
+      // envelope shows it even when the guest catches the error.
+      if (error instanceof QuotaExceeded) this.onDenial({ capability: 'file', target: raw, reason: error.message });
       throw error;
     }
   }

@@ -34,6 +34,8 @@ export interface Root {
   id: string;
   mode: FileMode;
   modeFrom: string;
+  /** The grant's excluded directories (relative to its root), left out of its listings. */
+  excluded: readonly string[];
 }
 
 export type Stats = fs.BigIntStats;
@@ -52,7 +54,9 @@ export function openRoots(grants: readonly FileGrant[], ledger: FdLedger): Root[
   const places = roots.map((root) => (root.fd === null ? null : fs.readlinkSync(at(root.fd))));
   for (const [i, root] of roots.entries()) {
     for (const [j, other] of roots.entries()) {
-      const inside = places[i] !== null && places[j] !== null && (places[i] === places[j] || places[i]!.startsWith(`${places[j]}/`));
+      const inside = places[i] !== null && places[j] !== null && (places[i] === places[j] || places[i]!.startsWith(`${places[j]}/`))
+        // A grant does not cover what it excludes: a root there keeps its own mode.
+        && !(grants[j]!.excluded ?? []).some((excluded) => isBelow(places[i]!, `${places[j]}/${excluded}`));
       if (i !== j && inside && narrower(root.mode, other.mode) !== root.mode) {
         root.mode = other.mode;
         root.modeFrom = other.modeFrom;
@@ -62,8 +66,12 @@ export function openRoots(grants: readonly FileGrant[], ledger: FdLedger): Root[
   return roots;
 }
 
+function isBelow(place: string, dir: string): boolean {
+  return place === dir || place.startsWith(`${dir}/`);
+}
+
 function openRoot(grant: FileGrant, ledger: FdLedger): Root {
-  const root: Root = { fd: null, unavailable: '', id: '', mode: grant.mode, modeFrom: grant.guestPath };
+  const root: Root = { fd: null, unavailable: '', id: '', mode: grant.mode, modeFrom: grant.guestPath, excluded: grant.excluded ?? [] };
   if (!PROC_FD_AVAILABLE) {
     root.unavailable = 'file grants need Linux (/proc/self/fd); this host cannot enforce them, so none is given';
     return root;

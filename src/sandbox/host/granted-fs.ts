@@ -9,13 +9,19 @@
  * Files are checked before they are opened (lstat through the pinned parent: regular files only, one hard link)
  * and the opened handle is checked again (fstat: the same inode). FIFOs, sockets and devices are refused before
  * any open, and every open has O_NONBLOCK as well, so no call can block its thread (a thread stuck in a system call
- * cannot be terminated). Grant roots cannot be removed or renamed, nor any directory holding one. Descriptors live
- * in the thread's FdLedger, so a thread terminated mid-call leaks none.
+ * cannot be terminated). Grant roots cannot be removed or renamed, nor any directory holding one. Descriptors are
+ * counted in the thread's FdLedger; Node closes the ones a terminated thread still held.
+ *
+ * A directory with a quota (quota-ledger.ts) is recognised by where a call's parent directory really is (the path
+ * its descriptor holds), whichever grant the walk started from: every growth below it is reserved before it is
+ * written, every removal gives its room back, and a rename across its edge is EXDEV (as across file systems), so
+ * nothing moves in or out uncounted.
  */
 import * as fs from 'node:fs';
 import type { FileMode } from '../../config/task-options.js';
-import { type FileGrant, type GrantedPath, narrower, READ_ONLY_REASON } from '../policy/file-policy.js';
+import { excludedNames, type FileGrant, type GrantedPath, narrower, READ_ONLY_REASON } from '../policy/file-policy.js';
 import { FdLedger } from './fd-ledger.js';
+import { type Covering, type QuotaLedger, Quotas } from './quota-ledger.js';
 import {
   at, codeOf, DIRECTORY_FLAGS, FsFailure, HARD_LINK_REASON, HOLDS_ROOT_REASON, identity, isLink, LINK_REASON, openRoots, Refused, ROOT_REASON,
   type Root, SPECIAL_REASON, type Stats,
@@ -37,17 +43,18 @@ interface Dir {
 
 export class GrantedFs {
   /** No grants: what an instance prepared ahead of its run sees (the policy refuses every path before this). */
-  static readonly NONE = new GrantedFs([], new FdLedger(new SharedArrayBuffer(4)), 0);
+  static readonly NONE = new GrantedFs([], new FdLedger(), 0, new Quotas([]));
 
   private constructor(
     private readonly roots: Root[],
     private readonly ledger: FdLedger,
     private readonly maxReadBytes: number,
+    private readonly quotas: Quotas,
   ) {}
 
   /** Opens every grant's root (walking its host path without following links) and derives the combined modes. */
-  static open(grants: readonly FileGrant[], ledger: FdLedger, maxReadBytes: number): GrantedFs {
-    return new GrantedFs(openRoots(grants, ledger), ledger, maxReadBytes);
+  static open(grants: readonly FileGrant[], ledger: FdLedger, maxReadBytes: number, quotas: readonly QuotaLedger[] = []): GrantedFs {
+    return new GrantedFs(openRoots(grants, ledger), ledger, maxReadBytes, new Quotas(quotas));
   }
 
   close(): void {
@@ -83,11 +90,19 @@ export class GrantedFs {
       } else {
         fd = this.openFile(dir, name, O_WRONLY | O_CREAT | O_EXCL | extra);
       }
+      let undo: (() => void) | undefined;
       try {
+        const replaced = existing && !append ? Number(existing.size) : 0;
+        undo = this.quotasOf(dir).reserve(data.length - replaced, existing ? 0 : 1);
         // Truncated only after the handle is known to be the regular, singly linked file that was checked.
         if (existing && !append) fs.ftruncateSync(fd, 0);
         let written = 0;
         while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written);
+      } catch (error) {
+        undo?.();
+        // A file this call created and could not fill is not left behind (nor counted).
+        if (!existing) this.unlinkQuietly(dir, name);
+        throw error;
       } finally {
         this.ledger.close(fd);
       }
@@ -97,7 +112,8 @@ export class GrantedFs {
   readdir(target: GrantedPath): { name: string; type: 'file' | 'directory' | 'symlink' | 'other' }[] {
     const dir = this.descend(this.root(target), target.rest);
     try {
-      const entries = fs.readdirSync(at(dir.fd), { withFileTypes: true });
+      const hidden = excludedNames(this.roots[target.grant]?.excluded ?? [], target.rest);
+      const entries = fs.readdirSync(at(dir.fd), { withFileTypes: true }).filter((e) => !hidden.has(e.name));
       if (entries.length > MAX_LISTED_ENTRIES) throw new FsFailure('EFBIG', `the directory has more than ${MAX_LISTED_ENTRIES} entries`);
       return entries.map((e) => ({ name: e.name, type: e.isFile() ? 'file' : e.isDirectory() ? 'directory' : e.isSymbolicLink() ? 'symlink' : 'other' }));
     } finally {
@@ -121,7 +137,7 @@ export class GrantedFs {
       return this.inParent(target, (dir, name) => {
         if (name === null) throw new FsFailure('EEXIST', 'file already exists');
         requireWrite(dir);
-        fs.mkdirSync(at(dir.fd, name), 0o777);
+        this.quotasOf(dir).counted(0, 1, () => fs.mkdirSync(at(dir.fd, name), 0o777));
         return null;
       });
     }
@@ -135,7 +151,8 @@ export class GrantedFs {
         } catch (error) {
           if (codeOf(error) !== 'ENOENT') throw error;
           requireWrite(dir);
-          fs.mkdirSync(at(dir.fd, name), 0o777);
+          const parent = dir;
+          this.quotasOf(parent).counted(0, 1, () => fs.mkdirSync(at(parent.fd, name), 0o777));
           first ??= guestPrefix(target, index);
           next = this.enter(dir, name);
         }
@@ -157,10 +174,16 @@ export class GrantedFs {
         if (force) return;
         throw new FsFailure('ENOENT', 'no such file or directory');
       }
-      if (!stats.isDirectory()) return fs.unlinkSync(at(dir.fd, name));
+      if (!stats.isDirectory()) return this.removeFile(dir, name, stats);
       if (!recursive) throw new FsFailure('EISDIR', 'path is a directory (use recursive)');
       this.refuseRootsIn(dir, name, stats);
-      this.removeTree(dir.fd, name, 0);
+      const freed = { bytes: 0, entries: 0 };
+      try {
+        this.removeTree(dir.fd, name, 0, freed);
+      } finally {
+        // What was removed is given back even when the removal stopped half way.
+        this.quotasOf(dir).release(freed.bytes, freed.entries);
+      }
     });
   }
 
@@ -172,6 +195,7 @@ export class GrantedFs {
       if (!stats.isDirectory()) throw new FsFailure('ENOTDIR', 'not a directory');
       this.refuseRootsIn(dir, name, stats);
       fs.rmdirSync(at(dir.fd, name));
+      this.quotasOf(dir).release(0, 1);
     });
   }
 
@@ -179,8 +203,9 @@ export class GrantedFs {
     this.inParent(target, (dir, name) => {
       if (name === null) throw new Refused(ROOT_REASON);
       requireWrite(dir);
-      if (this.lstat(dir, name).isDirectory()) throw new FsFailure('EISDIR', 'illegal operation on a directory');
-      fs.unlinkSync(at(dir.fd, name));
+      const stats = this.lstat(dir, name);
+      if (stats.isDirectory()) throw new FsFailure('EISDIR', 'illegal operation on a directory');
+      this.removeFile(dir, name, stats);
     });
   }
 
@@ -194,7 +219,12 @@ export class GrantedFs {
         if (moving.isDirectory()) this.refuseRootsIn(source, sourceName, moving);
         const replaced = this.lstatIfExists(destination, destinationName);
         if (replaced?.isDirectory()) this.refuseRootsIn(destination, destinationName, replaced);
+        const quotas = this.quotasOf(source);
+        if (!quotas.same(this.quotasOf(destination))) {
+          throw new FsFailure('EXDEV', 'cross-device link not permitted (the source and the destination count against different quotas: copy, then remove)');
+        }
         fs.renameSync(at(source.fd, sourceName), at(destination.fd, destinationName));
+        if (replaced) quotas.release(replaced.isFile() ? Number(replaced.size) : 0, 1);
       }),
     );
   }
@@ -301,19 +331,44 @@ export class GrantedFs {
   }
 
   /** rm -r through descriptors: each level opened without following links, entries removed relative to it. */
-  private removeTree(parentFd: number, name: string, depth: number): void {
+  private removeTree(parentFd: number, name: string, depth: number, freed: { bytes: number; entries: number }): void {
     if (depth > MAX_TREE_DEPTH) throw new FsFailure('ELOOP', `the directory tree is more than ${MAX_TREE_DEPTH} levels deep`);
     const dir = this.enter({ fd: parentFd, owned: false, mode: 'read-write', modeFrom: '' }, name);
     try {
       if (this.rootWithId(identity(fs.fstatSync(dir.fd, { bigint: true })))) throw new Refused(ROOT_REASON);
       for (const entry of fs.readdirSync(at(dir.fd), { withFileTypes: true })) {
-        if (entry.isDirectory()) this.removeTree(dir.fd, entry.name, depth + 1);
-        else fs.unlinkSync(at(dir.fd, entry.name));
+        if (entry.isDirectory()) {
+          this.removeTree(dir.fd, entry.name, depth + 1, freed);
+          continue;
+        }
+        const size = entry.isFile() && this.quotas.any ? Number(fs.lstatSync(at(dir.fd, entry.name)).size) : 0;
+        fs.unlinkSync(at(dir.fd, entry.name));
+        freed.bytes += size;
+        freed.entries++;
       }
     } finally {
       this.release(dir);
     }
     fs.rmdirSync(at(parentFd, name));
+    freed.entries++;
+  }
+
+  /** The quotas a change inside `dir` counts against: those covering where the directory really is. */
+  private quotasOf(dir: Dir): Covering {
+    return this.quotas.covering(() => fs.readlinkSync(at(dir.fd)));
+  }
+
+  private removeFile(dir: Dir, name: string, stats: Stats): void {
+    fs.unlinkSync(at(dir.fd, name));
+    this.quotasOf(dir).release(stats.isFile() ? Number(stats.size) : 0, 1);
+  }
+
+  private unlinkQuietly(dir: Dir, name: string): void {
+    try {
+      fs.unlinkSync(at(dir.fd, name));
+    } catch {
+      // Gone already, or not ours to remove: the write's own error is the one to report.
+    }
   }
 }
 

@@ -10,6 +10,7 @@ import { denialSchema, hostRequestSchema } from '../envelope.js';
 import type { GuestRequest, TaskContext } from '../guest/protocol.js';
 import type { FileGrant } from '../policy/file-policy.js';
 import type { Language } from '../runtime/manifest.js';
+import type { QuotaGrant } from './quota-ledger.js';
 import { MAX_FAILURE_CHARS, MAX_LISTED_CHARS, MAX_RESULT_CHARS } from './wire-limits.js';
 
 /** One language's runner, as the threads need it: the jco glue and the compiled core modules. */
@@ -25,8 +26,6 @@ export interface ThreadInit {
   runtimes: Partial<Record<Language, RuntimeInit>>;
   /** What the instance a new thread prepares before its first job is for (the default language and `ram`). */
   spare: { language: Language; ramBytes: number };
-  /** This thread's FdLedger (host/fd-ledger.ts): the pool closes what it lists once the thread is gone. */
-  fdLedger: SharedArrayBuffer;
 }
 
 export interface GuestJob {
@@ -38,6 +37,8 @@ export interface GuestJob {
   ramBytes: number;
   outputCapBytes: number;
   files: FileGrant[];
+  /** Directories whose size is limited, with counters shared by every thread (and the host) writing to them. */
+  quotas: QuotaGrant[];
   /** Where HTTP requests go (the main thread's egress, which checks them) and the run's token; null: no network. */
   egress: { authority: string; token: string } | null;
   /** Where sub-task calls go (the pool's loopback endpoint) and the run's token; null where sub-tasks are off. */

@@ -9,6 +9,7 @@ import { FUEL_IMPORT, MEMORY_IMPORT, WASM_PAGE_BYTES, type Language } from '../r
 import { FdLedger } from './fd-ledger.js';
 import { FsBridge } from './fs-bridge.js';
 import { GrantedFs } from './granted-fs.js';
+import { QuotaLedger } from './quota-ledger.js';
 import { buildImports, inertScope, runScope, type RunScope, type RunSink } from './imports.js';
 import type { FromThread, GuestEvent, GuestJob, JobDone, RuntimeInit, ThreadInit, ToThread } from './protocol.js';
 import { MAX_FAILURE_CHARS, MAX_RESULT_CHARS, shorten, shortenListed } from './wire-limits.js';
@@ -23,7 +24,7 @@ const MAX_LISTED = 1000;
  */
 export const HOST_CALL_FUEL = { file: 10_000, output: 1_000, bytesPerUnit: 16 } as const;
 const init = workerData as ThreadInit;
-const ledger = new FdLedger(init.fdLedger);
+const ledger = new FdLedger();
 const port = parentPort!;
 const send = (message: FromThread) => port.postMessage(message);
 
@@ -127,7 +128,7 @@ async function runJob(job: GuestJob): Promise<JobDone> {
     output: (stream, bytes) => { charge(HOST_CALL_FUEL.output, bytes.length); output.write(stream, bytes); meter(); },
     denial: (denial) => { if (denials++ < MAX_LISTED) emit(shortenListed({ kind: 'denial', denial })); },
   };
-  const files = GrantedFs.open(job.files, ledger, job.ramBytes);
+  const files = GrantedFs.open(job.files, ledger, job.ramBytes, job.quotas.map((quota) => new QuotaLedger(quota)));
   const onHostCall = (bytes: number) => { charge(HOST_CALL_FUEL.file, bytes); meter(); };
   // Bind the instance to this run: from here on its imports see this job's grants, sink and clock.
   const bridge = new FsBridge(new FilePolicy(job.files), files, (denial) => sink.denial(denial));

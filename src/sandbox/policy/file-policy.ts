@@ -20,6 +20,12 @@ export interface FileGrant {
   /** The granted directory below `base`, normalised and relative ("data", "sessions/abc"); "." is `base` itself. */
   hostPath: string;
   mode: FileMode;
+  /**
+   * Directories below the grant's root (relative to it, normalised) that it does not reach into: Capsule's own state
+   * inside a granted directory. Paths in them are refused as outside every grant (unless another grant names them),
+   * they are left out of listings, and the directories holding them cannot be removed or renamed.
+   */
+  excluded?: string[];
 }
 
 export type Access = 'read' | 'write';
@@ -61,6 +67,17 @@ const UNUSABLE_PATH = {
   outside: 'the path leaves the task directory',
 } as const;
 
+/** The names a listing of the directory `rest` (components below a grant's root) leaves out: its excluded children. */
+export function excludedNames(excluded: readonly string[], rest: readonly string[]): Set<string> {
+  const here = rest.join('/');
+  const names = new Set<string>();
+  for (const path of excluded) {
+    const slash = path.lastIndexOf('/');
+    if ((slash === -1 ? '' : path.slice(0, slash)) === here) names.add(path.slice(slash + 1));
+  }
+  return names;
+}
+
 export class FilePolicy {
   constructor(readonly grants: readonly FileGrant[]) {}
 
@@ -84,8 +101,14 @@ export class FilePolicy {
       return { ok: false, reason: `not inside an allowed directory (allowedFiles: ${listed})` };
     }
     if (access === 'write' && mode === 'read-only') return { ok: false, reason: READ_ONLY_REASON(modeFrom) };
-    const root = this.grants[deepest]!.guestPath;
+    const grant = this.grants[deepest]!;
+    const root = grant.guestPath;
     const rest = root === '.' ? (guestPath === '.' ? [] : guestPath.split('/')) : guestPath.slice(root.length).split('/').filter(Boolean);
+    const below = rest.join('/') || '.';
+    for (const excluded of grant.excluded ?? []) {
+      if (within(below, excluded)) return { ok: false, reason: `${shown(guestPath)} is not available in the sandbox` };
+      if (access === 'write' && within(excluded, below)) return { ok: false, reason: `${shown(guestPath)} holds a directory that is not available in the sandbox` };
+    }
     return { ok: true, grant: deepest, rest, guestPath, mode, modeFrom };
   }
 }
