@@ -85,7 +85,7 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
  * starts it with a parent-death signal (the kernel sends SIGTERM when this process dies); elsewhere, or without
  * setpriv, it is started directly.
  */
-function withLifeline(binary: string, args: string[]): [string, string[]] {
+export function withLifeline(binary: string, args: string[]): [string, string[]] {
   if (process.platform !== 'linux') return [binary, args];
   const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((file) => existsSync(file));
   return setpriv === undefined ? [binary, args] : [setpriv, ['--pdeathsig', 'SIGTERM', '--', binary, ...args]];

@@ -72,7 +72,7 @@ describe('runTask activity', () => {
     expect(result).toMatchObject({ success: true, result: { ok: true }, earlier_attempts: [], lost_attempts: [], sizes: { result_bytes: 11, stdout_bytes: 3, stderr_bytes: 0 } });
     const [request] = runner.requests;
     expect(request).toMatchObject({ bundle: { sha256: SHA, code: `// code of ${SHA}`, entryFile: '/project/task.ts' }, task: 'main', mounts: ['data::in'], args: [{ n: 1 }], baseDir: '/project' });
-    expect(request!.options).toEqual(OPTIONS);
+    expect(request!.resolved).toEqual(OPTIONS);
     expect(request!.context).toMatchObject({ workflowId: 'test', stepId: 'step', attempt: 1 });
     expect(request!.context!.idempotencyKey).toMatch(/^[0-9a-f]{32}$/);
   });

@@ -16,7 +16,7 @@ import { installRuntime } from '../../src/client/runtime.js';
 import { workflowBundle } from '../../src/client/worker.js';
 import type { Envelope } from '../../src/sandbox/index.js';
 import { DEFAULT_RETRY_TUNING, LOST_ATTEMPTS_EXHAUSTED, PIPELINE_FAILED, WORKER_SHUTDOWN, type PipelineInput, type PipelineResult, type RunTaskInput, type RunTaskResult, type StepSpec } from '../../src/workflows/shared.js';
-import { ensureTestServer } from '../support/test-server.js';
+import { startTestServer, type TestServer } from '../support/test-server.js';
 
 const SHA = 'b'.repeat(64);
 const MINUTE = 60_000;
@@ -24,20 +24,20 @@ const OPTIONS: ResolvedTaskOptions = {
   name: 'main', compute: 1000, ram: 64 * 1024 * 1024, timeout: 10 * MINUTE, maxRetries: 0, allowedFiles: [], allowedHosts: [], envVariables: [], secrets: {}, maxResponseSize: 1024,
 };
 
+let server: TestServer | undefined;
 let env: TestWorkflowEnvironment;
 let bundle: WorkflowBundle;
 let queues = 0;
 
 beforeAll(async () => {
   installRuntime('ERROR');
-  [env, bundle] = await Promise.all([
-    TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: ensureTestServer() } } }),
-    workflowBundle(),
-  ]);
+  [server, bundle] = await Promise.all([startTestServer(), workflowBundle()]);
+  env = await TestWorkflowEnvironment.createTimeSkipping({ server: { executable: { type: 'existing-path', path: server.placeholder }, port: server.port } });
 }, 300_000);
 
 afterAll(async () => {
   await env?.teardown();
+  await server?.stop();
 });
 
 function step(id: string, over: Partial<StepSpec> = {}, options: Partial<ResolvedTaskOptions> = {}, maxLostAttempts = 0): StepSpec {
