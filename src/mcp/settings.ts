@@ -11,7 +11,7 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { loadCapsuleConfig, type McpFileConfig } from '../config/capsule-toml.js';
-import { formatPattern, parseHostPattern } from '../config/host-pattern.js';
+import { formatPattern, parseHostAndPort, parseHostPattern } from '../config/host-pattern.js';
 import type { ResolvedTaskOptions } from '../config/task-options.js';
 import { McpSettingsError } from './errors.js';
 import { COMPUTE_EXPECTED, DURATION_EXPECTED, parseBytes, parseCompute, parseDuration, RAM_EXPECTED, type Parsed } from '../config/units.js';
@@ -104,10 +104,10 @@ export function resolveMcpSettings(flags: McpFlags, cwd: string): McpSettings {
  * authenticates, listening on loopback.
  */
 export function parseListenAddress(text: string): { host: string; port: number } {
-  const match = /^(?:(\[[^\]]+\]|[^:]+):)?(\d{1,5})$/.exec(text.trim());
-  const port = match ? Number(match[2]) : NaN;
-  if (!match || port > 65_535) throw new McpSettingsError(`--http: got "${text}"; expected HOST:PORT such as 127.0.0.1:8765 (PORT 0 picks a free one)`);
-  const host = match[1] ?? '127.0.0.1';
+  const trimmed = text.trim();
+  const parsed = parseHostAndPort(/^\d+$/.test(trimmed) ? `127.0.0.1:${trimmed}` : trimmed);
+  if (!parsed.ok) throw new McpSettingsError(`--http: got "${text}"; expected HOST:PORT such as 127.0.0.1:8765 (PORT 0 picks a free one)`);
+  const { host, port } = parsed.value;
   if (!LOOPBACK.has(host)) {
     throw new McpSettingsError(
       `--http: "${host}" is not a loopback address. capsule mcp listens on 127.0.0.1, localhost or [::1] only: whoever reaches the port can run code ` +
