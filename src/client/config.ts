@@ -5,6 +5,8 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadCapsuleConfig } from '../config/capsule-toml.js';
+import { parseHostAndPort } from '../config/host-pattern.js';
+import { ConnectionConfigError } from './errors.js';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
 
 export interface TlsFiles {
@@ -22,10 +24,6 @@ export interface ConnectionConfig {
   tls?: TlsFiles;
   apiKey?: string;
   uiUrl?: string;
-}
-
-export class ConnectionConfigError extends Error {
-  override readonly name = 'ConnectionConfigError';
 }
 
 /** Environment variable -> capsule.toml key, for messages and lookup. */
@@ -50,7 +48,7 @@ export function resolveConnectionConfig(cwd: string, env: Record<string, string 
     return file.temporal[FIELDS[field][1]];
   };
   const address = get('address');
-  if (address !== undefined && !/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(address)) {
+  if (address !== undefined && !parseHostAndPort(address).ok) {
     throw new ConnectionConfigError(`${where('address')}: got "${address}"; expected host:port such as "127.0.0.1:7233" or "my-ns.a1b2c.tmprl.cloud:7233"`);
   }
   const certPath = resolvePath(cwd, get('certPath'), where('certPath'));
