@@ -7,6 +7,7 @@
 import { createHash } from 'node:crypto';
 import type { Client } from '@temporalio/client';
 import { decodePayload } from '../payloads/data-converter.js';
+import { PromiseCache } from '../promise-cache.js';
 import type { RunContext } from '../workflows/shared.js';
 
 const MAX_CACHED_BUNDLES = 64;
@@ -18,18 +19,11 @@ export interface WorkflowRef {
 }
 
 export class BundleSource {
-  private readonly cache = new Map<string, Promise<string>>();
+  private readonly cache = new PromiseCache<string, string>(MAX_CACHED_BUNDLES);
 
   /** The bundle's code: from the cache, else from the workflow's input in its history. */
   code(sha256: string, client: Client, workflow: WorkflowRef): Promise<string> {
-    let entry = this.cache.get(sha256);
-    if (entry === undefined) {
-      entry = fetchFromHistory(sha256, client, workflow);
-      this.cache.set(sha256, entry);
-      entry.catch(() => this.cache.delete(sha256));
-      if (this.cache.size > MAX_CACHED_BUNDLES) this.cache.delete(this.cache.keys().next().value!);
-    }
-    return entry;
+    return this.cache.get(sha256, () => fetchFromHistory(sha256, client, workflow));
   }
 }
 

@@ -7,23 +7,29 @@
  */
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
+import type { Client } from '@temporalio/client';
+import { resolvedTaskOptionsSchema } from '../config/task-options.js';
 import { formatBytes } from '../config/units.js';
 import { DETERMINISTIC_ERROR_TYPES, type Envelope, type RunRequest, type TaskContext } from '../sandbox/index.js';
-import { attemptsBefore, HANDED_BACK, lostAttemptsMessage, lostBudgetSpent, recordFields, retriesSpent } from '../workflows/attempts.js';
-import { LOST_ATTEMPTS_EXHAUSTED, MAX_VALUE_BYTES, type EnvelopeSizes, type RunTaskInput, type RunTaskResult } from '../workflows/shared.js';
-import { BundleSource } from './bundle-source.js';
+import { attemptsBefore, budgetsOf, HANDED_BACK, lostAttemptsMessage, lostBudgetSpent, recordFields, retriesSpent } from '../workflows/attempts.js';
+import { checkContract, LOST_ATTEMPTS_EXHAUSTED, MAX_VALUE_BYTES, runTaskInputSchema, WORKER_SHUTDOWN, type AttemptBudgets, type EnvelopeSizes, type RunTaskInput, type RunTaskResult } from '../workflows/shared.js';
+import { BundleSource, type WorkflowRef } from './bundle-source.js';
 import { AttemptHeartbeat } from './heartbeat.js';
-
-/** Failure type of an attempt handed back by a worker shutting down (the SDK's own name for it). */
-const WORKER_SHUTDOWN = 'WorkerShutdown';
 
 /** What runTask needs from a sandbox (the real Sandbox satisfies it; benchmarks plug in a native runner). */
 export interface TaskRunner {
   run(request: RunRequest): Promise<Envelope>;
 }
 
+/** Where the activity reads a bundle's code (the real one: the workflow's input in history; tests pass their own). */
+export interface BundleReader {
+  code(sha256: string, client: Client, workflow: WorkflowRef): Promise<string>;
+}
+
 export interface ActivityDeps {
   sandbox: TaskRunner;
+  /** Default: the workflow's input in history, cached (bundle-source.ts). */
+  bundles?: BundleReader;
   /** Resolve allowedFiles here instead of the client's directory (for workers on another machine). */
   baseDir?: string;
   /** Host environment listed envVariables are taken from; default process.env. */
@@ -31,31 +37,36 @@ export interface ActivityDeps {
 }
 
 export function createRunTask(deps: ActivityDeps) {
-  const bundles = new BundleSource();
-  return async function runTask(input: RunTaskInput): Promise<RunTaskResult> {
+  const bundles = deps.bundles ?? new BundleSource();
+  return async function runTask(raw: RunTaskInput): Promise<RunTaskResult> {
     const ctx = Context.current();
+    const input = checkContract(runTaskInputSchema, raw, 'runTask input');
+    const options = checkContract(resolvedTaskOptionsSchema, input.ref.options, `options of step "${input.stepId}"`);
+    const budgets = budgetsOf(input.ref);
     const { attempt, workflowExecution, workflowNamespace } = ctx.info;
     if (workflowExecution === undefined) throw ApplicationFailure.nonRetryable('runTask only runs as a workflow activity (it reads the task code from the workflow)', 'internal_error');
     const earlier = attemptsBefore(ctx.info.heartbeatDetails, attempt);
     const heartbeat = new AttemptHeartbeat(ctx, input.stepId, earlier);
     let envelope: Envelope;
     try {
-      if (lostBudgetSpent(earlier, input.budgets)) {
-        const message = lostAttemptsMessage(input.stepId, earlier, input.budgets);
-        ctx.log.warn('step lost too often', { step: input.stepId, attempt, lost: earlier.lost.length, maxLostAttempts: input.budgets.maxLostAttempts });
+      if (lostBudgetSpent(earlier, budgets)) {
+        const message = lostAttemptsMessage(input.stepId, earlier, budgets);
+        ctx.log.warn('step lost too often', { step: input.stepId, attempt, lost: earlier.lost.length, maxLostAttempts: budgets.maxLostAttempts });
         throw ApplicationFailure.create({ type: LOST_ATTEMPTS_EXHAUSTED, message, nonRetryable: true, details: [recordFields(earlier)] });
       }
-      ctx.log.info('step started', { step: input.stepId, task: input.task, sha256: input.bundle.sha256, attempt });
+      const { ref } = input;
+      ctx.log.info('step started', { step: input.stepId, task: ref.task, sha256: ref.bundle, attempt });
       try {
-        const code = await bundles.code(input.bundle.sha256, ctx.client, { namespace: workflowNamespace ?? ctx.client.options.namespace, ...workflowExecution });
+        const code = await bundles.code(ref.bundle, ctx.client, { namespace: workflowNamespace ?? ctx.client.options.namespace, ...workflowExecution });
+        // The step's task as the workflow input carries it: the export, the options the client resolved, the mounts.
         envelope = await deps.sandbox.run({
-          bundle: { ...input.bundle, code },
-          task: input.task,
+          bundle: { sha256: ref.bundle, code, entryFile: input.entryFile },
+          task: ref.task,
+          resolved: options,
+          ...(ref.mounts === undefined ? {} : { mounts: ref.mounts }),
           args: input.args,
           baseDir: deps.baseDir ?? input.baseDir,
           defaults: input.defaults,
-          ...(input.overrides === undefined ? {} : { overrides: input.overrides }),
-          ...(input.mounts === undefined ? {} : { mounts: input.mounts }),
           env: deps.env ?? process.env,
           context: taskContext(input, workflowExecution, attempt),
           signal: ctx.cancellationSignal,
@@ -76,7 +87,7 @@ export function createRunTask(deps: ActivityDeps) {
         }
         throw new CancelledFailure(`step ${input.stepId} cancelled`);
       }
-      return await report(ctx, input, heartbeat, envelope);
+      return await report(ctx, input, budgets, heartbeat, envelope);
     } finally {
       heartbeat.stop();
     }
@@ -84,7 +95,7 @@ export function createRunTask(deps: ActivityDeps) {
 }
 
 /** The attempt's outcome as the activity's result or failure, once the server is there to take it. */
-async function report(ctx: Context, input: RunTaskInput, heartbeat: AttemptHeartbeat, envelope: Envelope): Promise<RunTaskResult> {
+async function report(ctx: Context, input: RunTaskInput, budgets: AttemptBudgets, heartbeat: AttemptHeartbeat, envelope: Envelope): Promise<RunTaskResult> {
   const { attempt } = ctx.info;
   const earlier = heartbeat.records;
   // Large results and output are fine: the claim-check stores them and history keeps a reference. Only a result
@@ -105,7 +116,7 @@ async function report(ctx: Context, input: RunTaskInput, heartbeat: AttemptHeart
     return record;
   }
   const { error_type, message } = envelope.error;
-  const final = DETERMINISTIC_ERROR_TYPES.includes(error_type) || retriesSpent(earlier, input.budgets);
+  const final = DETERMINISTIC_ERROR_TYPES.includes(error_type) || retriesSpent(earlier, budgets);
   ctx.log.warn('step failed', { ...log, error_type, message, final });
   // The last heartbeat travels with the failure to the server and comes back as the next attempt's details.
   heartbeat.recordFailure({ attempt, error_type, message, duration_ms: envelope.execution.duration_ms });

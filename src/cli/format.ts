@@ -1,5 +1,5 @@
 /** Human-readable rendering of envelopes for the terminal. Every text that came from the guest goes through forTerminal. */
-import { forTerminal as t } from '../client/terminal-text.js';
+import { forTerminal as t } from './terminal-text.js';
 import { formatBytes } from '../config/units.js';
 import type { Envelope } from '../sandbox/index.js';
 

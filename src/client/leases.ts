@@ -6,7 +6,7 @@
 import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { CAPSULE_DIR } from './dev-server.js';
+import { CAPSULE_DIR } from './dev-state.js';
 
 const LEASES_DIR = 'leases';
 const POLL_MS = 500;

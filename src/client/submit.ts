@@ -7,6 +7,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { loadCapsuleConfig } from '../config/capsule-toml.js';
+import { formatLimits } from '../config/units.js';
 import { compilePipeline, type TaskDescriber } from '../pipeline/compile.js';
 import { checkedDefinition, loadPipeline, type LoadedPipeline } from '../pipeline/load.js';
 import { PIPELINE_WORKFLOW, type PipelineInput, type PipelineResult } from '../workflows/shared.js';
@@ -108,8 +109,8 @@ export function staticDetails(input: PipelineInput): string {
   const rows = input.steps.map((s) => {
     const bundle = input.bundles[s.task.bundle];
     const file = bundle?.entryFile.split(/[\\/]/).pop() ?? '?';
-    const task = s.task.display === undefined ? `${file}#${s.task.task}` : `${s.task.display.name} (${file}#${s.task.task})`;
-    const cells = [s.id, task, s.task.display?.limits ?? '', String(s.task.maxRetries), String(s.task.maxLostAttempts), s.dependsOn.join(', '), s.forEach === undefined ? '' : 'yes', s.onFailure, `\`${s.task.bundle.slice(0, 12)}\``];
+    const { options } = s.task;
+    const cells = [s.id, `${options.name} (${file}#${s.task.task})`, formatLimits(options), String(options.maxRetries), String(s.task.maxLostAttempts), s.dependsOn.join(', '), s.forEach === undefined ? '' : 'yes', s.onFailure, `\`${s.task.bundle.slice(0, 12)}\``];
     return `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
   });
   const text = [

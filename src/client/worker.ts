@@ -87,13 +87,24 @@ function bundleKey(interceptorModules: string[]): string {
   hash.update(pkg.version);
   // Interceptor modules come from pinned packages: their paths name them.
   for (const module of interceptorModules) hash.update(`interceptor:${path.relative(WORKFLOWS_DIR, module)}\n`);
-  // Workflow code imports only from src/workflows and the type-only modules it names; hash the whole src tree it may reach.
-  for (const dir of [WORKFLOWS_DIR]) {
-    for (const name of readdirSync(dir).sort()) {
-      if (name.endsWith('.ts')) hash.update(name).update(readFileSync(path.join(dir, name)));
-    }
-  }
+  // Every project module the bundle holds: src/workflows and what it imports (the contract's schemas, units, errors).
+  for (const file of workflowSources()) hash.update(path.relative(WORKFLOWS_DIR, file)).update(readFileSync(file));
   return hash.digest('hex').slice(0, 24);
+}
+
+/** The workflow entry and every project module it reaches through value imports (type-only imports are erased). */
+function workflowSources(): string[] {
+  const seen = new Set<string>();
+  const visit = (file: string) => {
+    if (seen.has(file) || !existsSync(file)) return;
+    seen.add(file);
+    const text = readFileSync(file, 'utf8');
+    for (const match of text.matchAll(/^(?:import|export)(?! type)[^'";]*?from '(\.{1,2}\/[^']+)'/gm)) {
+      visit(path.resolve(path.dirname(file), match[1]!.replace(/\.js$/, '.ts')));
+    }
+  };
+  for (const name of readdirSync(WORKFLOWS_DIR).sort()) if (name.endsWith('.ts')) visit(path.join(WORKFLOWS_DIR, name));
+  return [...seen].sort();
 }
 
 const quietLogger = {

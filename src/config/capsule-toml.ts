@@ -7,25 +7,18 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseToml, TomlError } from 'smol-toml';
 import { z } from 'zod';
-import { MAX_LOST_ATTEMPTS_LIMIT } from '../workflows/shared.js';
-import type { TaskDefaults } from './task-options.js';
+import { maxLostAttemptsSchema } from '../workflows/shared.js';
+import { fieldOf, firstIssue } from '../zod-issue.js';
+import { ConfigError } from './errors.js';
+import { snakeCase, taskDefaultsSchema, type TaskDefaults } from './task-options.js';
 
 export const CONFIG_FILE_NAME = 'capsule.toml';
 
+/** `[tasks]`: `default_<option>` for each option a project may default (task-options.ts), checked as the option is. */
+const DEFAULTED = Object.keys(taskDefaultsSchema.shape) as (keyof typeof taskDefaultsSchema.shape)[];
 const tasksSection = z.strictObject({
-  default_compute: z.union([z.string(), z.number()]).optional(),
-  default_ram: z.union([z.string(), z.number()]).optional(),
-  default_timeout: z.union([z.string(), z.number()]).optional(),
-  default_max_retries: z.number().optional(),
-  default_max_lost_attempts: z
-    .number()
-    .int(`expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`)
-    .min(0, `expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`)
-    .max(MAX_LOST_ATTEMPTS_LIMIT, `expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`)
-    .optional(),
-  default_allowed_files: z.array(z.union([z.string(), z.record(z.string(), z.unknown())])).optional(),
-  default_allowed_hosts: z.array(z.string()).optional(),
-  default_env_variables: z.array(z.string()).optional(),
+  ...Object.fromEntries(DEFAULTED.map((option) => [`default_${snakeCase(option)}`, taskDefaultsSchema.shape[option]])),
+  default_max_lost_attempts: maxLostAttemptsSchema.optional(),
 });
 
 const temporalSection = z.strictObject({
@@ -85,10 +78,6 @@ export interface CapsuleConfig {
   mcp: McpFileConfig;
 }
 
-export class ConfigError extends Error {
-  override readonly name = 'ConfigError';
-}
-
 /** Reads `capsule.toml` in `dir` (the directory the command runs in); a missing file means built-in defaults. */
 export function loadCapsuleConfig(dir: string): CapsuleConfig {
   const file = path.resolve(dir, CONFIG_FILE_NAME);
@@ -103,25 +92,18 @@ export function loadCapsuleConfig(dir: string): CapsuleConfig {
   const parsed = fileSchema.safeParse(raw);
   if (!parsed.success) {
     const issue = parsed.error.issues[0]!;
-    const key = issue.path.map(String).join('.');
-    const message = issue.code === 'unrecognized_keys'
-      ? `unknown key(s) ${issue.keys.map((k) => `"${[...issue.path.map(String), k].join('.')}"`).join(', ')}`
-      : `"${key}": ${issue.message}`;
-    throw new ConfigError(`${file}: ${message}`);
+    const { field, message } = firstIssue(parsed.error);
+    const where = issue.code === 'unrecognized_keys' ? `unknown key(s) ${issue.keys.map((k) => `"${fieldOf([...issue.path, k])}"`).join(', ')}` : `"${field}": ${message}`;
+    throw new ConfigError(`${file}: ${where}`);
   }
-  const tasks = parsed.data.tasks ?? {};
+  // Checked above; kept in option syntax (as written), like a task's own declaration.
+  const tasks = ((raw as { tasks?: Record<string, unknown> }).tasks ?? {}) as Record<string, never>;
+  const defaults: TaskDefaults = {};
+  for (const option of DEFAULTED) if (tasks[`default_${snakeCase(option)}`] !== undefined) defaults[option] = tasks[`default_${snakeCase(option)}`];
+  if (tasks.default_max_lost_attempts !== undefined) defaults.maxLostAttempts = tasks.default_max_lost_attempts;
   return {
     file,
-    tasks: {
-      compute: tasks.default_compute,
-      ram: tasks.default_ram,
-      timeout: tasks.default_timeout,
-      maxRetries: tasks.default_max_retries,
-      maxLostAttempts: tasks.default_max_lost_attempts,
-      allowedFiles: tasks.default_allowed_files,
-      allowedHosts: tasks.default_allowed_hosts,
-      envVariables: tasks.default_env_variables,
-    },
+    tasks: defaults,
     temporal: parsed.data.temporal ?? {},
     payloads: parsed.data.payloads ?? {},
     mcp: parsed.data.mcp ?? {},

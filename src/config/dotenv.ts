@@ -5,14 +5,8 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { DotenvError } from './errors.js';
 import { ENV_NAME } from './secrets.js';
-
-export class DotenvError extends Error {
-  override readonly name = 'DotenvError';
-  constructor(readonly file: string, readonly line: number, detail: string) {
-    super(`${file}:${line}: ${detail}`);
-  }
-}
 
 const ESCAPES: Record<string, string> = { n: '\n', r: '\r', t: '\t', '"': '"', '\\': '\\', $: '$' };
 

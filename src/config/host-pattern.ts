@@ -1,6 +1,6 @@
 /**
- * The one parser for hosts: allowedHosts patterns and secrets' hosts (validated with the task options) and the
- * authority of every request the egress sees. Both go through the WHATWG URL parser, so a pattern and a request
+ * The one parser for hosts: allowedHosts patterns and secrets' hosts (validated with the task options), the
+ * authority of every request the egress sees, and the addresses Capsule connects to or listens on. Both go through the WHATWG URL parser, so a pattern and a request
  * normalise the same way: letters lower-cased, IDNA names to punycode, trailing dots dropped, IPv4 in any notation
  * the parser accepts ("0x7f.1", "2130706433") to dotted decimal, IPv6 literals compressed ("[::1]").
  */
@@ -90,6 +90,18 @@ export function parseHostPattern(text: string): HostParse<HostPattern> {
   const ipVersion = ipVersionOf(host);
   if (wildcard && ipVersion !== 0) return { ok: false, expected: 'a wildcard over a domain name ("*.example.org"), not over an IP address' };
   return { ok: true, value: { wildcard, host, port, ipVersion } };
+}
+
+/**
+ * A server address, "HOST:PORT" (a name, an IPv4 address or a bracketed IPv6 one, and a port): where Capsule
+ * connects (TEMPORAL_ADDRESS) or listens (`capsule mcp --http`). The host comes back as given, trailing dot aside.
+ */
+export function parseHostAndPort(text: string): HostParse<{ host: string; port: number }> {
+  const fail = { ok: false as const, expected: 'HOST:PORT such as "127.0.0.1:7233", "temporal.example.com:7233" or "[::1]:7233"' };
+  const split = splitPort(text);
+  // Port 0 passes: a listener takes it as "any free port".
+  if (split?.port === undefined || !/^\d{1,5}$/.test(split.port) || Number(split.port) > 65_535 || normaliseHost(split.host) === undefined) return fail;
+  return { ok: true, value: { host: split.host.replace(/\.$/, ''), port: Number(split.port) } };
 }
 
 /** Parses a request's scheme, authority and path as the egress receives them from the guest. */

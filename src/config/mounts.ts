@@ -10,6 +10,8 @@
  * declares for the same directory keeps the declared mode, and one that would point that path elsewhere is refused.
  * Mounts reach sub-tasks as well (within what their caller may use).
  */
+import { MountError } from './errors.js';
+import { parseRelativePath } from './guest-path.js';
 import type { AllowedFile, FileMode } from './task-options.js';
 import { checkGrantedDirectory } from './task-options.js';
 
@@ -22,13 +24,6 @@ export interface Mount {
 }
 
 export const MOUNT_SYNTAX = 'HOST[::GUEST][:ro|:rw], e.g. "sessions/abc::workspace:rw"';
-
-export class MountError extends Error {
-  override readonly name = 'MountError';
-  constructor(readonly spec: string, detail: string) {
-    super(`mount "${spec}": ${detail}`);
-  }
-}
 
 /** Parses and checks one mount against the project directory. Throws MountError naming the mount. */
 export function resolveMount(spec: string, baseDir: string): Mount {
@@ -50,14 +45,13 @@ export function resolveMount(spec: string, baseDir: string): Mount {
 }
 
 function guestPathOf(raw: string): { ok: true; path: string } | { ok: false; problem: string } {
-  if (raw.includes('\0')) return { ok: false, problem: 'the guest path contains a NUL byte' };
-  if (raw.startsWith('/') || /^[A-Za-z]:[\\/]/.test(raw)) {
-    return { ok: false, problem: `the guest path "${raw}" is absolute; tasks see relative paths only, such as "workspace"` };
-  }
-  const normalised = raw.replaceAll('\\', '/').split('/').filter((part) => part !== '' && part !== '.');
-  if (normalised.length === 0) return { ok: false, problem: 'the guest path must name a directory, such as "workspace"' };
-  if (normalised.includes('..')) return { ok: false, problem: `the guest path "${raw}" contains "..": name a directory such as "workspace"` };
-  return { ok: true, path: normalised.join('/') };
+  const parsed = parseRelativePath(raw);
+  if (!parsed.ok && parsed.problem === 'nul') return { ok: false, problem: 'the guest path contains a NUL byte' };
+  if (!parsed.ok && parsed.problem === 'absolute') return { ok: false, problem: `the guest path "${raw}" is absolute; tasks see relative paths only, such as "workspace"` };
+  // Stricter than a path a guest opens: a mount names one directory plainly, without ".." anywhere.
+  if (!parsed.ok || raw.replaceAll('\\', '/').split('/').includes('..')) return { ok: false, problem: `the guest path "${raw}" contains "..": name a directory such as "workspace"` };
+  if (parsed.path === '.') return { ok: false, problem: 'the guest path must name a directory, such as "workspace"' };
+  return { ok: true, path: parsed.path };
 }
 
 /**

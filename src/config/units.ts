@@ -71,3 +71,9 @@ export function formatDuration(ms: number): string {
   if (ms >= 1000 && ms % 1000 === 0) return `${ms / 1000}s`;
   return `${ms}ms`;
 }
+
+/** A task's budgets as the Web UI and the CLI show them: "compute LOW, ram 64MB, timeout 20s". */
+export function formatLimits(options: { compute: number; ram: number; timeout: number }): string {
+  const level = Object.entries(COMPUTE_LEVELS).find(([, fuel]) => fuel === options.compute)?.[0];
+  return `compute ${level ?? options.compute.toLocaleString('en-US')}, ram ${formatBytes(options.ram)}, timeout ${formatDuration(options.timeout)}`;
+}

@@ -52,14 +52,14 @@ export function planCall(limits: CallLimits | undefined, ceilings: Ceilings, dir
     if (parsed.value > ceiling) refused.push(`limits.${name}: asked for ${show(parsed.value)}, more than this server allows (${show(ceiling)}, ${flag})`);
     return parsed.value;
   };
-  const fuel = number('compute', limits?.compute, ceilings.fuel, parseCompute, COMPUTE_EXPECTED, (n) => `${n.toLocaleString('en-US')} fuel`, '--max-compute');
-  const ram = number('ram', limits?.ram, ceilings.ramBytes, parseBytes, RAM_EXPECTED, formatBytes, '--max-ram');
-  const timeout = number('timeout', limits?.timeout, ceilings.timeoutMs, parseDuration, DURATION_EXPECTED, formatDuration, '--max-timeout');
+  const compute = number('compute', limits?.compute, ceilings.compute, parseCompute, COMPUTE_EXPECTED, (n) => `${n.toLocaleString('en-US')} fuel`, '--max-compute');
+  const ram = number('ram', limits?.ram, ceilings.ram, parseBytes, RAM_EXPECTED, formatBytes, '--max-ram');
+  const timeout = number('timeout', limits?.timeout, ceilings.timeout, parseDuration, DURATION_EXPECTED, formatDuration, '--max-timeout');
   const allowedHosts = planHosts(limits?.allowedHosts, ceilings.allowedHosts, invalid, refused);
   const mounts = planFiles(limits?.files, ceilings.files, directory, invalid, refused);
   if (invalid.length > 0) return { ok: false, errorType: 'invalid_task', message: invalid.join('; ') };
   if (refused.length > 0) return { ok: false, errorType: 'permission_denied', message: refused.join('; ') };
-  return { ok: true, plan: { options: { compute: fuel, ram, timeout, allowedHosts }, mounts } };
+  return { ok: true, plan: { options: { compute, ram, timeout, allowedHosts }, mounts } };
 }
 
 function planHosts(given: string[] | undefined, ceiling: string[], invalid: string[], refused: string[]): string[] {

@@ -14,6 +14,7 @@
  */
 import { realpathSync } from 'node:fs';
 import path from 'node:path';
+import { WorkflowNotFoundError } from '@temporalio/client';
 import { parse as parseYaml } from 'yaml';
 import { openBackend, type Backend } from '../client/backend.js';
 import { workflowUrl } from '../client/config.js';
@@ -26,7 +27,7 @@ import type { ResolvedTaskOptions } from '../config/task-options.js';
 import { formatBytes, formatDuration } from '../config/units.js';
 import type { Sandbox } from '../sandbox/index.js';
 import { PROGRESS_QUERY, type PipelineInput, type PipelineProgress, type RunTaskResult, type StepRecord } from '../workflows/shared.js';
-import { ToolError } from './results.js';
+import { ToolError } from './errors.js';
 import { CAPSULE_STATE_DIR } from './sessions.js';
 import type { Ceilings, McpSettings } from './settings.js';
 
@@ -72,7 +73,7 @@ export class PipelineService {
       ...(input === undefined ? {} : { input }),
       checkTaskFile: (file) => this.checkInside(file, 'task file'),
     });
-    const problems = await this.stepProblems(prepared);
+    const problems = this.stepProblems(prepared);
     if (problems.length > 0) throw new ToolError('permission_denied', `the pipeline needs more than this server allows: ${problems.join('; ')}`);
     const backend = await this.connect();
     const handle = await startPipeline(backend.client, prepared, { taskQueue: backend.config.taskQueue });
@@ -163,27 +164,23 @@ export class PipelineService {
     return file;
   }
 
-  /** What each step, as it would run, needs beyond the ceilings. */
-  private async stepProblems(input: PipelineInput): Promise<string[]> {
-    const problems: string[] = [];
-    for (const step of input.steps) {
-      const ref = input.bundles[step.task.bundle]!;
-      const tasks = await this.sandbox.describe(ref, { baseDir: input.baseDir, defaults: input.defaults, ...(step.task.overrides === undefined ? {} : { overrides: step.task.overrides }) });
-      const declared = tasks.get(step.task.task);
-      if (declared === undefined) continue; // compile found it; a task named by export resolves to the same options
-      const allowedFiles = withMounts(declared.allowedFiles, (step.task.mounts ?? []).map((m) => resolveMount(m, input.baseDir)));
-      problems.push(...optionProblems({ ...declared, allowedFiles }, this.settings.ceilings).map((p) => `step ${step.id} (${path.basename(ref.entryFile)}): ${p}`));
-    }
-    return problems;
+  /** What each step, as it would run (the options compile resolved for it, plus its mounts), needs beyond the ceilings. */
+  private stepProblems(input: PipelineInput): string[] {
+    return input.steps.flatMap((step) => {
+      const { options, mounts } = step.task;
+      const allowedFiles = withMounts(options.allowedFiles, (mounts ?? []).map((m) => resolveMount(m, input.baseDir)));
+      const file = path.basename(input.bundles[step.task.bundle]!.entryFile);
+      return optionProblems({ ...options, allowedFiles }, this.settings.ceilings).map((p) => `step ${step.id} (${file}): ${p}`);
+    });
   }
 }
 
 /** Where a step's resolved options go past the ceilings (empty: they fit). */
 export function optionProblems(options: ResolvedTaskOptions, ceilings: Ceilings): string[] {
   const problems: string[] = [];
-  if (options.fuel > ceilings.fuel) problems.push(`compute ${options.fuel.toLocaleString('en-US')} is above the server's ${ceilings.fuel.toLocaleString('en-US')} (--max-compute)`);
-  if (options.ramBytes > ceilings.ramBytes) problems.push(`ram ${formatBytes(options.ramBytes)} is above the server's ${formatBytes(ceilings.ramBytes)} (--max-ram)`);
-  if (options.timeoutMs > ceilings.timeoutMs) problems.push(`timeout ${formatDuration(options.timeoutMs)} is above the server's ${formatDuration(ceilings.timeoutMs)} (--max-timeout)`);
+  if (options.compute > ceilings.compute) problems.push(`compute ${options.compute.toLocaleString('en-US')} is above the server's ${ceilings.compute.toLocaleString('en-US')} (--max-compute)`);
+  if (options.ram > ceilings.ram) problems.push(`ram ${formatBytes(options.ram)} is above the server's ${formatBytes(ceilings.ram)} (--max-ram)`);
+  if (options.timeout > ceilings.timeout) problems.push(`timeout ${formatDuration(options.timeout)} is above the server's ${formatDuration(ceilings.timeout)} (--max-timeout)`);
   const allowed = ceilings.allowedHosts.flatMap((text) => {
     const parsed = parseHostPattern(text);
     return parsed.ok ? [parsed.value] : [];
@@ -221,7 +218,7 @@ async function notFound<T>(workflowId: string, action: () => Promise<T>): Promis
   try {
     return await action();
   } catch (error) {
-    if (error instanceof Error && error.name === 'WorkflowNotFoundError') throw new ToolError('invalid_task', `no workflow with id "${workflowId}"`);
+    if (error instanceof WorkflowNotFoundError) throw new ToolError('invalid_task', `no workflow with id "${workflowId}"`);
     throw error;
   }
 }

@@ -8,14 +8,6 @@ import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { formatBytes } from '../config/units.js';
 import { invalidTaskEnvelope, type Envelope, type ErrorType } from '../sandbox/index.js';
 
-/** A tool call that cannot be done, with the error type its result carries (thrown by the services, caught by the tools). */
-export class ToolError extends Error {
-  override readonly name = 'ToolError';
-  constructor(readonly errorType: ErrorType, message: string) {
-    super(message);
-  }
-}
-
 /** Denials listed in the text (all of them are in the structured content). */
 const TEXT_DENIALS = 5;
 

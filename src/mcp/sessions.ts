@@ -13,10 +13,10 @@
 import { lstatSync, mkdirSync, readdirSync, rmdirSync } from 'node:fs';
 import path from 'node:path';
 import { z } from 'zod';
-import { CAPSULE_DIR } from '../client/dev-server.js';
+import { CAPSULE_DIR } from '../client/dev-state.js';
 import { checkGrantedDirectory } from '../config/task-options.js';
 import { DirectoryQuota, HostDirectory } from '../sandbox/index.js';
-import { ToolError } from './results.js';
+import { ToolError } from './errors.js';
 
 export const CAPSULE_STATE_DIR = CAPSULE_DIR;
 export const SESSIONS_DIR = `${CAPSULE_DIR}/sessions`;

@@ -11,16 +11,13 @@
 import { existsSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { loadCapsuleConfig, type McpFileConfig } from '../config/capsule-toml.js';
-import { formatPattern, parseHostPattern } from '../config/host-pattern.js';
+import { formatPattern, parseHostAndPort, parseHostPattern } from '../config/host-pattern.js';
+import type { ResolvedTaskOptions } from '../config/task-options.js';
+import { McpSettingsError } from './errors.js';
 import { COMPUTE_EXPECTED, DURATION_EXPECTED, parseBytes, parseCompute, parseDuration, RAM_EXPECTED, type Parsed } from '../config/units.js';
 
-/** What one call may use at most; a call that asks for more is refused (limits.ts). */
-export interface Ceilings {
-  fuel: number;
-  ramBytes: number;
-  timeoutMs: number;
-  /** Host patterns, as task options spell them. */
-  allowedHosts: string[];
+/** What one call may use at most, in the task options' words and base units; a call that asks for more is refused (limits.ts). */
+export interface Ceilings extends Pick<ResolvedTaskOptions, 'compute' | 'ram' | 'timeout' | 'allowedHosts'> {
   /** Whether code may read the server's directory (`--root` was given). */
   files: boolean;
 }
@@ -60,10 +57,6 @@ export const MCP_DEFAULTS = {
   sessionEntries: 10_000,
 } as const;
 
-export class McpSettingsError extends Error {
-  override readonly name = 'McpSettingsError';
-}
-
 const LOOPBACK = new Set(['127.0.0.1', 'localhost', '::1', '[::1]']);
 
 export function resolveMcpSettings(flags: McpFlags, cwd: string): McpSettings {
@@ -89,9 +82,9 @@ export function resolveMcpSettings(flags: McpFlags, cwd: string): McpSettings {
   return {
     directory,
     ceilings: {
-      fuel: unit(pick(flags.maxCompute, 'max_compute'), MCP_DEFAULTS.maxCompute, parseCompute, COMPUTE_EXPECTED),
-      ramBytes: unit(pick(flags.maxRam, 'max_ram'), MCP_DEFAULTS.maxRam, parseBytes, RAM_EXPECTED),
-      timeoutMs: unit(pick(flags.maxTimeout, 'max_timeout'), MCP_DEFAULTS.maxTimeout, parseDuration, DURATION_EXPECTED),
+      compute: unit(pick(flags.maxCompute, 'max_compute'), MCP_DEFAULTS.maxCompute, parseCompute, COMPUTE_EXPECTED),
+      ram: unit(pick(flags.maxRam, 'max_ram'), MCP_DEFAULTS.maxRam, parseBytes, RAM_EXPECTED),
+      timeout: unit(pick(flags.maxTimeout, 'max_timeout'), MCP_DEFAULTS.maxTimeout, parseDuration, DURATION_EXPECTED),
       allowedHosts: [...new Set(hosts)],
       files: flags.root !== undefined,
     },
@@ -111,10 +104,10 @@ export function resolveMcpSettings(flags: McpFlags, cwd: string): McpSettings {
  * authenticates, listening on loopback.
  */
 export function parseListenAddress(text: string): { host: string; port: number } {
-  const match = /^(?:(\[[^\]]+\]|[^:]+):)?(\d{1,5})$/.exec(text.trim());
-  const port = match ? Number(match[2]) : NaN;
-  if (!match || port > 65_535) throw new McpSettingsError(`--http: got "${text}"; expected HOST:PORT such as 127.0.0.1:8765 (PORT 0 picks a free one)`);
-  const host = match[1] ?? '127.0.0.1';
+  const trimmed = text.trim();
+  const parsed = parseHostAndPort(/^\d+$/.test(trimmed) ? `127.0.0.1:${trimmed}` : trimmed);
+  if (!parsed.ok) throw new McpSettingsError(`--http: got "${text}"; expected HOST:PORT such as 127.0.0.1:8765 (PORT 0 picks a free one)`);
+  const { host, port } = parsed.value;
   if (!LOOPBACK.has(host)) {
     throw new McpSettingsError(
       `--http: "${host}" is not a loopback address. capsule mcp listens on 127.0.0.1, localhost or [::1] only: whoever reaches the port can run code ` +

@@ -12,7 +12,8 @@ import { otlpSpanProcessor, workerResource } from './otlp.js';
 import type { ObservabilitySettings } from './settings.js';
 import { createTracing, type Tracing, type WorkerTracing } from './tracing.js';
 
-export { resolveObservability, ObservabilityConfigError, type ObservabilityFlags, type ObservabilitySettings } from './settings.js';
+export { ObservabilityConfigError } from './errors.js';
+export { resolveObservability, type ObservabilityFlags, type ObservabilitySettings } from './settings.js';
 export type { WorkerTracing } from './tracing.js';
 
 export interface WorkerObservability {

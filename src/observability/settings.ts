@@ -3,9 +3,7 @@
  * `--health` / CAPSULE_HEALTH_ADDRESS (probes), and traces by OTLP when `--otlp-endpoint` or the standard
  * OTEL_EXPORTER_OTLP_(TRACES_)ENDPOINT is set. Errors name the flag or variable and what was expected.
  */
-export class ObservabilityConfigError extends Error {
-  override readonly name = 'ObservabilityConfigError';
-}
+import { ObservabilityConfigError } from './errors.js';
 
 export interface ListenAddress {
   host: string;

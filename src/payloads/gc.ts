@@ -10,7 +10,7 @@
  *
  * A blob store serves one namespace: gc of one namespace would delete another's blobs in a shared store.
  */
-import type { WorkflowClient } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowClient } from '@temporalio/client';
 import type { Payload } from '@temporalio/common';
 import { visit, walkDescribeWorkflowExecutionResponse, walkGetWorkflowExecutionHistoryResponse } from '@temporalio/common/lib/internal-non-workflow/index.js';
 import proto from '@temporalio/proto';
@@ -55,7 +55,7 @@ export async function collectGarbage(options: GcOptions): Promise<GcReport> {
       history = await options.client.getHandle(run.workflowId, run.runId).fetchHistory();
     } catch (error) {
       // Deleted by the namespace's own retention since it was listed: nothing can read its references any more.
-      if (error instanceof Error && error.name === 'WorkflowNotFoundError') continue;
+      if (error instanceof WorkflowNotFoundError) continue;
       throw error;
     }
     await collectReferences({ history }, walkGetWorkflowExecutionHistoryResponse, referenced);

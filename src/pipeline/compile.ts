@@ -6,11 +6,12 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { MountError, resolveMount, withMounts } from '../config/mounts.js';
-import { TaskOptionsError, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
-import { COMPUTE_LEVELS, formatBytes, formatDuration } from '../config/units.js';
+import { MountError, TaskOptionsError } from '../config/errors.js';
+import { resolveMount, withMounts } from '../config/mounts.js';
+import { stepOverridesSchema, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
+import { formatBytes } from '../config/units.js';
 import { BundleError, bundleTaskFile, type TaskBundle } from '../sandbox/index.js';
-import { DEFAULT_MAX_LOST_ATTEMPTS, DEFAULT_RETRY_TUNING, MAX_VALUE_BYTES, type BundleRef, type PipelineInput, type RetryTuning, type StepSpec, type TaskDisplay, type TaskRef } from '../workflows/shared.js';
+import { DEFAULT_MAX_LOST_ATTEMPTS, DEFAULT_RETRY_TUNING, MAX_VALUE_BYTES, type BundleRef, type PipelineInput, type RetryTuning, type StepSpec, type TaskRef } from '../workflows/shared.js';
 import { PipelineError } from './errors.js';
 import { checkGraph } from './graph.js';
 import type { LoadedPipeline } from './load.js';
@@ -48,11 +49,11 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
     options.checkTaskFile?.(taskFile);
     let bundle = bundles.get(taskFile);
     if (bundle === undefined) {
-      bundle = await bundle_(file, field, taskFile);
+      bundle = await bundleChecked(file, field, taskFile);
       bundles.set(taskFile, bundle);
     }
     const overrides = overridesOf(step);
-    const resolved = await describe(options, file, field, bundle, overrides);
+    const resolved = await resolveOptions(options, file, field, bundle, overrides);
     const task = resolved.get(exportName);
     if (task === undefined) {
       const have = [...resolved.keys()];
@@ -64,12 +65,9 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
       task: {
         bundle: bundle.sha256,
         task: exportName,
-        timeoutMs: task.timeoutMs,
-        maxRetries: task.maxRetries,
+        options: task,
         maxLostAttempts: step.maxLostAttempts ?? retry.maxLostAttempts,
-        ...(overrides === undefined ? {} : { overrides }),
         ...(mounts.length === 0 ? {} : { mounts }),
-        display: taskDisplay(task),
       },
       input: step.input ?? null,
       dependsOn: deps.get(step.id) ?? [],
@@ -78,8 +76,7 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
       ...(step.summary === undefined ? {} : { summary: step.summary }),
     });
   }
-  const refs: Record<string, BundleRef> = {};
-  for (const b of bundles.values()) refs[b.sha256] = { sha256: b.sha256, code: b.code, entryFile: b.entryFile };
+  const refs: Record<string, BundleRef> = Object.fromEntries([...bundles.values()].map((b) => [b.sha256, b]));
   const result: PipelineInput = {
     name: definition.name,
     source: file,
@@ -111,26 +108,13 @@ export async function compileTasks(
   for (const [key, ref] of Object.entries(refs)) {
     const field = `tasks.${key}`;
     const { taskFile, exportName } = parseTaskRef(anchor, field, ref);
-    const bundle = await bundle_(source, field, taskFile);
-    bundles[bundle.sha256] = { sha256: bundle.sha256, code: bundle.code, entryFile: bundle.entryFile };
-    const resolved = (await describe(options, source, field, bundle, undefined)).get(exportName);
+    const bundle = await bundleChecked(source, field, taskFile);
+    bundles[bundle.sha256] = bundle;
+    const resolved = (await resolveOptions(options, source, field, bundle, undefined)).get(exportName);
     if (resolved === undefined) throw new PipelineError(source, field, `${ref} has no task "${exportName}"`);
-    tasks[key] = {
-      bundle: bundle.sha256,
-      task: exportName,
-      timeoutMs: resolved.timeoutMs,
-      maxRetries: resolved.maxRetries,
-      maxLostAttempts: options.maxLostAttempts,
-      display: taskDisplay(resolved),
-    };
+    tasks[key] = { bundle: bundle.sha256, task: exportName, options: resolved, maxLostAttempts: options.maxLostAttempts };
   }
   return { bundles, tasks };
-}
-
-/** The task's name and resolved limits as the Web UI shows them (activity summaries, the pipeline's static details). */
-export function taskDisplay(task: ResolvedTaskOptions): TaskDisplay {
-  const level = Object.entries(COMPUTE_LEVELS).find(([, fuel]) => fuel === task.fuel)?.[0];
-  return { name: task.name, limits: `compute ${level ?? task.fuel.toLocaleString('en-US')}, ram ${formatBytes(task.ramBytes)}, timeout ${formatDuration(task.timeoutMs)}` };
 }
 
 function parseTaskRef(file: string, field: string, ref: string): { taskFile: string; exportName: string } {
@@ -145,7 +129,7 @@ function parseTaskRef(file: string, field: string, ref: string): { taskFile: str
   return { taskFile, exportName };
 }
 
-async function bundle_(file: string, field: string, taskFile: string): Promise<TaskBundle> {
+async function bundleChecked(file: string, field: string, taskFile: string): Promise<TaskBundle> {
   let bundle: TaskBundle;
   try {
     bundle = await bundleTaskFile(taskFile);
@@ -159,7 +143,8 @@ async function bundle_(file: string, field: string, taskFile: string): Promise<T
   return bundle;
 }
 
-async function describe(options: CompileOptions, file: string, field: string, bundle: TaskBundle, overrides: LimitOverrides | undefined) {
+/** The options of every task of the bundle, resolved once here: the workflow input carries them to the worker. */
+async function resolveOptions(options: CompileOptions, file: string, field: string, bundle: TaskBundle, overrides: LimitOverrides | undefined) {
   try {
     return await options.describer.describe(bundle, { baseDir: options.baseDir, defaults: options.defaults, ...(overrides === undefined ? {} : { overrides }) });
   } catch (error) {
@@ -182,14 +167,10 @@ function checkMounts(file: string, field: string, mounts: string[], baseDir: str
   return mounts;
 }
 
+/** The options a step sets (stepOverridesSchema's keys), as the pipeline file wrote them. */
 function overridesOf(step: StepDefinition): LimitOverrides | undefined {
-  const o: LimitOverrides = {};
-  if (step.compute !== undefined) o.compute = step.compute;
-  if (step.ram !== undefined) o.ram = step.ram;
-  if (step.timeout !== undefined) o.timeout = step.timeout;
-  if (step.maxRetries !== undefined) o.maxRetries = step.maxRetries;
-  if (step.secrets !== undefined) o.secrets = step.secrets;
-  return Object.keys(o).length === 0 ? undefined : o;
+  const set = Object.keys(stepOverridesSchema.shape).filter((key) => step[key as keyof LimitOverrides] !== undefined);
+  return set.length === 0 ? undefined : Object.fromEntries(set.map((key) => [key, step[key as keyof LimitOverrides]]));
 }
 
 /** The pipeline's `retry:` over capsule.toml's `[tasks]` defaults over the built-in ones. */

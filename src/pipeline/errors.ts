@@ -1,5 +1,7 @@
+import { CapsuleError } from '../errors.js';
+
 /** Thrown when a pipeline file or its input is invalid; names the file and the field. Nothing has been started. */
-export class PipelineError extends Error {
+export class PipelineError extends CapsuleError {
   override readonly name = 'PipelineError';
   constructor(
     readonly file: string,

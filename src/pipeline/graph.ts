@@ -3,7 +3,8 @@
  * references (a step may only read steps it depends on, `item`/`index` only inside forEach steps), input fields
  * the templates read, and no cycles. Returns each step's full dependency list (explicit + referenced).
  */
-import { collectReferences, renderTemplate, TemplateError, type Reference } from '../workflows/template.js';
+import { TemplateError } from '../workflows/errors.js';
+import { collectReferences, renderTemplate, type Reference } from '../workflows/template.js';
 import { PipelineError } from './errors.js';
 import type { PipelineDefinition } from './schema.js';
 

@@ -7,6 +7,7 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { parse as parseYaml, YAMLParseError } from 'yaml';
 import { PipelineError } from './errors.js';
+import { firstIssue } from '../zod-issue.js';
 import { fieldOf, pipelineSchema, type PipelineDefinition } from './schema.js';
 
 export interface LoadedPipeline {
@@ -41,9 +42,8 @@ export async function loadPipeline(fileArg: string, cwd: string = process.cwd())
 export function checkedDefinition(file: string, raw: unknown): LoadedPipeline {
   const parsed = pipelineSchema.safeParse(raw);
   if (!parsed.success) {
-    const issue = parsed.error.issues[0]!;
-    const detail = issue.code === 'unrecognized_keys' ? `unknown field(s) ${issue.keys.map((k) => `"${k}"`).join(', ')}` : issue.message;
-    throw new PipelineError(file, fieldOf(issue.path, raw), detail);
+    const { path: where, message } = firstIssue(parsed.error, 'field');
+    throw new PipelineError(file, fieldOf(where, raw), message);
   }
   return { file, definition: parsed.data };
 }

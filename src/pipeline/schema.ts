@@ -3,10 +3,10 @@
  * errors so a typo never silently drops a setting.
  */
 import { z } from 'zod';
-import { secretsSchema } from '../config/secrets.js';
+import { stepOverridesSchema, type LimitOverrides } from '../config/task-options.js';
 import { DURATION_EXPECTED, parseDuration } from '../config/units.js';
 import { isWholeReference } from '../workflows/template.js';
-import { MAX_LOST_ATTEMPTS_LIMIT } from '../workflows/shared.js';
+import { maxLostAttemptsSchema } from '../workflows/shared.js';
 
 const stepId = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'expected an id of letters, digits, "_" or "-" starting with a letter or "_"');
 
@@ -17,11 +17,15 @@ const duration = z.union([z.string(), z.number()]).transform((value, ctx) => {
   return z.NEVER;
 });
 
-const maxLostAttempts = z
-  .number()
-  .int(`expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`)
-  .min(0, `expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`)
-  .max(MAX_LOST_ATTEMPTS_LIMIT, `expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`);
+const maxLostAttempts = maxLostAttemptsSchema;
+
+/**
+ * A step's own limits and narrowed secrets: the options `stepOverridesSchema` names (config/task-options.ts), as
+ * written. They are checked with the task's declaration when the pipeline compiles, so errors name the task too.
+ */
+const stepOverrides = Object.fromEntries(Object.keys(stepOverridesSchema.shape).map((option) => [option, z.unknown().optional()])) as unknown as {
+  [K in keyof LimitOverrides]-?: z.ZodOptional<z.ZodType<LimitOverrides[K]>>;
+};
 
 /** What a fan-out runs over: a literal array, or one reference that renders to an array ("{{ steps.plan.output }}"). */
 const forEach = z.unknown().superRefine((value, ctx) => {
@@ -41,17 +45,11 @@ export const stepSchema = z.strictObject({
   forEach: forEach.optional(),
   onFailure: z.enum(['fail', 'continue']).optional(),
   summary: z.string().max(200).optional(),
-  // Per-step limit overrides: same syntax as task options; validated with the task's own options later.
-  compute: z.union([z.string(), z.number()]).optional(),
-  ram: z.union([z.string(), z.number()]).optional(),
-  timeout: z.union([z.string(), z.number()]).optional(),
-  maxRetries: z.number().int('expected an integer >= 0').min(0, 'expected an integer >= 0').max(100, 'at most 100').optional(),
+  ...stepOverrides,
   /** Attempts that may be lost to crashes, shutdowns and outages (apart from maxRetries). */
   maxLostAttempts: maxLostAttempts.optional(),
   /** More directories of the project for this step's task, as `HOST[::GUEST][:ro|:rw]` (read-only unless `:rw`). */
   mounts: z.array(z.string().min(1, 'expected HOST[::GUEST][:ro|:rw]')).optional(),
-  /** Narrows the task's secrets for this step (a subset of its names and hosts); can never widen them. */
-  secrets: secretsSchema.optional(),
 });
 export type StepDefinition = z.output<typeof stepSchema>;
 

@@ -15,7 +15,8 @@
  */
 import path from 'node:path';
 import type * as esbuild from 'esbuild';
-import { ConfinedReadError, isInside, readConfined, realPathOf } from './confined-read.js';
+import { isInside, readConfined, realPathOf } from './confined-read.js';
+import { ConfinedReadError } from './errors.js';
 
 const NAMESPACE = 'file';
 const RESOLVING = Symbol('resolving');

@@ -9,7 +9,8 @@
  */
 import { existsSync, realpathSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { ConfinedReadError, MAX_SOURCE_BYTES, readConfined } from './confined-read.js';
+import { MAX_SOURCE_BYTES, readConfined } from './confined-read.js';
+import { ConfinedReadError, PythonBundleError } from './errors.js';
 
 export interface PythonSource {
   entry: string;
@@ -24,7 +25,6 @@ const IMPORT = /^[ \t]*import[ \t]+([\w. \t,]+)/gm;
 // Names run across lines only inside parentheses: `from a import (x,\n y)`; otherwise the line ends them.
 const FROM_IMPORT = /^[ \t]*from[ \t]+(\.*)([\w.]*)[ \t]+import[ \t]+(?:\(([\w \t,\r\n]+)|([\w \t,]+))/gm;
 
-export class PythonBundleError extends Error {}
 
 export function collectPythonSource(absoluteEntry: string): PythonSource {
   const root = path.dirname(absoluteEntry);
@@ -40,7 +40,7 @@ export function collectPythonSource(absoluteEntry: string): PythonSource {
     try {
       text = readConfined(file, [zone], key);
     } catch (error) {
-      if (error instanceof ConfinedReadError) throw new PythonBundleError(`cannot read the task's files: ${error.message}`);
+      if (error instanceof ConfinedReadError) throw new PythonBundleError(`cannot read the task's files: ${error.message}`, error);
       throw error;
     }
     bytes += Buffer.byteLength(text);

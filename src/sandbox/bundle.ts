@@ -11,7 +11,8 @@ import { builtinModules } from 'node:module';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { confineToTask } from './bundle-confine.js';
-import { collectPythonSource, PythonBundleError } from './bundle-python.js';
+import { collectPythonSource } from './bundle-python.js';
+import { BundleError, PythonBundleError } from './errors.js';
 import type { Language } from './runtime/manifest.js';
 
 export interface TaskBundle {
@@ -37,13 +38,6 @@ export interface ProgramRecord {
 
 export const PROGRAM_LANGUAGES = ['javascript', 'typescript', 'python'] as const;
 export type ProgramLanguage = (typeof PROGRAM_LANGUAGES)[number];
-
-export class BundleError extends Error {
-  override readonly name = 'BundleError';
-  constructor(readonly file: string, readonly detail: string) {
-    super(`${file}: ${detail}`);
-  }
-}
 
 const SANDBOX_MODULES = ['capsule', '@capsule-run/sdk', 'fs', 'node:fs', 'fs/promises', 'node:fs/promises'];
 const EXTERNAL = new Set([...SANDBOX_MODULES, ...builtinModules]);
@@ -126,8 +120,8 @@ function bundlePython(file: string, absolute: string): TaskBundle {
   try {
     code = JSON.stringify(collectPythonSource(absolute));
   } catch (error) {
-    if (error instanceof PythonBundleError) throw new BundleError(file, error.message);
-    throw new BundleError(file, `cannot read the task's files: ${(error as Error).message}`);
+    if (error instanceof PythonBundleError) throw new BundleError(file, error.message, error);
+    throw new BundleError(file, `cannot read the task's files: ${(error as Error).message}`, error as Error);
   }
   return contentAddressed(code, file);
 }

@@ -6,6 +6,7 @@
  */
 import * as fs from 'node:fs';
 import path from 'node:path';
+import { ConfinedReadError } from './errors.js';
 
 const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 /**
@@ -15,7 +16,6 @@ const { O_RDONLY, O_NOFOLLOW, O_NONBLOCK } = fs.constants;
 export const MAX_SOURCE_BYTES = 64 * 1024 * 1024;
 const PROC_FD = process.platform === 'linux' && fs.existsSync('/proc/self/fd');
 
-export class ConfinedReadError extends Error {}
 
 /** Whether `target` (a real path) is `dir` or lies below it. */
 export function isInside(dir: string, target: string): boolean {

@@ -6,6 +6,7 @@
  */
 import { z } from 'zod';
 import { parseBoundedJson } from './bounded-json.js';
+import { firstIssue } from '../zod-issue.js';
 import type { DescribedTask, GuestFailure } from './guest/protocol.js';
 import { MAX_FAILURE_CHARS, MAX_RESULT_CHARS } from './host/wire-limits.js';
 
@@ -27,8 +28,8 @@ function parsed<T>(text: string, maxChars: number, schema: z.ZodType<T>, what: s
   if (!json.ok) return json.limit ? { ok: false, reason: `the task's ${what} cannot be returned: ${json.reason}`, limit: true } : { ok: false, reason: `its ${what} is malformed: ${json.reason}` };
   const checked = schema.safeParse(json.value);
   if (!checked.success) {
-    const issue = checked.error.issues[0]!;
-    return { ok: false, reason: `its ${what} is malformed: ${issue.path.join('.') || 'the value'}: ${issue.message}` };
+    const { field, message } = firstIssue(checked.error);
+    return { ok: false, reason: `its ${what} is malformed: ${field || 'the value'}: ${message}` };
   }
   return { ok: true, value: checked.data };
 }

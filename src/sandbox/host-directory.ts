@@ -12,6 +12,7 @@ import { FsFailure, Refused } from './host/grant-roots.js';
 import { GrantedFs } from './host/granted-fs.js';
 import { QuotaLedger } from './host/quota-ledger.js';
 import { FilePolicy, type GrantedPath } from './policy/file-policy.js';
+import { DirectoryAccessError } from './errors.js';
 
 export interface DirectoryEntry {
   /** Relative to the directory, with "/" between components. */
@@ -19,14 +20,6 @@ export interface DirectoryEntry {
   type: 'file' | 'directory' | 'other';
   /** Bytes, for files. */
   size: number;
-}
-
-/** A call that cannot be done: `code` is the errno name (ENOENT, EACCES, ENOSPC, ...), the message names the path as given. */
-export class DirectoryAccessError extends Error {
-  override readonly name = 'DirectoryAccessError';
-  constructor(readonly code: string, message: string) {
-    super(message);
-  }
 }
 
 /** A listing stops here: a tool's answer is no place for a million names. */

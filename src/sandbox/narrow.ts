@@ -9,35 +9,37 @@
  */
 import { formatPattern, intersectPatterns, parseHostPattern } from '../config/host-pattern.js';
 import { narrowSecrets } from '../config/secrets.js';
-import type { AllowedFile, ResolvedTaskOptions } from '../config/task-options.js';
+import { parseRelativePath } from '../config/guest-path.js';
+import { declaredFile, type AllowedFile, type grantCeiling, type ResolvedTaskOptions } from '../config/task-options.js';
 import type { NarrowedOption } from './envelope.js';
 import { narrower, within } from './policy/file-policy.js';
 
 type Narrowable = Exclude<keyof ResolvedTaskOptions, 'name' | 'maxRetries'>;
 type Narrower<K extends Narrowable> = (declared: ResolvedTaskOptions[K], caller: ResolvedTaskOptions[K]) => ResolvedTaskOptions[K];
 
-/** How each option is named in the record: the task-option names authors write. */
-const RECORDED_AS: Record<Narrowable, string> = {
-  fuel: 'compute',
-  ramBytes: 'ram',
-  timeoutMs: 'timeout',
-  allowedFiles: 'allowedFiles',
-  allowedHosts: 'allowedHosts',
-  envVariables: 'envVariables',
-  secrets: 'secrets',
-  maxResponseBytes: 'maxResponseSize',
-};
-
 const NARROWERS: { [K in Narrowable]: Narrower<K> } = {
-  fuel: Math.min,
-  ramBytes: Math.min,
-  timeoutMs: Math.min,
+  compute: Math.min,
+  ram: Math.min,
+  timeout: Math.min,
   allowedFiles: narrowFiles,
   allowedHosts: narrowHosts,
   envVariables: (declared, caller) => declared.filter((name) => caller.includes(name)),
   secrets: narrowSecrets,
-  maxResponseBytes: Math.min,
+  maxResponseSize: Math.min,
 };
+
+/**
+ * Options a caller resolved (a pipeline step's, carried in workflow input from the client) held against the most
+ * its task may be granted (config/task-options.ts: grantCeiling — what the file declares, else the project's
+ * defaults): the names of the grants they would widen. Budgets a step may set for itself.
+ */
+export function widenedGrants(carried: ResolvedTaskOptions, ceiling: ReturnType<typeof grantCeiling>): string[] {
+  const allowedFiles = ceiling.allowedFiles.map(declaredFile).flatMap((file) => {
+    const parsed = parseRelativePath(file.path);
+    return parsed.ok ? [{ path: parsed.path, mode: file.mode }] : [];
+  });
+  return narrowToCaller(carried, { ...carried, ...ceiling, allowedFiles }).narrowed.map((cut) => cut.option);
+}
 
 export function narrowToCaller(declared: ResolvedTaskOptions, caller: ResolvedTaskOptions): { options: ResolvedTaskOptions; narrowed: NarrowedOption[] } {
   const options = { ...declared };
@@ -45,7 +47,7 @@ export function narrowToCaller(declared: ResolvedTaskOptions, caller: ResolvedTa
   for (const key of Object.keys(NARROWERS) as Narrowable[]) {
     const granted = (NARROWERS[key] as Narrower<typeof key>)(declared[key], caller[key]);
     if (JSON.stringify(granted) !== JSON.stringify(declared[key])) {
-      narrowed.push({ option: RECORDED_AS[key], declared: recorded(declared[key]), granted: recorded(granted) });
+      narrowed.push({ option: key, declared: recorded(declared[key]), granted: recorded(granted) });
     }
     (options as Record<Narrowable, unknown>)[key] = granted;
   }

@@ -76,7 +76,7 @@ export function toEnvelope(options: ResolvedTaskOptions, result: JobResult, limi
   let outcome: { success: true; result: unknown } | { success: false; error: TaskError };
   switch (end.kind) {
     case 'timeout':
-      outcome = { success: false, error: error('timeout', `the task ran longer than its timeout of ${formatDuration(options.timeoutMs)} and was stopped`) };
+      outcome = { success: false, error: error('timeout', `the task ran longer than its timeout of ${formatDuration(options.timeout)} and was stopped`) };
       break;
     case 'aborted':
       outcome = { success: false, error: error('internal_error', 'the run was cancelled by its caller') };
@@ -92,9 +92,9 @@ export function toEnvelope(options: ResolvedTaskOptions, result: JobResult, limi
       const message = o.status === 'trapped' ? o.message : failure?.ok ? failure.value.message : '';
       const reply = o.status === 'returned' ? readRunReply(o.resultJson) : undefined;
       if (done.fuelExhausted) {
-        outcome = { success: false, error: error('fuel_exhausted', `the task used its whole fuel budget of ${options.fuel.toLocaleString('en-US')} units`) };
+        outcome = { success: false, error: error('fuel_exhausted', `the task used its whole fuel budget of ${options.compute.toLocaleString('en-US')} units`) };
       } else if (o.status !== 'returned' && (OUT_OF_MEMORY.test(message) || PYTHON_MEMORY_ERROR.test(message) || (o.status === 'trapped' && done.memoryAtCap))) {
-        outcome = { success: false, error: error('memory_exceeded', `the task needed more memory than its ram limit of ${formatBytes(options.ramBytes)} (${message})`) };
+        outcome = { success: false, error: error('memory_exceeded', `the task needed more memory than its ram limit of ${formatBytes(options.ram)} (${message})`) };
       } else if (reply) {
         outcome = reply.ok ? { success: true, result: reply.value.script && limits.scriptResult ? c.stdout : reply.value.result }
           : { success: false, error: reply.limit ? error('task_error', reply.reason) : malformed(reply.reason) };
@@ -121,9 +121,9 @@ export function toEnvelope(options: ResolvedTaskOptions, result: JobResult, limi
       duration_ms: Math.round(result.runMs),
       retries: 0,
       fuel_consumed: Math.max(0, fuel),
-      fuel_limit: options.fuel,
+      fuel_limit: options.compute,
       ram_used: ram,
-      ram_limit: options.ramBytes,
+      ram_limit: options.ram,
       host_requests: c.hostRequests,
       denials: c.denials,
       stdout: c.stdout,

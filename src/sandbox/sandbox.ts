@@ -8,15 +8,17 @@ import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { MountError } from '../config/mounts.js';
+import { MountError, TaskOptionsError } from '../config/errors.js';
+import { SandboxBusyError } from './errors.js';
 import { capsuleCacheDir } from '../config/paths.js';
 import { loadSecretValues, type SecretSource } from '../config/dotenv.js';
-import { BUILTIN_DEFAULTS, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults, TaskOptionsError } from '../config/task-options.js';
+import { BUILTIN_DEFAULTS, grantCeiling, parseDeclaration, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
 import { COMPUTE_LEVELS, formatBytes, formatDuration, parseBytes } from '../config/units.js';
+import { PromiseCache } from '../promise-cache.js';
 import { jsonValueProblem } from './bounded-json.js';
 import { taskLanguage, type TaskBundle } from './bundle.js';
 import type { DirectoryQuota } from './directory-quota.js';
-import type { Envelope } from './envelope.js';
+import type { Envelope, NarrowedOption } from './envelope.js';
 import { EgressServer, type EgressOptions } from './egress/egress-server.js';
 import { openRunEdge, variableHoldingSecret, type EdgeContext } from './egress/run-edge.js';
 import { PlaceholderKey } from './egress/run-secrets.js';
@@ -25,10 +27,11 @@ import type { DescribedTask, TaskContext, WithoutMain } from './guest/protocol.j
 import { withoutHostPaths } from './host-paths.js';
 import { shortenListed } from './host/wire-limits.js';
 import type { GuestEvent, GuestJob } from './host/protocol.js';
+import { widenedGrants } from './narrow.js';
 import { invalidTaskEnvelope, toEnvelope } from './outcome.js';
 import { ThreadPool } from './pool.js';
 import { grantsFor, listedEnvironment, runGrants } from './run-grants.js';
-import { normaliseRelative } from './policy/file-policy.js';
+import { normaliseRelative } from '../config/guest-path.js';
 import { type RunProgress, startProgress } from './run-progress.js';
 import { bundleForThread, writeContentAddressed } from './runtime/host-script.js';
 import { LANGUAGE_NAMES, WASM_PAGE_BYTES, type Language } from './runtime/manifest.js';
@@ -67,11 +70,6 @@ export interface SandboxOptions {
   observer?: RunObserver;
 }
 
-/** Reading a task file's options ran into the wall-clock backstop although its code stayed within its fuel. */
-export class SandboxBusyError extends Error {
-  override readonly name = 'SandboxBusyError';
-}
-
 export interface RunRequest {
   bundle: TaskBundle;
   /** Task name (its `name` option) or export name. Default "main". */
@@ -79,6 +77,14 @@ export interface RunRequest {
   args?: unknown[];
   /** Where relative allowedFiles resolve: the directory the command runs in. */
   baseDir: string;
+  /**
+   * A task file's options as its caller resolved them (a pipeline step: once, by the client that compiled the
+   * pipeline). The run uses exactly these, once held to the most the task may be granted (its file's declaration,
+   * else `defaults`): a step narrows grants, never widens them. Without them, the sandbox resolves the declaration
+   * with `defaults` and `overrides`.
+   */
+  resolved?: ResolvedTaskOptions;
+  /** capsule.toml [tasks]: for the task when `options` is absent, and for every sub-task it calls. */
   defaults?: TaskDefaults;
   overrides?: LimitOverrides;
   /**
@@ -146,11 +152,11 @@ const DEFAULT_RAM_BYTES = (() => {
 })();
 
 export class Sandbox {
-  private readonly described = new Map<string, Promise<DescribedTask[]>>();
+  private readonly described = new PromiseCache<string, DescribedTask[]>();
   /** Resolved options by bundle and context: a fan-out runs the same task hundreds of times. */
   private readonly resolved = new Map<string, Map<string, ResolvedTaskOptions>>();
   /** Runtimes the pool's threads have: the ones created with, then each other language from its first task. */
-  private readonly runtimes = new Map<Language, Promise<Runtime>>();
+  private readonly runtimes = new PromiseCache<Language, Runtime>();
 
   private constructor(
     private readonly pool: ThreadPool,
@@ -188,7 +194,7 @@ export class Sandbox {
       options.describeBackstopMs ?? DESCRIBE_LIMITS.backstopMs,
       options.observer,
     );
-    for (const runtime of runtimes) sandbox.runtimes.set(runtime.language, Promise.resolve(runtime));
+    for (const runtime of runtimes) void sandbox.runtimes.get(runtime.language, async () => runtime);
     return sandbox;
   }
 
@@ -240,26 +246,16 @@ export class Sandbox {
 
   /** Loads a language's runtime (building it once per version) into the pool's threads. */
   private ensureLanguage(language: Language): Promise<Runtime> {
-    let entry = this.runtimes.get(language);
-    if (!entry) {
-      entry = loadRuntime(language, this.report).then((runtime) => {
-        this.pool.addRuntime(language, runtimeInit(runtime));
-        return runtime;
-      });
-      this.runtimes.set(language, entry);
-      entry.catch(() => this.runtimes.delete(language));
-    }
-    return entry;
+    return this.runtimes.get(language, async () => {
+      const runtime = await loadRuntime(language, this.report);
+      this.pool.addRuntime(language, runtimeInit(runtime));
+      return runtime;
+    });
   }
 
+  /** What the bundle's tasks declare, read once per bundle in a capability-less guest. */
   private describeRaw(bundle: TaskBundle): Promise<DescribedTask[]> {
-    let entry = this.described.get(bundle.sha256);
-    if (!entry) {
-      entry = this.describeInGuest(bundle);
-      this.described.set(bundle.sha256, entry);
-      entry.catch(() => this.described.delete(bundle.sha256));
-    }
-    return entry;
+    return this.described.get(bundle.sha256, () => this.describeInGuest(bundle));
   }
 
   private async describeInGuest(bundle: TaskBundle): Promise<DescribedTask[]> {
@@ -308,29 +304,9 @@ export class Sandbox {
     throw new TaskOptionsError(bundle.entryFile, undefined, undefined, `cannot load the task file: ${why}${hint}`);
   }
 
-  /** A task file's task: its declaration, validated (with the request's defaults and overrides). */
-  private async declaredTask(request: RunRequest, taskName: string): Promise<FoundTask> {
-    if (request.options !== undefined) {
-      return { ok: false, envelope: invalidTaskEnvelope(taskName, `${request.bundle.entryFile}: options replace declarations only for code given as text; a task file's options are what it declares`) };
-    }
-    let tasks: ReadonlyMap<string, ResolvedTaskOptions>;
-    try {
-      tasks = await this.describe(request.bundle, { baseDir: request.baseDir, defaults: request.defaults, overrides: request.overrides });
-    } catch (error) {
-      if (error instanceof TaskOptionsError) return { ok: false, envelope: invalidTaskEnvelope(taskName, error.message) };
-      throw error;
-    }
-    const raw = await this.describeRaw(request.bundle);
-    const byExport = raw.find((t) => t.exportName === taskName);
-    const exportTaskName = byExport ? resolveTaskName(byExport.options) : undefined;
-    const declared = tasks.get(taskName) ?? (exportTaskName === undefined ? undefined : tasks.get(exportTaskName));
-    if (!declared) {
-      return { ok: false, envelope: invalidTaskEnvelope(taskName, `${request.bundle.entryFile}: no task named "${taskName}" (tasks: ${[...tasks.keys()].join(', ')})`) };
-    }
-    return { ok: true, options: declared };
-  }
-
   /**
+   * One run, job by job: resolve (which task, with which options), grant (what this run may use), then bind and
+   * execute it in a thread and turn its fate into the envelope. A refusal at any job is an invalid_task envelope.
    * Every envelope leaves here, with host directories hidden (a sub-task's envelope is its caller's value).
    * `caller`: for a sub-task, the options its caller runs with (it gets at most those); `parent`: the caller's watch.
    */
@@ -338,7 +314,7 @@ export class Sandbox {
     const watch = this.observer?.runStarted({ task: request.task ?? 'main', language: taskLanguage(request.bundle.entryFile), depth, parent });
     let envelope: Envelope;
     try {
-      envelope = withoutHostPaths(await this.runChecked(request, depth, caller, watch), request.baseDir);
+      envelope = withoutHostPaths(await this.plannedAndExecuted(request, depth, caller, watch), request.baseDir);
     } catch (error) {
       watch?.failed(error);
       throw error;
@@ -347,16 +323,55 @@ export class Sandbox {
     return envelope;
   }
 
-  private async runChecked(request: RunRequest, depth: number, caller: ResolvedTaskOptions | undefined, watch: RunWatch | undefined): Promise<Envelope> {
-    const taskName = request.task ?? 'main';
+  private async plannedAndExecuted(request: RunRequest, depth: number, caller: ResolvedTaskOptions | undefined, watch: RunWatch | undefined): Promise<Envelope> {
     const argsProblem = jsonValueProblem(request.args ?? []);
-    if (argsProblem) return invalidTaskEnvelope(taskName, `the task's arguments cannot be sent to the sandbox: ${argsProblem}`);
-    const found = request.bundle.program !== undefined ? programTask(request, taskName) : await this.declaredTask(request, taskName);
-    if (!found.ok) return found.envelope;
-    const declared = found.options;
-    if (depth > this.maxSubtaskDepth) {
-      return invalidTaskEnvelope(declared.name, `sub-tasks nest deeper than ${this.maxSubtaskDepth} levels`);
+    const planned = argsProblem !== undefined
+      ? invalidTaskEnvelope(request.task ?? 'main', `the task's arguments cannot be sent to the sandbox: ${argsProblem}`)
+      : await this.resolve(request).then((options) => ('execution' in options ? options : this.grant(request, options, depth, caller)));
+    return 'execution' in planned ? planned : this.execute(request, planned, depth, watch);
+  }
+
+  /**
+   * The task the request names, with its options: the ones its caller resolved (a pipeline step, from workflow
+   * input) once checked against the file's declaration, else resolved here from it (capsule exec, a sub-task).
+   */
+  private async resolve(request: RunRequest): Promise<ResolvedTaskOptions | Envelope> {
+    const taskName = request.task ?? 'main';
+    const file = request.bundle.entryFile;
+    const language = taskLanguage(file);
+    try {
+      // A program's task: the caller's options under the task's name; the code's declarations are never read. (A
+      // program that calls one of its own tasks by name gets the same options, cut to its caller's like any sub-task.)
+      if (request.bundle.program !== undefined) return resolveProgramOptions(request.options, taskName, request);
+      if (request.options !== undefined) {
+        return invalidTaskEnvelope(taskName, `${file}: options replace declarations only for code given as text; a task file's options are what it declares`);
+      }
+      const described = await this.describeRaw(request.bundle);
+      const entry = findTask(described, taskName);
+      if (request.resolved === undefined) {
+        const tasks = await this.describe(request.bundle, { baseDir: request.baseDir, defaults: request.defaults, overrides: request.overrides });
+        const name = entry === undefined ? taskName : declaredName(entry.options);
+        const options = name === undefined ? undefined : tasks.get(name);
+        return options ?? invalidTaskEnvelope(taskName, `${file}: no task named "${taskName}" (tasks: ${[...tasks.keys()].join(', ')})`);
+      }
+      if (entry === undefined) return invalidTaskEnvelope(taskName, `${file}: no task named "${taskName}" (tasks: ${described.map((t) => declaredName(t.options)).join(', ')})`);
+      const declared = parseDeclaration(entry.options, file, language);
+      const carried = request.resolved;
+      if (carried.name !== declared.name) return invalidTaskEnvelope(taskName, `${file}: the step's options are for task "${carried.name}", but "${taskName}" is task "${declared.name}"`);
+      const widened = widenedGrants(carried, grantCeiling(declared, request.defaults));
+      if (widened.length > 0) {
+        return invalidTaskEnvelope(declared.name, `${file}: task "${declared.name}": the step's options grant more ${widened.join(', ')} than the task file declares; a step can only narrow what its task declares`);
+      }
+      return carried;
+    } catch (error) {
+      if (error instanceof TaskOptionsError) return invalidTaskEnvelope(taskName, error.message);
+      throw error;
     }
+  }
+
+  /** What this run may use: the options plus its mounts, cut to its caller's; its memory floor; the variables it lists. */
+  private async grant(request: RunRequest, declared: ResolvedTaskOptions, depth: number, caller: ResolvedTaskOptions | undefined): Promise<RunPlan | Envelope> {
+    if (depth > this.maxSubtaskDepth) return invalidTaskEnvelope(declared.name, `sub-tasks nest deeper than ${this.maxSubtaskDepth} levels`);
     let granted: ReturnType<typeof runGrants>;
     try {
       granted = runGrants(declared, request.mounts ?? [], request.baseDir, caller);
@@ -365,22 +380,28 @@ export class Sandbox {
       throw error;
     }
     const { options, narrowed } = granted;
-    const language = taskLanguage(request.bundle.entryFile);
+    const file = request.bundle.entryFile;
+    const language = taskLanguage(file);
     // Checked per run, not when the file is described: one task's too-small `ram` must not refuse its siblings.
     const floor = (await this.ensureLanguage(language)).manifest.initialMemoryPages * WASM_PAGE_BYTES;
-    if (options.ramBytes < floor) {
-      const why = options.ramBytes < declared.ramBytes ? `${formatBytes(options.ramBytes)}, all its caller has,` : formatBytes(options.ramBytes);
+    if (options.ram < floor) {
+      const why = options.ram < declared.ram ? `${formatBytes(options.ram)}, all its caller has,` : formatBytes(options.ram);
       return invalidTaskEnvelope(
         options.name,
-        `${request.bundle.entryFile}: task "${options.name}": option "ram": ${why} is below what the ${LANGUAGE_NAMES[language]} runtime starts with (${formatBytes(floor)}); use at least "${Math.ceil(floor / MIB)}MB"`,
+        `${file}: task "${options.name}": option "ram": ${why} is below what the ${LANGUAGE_NAMES[language]} runtime starts with (${formatBytes(floor)}); use at least "${Math.ceil(floor / MIB)}MB"`,
       );
     }
-    const { listed: listedEnv, unset: unsetEnv } = listedEnvironment(options.envVariables, request.env ?? process.env);
-    const holding = variableHoldingSecret(listedEnv, options.secrets, this.edge.secretValue);
+    const { listed, unset } = listedEnvironment(options.envVariables, request.env ?? process.env);
+    const holding = variableHoldingSecret(listed, options.secrets, this.edge.secretValue);
     if (holding) {
-      return invalidTaskEnvelope(options.name, `${request.bundle.entryFile}: task "${options.name}": envVariables "${holding.variable}" holds the value of secret "${holding.secret}" on this host, which would put the secret in the guest: remove it from envVariables`);
+      return invalidTaskEnvelope(options.name, `${file}: task "${options.name}": envVariables "${holding.variable}" holds the value of secret "${holding.secret}" on this host, which would put the secret in the guest: remove it from envVariables`);
     }
+    return { options, narrowed, declaredSecrets: Object.keys(declared.secrets), language, listedEnv: listed, unsetEnv: unset };
+  }
 
+  /** Binds the run (lifetime, network edge, sub-tasks, progress), runs it on a thread and makes its envelope. */
+  private async execute(request: RunRequest, plan: RunPlan, depth: number, watch: RunWatch | undefined): Promise<Envelope> {
+    const { options, narrowed } = plan;
     // Children die with their parent: a sub-task never outlives the run that called it.
     const lifetime = new AbortController();
     // Each sub-task this run calls listens to it (and stops listening when it ends): a fan-out of children is
@@ -395,7 +416,7 @@ export class Sandbox {
     const edge = openRunEdge(this.edge, { options, report: (event) => timeline.push(shortenListed(event)) });
     // A declared secret without a value here (or cut for a sub-task) is absent in the guest, as an unset listed
     // variable is: reading it is no denial.
-    unsetEnv.push(...Object.keys(declared.secrets).filter((name) => !(name in edge.environment)));
+    const unsetEnv = [...plan.unsetEnv, ...plan.declaredSecrets.filter((name) => !(name in edge.environment))];
     const context = request.context ?? standaloneContext();
     const inherited = {
       baseDir: request.baseDir, defaults: request.defaults, env: request.env, mounts: request.mounts, context,
@@ -406,14 +427,14 @@ export class Sandbox {
     );
     const progress = startProgress(request.onProgress);
     // A program's entry run (not the sub-tasks it calls by name) starts at its `main`.
-    const program = request.bundle.program !== undefined && depth === 0 && taskName === 'main' ? { withoutMain: request.withoutMain ?? 'invalid_task' } : undefined;
+    const program = request.bundle.program !== undefined && depth === 0 && (request.task ?? 'main') === 'main' ? { withoutMain: request.withoutMain ?? 'invalid_task' } : undefined;
     try {
       const job: Omit<GuestJob, 'id'> = {
-        language,
+        language: plan.language,
         source: request.bundle.code,
-        request: { mode: 'run', task: options.name, args: request.args ?? [], env: { ...listedEnv, ...edge.environment }, unsetEnv, ...(program === undefined ? {} : { program }) },
-        fuel: options.fuel,
-        ramBytes: options.ramBytes,
+        request: { mode: 'run', task: options.name, args: request.args ?? [], env: { ...plan.listedEnv, ...edge.environment }, unsetEnv, ...(program === undefined ? {} : { program }) },
+        fuel: options.compute,
+        ramBytes: options.ram,
         outputCapBytes: this.outputCapBytes,
         files: grantsFor(options, request.baseDir, (request.excludedPaths ?? []).map(normaliseRelative)),
         quotas: (request.quotas ?? []).map((quota) => quota.grant),
@@ -425,7 +446,7 @@ export class Sandbox {
         timeline.push(event);
         progress.onEvent(event);
       };
-      const result = await this.pool.execute(job, { timeoutMs: options.timeoutMs, signal: lifetime.signal, nested: depth > 0, onEvent });
+      const result = await this.pool.execute(job, { timeoutMs: options.timeout, signal: lifetime.signal, nested: depth > 0, onEvent });
       const envelope = toEnvelope(options, { ...result, events: [...timeline] }, { outputCapBytes: this.outputCapBytes, scriptResult: program?.withoutMain === 'script' });
       return edge.redact(narrowed.length === 0 ? envelope : { ...envelope, execution: { ...envelope.execution, narrowed } });
     } finally {
@@ -438,6 +459,27 @@ export class Sandbox {
   }
 }
 
+/** A run that may start: its options (mounts added, cut to its caller's), what was cut, and its environment. */
+interface RunPlan {
+  options: ResolvedTaskOptions;
+  narrowed: NarrowedOption[];
+  /** Every secret the task declares, cut or not: those without a value here are absent in the guest, not denied. */
+  declaredSecrets: string[];
+  language: Language;
+  listedEnv: Record<string, string>;
+  unsetEnv: string[];
+}
+
+/** The declaration a request names: by its task name, else by its export name. */
+function findTask(described: DescribedTask[], name: string): DescribedTask | undefined {
+  return described.find((t) => declaredName(t.options) === name) ?? described.find((t) => t.exportName === name);
+}
+
+function declaredName(options: unknown): string | undefined {
+  const name = (options as { name?: unknown } | null)?.name;
+  return typeof name === 'string' ? name : undefined;
+}
+
 const NO_TASKS_ADVICE: Record<Language, string> = {
   js: 'export at least one task({ name, ... }, fn)',
   python: 'decorate at least one function with @task (from capsule import task)',
@@ -448,26 +490,6 @@ function standaloneContext(): TaskContext {
   return { workflowId: null, runId: null, stepId: null, attempt: 1, idempotencyKey: randomUUID().replaceAll('-', '') };
 }
 
-type FoundTask = { ok: true; options: ResolvedTaskOptions } | { ok: false; envelope: Envelope };
-
-/**
- * A program's task: the caller's options under the task's name; the code's declarations are never read. (A program
- * that calls one of its own tasks by name gets the same options, cut to its caller's like any sub-task.)
- */
-function programTask(request: RunRequest, taskName: string): FoundTask {
-  try {
-    return { ok: true, options: resolveProgramOptions(request.options, taskName, request) };
-  } catch (error) {
-    if (error instanceof TaskOptionsError) return { ok: false, envelope: invalidTaskEnvelope(taskName, error.message) };
-    throw error;
-  }
-}
-
 function runtimeInit(runtime: Runtime) {
   return { glueUrl: runtime.glueUrl, modules: runtime.modules, initialMemoryPages: runtime.manifest.initialMemoryPages };
-}
-
-function resolveTaskName(options: unknown): string | undefined {
-  const name = (options as { name?: unknown } | null)?.name;
-  return typeof name === 'string' ? name : undefined;
 }

@@ -16,7 +16,8 @@
 import { createHash } from 'node:crypto';
 import type * as esbuild from 'esbuild';
 import { resolveTaskOptions, type ResolvedTaskOptions, type TaskDefaults, type TaskOptionsInput } from '../config/task-options.js';
-import { BundleError, contentAddressed, esbuildBundle, isExternal, type ProgramLanguage, type ProgramRecord, type TaskBundle } from './bundle.js';
+import { contentAddressed, esbuildBundle, isExternal, type ProgramLanguage, type ProgramRecord, type TaskBundle } from './bundle.js';
+import { BundleError } from './errors.js';
 import { PROGRAM_MAIN_EXPORT } from './guest/protocol.js';
 
 export interface ProgramSource {

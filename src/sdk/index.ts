@@ -4,6 +4,7 @@
  * these imports resolve to the sandbox's implementation (src/sandbox/guest/sdk.ts). This module gives authors
  * their types, and a clear error if a task file is run outside Capsule by mistake.
  */
+import type { TaskOptionsInput } from '../config/task-options.js';
 import type { Envelope } from '../sandbox/envelope.js';
 import type { TaskContext } from '../sandbox/guest/protocol.js';
 
@@ -11,35 +12,8 @@ export type { TaskContext };
 
 export type ComputeLevel = 'LOW' | 'MEDIUM' | 'HIGH' | 'low' | 'medium' | 'high';
 
-export interface TaskOptions {
-  /** Required. The entry task is the one named "main" unless another is chosen. */
-  name: string;
-  /** Fuel: "LOW" = 100,000,000, "MEDIUM" = 2,000,000,000 (default), "HIGH" = 50,000,000,000, or a positive integer. */
-  compute?: ComputeLevel | (string & {}) | number;
-  /** Memory cap: "512KB", "64MB", "1GB" (binary units) or bytes. Default "256MB". */
-  ram?: string | number;
-  /** Wall-clock limit: "500ms", "30s", "2m" or milliseconds. Default "60s". */
-  timeout?: string | number;
-  /** Retries in pipelines (an integer >= 0). Default 0. */
-  maxRetries?: number;
-  /** Directories the task may use, relative to the directory Capsule runs in; a string is read-only. */
-  allowedFiles?: (string | { path: string; mode?: 'read-only' | 'read-write' })[];
-  /**
-   * Hosts the task may fetch from: "api.example.com", "*.example.org", "api.example.com:8443", "[2001:db8::1]".
-   * Empty: no network. Loopback and private addresses only when listed literally with their port ("127.0.0.1:8080").
-   */
-  allowedHosts?: string[];
-  /** Host environment variables the task can see in process.env. */
-  envVariables?: string[];
-  /**
-   * Secrets and the hosts their values may be sent to: `{ OPENAI_API_KEY: ["api.openai.com"] }`. process.env holds
-   * a placeholder; Capsule puts the real value in request headers to those hosts only. Values come from the
-   * worker's environment or `.env`/`.env.local`, never from the task or its input.
-   */
-  secrets?: Record<string, string[]>;
-  /** Cap on each HTTP response body: "10MB" (default), "512KB" or bytes. */
-  maxResponseSize?: string | number;
-}
+/** What `task()` takes: the one declaration of task options (src/config/task-options.ts), as authors write them. */
+export type TaskOptions = TaskOptionsInput;
 
 /** Calling a task from inside another task runs it as a sub-task in its own sandbox and resolves to its envelope. */
 export type TaskFunction<A extends unknown[]> = (...args: A) => Promise<Envelope>;

@@ -6,10 +6,10 @@
  * goes on.
  */
 import { ApplicationFailure, CancellationScope, CancelledFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
-import { attemptsText, failureCause, failureReason, runTask, type StepRun } from './run-task.js';
-import { PIPELINE_FAILED, type PipelineInput, type PipelineResult, type StepRecord, type StepSpec } from './shared.js';
+import { runStep, type StepRun } from './run-step.js';
+import { checkContract, INVALID_PIPELINE, PIPELINE_FAILED, pipelineInputSchema, type PipelineInput, type PipelineResult, type StepRecord, type StepSpec } from './shared.js';
 import { oversize } from './sizes.js';
-import { pendingRecord, summarizeStep } from './summary.js';
+import { attemptsText, failureCause, failureReason, pendingRecord, summarizeStep } from './summary.js';
 import { renderTemplate, type TemplateScope } from './template.js';
 import { Tracker } from './tracker.js';
 
@@ -18,7 +18,8 @@ interface StepOutcome {
   failed: StepRecord | undefined;
 }
 
-export async function pipeline(input: PipelineInput): Promise<PipelineResult> {
+export async function pipeline(raw: PipelineInput): Promise<PipelineResult> {
+  const input = checkContract(pipelineInputSchema, raw, 'pipeline input');
   const tracker = new Tracker(input.name, input.searchAttributes);
   const outputs: Record<string, unknown> = {};
   const finished = new Map<string, Promise<void>>();
@@ -134,7 +135,7 @@ async function runTracked(input: PipelineInput, step: StepSpec, args: unknown[],
   const base = { id, step: step.id, ...(index === undefined ? {} : { index }) };
   tracker.set(pendingRecord(base, 'running'));
   try {
-    const run = await runTask(input, step.task, args, { ...base, ...summary(step) });
+    const run = await runStep(input, step.task, args, { ...base, ...summary(step) });
     tracker.set(run.record);
     return run;
   } catch (error) {
@@ -155,11 +156,11 @@ function topologicalOrder(steps: StepSpec[]): StepSpec[] {
   const visit = (step: StepSpec): void => {
     const seen = state.get(step.id);
     if (seen === 'done') return;
-    if (seen === 'visiting') throw ApplicationFailure.nonRetryable(`step "${step.id}" depends on itself through a cycle`, 'InvalidPipeline');
+    if (seen === 'visiting') throw ApplicationFailure.nonRetryable(`step "${step.id}" depends on itself through a cycle`, INVALID_PIPELINE);
     state.set(step.id, 'visiting');
     for (const dep of step.dependsOn) {
       const target = byId.get(dep);
-      if (target === undefined) throw ApplicationFailure.nonRetryable(`step "${step.id}" depends on unknown step "${dep}"`, 'InvalidPipeline');
+      if (target === undefined) throw ApplicationFailure.nonRetryable(`step "${step.id}" depends on unknown step "${dep}"`, INVALID_PIPELINE);
       visit(target);
     }
     state.set(step.id, 'done');

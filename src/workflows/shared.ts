@@ -1,24 +1,40 @@
 /**
- * Names and I/O types shared by the client, the worker, activities and workflow code. Workflow code imports this
- * module, so it must stay free of Node built-ins and of anything non-deterministic.
+ * The workflow contract: names, schemas and I/O types shared by the client, the worker, activities and workflow
+ * code. The inputs that cross a boundary (the workflow's input, the activity's input) are zod schemas checked where
+ * they arrive (workflows/pipeline.ts and steps.ts, activities/run-task.ts); search attributes, the memo key, the
+ * progress query and the failure types are defined here once. Workflow code imports this module, so it stays free
+ * of Node built-ins and of anything non-deterministic.
  */
-import type { Envelope, ErrorType, TaskError } from '../sandbox/envelope.js';
-import type { LimitOverrides, TaskDefaults } from '../config/task-options.js';
+import { ApplicationFailure, defineSearchAttributeKey } from '@temporalio/common';
+import { z } from 'zod';
+import { firstIssue } from '../zod-issue.js';
+import type { ResolvedTaskOptions, TaskDefaults } from '../config/task-options.js';
+import type { TaskBundle } from '../sandbox/bundle.js';
+import { envelopeSchema, errorTypeSchema, type Envelope, type TaskError } from '../sandbox/envelope.js';
 
 export const DEFAULT_TASK_QUEUE = 'capsule';
 export const DEFAULT_NAMESPACE = 'default';
 export const PIPELINE_WORKFLOW = 'pipeline';
 
-/** Search attributes Capsule writes; the dev server registers them at start (see src/client/dev-server.ts). */
-export const SEARCH_ATTRIBUTES = {
-  CapsulePipeline: 'Keyword',
-  CapsuleStatus: 'Keyword',
-  CapsuleFailedStep: 'Keyword',
-  CapsuleFuel: 'Int',
+/** The search attributes Capsule writes (typed keys for workflow code); the dev server registers them at start. */
+export const SEARCH_ATTRIBUTE_KEYS = {
+  pipeline: defineSearchAttributeKey('CapsulePipeline', 'KEYWORD'),
+  status: defineSearchAttributeKey('CapsuleStatus', 'KEYWORD'),
+  failedStep: defineSearchAttributeKey('CapsuleFailedStep', 'KEYWORD'),
+  fuel: defineSearchAttributeKey('CapsuleFuel', 'INT'),
 } as const;
+/** The same attributes as `temporal operator search-attribute create` and `start-dev --search-attribute` name them. */
+export const SEARCH_ATTRIBUTES: Readonly<Record<string, 'Keyword' | 'Int'>> = Object.fromEntries(
+  Object.values(SEARCH_ATTRIBUTE_KEYS).map((key) => [key.name, key.type === 'INT' ? 'Int' : 'Keyword']),
+);
+
+/** The memo key a workflow's totals and counts are written under (shown as JSON in the Web UI). */
+export const MEMO_KEY = 'capsule';
 
 /** Failure type of a pipeline that stopped because a step failed; its details hold the PipelineResult. */
 export const PIPELINE_FAILED = 'PipelineFailed';
+/** Failure type of a workflow whose input breaks this contract (a hand-made input, a cycle, an unknown task key). */
+export const INVALID_PIPELINE = 'InvalidPipeline';
 
 /**
  * The largest value (step input, step result, workflow input with its task bundles, pipeline output) Capsule
@@ -27,53 +43,46 @@ export const PIPELINE_FAILED = 'PipelineFailed';
  */
 export const MAX_VALUE_BYTES = 64 * 1024 * 1024;
 
-/** Code of one task file, content-addressed so the history shows exactly what ran. */
-export interface BundleRef {
-  sha256: string;
-  code: string;
-  /** The task file as the client saw it (for messages only). */
-  entryFile: string;
-}
+/** Upper bound for maxLostAttempts anywhere it is set (a typo of 10000 must not mean "retry for days"). */
+export const MAX_LOST_ATTEMPTS_LIMIT = 1000;
+const lostAttemptsExpected = `expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`;
+export const maxLostAttemptsSchema = z.number().int(lostAttemptsExpected).min(0, lostAttemptsExpected).max(MAX_LOST_ATTEMPTS_LIMIT, lostAttemptsExpected);
 
-/** Everything a worker needs to run one exported task of a bundle, with limits the client already resolved. */
-export interface TaskRef {
-  bundle: string; // sha256 key into the input's bundles
+/**
+ * One task of a step as the workflow input carries it: the bundle by sha256, the export to run, and its options as
+ * the client resolved them, once (declaration, capsule.toml defaults, step overrides); the worker runs with exactly
+ * these, after checking that they grant nothing the task file does not declare.
+ */
+export const taskRefSchema = z.strictObject({
+  /** sha256 key into the input's bundles. */
+  bundle: z.string().regex(/^[0-9a-f]{64}$/, 'expected a sha256'),
   /** Export name in the task file ("main" by default). */
-  task: string;
-  /** Resolved timeout and retries (after capsule.toml defaults and step overrides): they set the activity options. */
-  timeoutMs: number;
-  /** The task's own failed runs (task_error, timeout, internal_error) that are retried. */
-  maxRetries: number;
+  task: z.string().min(1),
+  /** Checked in full where it is used, by the activity (config/task-options.ts: resolvedTaskOptionsSchema needs Node). */
+  options: z.custom<ResolvedTaskOptions>((value) => typeof value === 'object' && value !== null && typeof (value as { name?: unknown }).name === 'string', 'expected resolved task options'),
   /** Attempts that left no result (worker died or shut down, heartbeat stopped, server lost the task) that are retried. */
-  maxLostAttempts: number;
-  overrides?: LimitOverrides;
+  maxLostAttempts: maxLostAttemptsSchema,
   /** Mounts (`HOST[::GUEST][:ro|:rw]`, relative to the run's base directory): the step's own and the command's. */
-  mounts?: string[];
-  /** How the Web UI names the task and its resolved limits (formatted by the client, which has the unit helpers). */
-  display?: TaskDisplay;
-}
+  mounts: z.array(z.string()).optional(),
+});
+export type TaskRef = z.infer<typeof taskRefSchema>;
 
-export interface TaskDisplay {
-  /** The name the task declares (`task({ name })`), which the envelope reports as task_name. */
-  name: string;
-  /** e.g. "compute LOW, ram 64MB, timeout 20s". */
-  limits: string;
-}
+/** A task file's code, content-addressed so the history shows exactly what ran (the sandbox's TaskBundle). */
+export type BundleRef = TaskBundle;
 
 /** Activity retry/heartbeat knobs a pipeline may set (durations in milliseconds). */
-export interface RetryTuning {
-  initialIntervalMs: number;
-  backoffCoefficient: number;
-  maximumIntervalMs: number;
-  heartbeatTimeoutMs: number;
+export const retryTuningSchema = z.strictObject({
+  initialIntervalMs: z.number().int().positive(),
+  backoffCoefficient: z.number().min(1),
+  maximumIntervalMs: z.number().int().positive(),
+  heartbeatTimeoutMs: z.number().int().positive(),
   /** Lost attempts each step may have (a step's own `maxLostAttempts` wins). */
-  maxLostAttempts: number;
-}
+  maxLostAttempts: maxLostAttemptsSchema,
+});
+export type RetryTuning = z.infer<typeof retryTuningSchema>;
 
 /** Lost attempts a step may have unless the step, the pipeline or capsule.toml says otherwise. */
 export const DEFAULT_MAX_LOST_ATTEMPTS = 10;
-/** Upper bound for maxLostAttempts anywhere it is set (a typo of 10000 must not mean "retry for days"). */
-export const MAX_LOST_ATTEMPTS_LIMIT = 1000;
 
 export const DEFAULT_RETRY_TUNING: RetryTuning = {
   initialIntervalMs: 1000,
@@ -85,62 +94,77 @@ export const DEFAULT_RETRY_TUNING: RetryTuning = {
   maxLostAttempts: DEFAULT_MAX_LOST_ATTEMPTS,
 };
 
+const bundleSchema = z.strictObject({ sha256: z.string(), code: z.string(), entryFile: z.string() });
+
 /** What the client hands any Capsule workflow: bundles by sha256 plus the run context the activity needs. */
-export interface RunContext {
-  bundles: Record<string, BundleRef>;
+export const runContextSchema = z.object({
+  bundles: z.record(z.string(), bundleSchema),
   /** Directory relative allowedFiles resolve against (the client's working directory). */
-  baseDir: string;
-  /** capsule.toml [tasks] as the client read it, so every worker applies the same defaults. */
-  defaults: TaskDefaults;
-  retry: RetryTuning;
+  baseDir: z.string(),
+  /** capsule.toml [tasks] as the client read it: the sub-tasks a step calls resolve their options with them. */
+  defaults: z.custom<TaskDefaults>((value) => typeof value === 'object' && value !== null && !Array.isArray(value), 'expected an object'),
+  retry: retryTuningSchema,
   /** True when the server has Capsule's search attributes (upserting unknown ones would fail the workflow task). */
-  searchAttributes: boolean;
-}
+  searchAttributes: z.boolean(),
+});
+export type RunContext = z.infer<typeof runContextSchema>;
 
 export type FailurePolicy = 'fail' | 'continue';
 
-export interface StepSpec {
-  id: string;
-  task: TaskRef;
+export const stepSpecSchema = z.strictObject({
+  id: z.string().min(1),
+  task: taskRefSchema,
   /** JSON template: strings "{{ input.x }}", "{{ steps.a.output }}", "{{ item }}", "{{ index }}" are filled in. */
-  input: unknown;
+  input: z.unknown(),
   /** Explicit dependencies plus every step the templates refer to. */
-  dependsOn: string[];
+  dependsOn: z.array(z.string()),
   /** Template that must evaluate to an array: one activity per element, run in parallel. */
-  forEach?: unknown;
-  onFailure: FailurePolicy;
+  forEach: z.unknown().optional(),
+  onFailure: z.enum(['fail', 'continue']),
   /** One-line description shown in the Web UI. */
-  summary?: string;
-}
+  summary: z.string().optional(),
+});
+export type StepSpec = z.infer<typeof stepSpecSchema>;
 
-export interface PipelineInput extends RunContext {
-  name: string;
+export const pipelineInputSchema = runContextSchema.extend({
+  name: z.string(),
   /** Pipeline file (for messages and the UI). */
-  source: string;
-  input: unknown;
-  steps: StepSpec[];
+  source: z.string(),
+  input: z.unknown(),
+  steps: z.array(stepSpecSchema).min(1),
   /** Template for the pipeline's output; default: the output of the last step listed. */
-  output?: unknown;
-}
+  output: z.unknown().optional(),
+});
+export type PipelineInput = z.infer<typeof pipelineInputSchema>;
 
 /**
  * Input to the runTask activity: one run of one task. The bundle is named, not included: its code is in the
  * workflow's own input (see src/activities/bundle-source.ts), so a fan-out does not repeat it per step.
  */
-export interface RunTaskInput {
-  bundle: Omit<BundleRef, 'code'>;
-  task: string;
-  args: unknown[];
-  baseDir: string;
-  defaults: TaskDefaults;
-  overrides?: LimitOverrides;
-  mounts?: string[];
+export const runTaskInputSchema = z.strictObject({
+  /** The step's task, as the workflow input has it. */
+  ref: taskRefSchema,
+  /** The task file (for messages and logs). */
+  entryFile: z.string(),
+  args: z.array(z.unknown()),
+  baseDir: z.string(),
+  defaults: runContextSchema.shape.defaults,
   /** Step id (with [index] for fan-out items): logs, the task's context() and its idempotency key. */
-  stepId: string;
-  /** The two retry budgets; the activity enforces them (its retry policy only bounds their sum). */
-  budgets: AttemptBudgets;
+  stepId: z.string(),
   /** The workflow's first run id (stable across continue-as-new): with stepId it makes the idempotency key. */
-  firstExecutionRunId: string;
+  firstExecutionRunId: z.string(),
+});
+export type RunTaskInput = z.infer<typeof runTaskInputSchema>;
+
+/**
+ * `value` checked against `schema` where it crosses into workflow or activity code; an input that breaks the contract
+ * (hand-made, or from another version) fails for good, naming the field, instead of failing somewhere later.
+ */
+export function checkContract<S extends z.ZodType>(schema: S, value: unknown, what: string): z.output<S> {
+  const parsed = schema.safeParse(value);
+  if (parsed.success) return parsed.data;
+  const { field, message } = firstIssue(parsed.error);
+  throw ApplicationFailure.nonRetryable(`invalid ${what}: ${field || '(input)'}: ${message}`, INVALID_PIPELINE);
 }
 
 export interface AttemptBudgets {
@@ -149,32 +173,40 @@ export interface AttemptBudgets {
 }
 
 /** An attempt of the task that failed on its own (and was retried), kept so the history shows why. */
-export interface AttemptFailure {
-  attempt: number;
-  error_type: ErrorType;
-  message: string;
-  duration_ms: number;
-}
+export const attemptFailureSchema = z.object({
+  attempt: z.number().int().positive(),
+  error_type: errorTypeSchema,
+  message: z.string(),
+  duration_ms: z.number().nonnegative(),
+});
+export type AttemptFailure = z.infer<typeof attemptFailureSchema>;
 
 /** An attempt that left no result: its worker died or shut down, its heartbeat stopped, or the server lost it. */
-export interface LostAttempt {
-  attempt: number;
-  reason: string;
+export const lostAttemptSchema = z.object({
+  attempt: z.number().int().positive(),
+  reason: z.string(),
   /** How far it had run at its last heartbeat (ms), or null when no heartbeat of it reached the server. */
-  last_heartbeat_ms: number | null;
-}
+  last_heartbeat_ms: z.number().nonnegative().nullable(),
+});
+export type LostAttempt = z.infer<typeof lostAttemptSchema>;
 
 /** Sizes the activity measured, so summaries need not measure values again (in bytes; result: its JSON). */
-export interface EnvelopeSizes {
-  result_bytes: number;
-  stdout_bytes: number;
-  stderr_bytes: number;
-}
+export const envelopeSizesSchema = z.object({
+  result_bytes: z.number().nonnegative(),
+  stdout_bytes: z.number().nonnegative(),
+  stderr_bytes: z.number().nonnegative(),
+});
+export type EnvelopeSizes = z.infer<typeof envelopeSizesSchema>;
 
 /**
- * The activity's result: the sandbox's envelope plus earlier attempts (the task's own failures and lost ones apart)
- * and the sizes of its parts.
+ * The activity's result (or its failure's details): the sandbox's envelope plus earlier attempts (the task's own
+ * failures and lost ones apart) and the sizes of its parts. Checked when the workflow reads it.
  */
+export const runTaskResultSchema = envelopeSchema.extend({
+  earlier_attempts: z.array(attemptFailureSchema),
+  lost_attempts: z.array(lostAttemptSchema),
+  sizes: envelopeSizesSchema,
+});
 export type RunTaskResult = Envelope & { earlier_attempts: AttemptFailure[]; lost_attempts: LostAttempt[]; sizes: EnvelopeSizes };
 
 /** Heartbeat details: progress of this attempt and earlier attempts' records (carried to the next attempt). */
@@ -192,6 +224,8 @@ export interface RunTaskHeartbeat {
 
 /** Failure type of a step that was lost more often than its maxLostAttempts allows. */
 export const LOST_ATTEMPTS_EXHAUSTED = 'LostAttemptsExhausted';
+/** Failure type of an attempt handed back by a worker shutting down (the SDK's own name for it): retried, as lost. */
+export const WORKER_SHUTDOWN = 'WorkerShutdown';
 
 export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
 
@@ -272,4 +306,5 @@ export interface PipelineProgress {
   pipeline: string;
   steps: StepRecord[];
 }
+/** The progress query's name (the client asks by name; tracker.ts answers it). */
 export const PROGRESS_QUERY = 'capsule.progress';

@@ -22,9 +22,10 @@
  *   }
  */
 import { ApplicationFailure, continueAsNew, workflowInfo } from '@temporalio/workflow';
-import { attemptsText, failureCause, failureReason, runTask, type StepRun } from './run-task.js';
-import { MAX_LOST_ATTEMPTS_LIMIT, PIPELINE_FAILED, type PipelineResult, type RunContext, type StepRecord, type TaskRef } from './shared.js';
-import { pendingRecord } from './summary.js';
+import { runStep, type StepRun } from './run-step.js';
+import { z } from 'zod';
+import { checkContract, INVALID_PIPELINE, MAX_LOST_ATTEMPTS_LIMIT, PIPELINE_FAILED, runContextSchema, taskRefSchema, type PipelineResult, type RunContext, type StepRecord, type TaskRef } from './shared.js';
+import { attemptsText, failureCause, failureReason, pendingRecord } from './summary.js';
 import { Tracker, type CarriedProgress } from './tracker.js';
 
 /** Where a continued run picks up: the loop's state and turn, and the progress of the runs before it. */
@@ -41,6 +42,14 @@ export interface TaskWorkflowInput<I = unknown, S = unknown> extends RunContext 
   /** Set by loop() when it continues the workflow as new; absent in the first run. */
   carried?: Carried<S>;
 }
+
+/** What the client hands a hand-written workflow (client/task-workflow.ts), checked when createSteps() reads it. */
+const taskWorkflowInputSchema = runContextSchema.extend({
+  name: z.string(),
+  input: z.unknown(),
+  tasks: z.record(z.string(), taskRefSchema),
+  carried: z.unknown().optional(),
+});
 
 /** What a loop turn returns: the state for the next turn, or the loop's output. */
 export type LoopTurn<S, O> = { next: S } | { done: O };
@@ -70,18 +79,20 @@ export interface Steps<S = unknown> {
   loop<O>(initial: S | (() => Promise<S>), turn: (state: S, turn: number) => Promise<LoopTurn<S, O>>): Promise<PipelineResult>;
 }
 
-export function createSteps<I, S>(input: TaskWorkflowInput<I, S>): Steps<S> {
+export function createSteps<I, S>(raw: TaskWorkflowInput<I, S>): Steps<S> {
+  // The parts a workflow author's own types cannot vouch for are checked; their input and loop state are theirs.
+  const input = { ...raw, ...checkContract(taskWorkflowInputSchema, raw, 'workflow input'), input: raw.input, carried: raw.carried };
   const tracker = new Tracker(input.name, input.searchAttributes, input.carried?.progress);
 
   const tryStep = async (id: string, taskKey: string, stepInput: unknown, options: StepOptions = {}): Promise<StepRun> => {
     const task = input.tasks[taskKey];
     if (task === undefined) {
-      throw ApplicationFailure.nonRetryable(`step "${id}": no task "${taskKey}" in the input (have: ${Object.keys(input.tasks).join(', ')})`, 'InvalidPipeline');
+      throw ApplicationFailure.nonRetryable(`step "${id}": no task "${taskKey}" in the input (have: ${Object.keys(input.tasks).join(', ')})`, INVALID_PIPELINE);
     }
     const ref = withStepOptions(id, task, options);
-    if (tracker.has(id)) throw ApplicationFailure.nonRetryable(`step id "${id}" used twice`, 'InvalidPipeline');
+    if (tracker.has(id)) throw ApplicationFailure.nonRetryable(`step id "${id}" used twice`, INVALID_PIPELINE);
     tracker.set(pendingRecord({ id, step: id }, 'running'));
-    const run = await runTask(input, ref, [stepInput], { id });
+    const run = await runStep(input, ref, [stepInput], { id });
     tracker.set(run.record);
     return run;
   };
@@ -141,7 +152,7 @@ function withStepOptions(id: string, ref: TaskRef, options: StepOptions): TaskRe
   const lost = options.maxLostAttempts;
   if (lost === undefined) return ref;
   if (!Number.isSafeInteger(lost) || lost < 0 || lost > MAX_LOST_ATTEMPTS_LIMIT) {
-    throw ApplicationFailure.nonRetryable(`step "${id}": maxLostAttempts: got ${String(lost)}; expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`, 'InvalidPipeline');
+    throw ApplicationFailure.nonRetryable(`step "${id}": maxLostAttempts: got ${String(lost)}; expected an integer from 0 to ${MAX_LOST_ATTEMPTS_LIMIT}`, INVALID_PIPELINE);
   }
   return { ...ref, maxLostAttempts: lost };
 }

@@ -2,8 +2,9 @@
  * The one function that turns a step's outcome into its StepRecord: status, attempts, the figures of its envelope
  * (duration, fuel, memory, sizes) and where the full envelope is. Records travel in the progress query, the Web
  * UI's details, the memo and the workflow result, so they never hold a step's values: those stay in the activity's
- * result in history (claim-checked when large).
+ * result in history (claim-checked when large). A failed record's words for the pipeline's own failure are here too.
  */
+import { ApplicationFailure } from '@temporalio/workflow';
 import type { RunTaskResult, StepRecord, StepStatus } from './shared.js';
 
 export interface StepIdentity {
@@ -53,4 +54,25 @@ export function summarizeStep(identity: StepIdentity, end: StepEnd): StepRecord 
 /** A record of a step that has not ended: running, skipped or cancelled. */
 export function pendingRecord(identity: StepIdentity, status: 'running' | 'skipped' | 'cancelled'): StepRecord {
   return { ...identity, status, attempts: 0, lostAttempts: 0 };
+}
+
+/** "3 attempt(s), 1 of them lost" for failure messages: the task's own retries and lost attempts are apart. */
+export function attemptsText(record: StepRecord): string {
+  return `${record.attempts} attempt(s)${record.lostAttempts > 0 ? `, ${record.lostAttempts} of them lost` : ''}`;
+}
+
+/** "error_type: message" of a failed record, for the pipeline's own failure message. */
+export function failureReason(record: StepRecord): string {
+  const error = record.error;
+  return error === undefined ? record.failure ?? 'failed' : `${error.error_type}: ${error.message}`;
+}
+
+/**
+ * The failed step's error as the cause of the pipeline's failure, so the Web UI's failure view of the workflow shows
+ * the step's error_type (the activity's own failure event carries the full envelope in its details).
+ */
+export function failureCause(record: StepRecord): ApplicationFailure | undefined {
+  const error = record.error;
+  if (error === undefined) return undefined;
+  return ApplicationFailure.create({ type: error.error_type, message: `step "${record.id}": ${error.message}`, nonRetryable: true });
 }

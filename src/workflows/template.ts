@@ -3,6 +3,7 @@
  * a longer string is replaced by its text. Expressions: input[.path], steps.<id>.output[.path], item[.path], index.
  * Pure and deterministic: it runs inside workflow code and in the client's validation.
  */
+import { TemplateError } from './errors.js';
 
 const WHOLE = /^\{\{\s*([^{}]+?)\s*\}\}$/;
 const EMBEDDED = /\{\{\s*([^{}]+?)\s*\}\}/g;
@@ -21,10 +22,6 @@ export type Reference =
   | { kind: 'step'; step: string; path: string[] }
   | { kind: 'item'; path: string[] }
   | { kind: 'index' };
-
-export class TemplateError extends Error {
-  override readonly name = 'TemplateError';
-}
 
 /** True for a string that is exactly one reference ("{{ steps.plan.output }}"): it renders to the value itself. */
 export function isWholeReference(text: string): boolean {

@@ -2,10 +2,9 @@
  * Keeps a workflow's step records and publishes them: the progress query (for `capsule run`/`watch`), the Web UI's
  * current details (a Markdown table), and at the end the search attributes and memo that make runs findable.
  */
-import { defineSearchAttributeKey } from '@temporalio/common';
 import { defineQuery, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
-import { failureReason } from './run-task.js';
-import { PROGRESS_QUERY, type EarlierRuns, type PipelineProgress, type PipelineTotals, type StepRecord } from './shared.js';
+import { failureReason } from './summary.js';
+import { MEMO_KEY, PROGRESS_QUERY, SEARCH_ATTRIBUTE_KEYS as keys, type EarlierRuns, type PipelineProgress, type PipelineTotals, type StepRecord } from './shared.js';
 
 /** What a workflow that continues as new hands its next run: when the chain started, and its earlier step runs. */
 export interface CarriedProgress {
@@ -17,19 +16,12 @@ export interface CarriedProgress {
   lost_attempts: number;
 }
 
+export const progressQuery = defineQuery<PipelineProgress>(PROGRESS_QUERY);
+
 /** Above this many step runs, current details list only the ones not yet succeeded. */
 const MAX_DETAIL_ROWS = 40;
 /** Errors in the table are cut here; the full message is in the step's failure event and the result. */
 const MAX_ERROR_CHARS = 120;
-
-export const progressQuery = defineQuery<PipelineProgress>(PROGRESS_QUERY);
-
-const keys = {
-  pipeline: defineSearchAttributeKey('CapsulePipeline', 'KEYWORD'),
-  status: defineSearchAttributeKey('CapsuleStatus', 'KEYWORD'),
-  failedStep: defineSearchAttributeKey('CapsuleFailedStep', 'KEYWORD'),
-  fuel: defineSearchAttributeKey('CapsuleFuel', 'INT'),
-};
 
 export class Tracker {
   private readonly records = new Map<string, StepRecord>();
@@ -104,7 +96,7 @@ export class Tracker {
       ]);
     }
     // Totals plus per-status step counts: the UI shows the memo as JSON, readable without opening the result.
-    upsertMemo({ capsule: { pipeline: this.pipeline, status, totals, counts: this.counts(), ...(failedStep === undefined ? {} : { failedStep }) } });
+    upsertMemo({ [MEMO_KEY]: { pipeline: this.pipeline, status, totals, counts: this.counts(), ...(failedStep === undefined ? {} : { failedStep }) } });
   }
 
   /** How many step runs ended in each status (fan-out items count one each, earlier runs included), e.g. { succeeded: 7, failed: 1 }. */

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
-import { ConfigError, loadCapsuleConfig } from '../../src/config/capsule-toml.js';
+import { loadCapsuleConfig } from '../../src/config/capsule-toml.js';
+import { ConfigError } from '../../src/config/errors.js';
 
 let dir: string;
 const write = (text: string) => {

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { coversPattern, formatPattern, intersectPatterns, matchesHost, parseHostPattern, parseRequestTarget, resolveLocation, type HostPattern } from '../../src/config/host-pattern.js';
+import { coversPattern, formatPattern, intersectPatterns, matchesHost, parseHostAndPort, parseHostPattern, parseRequestTarget, resolveLocation, type HostPattern } from '../../src/config/host-pattern.js';
 import { canonicalAddress, classifyAddress } from '../../src/sandbox/policy/address-policy.js';
 
 const pattern = (text: string): HostPattern => {
@@ -87,5 +87,22 @@ describe('addresses', () => {
     expect(canonicalAddress('0:0:0:0:0:0:0:1')).toBe('[::1]');
     expect(canonicalAddress('[::1]')).toBe('[::1]');
     expect(canonicalAddress('127.0.0.1')).toBe('127.0.0.1');
+  });
+});
+
+describe('server addresses (HOST:PORT)', () => {
+  it.each([
+    ['127.0.0.1:7233', '127.0.0.1', 7233],
+    ['temporal.example.com:7233', 'temporal.example.com', 7233],
+    ['my-ns.a1b2c.tmprl.cloud:7233', 'my-ns.a1b2c.tmprl.cloud', 7233],
+    ['[::1]:7233', '[::1]', 7233],
+    ['[2001:db8::1]:443', '[2001:db8::1]', 443],
+    ['localhost:0', 'localhost', 0],
+  ])('reads %s', (text, host, port) => {
+    expect(parseHostAndPort(text)).toEqual({ ok: true, value: { host, port } });
+  });
+
+  it.each(['127.0.0.1', '::1:7233', '2001:db8::1', 'host:99999', 'host:port', 'http://host:7233', 'a b:80', ':7233', '[::1]'])('refuses %s', (text) => {
+    expect(parseHostAndPort(text).ok).toBe(false);
   });
 });

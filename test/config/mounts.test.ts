@@ -2,7 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, symlinkSync, writeFileSync } from 'node
 import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { MountError, resolveMount, withMounts } from '../../src/config/mounts.js';
+import { MountError } from '../../src/config/errors.js';
+import { resolveMount, withMounts } from '../../src/config/mounts.js';
 
 let base: string;
 beforeAll(() => {

@@ -2,7 +2,8 @@ import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { DotenvError, loadSecretValues, parseDotenv } from '../../src/config/dotenv.js';
+import { loadSecretValues, parseDotenv } from '../../src/config/dotenv.js';
+import { DotenvError } from '../../src/config/errors.js';
 import { narrowSecrets } from '../../src/config/secrets.js';
 
 describe('.env files', () => {

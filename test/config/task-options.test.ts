@@ -1,7 +1,8 @@
 import { mkdirSync, symlinkSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { resolveTaskOptions, TaskOptionsError } from '../../src/config/task-options.js';
+import { TaskOptionsError } from '../../src/config/errors.js';
+import { resolveTaskOptions } from '../../src/config/task-options.js';
 import { taskDir } from '../helpers.js';
 
 const dir = taskDir();
@@ -21,15 +22,15 @@ const rejection = (options: Record<string, unknown>, extra: object = {}) => {
 describe('task options', () => {
   it('applies the built-in defaults', () => {
     expect(resolve({})).toEqual({
-      name: 'main', fuel: 2_000_000_000, ramBytes: 256 * 1024 * 1024, timeoutMs: 60_000, maxRetries: 0,
-      allowedFiles: [], allowedHosts: [], envVariables: [], secrets: {}, maxResponseBytes: 10 * 1024 * 1024,
+      name: 'main', compute: 2_000_000_000, ram: 256 * 1024 * 1024, timeout: 60_000, maxRetries: 0,
+      allowedFiles: [], allowedHosts: [], envVariables: [], secrets: {}, maxResponseSize: 10 * 1024 * 1024,
     });
   });
 
   it('compiles units and levels (case-insensitive)', () => {
-    expect(resolve({ compute: 'low', ram: '512KB', timeout: '500ms' })).toMatchObject({ fuel: 100_000_000, ramBytes: 512 * 1024, timeoutMs: 500 });
-    expect(resolve({ compute: 'High', ram: '1GB', timeout: '2m' })).toMatchObject({ fuel: 50_000_000_000, ramBytes: 1024 ** 3, timeoutMs: 120_000 });
-    expect(resolve({ compute: 12345, ram: 1_000_000, timeout: 1500 })).toMatchObject({ fuel: 12345, ramBytes: 1_000_000, timeoutMs: 1500 });
+    expect(resolve({ compute: 'low', ram: '512KB', timeout: '500ms' })).toMatchObject({ compute: 100_000_000, ram: 512 * 1024, timeout: 500 });
+    expect(resolve({ compute: 'High', ram: '1GB', timeout: '2m' })).toMatchObject({ compute: 50_000_000_000, ram: 1024 ** 3, timeout: 120_000 });
+    expect(resolve({ compute: 12345, ram: 1_000_000, timeout: 1500 })).toMatchObject({ compute: 12345, ram: 1_000_000, timeout: 1500 });
   });
 
   it('normalises allowed files; a string is read-only', () => {
@@ -88,8 +89,8 @@ describe('task options', () => {
 
   it('takes defaults from capsule.toml, under the task\'s own declarations', () => {
     const defaults = { compute: 'LOW', ram: '64MB', timeout: '5s', maxRetries: 2, allowedHosts: ['api.example.com'], envVariables: ['KEY'] };
-    expect(resolve({}, { defaults })).toMatchObject({ fuel: 100_000_000, ramBytes: 64 * 1024 ** 2, timeoutMs: 5000, maxRetries: 2, allowedHosts: ['api.example.com'], envVariables: ['KEY'] });
-    expect(resolve({ compute: 'HIGH', allowedHosts: [] }, { defaults })).toMatchObject({ fuel: 50_000_000_000, allowedHosts: [] });
+    expect(resolve({}, { defaults })).toMatchObject({ compute: 100_000_000, ram: 64 * 1024 ** 2, timeout: 5000, maxRetries: 2, allowedHosts: ['api.example.com'], envVariables: ['KEY'] });
+    expect(resolve({ compute: 'HIGH', allowedHosts: [] }, { defaults })).toMatchObject({ compute: 50_000_000_000, allowedHosts: [] });
     expect(rejection({}, { defaults: { ram: 'huge' } })).toContain('capsule.toml: option "default ram"');
   });
 
@@ -98,9 +99,9 @@ describe('task options', () => {
     expect(options).toMatchObject({
       allowedHosts: ['api.example.com', '*.example.org', '[::1]:8080', 'xn--bcher-kva.example'],
       secrets: { API_KEY: ['api.example.com', 'x.example.org:443'] },
-      maxResponseBytes: 1024 * 1024,
+      maxResponseSize: 1024 * 1024,
     });
-    expect(resolve({}).maxResponseBytes).toBe(10 * 1024 * 1024);
+    expect(resolve({}).maxResponseSize).toBe(10 * 1024 * 1024);
   });
 
   it('lets a step narrow secrets, never widen them', () => {
@@ -116,11 +117,11 @@ describe('task options', () => {
     const python = { file: 'tasks/main.py', spelling: 'python' as const, baseDir: dir.base };
     expect(() => resolveTaskOptions({ name: 'main', env_variables: ['API_KEY'], allowed_hosts: ['a.example.com'], secrets: { API_KEY: ['a.example.com'] } }, python))
       .toThrow('"API_KEY" is also in env_variables');
-    expect(resolveTaskOptions({ name: 'main', max_response_size: '2KB' }, python).maxResponseBytes).toBe(2048);
+    expect(resolveTaskOptions({ name: 'main', max_response_size: '2KB' }, python).maxResponseSize).toBe(2048);
   });
 
   it('applies limit overrides (pipelines) but rejects bad ones', () => {
-    expect(resolve({ compute: 'LOW', maxRetries: 1 }, { overrides: { compute: 'MEDIUM', maxRetries: 3 } })).toMatchObject({ fuel: 2_000_000_000, maxRetries: 3 });
+    expect(resolve({ compute: 'LOW', maxRetries: 1 }, { overrides: { compute: 'MEDIUM', maxRetries: 3 } })).toMatchObject({ compute: 2_000_000_000, maxRetries: 3 });
     expect(rejection({}, { overrides: { timeout: 'soon' } })).toContain('option "override timeout"');
   });
 

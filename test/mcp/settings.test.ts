@@ -6,9 +6,9 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { planCall } from '../../src/mcp/limits.js';
-import { ToolError } from '../../src/mcp/results.js';
+import { McpSettingsError, ToolError } from '../../src/mcp/errors.js';
 import { SessionStore, sessionIdSchema } from '../../src/mcp/sessions.js';
-import { McpSettingsError, parseListenAddress, resolveMcpSettings, type Ceilings } from '../../src/mcp/settings.js';
+import { parseListenAddress, resolveMcpSettings, type Ceilings } from '../../src/mcp/settings.js';
 import { serverDir } from './helpers.js';
 
 const server = serverDir();
@@ -19,7 +19,7 @@ describe('settings', () => {
     const settings = resolveMcpSettings({}, server.dir);
     expect(settings).toEqual({
       directory: server.dir,
-      ceilings: { fuel: 100_000_000, ramBytes: 256 * 1024 ** 2, timeoutMs: 10_000, allowedHosts: [], files: false },
+      ceilings: { compute: 100_000_000, ram: 256 * 1024 ** 2, timeout: 10_000, allowedHosts: [], files: false },
       maxOutputBytes: 256 * 1024,
       sessions: { quotaBytes: 100 * 1024 ** 2, maxEntries: 10_000, maxSessions: 100 },
     });
@@ -31,7 +31,7 @@ describe('settings', () => {
     writeFileSync(path.join(dir, 'capsule.toml'), '[mcp]\nmax_compute = "MEDIUM"\nmax_timeout = "30s"\nallow_hosts = ["API.Example.com"]\nsession_quota = "1MB"\nmax_sessions = 3\n');
     const settings = resolveMcpSettings({ root: 'configured', maxTimeout: '5s', http: '8765' }, server.dir);
     expect(settings.directory).toBe(dir);
-    expect(settings.ceilings).toEqual({ fuel: 2_000_000_000, ramBytes: 256 * 1024 ** 2, timeoutMs: 5000, allowedHosts: ['api.example.com'], files: true });
+    expect(settings.ceilings).toEqual({ compute: 2_000_000_000, ram: 256 * 1024 ** 2, timeout: 5000, allowedHosts: ['api.example.com'], files: true });
     expect(settings.sessions).toMatchObject({ quotaBytes: 1024 ** 2, maxSessions: 3 });
     expect(settings.http).toEqual({ host: '127.0.0.1', port: 8765 });
   });
@@ -57,7 +57,7 @@ describe('settings', () => {
 });
 
 describe('a call\'s limits', () => {
-  const ceilings: Ceilings = { fuel: 2_000_000_000, ramBytes: 128 * 1024 ** 2, timeoutMs: 10_000, allowedHosts: ['*.example.com', '127.0.0.1:8080'], files: true };
+  const ceilings: Ceilings = { compute: 2_000_000_000, ram: 128 * 1024 ** 2, timeout: 10_000, allowedHosts: ['*.example.com', '127.0.0.1:8080'], files: true };
 
   it('default to the ceilings, and may ask for less', () => {
     expect(planCall(undefined, ceilings, server.dir)).toEqual({ ok: true, plan: { options: { compute: 2_000_000_000, ram: 128 * 1024 ** 2, timeout: 10_000, allowedHosts: ['*.example.com', '127.0.0.1:8080'] }, mounts: ['.::files:ro'] } });

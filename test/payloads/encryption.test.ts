@@ -13,7 +13,7 @@ import type { Payload } from '@temporalio/common';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { codecServer } from '../../src/cli/commands/codec-server.js';
 import { result as resultCommand } from '../../src/cli/commands/result.js';
-import { showProgress } from '../../src/client/progress.js';
+import { showProgress } from '../../src/cli/progress.js';
 import { startCodecServer } from '../../src/payloads/codec-server.js';
 import { openPayloadLayer } from '../../src/payloads/data-converter.js';
 import { parseKeyring } from '../../src/payloads/keyring.js';

@@ -3,7 +3,7 @@ import { describe, expect, it } from 'vitest';
 import { jsonTextDepth, jsonValueProblem, MAX_JSON_DEPTH, parseBoundedJson } from '../../src/sandbox/bounded-json.js';
 import { readDescribeReply, readFailure, readRunReply } from '../../src/sandbox/guest-replies.js';
 import { fromThreadSchema } from '../../src/sandbox/host/protocol.js';
-import { forTerminal } from '../../src/client/terminal-text.js';
+import { forTerminal } from '../../src/cli/terminal-text.js';
 
 const nested = (depth: number) => `${'['.repeat(depth)}${']'.repeat(depth)}`;
 

@@ -10,7 +10,7 @@ describe('describing a task file', () => {
   it('lists the tasks with their resolved options', async () => {
     const tasks = await describeFile('hello.ts');
     expect([...tasks.keys()]).toEqual(['main', 'other-task']);
-    expect(tasks.get('main')).toMatchObject({ fuel: 100_000_000, ramBytes: 64 * 1024 * 1024, timeoutMs: 10_000 });
+    expect(tasks.get('main')).toMatchObject({ compute: 100_000_000, ram: 64 * 1024 * 1024, timeout: 10_000 });
   });
 
   it('evaluates top-level code without any capability while reading options, and says so when that fails', async () => {
@@ -31,7 +31,7 @@ describe('describing a task file', () => {
   });
 
   it('blames a busy machine, not the task, when the wall-clock backstop stops top-level code within its fuel', async () => {
-    // A backstop far below what the file's top-level code needs to spend its fuel: as on a machine too busy to run it.
+    // A backstop far below what the file's top-level code needs to spend its compute: as on a machine too busy to run it.
     const busy = await Sandbox.create({ poolSize: 1, describeBackstopMs: 50 });
     try {
       const error = await busy.describe(await fixtureBundle('top-level-spin.ts'), { baseDir: shared.dir().base }).catch((e: unknown) => e);

@@ -3,22 +3,22 @@ import type { AllowedFile, ResolvedTaskOptions } from '../../src/config/task-opt
 import { narrowToCaller } from '../../src/sandbox/narrow.js';
 
 const options = (over: Partial<ResolvedTaskOptions>): ResolvedTaskOptions => ({
-  name: 't', fuel: 1000, ramBytes: 1 << 26, timeoutMs: 60_000, maxRetries: 0, allowedFiles: [], allowedHosts: [], envVariables: [],
-  secrets: {}, maxResponseBytes: 10 * 1024 * 1024, ...over,
+  name: 't', compute: 1000, ram: 1 << 26, timeout: 60_000, maxRetries: 0, allowedFiles: [], allowedHosts: [], envVariables: [],
+  secrets: {}, maxResponseSize: 10 * 1024 * 1024, ...over,
 });
 const files = (declared: AllowedFile[], caller: AllowedFile[]) => narrowToCaller(options({ allowedFiles: declared }), options({ allowedFiles: caller })).options.allowedFiles;
 const hosts = (declared: string[], caller: string[]) => narrowToCaller(options({ allowedHosts: declared }), options({ allowedHosts: caller })).options.allowedHosts;
 
 describe('sub-tasks only narrow', () => {
   it('takes the smaller of fuel, memory and time, and records each cut under its option name', () => {
-    const { options: granted, narrowed } = narrowToCaller(options({ fuel: 5000, ramBytes: 1 << 30, timeoutMs: 300_000 }), options({ fuel: 1000, ramBytes: 1 << 26, timeoutMs: 10_000 }));
-    expect(granted).toMatchObject({ fuel: 1000, ramBytes: 1 << 26, timeoutMs: 10_000 });
+    const { options: granted, narrowed } = narrowToCaller(options({ compute: 5000, ram: 1 << 30, timeout: 300_000 }), options({ compute: 1000, ram: 1 << 26, timeout: 10_000 }));
+    expect(granted).toMatchObject({ compute: 1000, ram: 1 << 26, timeout: 10_000 });
     expect(narrowed).toEqual([
       { option: 'compute', declared: 5000, granted: 1000 },
       { option: 'ram', declared: 1 << 30, granted: 1 << 26 },
       { option: 'timeout', declared: 300_000, granted: 10_000 },
     ]);
-    expect(narrowToCaller(options({ fuel: 10 }), options({ fuel: 1000 })).narrowed).toEqual([]);
+    expect(narrowToCaller(options({ compute: 10 }), options({ compute: 1000 })).narrowed).toEqual([]);
   });
 
   it('keeps only the host directories the caller has, with the narrower mode, under the child\'s names', () => {
@@ -43,10 +43,10 @@ describe('sub-tasks only narrow', () => {
 
   it('keeps only the secrets (names and hosts) and the response size the caller has', () => {
     const { options: granted, narrowed } = narrowToCaller(
-      options({ secrets: { A: ['api.example.com', 'other.org'], B: ['b.test'] }, maxResponseBytes: 1 << 30 }),
-      options({ secrets: { A: ['api.example.com'] }, maxResponseBytes: 1 << 20 }),
+      options({ secrets: { A: ['api.example.com', 'other.org'], B: ['b.test'] }, maxResponseSize: 1 << 30 }),
+      options({ secrets: { A: ['api.example.com'] }, maxResponseSize: 1 << 20 }),
     );
-    expect(granted).toMatchObject({ secrets: { A: ['api.example.com'] }, maxResponseBytes: 1 << 20 });
+    expect(granted).toMatchObject({ secrets: { A: ['api.example.com'] }, maxResponseSize: 1 << 20 });
     expect(narrowed.map((n) => n.option)).toEqual(['secrets', 'maxResponseSize']);
   });
 

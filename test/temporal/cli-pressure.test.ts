@@ -9,7 +9,8 @@ import path from 'node:path';
 import { Client, type WorkflowHandle } from '@temporalio/client';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitOutcome } from '../../src/client/outcome.js';
-import { PIPELINE_WORKFLOW } from '../../src/workflows/shared.js';
+import { bundleTaskFile } from '../../src/sandbox/index.js';
+import { DEFAULT_RETRY_TUNING, PIPELINE_WORKFLOW } from '../../src/workflows/shared.js';
 import { createHarness, TASKS, type Harness } from './helpers.js';
 import { makeData } from './fixtures/tasks/make-data.js';
 import { capsule, waitFor } from './processes.js';
@@ -38,10 +39,22 @@ function write(name: string, content: unknown): string {
 const envFor = (taskQueue: string) => ({ TEMPORAL_ADDRESS: h.address, CAPSULE_TASK_QUEUE: taskQueue });
 
 /** A workflow that no worker will ever run (its queue has none), for history and cancel tests. */
-async function unattended(label: string): Promise<{ handle: WorkflowHandle; taskQueue: string }> {
+async function unattended(label: string, input: unknown = {}): Promise<{ handle: WorkflowHandle; taskQueue: string }> {
   const taskQueue = h.queue(label);
-  const handle = await h.client.workflow.start(PIPELINE_WORKFLOW, { taskQueue, workflowId: `${label}-${taskQueue}`, args: [{}] });
+  const handle = await h.client.workflow.start(PIPELINE_WORKFLOW, { taskQueue, workflowId: `${label}-${taskQueue}`, args: [input] });
   return { handle, taskQueue };
+}
+
+/**
+ * A hand-made pipeline input that keeps the workflow contract but whose step input is no template Capsule reads:
+ * rendering it throws in workflow code, so each workflow task fails and is retried forever.
+ */
+async function unreadable(): Promise<unknown> {
+  const options = (await h.sandbox.describe(await bundleTaskFile(steps), { baseDir: dir })).get('main')!;
+  return {
+    name: 'stuck', source: 'stuck.json', input: {}, bundles: {}, baseDir: dir, defaults: {}, retry: DEFAULT_RETRY_TUNING, searchAttributes: false,
+    steps: [{ id: 'one', task: { bundle: 'c'.repeat(64), task: 'main', options, maxLostAttempts: 0 }, input: '{{ not a reference }}', dependsOn: [], onFailure: 'fail' }],
+  };
 }
 
 describe('the CLI under pressure', () => {
@@ -117,8 +130,8 @@ describe('the CLI under pressure', () => {
   });
 
   it('says when a run cannot act on a cancellation (its workflow tasks fail), and terminate frees the stuck run', async () => {
-    // A pipeline workflow started with an input it cannot read: each workflow task fails, and is retried forever.
-    const { handle, taskQueue } = await unattended('stuck');
+    // A pipeline workflow whose code cannot go on: each workflow task fails, and is retried forever.
+    const { handle, taskQueue } = await unattended('stuck', await unreadable());
     const worker = await h.startWorker(taskQueue);
     try {
       await waitFor('the workflow task to fail twice', async () => (((await handle.describe()).raw.pendingWorkflowTask?.attempt ?? 0) > 1 ? true : undefined));

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { result as resultCommand } from '../../src/cli/commands/result.js';
-import type { CommandIo } from '../../src/client/io.js';
+import type { CommandIo } from '../../src/cli/io.js';
 import { MAX_VALUE_BYTES } from '../../src/workflows/shared.js';
 import { makeData } from './fixtures/tasks/make-data.js';
 import { createHarness, TASKS, type Harness } from './helpers.js';

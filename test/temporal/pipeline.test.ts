@@ -4,7 +4,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitOutcome } from '../../src/client/outcome.js';
-import { liveSteps } from '../../src/client/progress.js';
+import { liveSteps } from '../../src/client/live-steps.js';
 import { activityTimeline, createHarness, TASKS, type Harness } from './helpers.js';
 
 let h: Harness;

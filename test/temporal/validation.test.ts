@@ -38,7 +38,7 @@ describe('pipeline validation', () => {
     const input = await prepare(file);
     expect(input.steps.map((s) => [s.id, s.dependsOn])).toEqual([['plan', []], ['fetch', ['plan']]]);
     expect(Object.keys(input.bundles)).toHaveLength(1);
-    expect(input.steps[0]!.task).toMatchObject({ task: 'plan', timeoutMs: 20_000, maxRetries: 0 });
+    expect(input.steps[0]!.task).toMatchObject({ task: 'plan', options: { timeout: 20_000, maxRetries: 0 } });
   });
 
   const cases: [string, string, RegExp][] = [
@@ -79,7 +79,7 @@ describe('pipeline validation', () => {
 
   it('resolves maxLostAttempts: the step\'s, else the pipeline\'s retry.maxLostAttempts, else capsule.toml\'s, else 10', async () => {
     const pipeline = (retry: string) => write(`name: lost\n${retry}steps:\n  - id: own\n    task: ${steps}\n    maxLostAttempts: 0\n  - id: inherited\n    task: ${steps}\n`);
-    const budgets = (input: Awaited<ReturnType<typeof prepare>>) => input.steps.map((s) => [s.id, s.task.maxRetries, s.task.maxLostAttempts]);
+    const budgets = (input: Awaited<ReturnType<typeof prepare>>) => input.steps.map((s) => [s.id, s.task.options.maxRetries, s.task.maxLostAttempts]);
     expect(budgets(await prepare(pipeline('')))).toEqual([['own', 0, 0], ['inherited', 0, 10]]);
     expect(budgets(await prepare(pipeline('retry: { maxLostAttempts: 3 }\n')))).toEqual([['own', 0, 0], ['inherited', 0, 3]]);
     writeFileSync(path.join(dir, 'capsule.toml'), '[tasks]\ndefault_max_lost_attempts = 7\n');

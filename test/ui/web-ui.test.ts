@@ -13,7 +13,7 @@ import type { FrameLocator, Locator, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { run } from '../../src/cli/commands/run.js';
 import { status } from '../../src/cli/commands/status.js';
-import type { CommandIo } from '../../src/client/io.js';
+import type { CommandIo } from '../../src/cli/io.js';
 import { preparePipeline, startPipeline } from '../../src/client/submit.js';
 import { Sandbox } from '../../src/sandbox/index.js';
 import { PIPELINE_FAILED, type RunTaskHeartbeat, type RunTaskResult } from '../../src/workflows/shared.js';

@@ -6,7 +6,7 @@
  */
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
 import proto from '@temporalio/proto';
-import type { CommandIo } from '../../client/io.js';
+import type { CommandIo } from '../io.js';
 import { withWorkflow } from './with-workflow.js';
 
 // @temporalio/proto is CommonJS: named ESM imports of its values fail under Node, the default import works.

@@ -5,7 +5,8 @@
  * UI's "Codec Server" setting). Anyone who can reach it can decrypt: keep it on loopback or behind your own auth.
  */
 import { resolveConnectionConfig } from '../../client/config.js';
-import { interruptFor, processIo, reportUserError, type CommandIo } from '../../client/io.js';
+import { interruptFor, processIo, type CommandIo } from '../io.js';
+import { reportUserError } from '../exit-codes.js';
 import { startCodecServer } from '../../payloads/codec-server.js';
 import { openPayloadLayer } from '../../payloads/data-converter.js';
 import { resolvePayloadSettings } from '../../payloads/settings.js';

@@ -4,8 +4,9 @@
  */
 import { startEmbeddedServer, startInProcessWorker } from '../../client/backend.js';
 import { resolveConnectionConfig } from '../../client/config.js';
-import { clearDevServerState, readDevServerState, writeDevServerState } from '../../client/dev-server.js';
-import { interruptFor, processIo, reportUserError, type CommandIo } from '../../client/io.js';
+import { clearDevServerState, readDevServerState, writeDevServerState } from '../../client/dev-state.js';
+import { interruptFor, processIo, type CommandIo } from '../io.js';
+import { reportUserError } from '../exit-codes.js';
 import { openPayloadLayer, type PayloadLayer } from '../../payloads/data-converter.js';
 import { resolvePayloadSettings } from '../../payloads/settings.js';
 

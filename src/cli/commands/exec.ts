@@ -1,13 +1,16 @@
 /** `capsule exec <file> [args...]`: one task (TypeScript, JavaScript or Python), one fresh sandbox, no Temporal. */
 import { loadCapsuleConfig } from '../../config/capsule-toml.js';
-import { MountError, resolveMount } from '../../config/mounts.js';
+import { MountError } from '../../config/errors.js';
+import { resolveMount } from '../../config/mounts.js';
 import { bundleTaskFile, invalidTaskEnvelope, Sandbox, taskLanguage, type Envelope } from '../../sandbox/index.js';
-import { describeUserError, processIo, type CommandIo } from '../../client/io.js';
+import { processIo, type CommandIo } from '../io.js';
+import { userErrorMessage } from '../exit-codes.js';
 import { parseInput } from '../../client/input.js';
-import { forTerminal } from '../../client/terminal-text.js';
+import { forTerminal } from '../terminal-text.js';
 import { formatEnvelope } from '../format.js';
 import { readInput, type InputOptions } from '../input.js';
-import { EXIT, UsageError } from '../io.js';
+import { UsageError } from '../errors.js';
+import { EXIT } from '../exit-codes.js';
 
 /** `input` / `inputFile`: one JSON value passed as the task's only argument. */
 export interface ExecOptions extends InputOptions {
@@ -51,7 +54,7 @@ export async function execCommand(options: ExecOptions, io: CommandIo = processI
     io.out(options.json ? JSON.stringify(envelope) : formatEnvelope(envelope, io.tty));
     return envelope.success ? EXIT.ok : EXIT.failed;
   } catch (error) {
-    const message = describeUserError(error);
+    const message = userErrorMessage(error);
     if (message === undefined) throw error;
     return fail(message);
   } finally {

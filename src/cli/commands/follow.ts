@@ -1,8 +1,9 @@
 /** Following a pipeline to its end, shared by `run` and `watch`: live progress (or quiet with --json) until it closes or Ctrl-C detaches. */
 import type { WorkflowHandle } from '@temporalio/client';
-import type { CommandIo } from '../../client/io.js';
-import { awaitOutcome, formatOutcome, outcomeJson } from '../../client/outcome.js';
-import { showProgress } from '../../client/progress.js';
+import type { CommandIo } from '../io.js';
+import { awaitOutcome, outcomeJson } from '../../client/outcome.js';
+import { formatOutcome } from '../format-outcome.js';
+import { showProgress } from '../progress.js';
 import { stepEnvelopes } from '../../client/step-envelopes.js';
 
 export interface FollowOptions {

@@ -3,10 +3,11 @@
  * retention period, refers to (src/payloads/gc.ts has the rule). Prints what it kept and removed.
  */
 import { openBackend } from '../../client/backend.js';
-import { processIo, reportUserError, type CommandIo } from '../../client/io.js';
+import { processIo, type CommandIo } from '../io.js';
+import { reportUserError } from '../exit-codes.js';
 import { DURATION_EXPECTED, formatBytes, parseDuration } from '../../config/units.js';
 import { collectGarbage } from '../../payloads/gc.js';
-import { UsageError } from '../io.js';
+import { UsageError } from '../errors.js';
 
 export interface GcCommandOptions {
   dryRun?: boolean;

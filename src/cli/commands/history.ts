@@ -7,8 +7,8 @@ import type { Client } from '@temporalio/client';
 import { historyToJSON } from '@temporalio/common/lib/proto-utils.js';
 import proto from '@temporalio/proto';
 import type { temporal } from '@temporalio/proto';
-import type { CommandIo } from '../../client/io.js';
-import { forTerminal } from '../../client/terminal-text.js';
+import type { CommandIo } from '../io.js';
+import { forTerminal } from '../terminal-text.js';
 import { withWorkflow } from './with-workflow.js';
 
 // @temporalio/proto is CommonJS: named ESM imports of its values fail under Node, the default import works.

@@ -3,20 +3,21 @@
  * closes stdin or the process gets SIGINT/SIGTERM. Everything it logs goes to stderr: under stdio, stdout carries
  * the protocol only.
  */
-import { interruptFor, processIo, type CommandIo } from '../../client/io.js';
-import { forTerminal } from '../../client/terminal-text.js';
 import { openMcpContext } from '../../mcp/context.js';
-import { McpSettingsError, resolveMcpSettings, type McpFlags } from '../../mcp/settings.js';
+import { resolveMcpSettings, type McpFlags } from '../../mcp/settings.js';
 import { serveHttp, serveStdio } from '../../mcp/transports.js';
-import { EXIT } from '../io.js';
+import { EXIT, userErrorMessage } from '../exit-codes.js';
+import { interruptFor, processIo, type CommandIo } from '../io.js';
+import { forTerminal } from '../terminal-text.js';
 
 export async function mcpCommand(flags: McpFlags, io: CommandIo = processIo()): Promise<number> {
   let settings;
   try {
     settings = resolveMcpSettings(flags, io.cwd);
   } catch (error) {
-    if (!(error instanceof McpSettingsError || (error instanceof Error && error.name === 'ConfigError'))) throw error;
-    io.err(`capsule mcp: ${forTerminal(error.message)}`);
+    const message = userErrorMessage(error);
+    if (message === undefined) throw error;
+    io.err(`capsule mcp: ${forTerminal(message)}`);
     return EXIT.usage;
   }
   const log = (line: string) => io.err(`capsule mcp: ${line}`);

@@ -2,7 +2,8 @@
 import { Sandbox } from '../../sandbox/index.js';
 import { openBackend } from '../../client/backend.js';
 import { workflowUrl } from '../../client/config.js';
-import { interruptFor, processIo, reportUserError, type CommandIo } from '../../client/io.js';
+import { interruptFor, processIo, type CommandIo } from '../io.js';
+import { reportUserError } from '../exit-codes.js';
 import { preparePipeline, startPipeline } from '../../client/submit.js';
 import { readInput, type InputOptions } from '../input.js';
 import { follow } from './follow.js';

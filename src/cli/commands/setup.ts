@@ -3,9 +3,9 @@
  * `--temporal` also finds or installs the Temporal CLI for the embedded dev server (CI runs that).
  */
 import { findTemporalBinary } from '../../client/binary.js';
-import { processIo, type CommandIo } from '../../client/io.js';
+import { processIo, type CommandIo } from '../io.js';
 import { LANGUAGE_NAMES, loadRuntime, type Runtime } from '../../sandbox/index.js';
-import { EXIT } from '../io.js';
+import { EXIT } from '../exit-codes.js';
 
 export interface SetupOptions {
   temporal: boolean;

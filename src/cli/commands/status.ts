@@ -1,7 +1,7 @@
 /** `capsule status <workflowId>`: the workflow's state and, while a worker answers, each step's progress. */
-import type { CommandIo } from '../../client/io.js';
-import { formatSteps } from '../../client/outcome.js';
-import { liveSteps } from '../../client/progress.js';
+import type { CommandIo } from '../io.js';
+import { liveSteps } from '../../client/live-steps.js';
+import { formatSteps } from '../format-outcome.js';
 import { PROGRESS_QUERY, type PipelineProgress } from '../../workflows/shared.js';
 import { withWorkflow } from './with-workflow.js';
 

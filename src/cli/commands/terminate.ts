@@ -3,7 +3,7 @@
  * code: the way to stop a run that cannot act on a cancellation (no worker, failing workflow tasks). Steps in flight
  * are abandoned: their guests are stopped when their next heartbeat finds the run gone.
  */
-import type { CommandIo } from '../../client/io.js';
+import type { CommandIo } from '../io.js';
 import { withWorkflow } from './with-workflow.js';
 
 export interface TerminateOptions {

@@ -1,7 +1,7 @@
 /** `capsule watch <workflowId>`: reattach to a pipeline: live progress, then the result (as `run` prints it). */
 import { openBackend } from '../../client/backend.js';
 import { workflowUrl } from '../../client/config.js';
-import { interruptFor, processIo, type CommandIo } from '../../client/io.js';
+import { interruptFor, processIo, type CommandIo } from '../io.js';
 import { follow } from './follow.js';
 import { reportError } from './with-workflow.js';
 

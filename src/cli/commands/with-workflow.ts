@@ -1,8 +1,9 @@
 /** What every command about one existing workflow shares: connect (never starting a worker), act, report, close. */
-import type { WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, type WorkflowHandle } from '@temporalio/client';
 import { openBackend } from '../../client/backend.js';
 import { workflowUrl } from '../../client/config.js';
-import { processIo, reportUserError, type CommandIo } from '../../client/io.js';
+import { processIo, type CommandIo } from '../io.js';
+import { reportUserError } from '../exit-codes.js';
 
 export type Backend = Awaited<ReturnType<typeof openBackend>>;
 
@@ -33,7 +34,7 @@ export async function withWorkflow(
 
 /** Shared by the id-taking commands: unknown ids and user errors are exit 2 with one line. */
 export function reportError(io: CommandIo, error: unknown, workflowId: string): number {
-  if (error instanceof Error && error.name === 'WorkflowNotFoundError') {
+  if (error instanceof WorkflowNotFoundError) {
     io.err(`error: no workflow with id "${workflowId}" (list them in the Web UI or with: temporal workflow list)`);
     return 2;
   }

@@ -7,8 +7,9 @@
 import os from 'node:os';
 import { resolveConnectionConfig } from '../../client/config.js';
 import { connectWorker } from '../../client/connect.js';
-import { readDevServerState } from '../../client/dev-server.js';
-import { processIo, reportUserError, type CommandIo } from '../../client/io.js';
+import { readDevServerState } from '../../client/dev-state.js';
+import { processIo, type CommandIo } from '../io.js';
+import { reportUserError } from '../exit-codes.js';
 import { installRuntime } from '../../client/runtime.js';
 import { createCapsuleWorker } from '../../client/worker.js';
 import { openPayloadLayer, type PayloadLayer } from '../../payloads/data-converter.js';

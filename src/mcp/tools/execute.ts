@@ -9,7 +9,8 @@ import { formatBytes, formatDuration } from '../../config/units.js';
 import { BundleError, bundleSource, envelopeSchema, MAX_PROGRAM_BYTES, type Envelope, type ProgramLanguage } from '../../sandbox/index.js';
 import type { McpContext } from '../context.js';
 import { callLimitsSchema, FILES_GUEST_PATH, planCall, type CallLimits } from '../limits.js';
-import { envelopeResult, refusedEnvelope, ToolError } from '../results.js';
+import { ToolError } from '../errors.js';
+import { envelopeResult, refusedEnvelope } from '../results.js';
 import { CAPSULE_STATE_DIR, sessionIdSchema, type OpenSession } from '../sessions.js';
 import type { Ceilings } from '../settings.js';
 
@@ -56,7 +57,7 @@ function common(ceilings: Ceilings): string {
   const hosts = ceilings.allowedHosts.length === 0 ? 'none' : ceilings.allowedHosts.join(', ');
   return [
     'Every call starts from nothing: variables, imports and memory never persist between calls. With `session`, the files the code writes in ./workspace/ persist for the next call of that session (session_files, session_read, session_write and session_reset manage them).',
-    `This server allows at most: compute ${ceilings.fuel.toLocaleString('en-US')} fuel, ram ${formatBytes(ceilings.ramBytes)}, timeout ${formatDuration(ceilings.timeoutMs)}; network: ${hosts}; shared files: ${ceilings.files ? `its directory, read-only at ./${FILES_GUEST_PATH}/` : 'none'}.`,
+    `This server allows at most: compute ${ceilings.compute.toLocaleString('en-US')} fuel, ram ${formatBytes(ceilings.ram)}, timeout ${formatDuration(ceilings.timeout)}; network: ${hosts}; shared files: ${ceilings.files ? `its directory, read-only at ./${FILES_GUEST_PATH}/` : 'none'}.`,
     'Going past a limit stops the code with error_type fuel_exhausted, memory_exceeded or timeout; a refused file or network access is permission_denied; an exception is task_error; code that does not compile is invalid_task.',
   ].join(' ');
 }

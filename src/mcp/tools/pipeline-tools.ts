@@ -5,11 +5,17 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
+import { BinaryNotFoundError, ConnectionConfigError } from '../../client/errors.js';
+import { ConfigError, MountError, TaskOptionsError } from '../../config/errors.js';
+import { BlobStoreError, PayloadConfigError, PayloadKeyError } from '../../payloads/errors.js';
+import { PipelineError } from '../../pipeline/errors.js';
+import { BundleError } from '../../sandbox/errors.js';
 import { formatBytes, formatDuration } from '../../config/units.js';
 import type { ErrorType } from '../../sandbox/index.js';
 import type { StepRecord } from '../../workflows/shared.js';
 import type { McpContext } from '../context.js';
-import { envelopeResult, errorResult, okResult, ToolError } from '../results.js';
+import { ToolError } from '../errors.js';
+import { envelopeResult, errorResult, okResult } from '../results.js';
 import type { RunView } from '../pipelines.js';
 
 const MAX_WAIT_S = 60;
@@ -34,7 +40,7 @@ export function registerPipelineTools(server: McpServer, context: McpContext): v
       description: [
         'Starts a durable Capsule pipeline on Temporal and returns at once with its workflow id and a Web UI link; follow it with get_run.',
         'Give either `pipeline`, the path of a pipeline file (.yaml, .yml, .json) or task file in the server\'s directory, or `definition`, a pipeline written inline (YAML or JSON text, or an object): `{ name, steps: [{ id, task: "./tasks/x.ts", input: "{{ input }}" }], output? }`, with task paths relative to the server\'s directory. `input` replaces the pipeline\'s default input.',
-        `Each step runs in its own sandbox and must fit this server's ceilings (compute ${ceilings.fuel.toLocaleString('en-US')} fuel, ram ${formatBytes(ceilings.ramBytes)}, timeout ${formatDuration(ceilings.timeoutMs)}, hosts: ${ceilings.allowedHosts.join(', ') || 'none'}, files read-only, no secrets), or the pipeline is refused before it starts.`,
+        `Each step runs in its own sandbox and must fit this server's ceilings (compute ${ceilings.compute.toLocaleString('en-US')} fuel, ram ${formatBytes(ceilings.ram)}, timeout ${formatDuration(ceilings.timeout)}, hosts: ${ceilings.allowedHosts.join(', ') || 'none'}, files read-only, no secrets), or the pipeline is refused before it starts.`,
         ceilings.files ? '' : 'This server shares no directory, so it has no pipelines to run.',
       ].filter(Boolean).join('\n\n'),
       inputSchema: {
@@ -100,12 +106,18 @@ function stepLine(step: StepRecord): string {
   return `- ${step.id}: ${step.status}${step.attempts > 1 ? ` after ${step.attempts} attempts` : ''}${figures}${problem}`;
 }
 
+type ErrorClass = abstract new (...args: never[]) => Error;
+/** What the call named is wrong: the pipeline, a task file, its options or mounts, the project's capsule.toml. */
+const CALL_ERRORS: readonly ErrorClass[] = [PipelineError, TaskOptionsError, BundleError, MountError, ConfigError];
+/** The server cannot reach or read what pipelines need: the payload store and keys, Temporal. */
+const SERVER_ERRORS: readonly ErrorClass[] = [PayloadConfigError, PayloadKeyError, BlobStoreError, ConnectionConfigError, BinaryNotFoundError];
+
 /** Errors a client can act on, by type; anything else is a bug and propagates (the SDK reports it as an error result). */
 function userProblem(error: unknown): { errorType: ErrorType; message: string } | undefined {
   if (error instanceof ToolError) return { errorType: error.errorType, message: error.message };
   if (!(error instanceof Error)) return undefined;
-  if (['PipelineError', 'TaskOptionsError', 'BundleError', 'MountError', 'ConfigError'].includes(error.name)) return { errorType: 'invalid_task', message: error.message };
-  if (['PayloadConfigError', 'PayloadKeyError', 'BlobStoreError', 'ConnectionConfigError', 'BinaryNotFoundError'].includes(error.name)) return { errorType: 'internal_error', message: error.message };
+  if (CALL_ERRORS.some((type) => error instanceof type)) return { errorType: 'invalid_task', message: error.message };
+  if (SERVER_ERRORS.some((type) => error instanceof type)) return { errorType: 'internal_error', message: error.message };
   return undefined;
 }
 

@@ -9,7 +9,8 @@ import { z } from 'zod';
 import { formatBytes } from '../../config/units.js';
 import { DirectoryAccessError } from '../../sandbox/index.js';
 import type { McpContext } from '../context.js';
-import { errorResult, okResult, ToolError } from '../results.js';
+import { ToolError } from '../errors.js';
+import { errorResult, okResult } from '../results.js';
 import { sessionIdSchema, type OpenSession } from '../sessions.js';
 
 /** One session_write carries at most this much (its request must fit the transports' limit, base64 included). */

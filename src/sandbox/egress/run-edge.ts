@@ -43,7 +43,7 @@ export function openRunEdge(ctx: EdgeContext, open: OpenEdge): RunEdge {
   const registration = ctx.egress.register({
     network: new NetworkPolicy(open.options.allowedHosts),
     secrets,
-    maxResponseBytes: open.options.maxResponseBytes,
+    maxResponseBytes: open.options.maxResponseSize,
     report: open.report,
   });
   return {

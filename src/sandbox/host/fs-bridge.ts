@@ -5,6 +5,7 @@
  */
 import { z } from 'zod';
 import type { Denial } from '../envelope.js';
+import { firstIssue } from '../../zod-issue.js';
 import type { FsOp, FsReply } from '../guest/protocol.js';
 import { type Access, FilePolicy, type GrantedPath } from '../policy/file-policy.js';
 import { FsFailure, Refused } from './grant-roots.js';
@@ -59,8 +60,8 @@ export class FsBridge {
       if (!Object.hasOwn(ARGS, op)) throw new BadCall('ENOSYS', `fs operation "${op.slice(0, 64)}" is not available in the sandbox`);
       const parsed = ARGS[op as FsOp].safeParse(parseJson(argsJson));
       if (!parsed.success) {
-        const issue = parsed.error.issues[0]!;
-        throw new BadCall('EINVAL', `fs.${op}: ${issue.path.join('.') || 'arguments'}: ${issue.message}`);
+        const { field, message } = firstIssue(parsed.error);
+        throw new BadCall('EINVAL', `fs.${op}: ${field || 'arguments'}: ${message}`);
       }
       const args = parsed.data as Record<string, unknown>;
       shown = [args.path, args.from, args.to].filter((p): p is string => typeof p === 'string').map((p) => `'${p}'`).join(' -> ');

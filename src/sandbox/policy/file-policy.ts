@@ -9,7 +9,7 @@
  * take rights away. The host applies the same rule to directories it meets while walking (a grant's root reached
  * through another grant), so aliases (mounts) cannot dodge it.
  */
-import path from 'node:path';
+import { parseRelativePath } from '../../config/guest-path.js';
 import type { FileMode } from '../../config/task-options.js';
 
 export interface FileGrant {
@@ -61,10 +61,11 @@ export function within(child: string, parent: string): boolean {
   return parent === '.' || child === parent || child.startsWith(`${parent}/`);
 }
 
-/** A relative path as grants store it: forward slashes, no "./", no trailing slash; "." for the directory itself. */
-export function normaliseRelative(raw: string): string {
-  return path.posix.normalize(raw.replaceAll('\\', '/')).replace(/\/+$/, '') || '.';
-}
+const UNUSABLE_PATH = {
+  nul: 'the path contains a NUL byte',
+  absolute: 'absolute paths are not available in the sandbox; use a path relative to the task directory, such as ./data/file.txt',
+  outside: 'the path leaves the task directory',
+} as const;
 
 /** The names a listing of the directory `rest` (components below a grant's root) leaves out: its excluded children. */
 export function excludedNames(excluded: readonly string[], rest: readonly string[]): Set<string> {
@@ -81,12 +82,9 @@ export class FilePolicy {
   constructor(readonly grants: readonly FileGrant[]) {}
 
   resolve(rawPath: string, access: Access): PathDecision {
-    if (rawPath.includes('\0')) return { ok: false, reason: 'the path contains a NUL byte' };
-    if (rawPath.startsWith('/') || /^[A-Za-z]:[\\/]/.test(rawPath)) {
-      return { ok: false, reason: 'absolute paths are not available in the sandbox; use a path relative to the task directory, such as ./data/file.txt' };
-    }
-    const guestPath = normaliseRelative(rawPath);
-    if (guestPath === '..' || guestPath.startsWith('../')) return { ok: false, reason: 'the path leaves the task directory' };
+    const parsed = parseRelativePath(rawPath);
+    if (!parsed.ok) return { ok: false, reason: UNUSABLE_PATH[parsed.problem] };
+    const guestPath = parsed.path;
     let deepest = -1;
     let mode = 'read-write' as FileMode;
     let modeFrom = '';

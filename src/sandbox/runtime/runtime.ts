@@ -11,6 +11,7 @@ import { fork } from 'node:child_process';
 import v8 from 'node:v8';
 import * as esbuild from 'esbuild';
 import { capsuleCacheDir } from '../../config/paths.js';
+import { PromiseCache } from '../../promise-cache.js';
 import { bundleForThread, writeContentAddressed } from './host-script.js';
 import { GLUE_FILE, LANGUAGE_NAMES, type BuildJob, type BuildMessage, type Language, type RuntimeManifest } from './manifest.js';
 import { COMPONENTIZE_PY_VERSION, componentizePy } from './python-toolchain.js';
@@ -117,17 +118,11 @@ function enableExtendedConst(): void {
   if (!WebAssembly.validate(probe)) v8.setFlagsFromString('--experimental-wasm-extended-const');
 }
 
-const loading = new Map<Language, Promise<Runtime>>();
+const loading = new PromiseCache<Language, Runtime>();
 
 /** Loads a language's runtime, building it first if this version has never been built on this machine. */
 export function loadRuntime(language: Language, report: ProgressReporter = defaultReporter): Promise<Runtime> {
-  let entry = loading.get(language);
-  if (!entry) {
-    entry = load(language, report);
-    loading.set(language, entry);
-    entry.catch(() => loading.delete(language));
-  }
-  return entry;
+  return loading.get(language, () => load(language, report));
 }
 
 function defaultReporter(line: string): void {

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { hideHostPaths } from '../../../src/sandbox/host-paths.js';
-import { TaskOptionsError } from '../../../src/config/task-options.js';
+import { TaskOptionsError } from '../../../src/config/errors.js';
 import { fixture } from '../../helpers.js';
 import { pyBundle, usePythonSandbox } from './python.js';
 
@@ -22,9 +22,9 @@ describe('describing a Python task file', () => {
     expect([...tasks.keys()]).toEqual(['main', 'other']);
     expect(tasks.get('main')).toEqual({
       name: 'main',
-      fuel: 100_000_000,
-      ramBytes: 64 * 1024 * 1024,
-      timeoutMs: 30_000,
+      compute: 100_000_000,
+      ram: 64 * 1024 * 1024,
+      timeout: 30_000,
       maxRetries: 1,
       allowedFiles: [
         { path: 'data', mode: 'read-only' },
@@ -33,20 +33,20 @@ describe('describing a Python task file', () => {
       allowedHosts: ['api.example.com'],
       envVariables: ['API_KEY'],
       secrets: {},
-      maxResponseBytes: 10 * 1024 * 1024,
+      maxResponseSize: 10 * 1024 * 1024,
     });
     // A bare @task: named after its function, with the built-in defaults.
     expect(tasks.get('other')).toEqual({
       name: 'other',
-      fuel: 2_000_000_000,
-      ramBytes: 256 * 1024 * 1024,
-      timeoutMs: 60_000,
+      compute: 2_000_000_000,
+      ram: 256 * 1024 * 1024,
+      timeout: 60_000,
       maxRetries: 0,
       allowedFiles: [],
       allowedHosts: [],
       envVariables: [],
       secrets: {},
-      maxResponseBytes: 10 * 1024 * 1024,
+      maxResponseSize: 10 * 1024 * 1024,
     });
   });
 

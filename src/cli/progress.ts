@@ -3,10 +3,10 @@
  * worker). On a TTY the table is redrawn in place; otherwise one line is printed per step state change.
  */
 import logUpdate from 'log-update';
-import type { WorkflowExecutionDescription, WorkflowHandle } from '@temporalio/client';
-import { decodePayload } from '../payloads/data-converter.js';
-import { PROGRESS_QUERY, type PipelineProgress, type RunTaskHeartbeat } from '../workflows/shared.js';
-import { formatSteps, type LiveStep } from './outcome.js';
+import type { WorkflowHandle } from '@temporalio/client';
+import { liveSteps, workflowTaskTrouble } from '../client/live-steps.js';
+import { PROGRESS_QUERY, type PipelineProgress } from '../workflows/shared.js';
+import { formatSteps } from './format-outcome.js';
 
 const POLL_MS = 500;
 
@@ -58,43 +58,4 @@ export async function showProgress(handle: WorkflowHandle, done: Promise<unknown
   }
   if (options.tty) logUpdate.done();
   return detached && !finished;
-}
-
-/** Why the workflow makes no progress, when its workflow tasks keep failing: the newest failure in its history. */
-async function workflowTaskTrouble(handle: WorkflowHandle, { raw, runId }: WorkflowExecutionDescription): Promise<string | undefined> {
-  const attempt = raw.pendingWorkflowTask?.attempt ?? 0;
-  if (attempt < 2) return undefined;
-  const { history } = await handle.client.workflowService.getWorkflowExecutionHistoryReverse({
-    namespace: handle.client.options.namespace,
-    execution: { workflowId: handle.workflowId, runId },
-    maximumPageSize: 50,
-  });
-  const failure = history?.events?.find((e) => e.workflowTaskFailedEventAttributes)?.workflowTaskFailedEventAttributes?.failure?.message;
-  return `no worker can process the pipeline (attempt ${attempt})${failure ? `: ${failure}` : ''}`;
-}
-
-/**
- * Attempt and elapsed time of running steps, from the server's pending-activity info: the workflow only learns a
- * step's attempts when it ends, but each attempt's heartbeat names its step.
- */
-export async function liveSteps(handle: WorkflowHandle, description?: WorkflowExecutionDescription): Promise<Map<string, LiveStep>> {
-  const live = new Map<string, LiveStep>();
-  const { raw } = description ?? (await handle.describe());
-  for (const pending of raw.pendingActivities ?? []) {
-    const payload = pending.heartbeatDetails?.payloads?.[0];
-    if (payload === undefined || payload === null) continue;
-    let details: Partial<RunTaskHeartbeat>;
-    try {
-      details = await decodePayload<Partial<RunTaskHeartbeat>>(handle.client.options.loadedDataConverter, payload);
-    } catch {
-      continue;
-    }
-    if (typeof details.step_id !== 'string') continue;
-    live.set(details.step_id, {
-      attempt: pending.attempt ?? 1,
-      elapsedMs: details.elapsed_ms ?? 0,
-      ...(pending.lastFailure?.message ? { lastFailure: pending.lastFailure.message } : {}),
-    });
-  }
-  return live;
 }

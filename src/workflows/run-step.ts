@@ -1,13 +1,14 @@
 /**
- * The building block of every Capsule workflow: run one task as one activity, with retry and timeouts derived
+ * The building block of every Capsule workflow: run one step's task as one runTask activity, with retry and timeouts derived
  * from the task's options, and turn the outcome (success or failure) into a StepRecord (summarizeStep) plus the
  * step's output value.
  */
 import { RetryState } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, TimeoutFailure, workflowInfo } from '@temporalio/workflow';
 import type { CapsuleActivities } from '../activities/index.js';
-import { attemptsBefore, lostAttemptsMessage, recordedAttempts } from './attempts.js';
-import { LOST_ATTEMPTS_EXHAUSTED, type AttemptBudgets, type RunContext, type RunTaskResult, type StepRecord, type TaskRef } from './shared.js';
+import { attemptsBefore, budgetsOf, lostAttemptsMessage, recordedAttempts } from './attempts.js';
+import { formatLimits } from '../config/units.js';
+import { INVALID_PIPELINE, LOST_ATTEMPTS_EXHAUSTED, runTaskResultSchema, type AttemptBudgets, type RunContext, type RunTaskResult, type StepRecord, type TaskRef } from './shared.js';
 import { oversize } from './sizes.js';
 import { summarizeStep, type StepEnd } from './summary.js';
 
@@ -16,7 +17,7 @@ const START_TO_CLOSE_MARGIN_MS = 30_000;
 
 const { runTask: runTaskActivity } = proxyActivities<CapsuleActivities>({ startToCloseTimeout: '5m' });
 
-export interface RunOptions {
+export interface StepCall {
   /** Record id: the step id, or "step[index]" for a fan-out item. */
   id: string;
   step?: string;
@@ -39,24 +40,25 @@ export function maximumAttempts(budgets: AttemptBudgets): number {
   return budgets.maxRetries + budgets.maxLostAttempts + 1;
 }
 
-/** Runs `ref` with `args`; never throws for task failures (they become a failed record), only for cancellation. */
-export async function runTask(ctx: RunContext, ref: TaskRef, args: unknown[], options: RunOptions): Promise<StepRun> {
+
+/** Runs `ref` with `args` as one runTask activity; never throws for task failures (they become a failed record), only for cancellation. */
+export async function runStep(ctx: RunContext, ref: TaskRef, args: unknown[], options: StepCall): Promise<StepRun> {
   const bundle = ctx.bundles[ref.bundle];
   if (bundle === undefined) {
-    throw ApplicationFailure.nonRetryable(`step "${options.id}": no bundle ${ref.bundle} in the workflow input`, 'InvalidPipeline');
+    throw ApplicationFailure.nonRetryable(`step "${options.id}": no bundle ${ref.bundle} in the workflow input`, INVALID_PIPELINE);
   }
   const base = { id: options.id, step: options.step ?? options.id, ...(options.index === undefined ? {} : { index: options.index }) };
   const end = (outcome: StepEnd): StepRun => ({ record: summarizeStep(base, outcome), output: null });
   const tooLarge = oversize(`the input of step "${options.id}"`, args);
   if (tooLarge !== undefined) return end({ status: 'failed', attempts: 0, lostAttempts: 0, failure: tooLarge });
-  const budgets: AttemptBudgets = { maxRetries: ref.maxRetries, maxLostAttempts: ref.maxLostAttempts };
+  const budgets = budgetsOf(ref);
   // The activity id is the record id, so the step's full envelope can be found in history by it.
   const activity = { run_id: workflowInfo().runId, activity_id: options.id };
   try {
     const envelope = await runTaskActivity.executeWithOptions(
       {
         activityId: options.id,
-        startToCloseTimeout: ref.timeoutMs + START_TO_CLOSE_MARGIN_MS,
+        startToCloseTimeout: ref.options.timeout + START_TO_CLOSE_MARGIN_MS,
         heartbeatTimeout: ctx.retry.heartbeatTimeoutMs,
         retry: {
           maximumAttempts: maximumAttempts(budgets),
@@ -64,20 +66,9 @@ export async function runTask(ctx: RunContext, ref: TaskRef, args: unknown[], op
           backoffCoefficient: ctx.retry.backoffCoefficient,
           maximumInterval: ctx.retry.maximumIntervalMs,
         },
-        summary: activitySummary(options, ref, bundle.entryFile),
+        summary: activitySummary(options, ref),
       },
-      [{
-        bundle: { sha256: bundle.sha256, entryFile: bundle.entryFile },
-        task: ref.task,
-        args,
-        baseDir: ctx.baseDir,
-        defaults: ctx.defaults,
-        ...(ref.overrides === undefined ? {} : { overrides: ref.overrides }),
-        ...(ref.mounts === undefined ? {} : { mounts: ref.mounts }),
-        stepId: options.id,
-        budgets,
-        firstExecutionRunId: workflowInfo().firstExecutionRunId,
-      }],
+      [{ ref, entryFile: bundle.entryFile, args, baseDir: ctx.baseDir, defaults: ctx.defaults, stepId: options.id, firstExecutionRunId: workflowInfo().firstExecutionRunId }],
     );
     return { record: summarizeStep(base, { status: 'succeeded', ...attemptCounts(envelope), envelope, activity }), output: envelope.result };
   } catch (error) {
@@ -91,9 +82,9 @@ function describeFailure(error: unknown, id: string, budgets: AttemptBudgets): P
     return { attempts: 0, lostAttempts: 0, failure: error instanceof Error ? error.message : String(error) };
   }
   const cause = error.cause;
-  if (cause instanceof ApplicationFailure && isRunTaskResult(cause.details?.[0])) {
-    const envelope = cause.details[0];
-    return { ...attemptCounts(envelope), envelope, failure: cause.message };
+  const envelope = cause instanceof ApplicationFailure ? runTaskResultSchema.safeParse(cause.details?.[0]) : undefined;
+  if (cause instanceof ApplicationFailure && envelope?.success) {
+    return { ...attemptCounts(envelope.data), envelope: envelope.data, failure: cause.message };
   }
   if (cause instanceof ApplicationFailure && cause.type === LOST_ATTEMPTS_EXHAUSTED) {
     // The activity refused to run again; the attempt that said so ran nothing.
@@ -123,31 +114,6 @@ function attemptCounts(envelope: RunTaskResult): Pick<StepEnd, 'attempts' | 'los
   return { attempts: envelope.execution.retries + lost + 1, lostAttempts: lost };
 }
 
-/** "3 attempt(s), 1 of them lost" for failure messages: the task's own retries and lost attempts are apart. */
-export function attemptsText(record: StepRecord): string {
-  return `${record.attempts} attempt(s)${record.lostAttempts > 0 ? `, ${record.lostAttempts} of them lost` : ''}`;
-}
-
-/** "error_type: message" of a failed record, for the pipeline's own failure message. */
-export function failureReason(record: StepRecord): string {
-  const error = record.error;
-  return error === undefined ? record.failure ?? 'failed' : `${error.error_type}: ${error.message}`;
-}
-
-/**
- * The failed step's error as the cause of the pipeline's failure, so the Web UI's failure view of the workflow shows
- * the step's error_type (the activity's own failure event carries the full envelope in its details).
- */
-export function failureCause(record: StepRecord): ApplicationFailure | undefined {
-  const error = record.error;
-  if (error === undefined) return undefined;
-  return ApplicationFailure.create({ type: error.error_type, message: `step "${record.id}": ${error.message}`, nonRetryable: true });
-}
-
-function isRunTaskResult(value: unknown): value is RunTaskResult {
-  return typeof value === 'object' && value !== null && 'execution' in value && 'success' in value && 'sizes' in value && 'lost_attempts' in value;
-}
-
 /** Activity summaries are capped by the server (400 bytes for user metadata summaries); stay well under it. */
 const MAX_SUMMARY_CHARS = 200;
 
@@ -155,14 +121,8 @@ const MAX_SUMMARY_CHARS = 200;
  * The activity's one line in the Web UI (event history and timeline): "<record id> · <task name> (compute, ram,
  * timeout)", where a fan-out item's record id carries its index ("fetch[2]").
  */
-export function activitySummary(options: RunOptions, ref: TaskRef, entryFile: string): string {
-  const name = ref.display?.name ?? `${fileName(entryFile)}#${ref.task}`;
-  const limits = ref.display === undefined ? '' : ` (${ref.display.limits})`;
+export function activitySummary(options: StepCall, ref: TaskRef): string {
   const described = options.summary === undefined ? '' : ` — ${options.summary}`;
-  const line = `${options.id} · ${name}${limits}${described}`;
+  const line = `${options.id} · ${ref.options.name} (${formatLimits(ref.options)})${described}`;
   return line.length <= MAX_SUMMARY_CHARS ? line : `${line.slice(0, MAX_SUMMARY_CHARS - 1)}…`;
-}
-
-function fileName(file: string): string {
-  return file.split(/[\\/]/).pop() ?? file;
 }
