@@ -7,6 +7,7 @@
 import { BinaryNotFoundError, ConnectionConfigError } from '../client/errors.js';
 import { ConfigError, DotenvError, MountError, TaskOptionsError } from '../config/errors.js';
 import { McpSettingsError } from '../mcp/errors.js';
+import { ObservabilityConfigError } from '../observability/errors.js';
 import { BlobStoreError, PayloadConfigError, PayloadKeyError } from '../payloads/errors.js';
 import { PipelineError } from '../pipeline/errors.js';
 import { BundleError, SandboxBusyError } from '../sandbox/errors.js';
@@ -35,6 +36,7 @@ const USER_ERRORS: readonly ErrorClass[] = [
   BlobStoreError,
   SandboxBusyError,
   McpSettingsError,
+  ObservabilityConfigError,
 ];
 
 /** The one-line message of a failure the user can fix, or undefined for a bug. */

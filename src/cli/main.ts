@@ -95,7 +95,11 @@ program
   .option('--concurrency <n>', 'steps run in parallel (default: number of cores)', intOption('--concurrency'))
   .option('--base-dir <dir>', 'resolve task allowedFiles here instead of the submitting directory')
   .option('--shutdown-grace <seconds>', 'on SIGINT/SIGTERM, how long running steps may finish before they are handed back (default 30)', intOption('--shutdown-grace'))
-  .action((opts: { taskQueue?: string; concurrency?: number; baseDir?: string; shutdownGrace?: number }) => {
+  .option('--metrics <host:port>', 'serve Prometheus metrics (the SDK\'s and Capsule\'s) at http://HOST:PORT/metrics (or CAPSULE_METRICS_ADDRESS)')
+  .option('--health <host:port>', 'serve /livez and /readyz probes for orchestrators (or CAPSULE_HEALTH_ADDRESS)')
+  .option('--otlp-endpoint <url>', 'export traces by OTLP/HTTP to this collector (or the standard OTEL_EXPORTER_OTLP_ENDPOINT)')
+  .addHelpText('after', '\nExample: capsule worker --concurrency 4 --metrics 127.0.0.1:9464 --health 127.0.0.1:8081 --otlp-endpoint http://127.0.0.1:4318\nDetails: docs/deployment.md (scrape config, OTLP, probes).')
+  .action((opts: { taskQueue?: string; concurrency?: number; baseDir?: string; shutdownGrace?: number; metrics?: string; health?: string; otlpEndpoint?: string }) => {
     const { shutdownGrace, ...rest } = opts;
     pending = import('./commands/worker.js').then(({ worker }) => worker({ ...rest, ...(shutdownGrace === undefined ? {} : { graceSeconds: shutdownGrace }) }));
   });

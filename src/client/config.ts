@@ -1,6 +1,9 @@
 /**
- * Where the Temporal server is. Environment variables win over capsule.toml `[temporal]`; with neither setting an
- * address, Capsule uses its embedded dev server. Errors name the variable or key and what was expected.
+ * Where the Temporal server is and how to reach it — one resolution for clients and workers. Three layers, the
+ * later winning field by field: a temporal.toml profile (Temporal's environment configuration, shared with the
+ * CLI and the other SDKs), the project's capsule.toml `[temporal]`, then the standard TEMPORAL_* environment
+ * variables (connection-layers.ts). With no address anywhere, Capsule uses its embedded dev server. Every error
+ * names the file, key or variable that set the value and what was expected.
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
@@ -8,77 +11,95 @@ import { loadCapsuleConfig } from '../config/capsule-toml.js';
 import { parseHostAndPort } from '../config/host-pattern.js';
 import { ConnectionConfigError } from './errors.js';
 import { DEFAULT_NAMESPACE, DEFAULT_TASK_QUEUE } from '../workflows/shared.js';
+import { capsuleTomlLayer, environmentLayer, profileLayer, type DataSource, type Layer, type Setting } from './connection-layers.js';
 
-export interface TlsFiles {
-  certPath: string;
-  keyPath: string;
-  caPath?: string;
+export { ConnectionConfigError } from './errors.js';
+export type { DataSource } from './connection-layers.js';
+
+/** TLS to the server: present means on. Certificates and keys as files (absolute paths) or inline PEM text. */
+export interface TlsSettings {
+  clientCert?: DataSource;
+  clientKey?: DataSource;
+  serverCa?: DataSource;
+  serverName?: string;
 }
 
 export interface ConnectionConfig {
-  /** True when an address came from the environment or capsule.toml (no embedded server then). */
+  /** True when an address came from a profile, capsule.toml or the environment (no embedded server then). */
   configured: boolean;
   address?: string;
   namespace: string;
   taskQueue: string;
-  tls?: TlsFiles;
+  tls?: TlsSettings;
   apiKey?: string;
+  /** gRPC metadata sent with every call (temporal.toml `grpc_meta`, TEMPORAL_GRPC_META_*). */
+  grpcMeta?: Record<string, string>;
   uiUrl?: string;
 }
 
-/** Environment variable -> capsule.toml key, for messages and lookup. */
-const FIELDS = {
-  address: ['TEMPORAL_ADDRESS', 'address'],
-  namespace: ['TEMPORAL_NAMESPACE', 'namespace'],
-  taskQueue: ['CAPSULE_TASK_QUEUE', 'task_queue'],
-  certPath: ['TEMPORAL_TLS_CERT', 'tls_cert_path'],
-  keyPath: ['TEMPORAL_TLS_KEY', 'tls_key_path'],
-  caPath: ['TEMPORAL_TLS_CA', 'tls_ca_path'],
-  apiKey: ['TEMPORAL_API_KEY', 'api_key'],
-  uiUrl: ['CAPSULE_UI_URL', 'ui_url'],
-} as const;
-type Field = keyof typeof FIELDS;
-
 export function resolveConnectionConfig(cwd: string, env: Record<string, string | undefined> = process.env): ConnectionConfig {
   const file = loadCapsuleConfig(cwd);
-  const where = (field: Field) => (env[FIELDS[field][0]] ? `environment variable ${FIELDS[field][0]}` : `${file.file ?? 'capsule.toml'} [temporal].${FIELDS[field][1]}`);
-  const get = (field: Field): string | undefined => {
-    const fromEnv = env[FIELDS[field][0]];
-    if (fromEnv !== undefined && fromEnv !== '') return fromEnv;
-    return file.temporal[FIELDS[field][1]];
-  };
-  const address = get('address');
-  if (address !== undefined && !parseHostAndPort(address).ok) {
-    throw new ConnectionConfigError(`${where('address')}: got "${address}"; expected host:port such as "127.0.0.1:7233" or "my-ns.a1b2c.tmprl.cloud:7233"`);
+  const toml = capsuleTomlLayer(file.temporal, file.file);
+  const tomlProfile = file.temporal.profile === undefined ? undefined : { value: file.temporal.profile, from: `${file.file ?? 'capsule.toml'} [temporal].profile` };
+  const layers: Layer[] = [profileLayer(env, tomlProfile), toml, environmentLayer(env)];
+  const pick = <K extends keyof Layer>(key: K): Layer[K] => layers.reduce<Layer[K]>((found, layer) => layer[key] ?? found, undefined);
+
+  const address = pick('address');
+  if (address !== undefined && !parseHostAndPort(address.value).ok) {
+    throw new ConnectionConfigError(`${address.from}: got "${address.value}"; expected host:port such as "127.0.0.1:7233" or "my-ns.a1b2c.tmprl.cloud:7233"`);
   }
-  const certPath = resolvePath(cwd, get('certPath'), where('certPath'));
-  const keyPath = resolvePath(cwd, get('keyPath'), where('keyPath'));
-  const caPath = resolvePath(cwd, get('caPath'), where('caPath'));
-  if ((certPath === undefined) !== (keyPath === undefined)) {
-    const missing = certPath === undefined ? 'certPath' : 'keyPath';
-    throw new ConnectionConfigError(`TLS needs both a client certificate and key: set environment variable ${FIELDS[missing][0]} or [temporal].${FIELDS[missing][1]} in capsule.toml`);
+  const tls = resolveTls(cwd, pick('tls'), pick('clientCert'), pick('clientKey'), pick('serverCa'), pick('serverName'), pick('apiKey'));
+  const apiKey = pick('apiKey');
+  if (address === undefined && (tls !== undefined || apiKey !== undefined)) {
+    throw new ConnectionConfigError(`TLS or API key settings were given (${(apiKey ?? pick('clientCert') ?? pick('tls'))?.from}) without an address: set TEMPORAL_ADDRESS, [temporal].address in capsule.toml, or address in a temporal.toml profile`);
   }
-  if (address === undefined && (certPath !== undefined || get('apiKey') !== undefined)) {
-    throw new ConnectionConfigError('TLS or API key settings were given without an address: set TEMPORAL_ADDRESS or [temporal].address in capsule.toml');
-  }
-  const apiKey = get('apiKey');
-  const uiUrl = get('uiUrl');
+  const grpcMeta = pick('grpcMeta');
+  const uiUrl = pick('uiUrl');
   return {
     configured: address !== undefined,
-    ...(address === undefined ? {} : { address }),
-    namespace: get('namespace') ?? DEFAULT_NAMESPACE,
-    taskQueue: get('taskQueue') ?? DEFAULT_TASK_QUEUE,
-    ...(certPath !== undefined && keyPath !== undefined ? { tls: { certPath, keyPath, ...(caPath === undefined ? {} : { caPath }) } } : {}),
-    ...(apiKey === undefined ? {} : { apiKey }),
-    ...(uiUrl === undefined ? {} : { uiUrl: uiUrl.replace(/\/+$/, '') }),
+    ...(address === undefined ? {} : { address: address.value }),
+    namespace: pick('namespace')?.value ?? DEFAULT_NAMESPACE,
+    taskQueue: pick('taskQueue')?.value ?? DEFAULT_TASK_QUEUE,
+    ...(tls === undefined ? {} : { tls }),
+    ...(apiKey === undefined ? {} : { apiKey: apiKey.value }),
+    ...(grpcMeta === undefined ? {} : { grpcMeta: grpcMeta.value }),
+    ...(uiUrl === undefined ? {} : { uiUrl: uiUrl.value.replace(/\/+$/, '') }),
   };
 }
 
-function resolvePath(cwd: string, value: string | undefined, where: string): string | undefined {
-  if (value === undefined) return undefined;
-  const full = path.resolve(cwd, value);
-  if (!existsSync(full)) throw new ConnectionConfigError(`${where}: file "${value}" not found (looked for ${full})`);
-  return full;
+/** TLS is on when asked for, when any certificate or server name is set, or with an API key — unless turned off. */
+function resolveTls(
+  cwd: string,
+  enabled: Setting<boolean> | undefined,
+  cert: Setting<DataSource> | undefined,
+  key: Setting<DataSource> | undefined,
+  ca: Setting<DataSource> | undefined,
+  serverName: Setting<string> | undefined,
+  apiKey: Setting<string> | undefined,
+): TlsSettings | undefined {
+  if ((cert === undefined) !== (key === undefined)) {
+    const [given, missing] = cert === undefined ? [key!, 'client certificate (TEMPORAL_TLS_CLIENT_CERT_PATH or [temporal].tls_cert_path)'] : [cert, 'client key (TEMPORAL_TLS_CLIENT_KEY_PATH or [temporal].tls_key_path)'];
+    throw new ConnectionConfigError(`TLS needs both a client certificate and key: ${given.from} sets one, so set the ${missing}`);
+  }
+  const material = [cert, key, ca, serverName].find((s) => s !== undefined);
+  if (enabled?.value === false) {
+    if (material !== undefined) throw new ConnectionConfigError(`${enabled.from} turns TLS off, but ${material.from} sets TLS material: remove one of them`);
+    return undefined;
+  }
+  if (enabled === undefined && material === undefined && apiKey === undefined) return undefined;
+  const file = (s: Setting<DataSource> | undefined): DataSource | undefined => {
+    if (s === undefined || !('path' in s.value)) return s?.value;
+    const full = path.resolve(cwd, s.value.path);
+    if (!existsSync(full)) throw new ConnectionConfigError(`${s.from}: file "${s.value.path}" not found (looked for ${full})`);
+    return { path: full };
+  };
+  const [clientCert, clientKey, serverCa] = [file(cert), file(key), file(ca)];
+  return {
+    ...(clientCert === undefined ? {} : { clientCert }),
+    ...(clientKey === undefined ? {} : { clientKey }),
+    ...(serverCa === undefined ? {} : { serverCa }),
+    ...(serverName === undefined ? {} : { serverName: serverName.value }),
+  };
 }
 
 /** Link to a workflow in the Web UI (Temporal Cloud's UI when the address is a tmprl.cloud one). */

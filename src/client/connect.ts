@@ -4,22 +4,36 @@ import { Client, Connection } from '@temporalio/client';
 import type { DataConverter } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../workflows/shared.js';
-import type { ConnectionConfig } from './config.js';
+import type { ConnectionConfig, DataSource } from './config.js';
 
 interface Target {
   address: string;
-  tls?: { clientCertPair: { crt: Buffer; key: Buffer }; serverRootCACertificate?: Buffer } | true;
+  tls?: { clientCertPair?: { crt: Buffer; key: Buffer }; serverRootCACertificate?: Buffer; serverNameOverride?: string } | true;
   apiKey?: string;
+  metadata?: Record<string, string>;
+}
+
+function bytes(source: DataSource): Buffer {
+  return 'path' in source ? readFileSync(source.path) : Buffer.from(source.data, 'utf8');
 }
 
 function target(config: ConnectionConfig, address: string): Target {
-  const tls = config.tls === undefined
-    ? config.apiKey === undefined ? undefined : (true as const)
-    : {
-        clientCertPair: { crt: readFileSync(config.tls.certPath), key: readFileSync(config.tls.keyPath) },
-        ...(config.tls.caPath === undefined ? {} : { serverRootCACertificate: readFileSync(config.tls.caPath) }),
-      };
-  return { address, ...(tls === undefined ? {} : { tls }), ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }) };
+  const t = config.tls;
+  const tls = t === undefined
+    ? undefined
+    : t.clientCert === undefined && t.serverCa === undefined && t.serverName === undefined
+      ? (true as const)
+      : {
+          ...(t.clientCert !== undefined && t.clientKey !== undefined ? { clientCertPair: { crt: bytes(t.clientCert), key: bytes(t.clientKey) } } : {}),
+          ...(t.serverCa === undefined ? {} : { serverRootCACertificate: bytes(t.serverCa) }),
+          ...(t.serverName === undefined ? {} : { serverNameOverride: t.serverName }),
+        };
+  return {
+    address,
+    ...(tls === undefined ? {} : { tls }),
+    ...(config.apiKey === undefined ? {} : { apiKey: config.apiKey }),
+    ...(config.grpcMeta === undefined ? {} : { metadata: config.grpcMeta }),
+  };
 }
 
 /**

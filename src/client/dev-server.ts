@@ -85,10 +85,10 @@ export async function startDevServer(options: DevServerOptions): Promise<DevServ
  * starts it with a parent-death signal (the kernel sends SIGTERM when this process dies); elsewhere, or without
  * setpriv, it is started directly.
  */
-export function withLifeline(binary: string, args: string[]): [string, string[]] {
+export function withLifeline(binary: string, args: string[], signal: NodeJS.Signals = 'SIGTERM'): [string, string[]] {
   if (process.platform !== 'linux') return [binary, args];
   const setpriv = ['/usr/bin/setpriv', '/bin/setpriv'].find((file) => existsSync(file));
-  return setpriv === undefined ? [binary, args] : [setpriv, ['--pdeathsig', 'SIGTERM', '--', binary, ...args]];
+  return setpriv === undefined ? [binary, args] : [setpriv, ['--pdeathsig', signal, '--', binary, ...args]];
 }
 
 async function waitReady(address: string, namespace: string, child: ChildProcess, exited: Promise<number | null>, logFile?: string): Promise<void> {

@@ -12,6 +12,7 @@ import type { DataConverter } from '@temporalio/common';
 import { bundleWorkflowCode, Worker, type NativeConnection, type WorkflowBundle } from '@temporalio/worker';
 import { capsuleCacheDir } from '../config/paths.js';
 import { createActivities, type TaskRunner } from '../activities/index.js';
+import type { WorkerTracing } from '../observability/index.js';
 
 export const WORKFLOWS_DIR = fileURLToPath(new URL('../workflows/', import.meta.url));
 const WORKFLOWS_ENTRY = path.join(WORKFLOWS_DIR, 'index.ts');
@@ -32,6 +33,8 @@ export interface CapsuleWorkerOptions {
   /** How long in-flight steps may finish after a shutdown request before they are cancelled and handed back. */
   shutdownGraceTime?: string | number;
   workflowBundle?: WorkflowBundle;
+  /** OpenTelemetry spans for workflows and activities (src/observability/tracing.ts); the bundle then includes its interceptors. */
+  tracing?: WorkerTracing;
 }
 
 /**
@@ -43,27 +46,32 @@ export interface CapsuleWorkerOptions {
 const MAX_HEARTBEAT_THROTTLE = '5s';
 
 export async function createCapsuleWorker(options: CapsuleWorkerOptions): Promise<Worker> {
+  const tracing = options.tracing;
   return Worker.create({
     connection: options.connection,
     namespace: options.namespace,
     taskQueue: options.taskQueue,
-    workflowBundle: options.workflowBundle ?? (await workflowBundle()),
+    workflowBundle: options.workflowBundle ?? (await workflowBundle(tracing?.workflowModules)),
     dataConverter: options.dataConverter,
     activities: createActivities({ sandbox: options.sandbox, ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }) }),
     maxConcurrentActivityTaskExecutions: options.maxConcurrentSteps ?? os.availableParallelism(),
     ...(options.maxCachedWorkflows === undefined ? {} : { maxCachedWorkflows: options.maxCachedWorkflows }),
     shutdownGraceTime: options.shutdownGraceTime ?? '30s',
     maxHeartbeatThrottleInterval: MAX_HEARTBEAT_THROTTLE,
+    ...(tracing === undefined ? {} : { interceptors: tracing.interceptors, sinks: tracing.sinks }),
   });
 }
 
-/** Bundles src/workflows once per source version (the bundle must match the @temporalio/worker that runs it). */
-export async function workflowBundle(): Promise<WorkflowBundle> {
-  const key = bundleKey();
+/**
+ * Bundles src/workflows once per source version (the bundle must match the @temporalio/worker that runs it), with
+ * the given workflow interceptor modules (tracing's; they must be in the bundle, the SDK cannot add them later).
+ */
+export async function workflowBundle(interceptorModules: string[] = []): Promise<WorkflowBundle> {
+  const key = bundleKey(interceptorModules);
   const dir = path.join(capsuleCacheDir(), 'workflow-bundles');
   const file = path.join(dir, `${key}.js`);
   if (existsSync(file)) return { code: readFileSync(file, 'utf8') };
-  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_ENTRY, logger: quietLogger });
+  const { code } = await bundleWorkflowCode({ workflowsPath: WORKFLOWS_ENTRY, workflowInterceptorModules: interceptorModules, logger: quietLogger });
   mkdirSync(dir, { recursive: true });
   const temp = `${file}.${process.pid}.tmp`;
   writeFileSync(temp, code);
@@ -72,11 +80,13 @@ export async function workflowBundle(): Promise<WorkflowBundle> {
   return { code };
 }
 
-function bundleKey(): string {
+function bundleKey(interceptorModules: string[]): string {
   const hash = createHash('sha256');
   const require = createRequire(import.meta.url);
   const pkg = JSON.parse(readFileSync(require.resolve('@temporalio/worker/package.json'), 'utf8')) as { version: string };
   hash.update(pkg.version);
+  // Interceptor modules come from pinned packages: their paths name them.
+  for (const module of interceptorModules) hash.update(`interceptor:${path.relative(WORKFLOWS_DIR, module)}\n`);
   // Every project module the bundle holds: src/workflows and what it imports (the contract's schemas, units, errors).
   for (const file of workflowSources()) hash.update(path.relative(WORKFLOWS_DIR, file)).update(readFileSync(file));
   return hash.digest('hex').slice(0, 24);

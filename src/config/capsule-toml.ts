@@ -22,12 +22,17 @@ const tasksSection = z.strictObject({
 });
 
 const temporalSection = z.strictObject({
+  /** A profile of Temporal's temporal.toml to start from (TEMPORAL_PROFILE wins). */
+  profile: z.string().min(1).optional(),
   address: z.string().min(1).optional(),
   namespace: z.string().min(1).optional(),
   task_queue: z.string().min(1).optional(),
   tls_cert_path: z.string().min(1).optional(),
   tls_key_path: z.string().min(1).optional(),
   tls_ca_path: z.string().min(1).optional(),
+  /** Turn TLS on (or off) explicitly, like TEMPORAL_TLS. */
+  tls: z.boolean().optional(),
+  tls_server_name: z.string().min(1).optional(),
   api_key: z.string().min(1).optional(),
   ui_url: z.string().url().optional(),
 });

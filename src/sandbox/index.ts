@@ -6,6 +6,7 @@ export { Sandbox } from './sandbox.js';
 export { BundleError, DirectoryAccessError, SandboxBusyError } from './errors.js';
 export type { SandboxOptions, RunRequest } from './sandbox.js';
 export type { RunProgress } from './run-progress.js';
+export type { ObservedRun, PoolStats, RunObserver, RunWatch } from './observer.js';
 export type { TaskContext } from './guest/protocol.js';
 export { bundleTaskFile, taskLanguage } from './bundle.js';
 export type { TaskBundle, ProgramRecord, ProgramLanguage } from './bundle.js';

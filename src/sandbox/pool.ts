@@ -107,6 +107,11 @@ export class ThreadPool {
     private readonly maxExtraThreads = size * 4,
   ) {}
 
+  /** Jobs waiting for a thread. */
+  get queueDepth(): number {
+    return this.queue.length;
+  }
+
   /** Threads alive now, extra ones for nested runs included. */
   get threadCount(): number {
     return this.live.size;

@@ -36,6 +36,7 @@ import { type RunProgress, startProgress } from './run-progress.js';
 import { bundleForThread, writeContentAddressed } from './runtime/host-script.js';
 import { LANGUAGE_NAMES, WASM_PAGE_BYTES, type Language } from './runtime/manifest.js';
 import { loadRuntime, type ProgressReporter, type Runtime } from './runtime/runtime.js';
+import type { PoolStats, RunObserver, RunWatch } from './observer.js';
 import { resolveProgramOptions, type ProgramOptions } from './source-program.js';
 import { SubtaskServer } from './subtask-server.js';
 
@@ -65,6 +66,8 @@ export interface SandboxOptions {
    * code; this only stops a run the machine was too busy to finish. Default 2 minutes.
    */
   describeBackstopMs?: number;
+  /** Told of every run (sub-tasks included) as it starts and ends: metrics and traces hook in here. */
+  observer?: RunObserver;
 }
 
 export interface RunRequest {
@@ -163,6 +166,7 @@ export class Sandbox {
     private readonly maxSubtaskDepth: number,
     private readonly report: ProgressReporter | undefined,
     private readonly describeBackstopMs: number,
+    private readonly observer: RunObserver | undefined,
   ) {}
 
   static async create(options: SandboxOptions = {}): Promise<Sandbox> {
@@ -188,6 +192,7 @@ export class Sandbox {
       options.maxSubtaskDepth ?? 8,
       options.report,
       options.describeBackstopMs ?? DESCRIBE_LIMITS.backstopMs,
+      options.observer,
     );
     for (const runtime of runtimes) void sandbox.runtimes.get(runtime.language, async () => runtime);
     return sandbox;
@@ -200,6 +205,11 @@ export class Sandbox {
   /** Sandbox threads alive now (the pool's size, plus extra ones started for sub-tasks). */
   get threadCount(): number {
     return this.pool.threadCount;
+  }
+
+  /** Runs waiting for a thread and threads alive, for gauges. */
+  stats(): PoolStats {
+    return { queued: this.pool.queueDepth, threads: this.pool.threadCount };
   }
 
   /** Every task the bundle declares, validated. Throws TaskOptionsError naming the file, task and option. */
@@ -227,7 +237,7 @@ export class Sandbox {
   }
 
   async run(request: RunRequest): Promise<Envelope> {
-    return this.runAtDepth(request, 0, undefined);
+    return this.runAtDepth(request, 0, undefined, undefined);
   }
 
   async close(): Promise<void> {
@@ -298,15 +308,27 @@ export class Sandbox {
    * One run, job by job: resolve (which task, with which options), grant (what this run may use), then bind and
    * execute it in a thread and turn its fate into the envelope. A refusal at any job is an invalid_task envelope.
    * Every envelope leaves here, with host directories hidden (a sub-task's envelope is its caller's value).
-   * `caller`: for a sub-task, the options its caller runs with (it gets at most those).
+   * `caller`: for a sub-task, the options its caller runs with (it gets at most those); `parent`: the caller's watch.
    */
-  private async runAtDepth(request: RunRequest, depth: number, caller: ResolvedTaskOptions | undefined): Promise<Envelope> {
+  private async runAtDepth(request: RunRequest, depth: number, caller: ResolvedTaskOptions | undefined, parent: RunWatch | undefined): Promise<Envelope> {
+    const watch = this.observer?.runStarted({ task: request.task ?? 'main', language: taskLanguage(request.bundle.entryFile), depth, parent });
+    let envelope: Envelope;
+    try {
+      envelope = withoutHostPaths(await this.plannedAndExecuted(request, depth, caller, watch), request.baseDir);
+    } catch (error) {
+      watch?.failed(error);
+      throw error;
+    }
+    watch?.ended(envelope);
+    return envelope;
+  }
+
+  private async plannedAndExecuted(request: RunRequest, depth: number, caller: ResolvedTaskOptions | undefined, watch: RunWatch | undefined): Promise<Envelope> {
     const argsProblem = jsonValueProblem(request.args ?? []);
     const planned = argsProblem !== undefined
       ? invalidTaskEnvelope(request.task ?? 'main', `the task's arguments cannot be sent to the sandbox: ${argsProblem}`)
       : await this.resolve(request).then((options) => ('execution' in options ? options : this.grant(request, options, depth, caller)));
-    const envelope = 'execution' in planned ? planned : await this.execute(request, planned, depth);
-    return withoutHostPaths(envelope, request.baseDir);
+    return 'execution' in planned ? planned : this.execute(request, planned, depth, watch);
   }
 
   /**
@@ -378,7 +400,7 @@ export class Sandbox {
   }
 
   /** Binds the run (lifetime, network edge, sub-tasks, progress), runs it on a thread and makes its envelope. */
-  private async execute(request: RunRequest, plan: RunPlan, depth: number): Promise<Envelope> {
+  private async execute(request: RunRequest, plan: RunPlan, depth: number, watch: RunWatch | undefined): Promise<Envelope> {
     const { options, narrowed } = plan;
     // Children die with their parent: a sub-task never outlives the run that called it.
     const lifetime = new AbortController();
@@ -401,7 +423,7 @@ export class Sandbox {
       options: request.options, quotas: request.quotas, excludedPaths: request.excludedPaths,
     };
     const registration = this.subtasks.register((name, args) =>
-      this.runAtDepth({ bundle: request.bundle, task: name, args, ...inherited, signal: lifetime.signal }, depth + 1, options),
+      this.runAtDepth({ bundle: request.bundle, task: name, args, ...inherited, signal: lifetime.signal }, depth + 1, options, watch),
     );
     const progress = startProgress(request.onProgress);
     // A program's entry run (not the sub-tasks it calls by name) starts at its `main`.

@@ -9,12 +9,15 @@ import { chmodSync, chownSync, existsSync, mkdtempSync, readdirSync, rmSync } fr
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { pickPort } from '../../src/client/dev-server.js';
+import { pickPort, withLifeline } from '../../src/client/dev-server.js';
 
 export interface PostgresServer {
   /** postgres://capsule@127.0.0.1:<port>/postgres (trust authentication, loopback only). */
   url: string;
   port: number;
+  /** The superuser (trust authentication). */
+  user: string;
+  pid: number;
   stop(): Promise<void>;
 }
 
@@ -41,7 +44,12 @@ function serverUser(): { uid: number; gid: number } | undefined {
   return { uid, gid };
 }
 
-export async function startPostgres(): Promise<PostgresServer> {
+export interface PostgresOptions {
+  /** Extra server settings, "name=value" (e.g. "max_connections=300"). */
+  settings?: string[];
+}
+
+export async function startPostgres(options: PostgresOptions = {}): Promise<PostgresServer> {
   const bin = postgresBinDir();
   const user = serverUser();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'capsule-pg-'));
@@ -57,8 +65,10 @@ export async function startPostgres(): Promise<PostgresServer> {
     throw new Error(`initdb failed (exit ${init.status}): ${init.stderr || init.stdout}`);
   }
   const port = await pickPort();
-  // fsync off and a socket directory of its own: a throwaway server that starts in about a second.
-  const child: ChildProcess = spawn(path.join(bin, 'postgres'), ['-D', data, '-h', '127.0.0.1', '-p', String(port), '-k', dir, '-F', '-c', 'full_page_writes=off'], {
+  // fsync off and a socket directory of its own: a throwaway server that starts in about a second. It shuts down
+  // fast (SIGINT) when this process dies, however it dies.
+  const [command, args] = withLifeline(path.join(bin, 'postgres'), ['-D', data, '-h', '127.0.0.1', '-p', String(port), '-k', dir, '-F', '-c', 'full_page_writes=off', ...(options.settings ?? []).flatMap((s) => ['-c', s])], 'SIGINT');
+  const child: ChildProcess = spawn(command, args, {
     ...as,
     stdio: ['ignore', 'ignore', 'pipe'],
   });
@@ -83,7 +93,7 @@ export async function startPostgres(): Promise<PostgresServer> {
     await stop();
     throw error;
   }
-  return { url, port, stop };
+  return { url, port, user: USER, pid: child.pid ?? -1, stop };
 }
 
 async function waitReady(url: string, child: ChildProcess, log: () => string): Promise<void> {

@@ -3,12 +3,13 @@
  * Temporal's official images (never the deprecated auto-setup), wired in the right start order, and a worker
  * image that runs worker.ts.
  */
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 import { parse } from 'yaml';
 import { describe, expect, it } from 'vitest';
 import { z } from 'zod';
 import { SEARCH_ATTRIBUTES } from '../../src/workflows/shared.js';
+import { DYNAMIC_CONFIG_FILE, NAMESPACE_ENV_FILE, readCompose, readEnvFile } from '../cluster/compose.js';
 
 const root = (file: string) => fileURLToPath(new URL(`../../${file}`, import.meta.url));
 
@@ -23,6 +24,8 @@ const service = z.object({
   entrypoint: z.array(z.string()).optional(),
   healthcheck: z.object({ test: z.array(z.string()) }).passthrough().optional(),
   deploy: z.object({ replicas: z.union([z.number().int().positive(), z.string()]) }).optional(),
+  env_file: z.array(z.string()).optional(),
+  volumes: z.array(z.string()).optional(),
   networks: z.array(z.string()).optional(),
 }).passthrough();
 const composeSchema = z.object({
@@ -57,9 +60,30 @@ describe('docker-compose.yml', () => {
     for (const s of Object.values(services)) for (const dep of Object.keys(s.depends_on ?? {})) expect(Object.keys(services)).toContain(dep);
   });
 
-  it('registers every search attribute the workflows write', () => {
-    const script = String(services['temporal-create-namespace']?.command);
-    for (const [name, type] of Object.entries(SEARCH_ATTRIBUTES)) expect(script).toContain(`${name}=${type}`);
+  it('registers every search attribute the workflows write, from the file the cluster test reads too', () => {
+    const namespace = services['temporal-create-namespace']!;
+    expect(namespace.env_file).toEqual(['deploy/temporal/namespace.env']);
+    const settings = readEnvFile(NAMESPACE_ENV_FILE);
+    expect(settings.CAPSULE_SEARCH_ATTRIBUTES!.split(' ').sort()).toEqual(Object.entries(SEARCH_ATTRIBUTES).map(([name, type]) => `${name}=${type}`).sort());
+    expect(settings.NAMESPACE_RETENTION).toMatch(/^\d+[dh]$/);
+    expect(String(namespace.command)).toContain('for attr in $$CAPSULE_SEARCH_ATTRIBUTES');
+    expect(String(namespace.command)).toContain('--retention "$$NAMESPACE_RETENTION"');
+  });
+
+  it("gives the server Capsule's dynamic config, the file the cluster test runs with", () => {
+    const server = services.temporal!;
+    expect(server.environment?.DYNAMIC_CONFIG_FILE_PATH).toBe('/etc/temporal/config/dynamicconfig/capsule.yaml');
+    expect(server.volumes).toContain('./deploy/temporal/dynamicconfig.yaml:/etc/temporal/config/dynamicconfig/capsule.yaml:ro');
+    expect(existsSync(DYNAMIC_CONFIG_FILE)).toBe(true);
+    // The cluster test builds the server at the image's version.
+    expect(readCompose().temporalVersion).toMatch(/^\d+\.\d+\.\d+$/);
+  });
+
+  it('exposes worker metrics and probes inside the network and checks readiness', () => {
+    const worker = services['capsule-worker']!;
+    expect(worker.environment?.CAPSULE_METRICS_ADDRESS).toBe('0.0.0.0:9464');
+    expect(worker.environment?.CAPSULE_HEALTH_ADDRESS).toBe('0.0.0.0:8081');
+    expect(worker.healthcheck?.test.join(' ')).toContain('http://127.0.0.1:8081/readyz');
   });
 
   it('runs N Capsule workers built from the Dockerfile, pointed at the server', () => {
@@ -79,7 +103,7 @@ describe('docker-compose.yml', () => {
     expect(String(codec.command)).toContain('codec-server');
     expect(codec.ports).toEqual(['127.0.0.1:8234:8234']);
     expect(services['temporal-ui']?.environment?.TEMPORAL_CODEC_ENDPOINT).toBe('http://127.0.0.1:8234');
-    expect(String(services['temporal-admin-tools']?.command)).toContain('--db capsule create');
+    expect(String(services['temporal-admin-tools']?.command)).toContain('sql --db capsule create');
   });
 });
 

@@ -1,7 +1,8 @@
 /**
  * `capsule worker`: a production worker on the configured server (or the `capsule dev` server of this directory).
  * Runs until SIGINT/SIGTERM, then shuts down gracefully: in-flight steps get the grace time to finish, after which
- * they are cancelled and handed back to the server for another worker.
+ * they are cancelled and handed back to the server for another worker. Metrics, traces and health probes come from
+ * src/observability (`--metrics`, `--otlp-endpoint` or OTEL_*, `--health`).
  */
 import os from 'node:os';
 import { resolveConnectionConfig } from '../../client/config.js';
@@ -13,9 +14,10 @@ import { installRuntime } from '../../client/runtime.js';
 import { createCapsuleWorker } from '../../client/worker.js';
 import { openPayloadLayer, type PayloadLayer } from '../../payloads/data-converter.js';
 import { resolvePayloadSettings } from '../../payloads/settings.js';
+import { prepareObservability, resolveObservability, type ObservabilityFlags } from '../../observability/index.js';
 import { Sandbox } from '../../sandbox/index.js';
 
-export interface WorkerOptions {
+export interface WorkerOptions extends ObservabilityFlags {
   taskQueue?: string;
   /** Steps run in parallel on this worker (default: available cores). */
   concurrency?: number;
@@ -32,8 +34,10 @@ export async function worker(options: WorkerOptions): Promise<number> {
   const io = options.io ?? processIo();
   let config;
   let payloads: PayloadLayer;
+  let observability;
   try {
     config = resolveConnectionConfig(io.cwd, io.env);
+    observability = resolveObservability(options, io.env);
     payloads = openPayloadLayer(resolvePayloadSettings(io.cwd, io.env));
   } catch (error) {
     return reportUserError(io, error);
@@ -44,8 +48,21 @@ export async function worker(options: WorkerOptions): Promise<number> {
     io.err('error: no Temporal server: set TEMPORAL_ADDRESS (or [temporal].address in capsule.toml), or start one here with: capsule dev');
     return 2;
   }
-  installRuntime('INFO');
-  const sandbox = await Sandbox.create();
+  let telemetry;
+  try {
+    const prepared = await prepareObservability(observability);
+    try {
+      telemetry = prepared.open(installRuntime('INFO', { ...(observability.metrics ? { metricsAddress: observability.metrics.text } : {}) }).metricMeter);
+    } catch (error) {
+      await prepared.health?.close();
+      throw error;
+    }
+  } catch (error) {
+    await payloads.close();
+    io.err(`error: cannot serve the worker's metrics or health endpoint: ${error instanceof Error ? error.message : String(error)}`);
+    return 2;
+  }
+  const sandbox = await Sandbox.create({ ...(telemetry.observer ? { observer: telemetry.observer } : {}) });
   const connection = await connectWorker(config, address);
   const taskQueue = options.taskQueue ?? config.taskQueue;
   const w = await createCapsuleWorker({
@@ -57,23 +74,32 @@ export async function worker(options: WorkerOptions): Promise<number> {
     maxConcurrentSteps: options.concurrency ?? os.availableParallelism(),
     ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
     shutdownGraceTime: `${options.graceSeconds ?? 30}s`,
+    ...(telemetry.tracing ? { tracing: telemetry.tracing } : {}),
   });
+  telemetry.serve({ worker: w, connection, pool: () => sandbox.stats() });
   const stop = options.shutdown ?? new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
     process.once('SIGTERM', () => resolve());
   });
   void stop.then(() => {
     io.err(JSON.stringify({ time: new Date().toISOString(), level: 'INFO', message: 'shutdown requested: finishing in-flight steps' }));
+    telemetry.drain();
     if (w.getState() === 'RUNNING') w.shutdown();
   });
   const blobs = { blobStore: payloads.store.location, encryptionKey: payloads.settings.keyring?.activeId ?? null };
-  io.err(JSON.stringify({ time: new Date().toISOString(), level: 'INFO', message: 'worker started', address, namespace: config.namespace, taskQueue, ...blobs }));
+  const endpoints = {
+    metrics: telemetry.metricsAddress === undefined ? null : `http://${telemetry.metricsAddress}/metrics`,
+    health: telemetry.healthAddress === undefined ? null : `http://${telemetry.healthAddress}/readyz`,
+    traces: observability.otlp === undefined ? null : observability.otlp.url,
+  };
+  io.err(JSON.stringify({ time: new Date().toISOString(), level: 'INFO', message: 'worker started', address, namespace: config.namespace, taskQueue, ...blobs, ...endpoints }));
   try {
     await w.run();
   } finally {
     await connection.close();
     await sandbox.close();
     await payloads.close();
+    await telemetry.close();
   }
   io.err(JSON.stringify({ time: new Date().toISOString(), level: 'INFO', message: 'worker stopped' }));
   return 0;
