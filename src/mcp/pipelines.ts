@@ -25,7 +25,7 @@ import { coversPattern, parseHostPattern } from '../config/host-pattern.js';
 import { resolveMount, withMounts } from '../config/mounts.js';
 import type { ResolvedTaskOptions } from '../config/task-options.js';
 import { formatBytes, formatDuration } from '../config/units.js';
-import type { Sandbox } from '../sandbox/index.js';
+import { resolveProgramOptions, type Sandbox } from '../sandbox/index.js';
 import { PROGRESS_QUERY, type PipelineInput, type PipelineProgress, type RunTaskResult, type StepRecord } from '../workflows/shared.js';
 import { ToolError } from './errors.js';
 import { CAPSULE_STATE_DIR } from './sessions.js';
@@ -167,9 +167,13 @@ export class PipelineService {
   /** What each step, as it would run (the options compile resolved for it, plus its mounts), needs beyond the ceilings. */
   private stepProblems(input: PipelineInput): string[] {
     return input.steps.flatMap((step) => {
-      const { options, mounts } = step.task;
-      const allowedFiles = withMounts(options.allowedFiles, (mounts ?? []).map((m) => resolveMount(m, input.baseDir)));
-      const file = path.basename(input.bundles[step.task.bundle]!.entryFile);
+      // A code step runs with the options the pipeline gives it (compile checked them); llm and approval steps run
+      // no guest code.
+      const ref = step.task ?? step.code;
+      if (ref === undefined) return [];
+      const options = 'language' in ref ? resolveProgramOptions(ref.options, 'main', { baseDir: input.baseDir, defaults: input.defaults }) : ref.options;
+      const allowedFiles = withMounts(options.allowedFiles, (ref.mounts ?? []).map((m) => resolveMount(m, input.baseDir)));
+      const file = 'language' in ref ? `${ref.language} code` : path.basename(input.bundles[ref.bundle]!.entryFile);
       return optionProblems({ ...options, allowedFiles }, this.settings.ceilings).map((p) => `step ${step.id} (${file}): ${p}`);
     });
   }

@@ -45,6 +45,7 @@ export function summarizeStep(identity: StepIdentity, end: StepEnd): StepRecord 
     if (envelope.error !== null) record.error = envelope.error;
     if (envelope.earlier_attempts.length > 0) record.earlier_attempts = envelope.earlier_attempts;
     if (envelope.lost_attempts.length > 0) record.lost_attempts = envelope.lost_attempts;
+    if (envelope.code !== undefined) record.code = envelope.code;
   }
   if (end.failure !== undefined) record.failure = end.failure;
   if (end.activity !== undefined) record.activity = end.activity;
@@ -54,6 +55,11 @@ export function summarizeStep(identity: StepIdentity, end: StepEnd): StepRecord 
 /** A record of a step that has not ended: running, skipped or cancelled. */
 export function pendingRecord(identity: StepIdentity, status: 'running' | 'skipped' | 'cancelled'): StepRecord {
   return { ...identity, status, attempts: 0, lostAttempts: 0 };
+}
+
+/** A step that did not run, and why (its `when` was false, or a step it depends on was skipped). */
+export function skippedRecord(identity: StepIdentity, reason: string): StepRecord {
+  return { ...pendingRecord(identity, 'skipped'), reason };
 }
 
 /** "3 attempt(s), 1 of them lost" for failure messages: the task's own retries and lost attempts are apart. */

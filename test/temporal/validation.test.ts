@@ -79,7 +79,7 @@ describe('pipeline validation', () => {
 
   it('resolves maxLostAttempts: the step\'s, else the pipeline\'s retry.maxLostAttempts, else capsule.toml\'s, else 10', async () => {
     const pipeline = (retry: string) => write(`name: lost\n${retry}steps:\n  - id: own\n    task: ${steps}\n    maxLostAttempts: 0\n  - id: inherited\n    task: ${steps}\n`);
-    const budgets = (input: Awaited<ReturnType<typeof prepare>>) => input.steps.map((s) => [s.id, s.task.options.maxRetries, s.task.maxLostAttempts]);
+    const budgets = (input: Awaited<ReturnType<typeof prepare>>) => input.steps.map((s) => [s.id, s.task!.options.maxRetries, s.task!.maxLostAttempts]);
     expect(budgets(await prepare(pipeline('')))).toEqual([['own', 0, 0], ['inherited', 0, 10]]);
     expect(budgets(await prepare(pipeline('retry: { maxLostAttempts: 3 }\n')))).toEqual([['own', 0, 0], ['inherited', 0, 3]]);
     writeFileSync(path.join(dir, 'capsule.toml'), '[tasks]\ndefault_max_lost_attempts = 7\n');
@@ -114,7 +114,7 @@ describe('pipeline validation', () => {
     mkdirSync(path.join(dir, 'sessions/a'), { recursive: true });
     const file = write(`name: m\nsteps:\n  - id: one\n    task: ${steps}\n    mounts: ["sessions/a::ws:rw"]\n  - id: two\n    task: ${steps}\n`);
     const input = await preparePipeline({ file, cwd: dir, describer: sandbox, mounts: ['sessions::all'] });
-    expect(input.steps.map((s) => s.task.mounts)).toEqual([['sessions::all', 'sessions/a::ws:rw'], ['sessions::all']]);
+    expect(input.steps.map((s) => s.task!.mounts)).toEqual([['sessions::all', 'sessions/a::ws:rw'], ['sessions::all']]);
   });
 
   it('rejects an input that lacks a field the templates read', async () => {
@@ -134,7 +134,7 @@ describe('pipeline validation', () => {
     writeFileSync(mod, `export const pipeline = { name: 'm', steps: [{ id: 'one', task: ${JSON.stringify(steps)} }] };\n`);
     expect((await prepare(mod)).name).toBe('m');
     const single = await prepare(steps, '{"x":1}');
-    expect(single.steps.map((s) => [s.id, s.task.task])).toEqual([['main', 'main']]);
+    expect(single.steps.map((s) => [s.id, s.task!.task])).toEqual([['main', 'main']]);
     expect(single.input).toEqual({ x: 1 });
   });
 });

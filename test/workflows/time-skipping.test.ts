@@ -146,7 +146,7 @@ describe('the pipeline workflow, with time skipping', () => {
 
   it('fails at once, naming the field, when its input breaks the contract', async () => {
     const broken = pipelineInput([step('bad')]);
-    broken.steps[0]!.task.bundle = 'not-a-sha';
+    broken.steps[0]!.task!.bundle = 'not-a-sha';
     const failure = await run(broken, async (input) => result(input)).then(() => undefined, (error: unknown) => error);
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     const cause = (failure as WorkflowFailedError).cause;
