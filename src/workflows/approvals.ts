@@ -12,6 +12,12 @@ import { APPROVE_UPDATE, approveArgsSchema, type ApprovalDecision, type Approval
 import { renderTemplate, type TemplateScope } from './template.js';
 import type { Tracker } from './tracker.js';
 
+/** A pipeline's approval step with its prompt template rendered. */
+export function renderApproval(spec: ApprovalSpec, scope: TemplateScope): ApprovalSpec {
+  const rendered = renderTemplate(spec.prompt, scope);
+  return { ...spec, prompt: typeof rendered === 'string' ? rendered : JSON.stringify(rendered) ?? 'null' };
+}
+
 export const approveUpdate = defineUpdate<ApprovalDecision, [ApproveArgs]>(APPROVE_UPDATE);
 
 /** Failure type of a refused decision (the update's validator). */
@@ -24,15 +30,15 @@ export class Approvals {
   private readonly waiting = new Map<string, string>();
   private readonly decided = new Map<string, ApprovalDecision>();
 
-  constructor(private readonly steps: readonly string[], private readonly tracker: Tracker) {
+  /** `steps`: the run's approval steps (a pipeline's); undefined where steps are made as the code goes (createSteps). */
+  constructor(private readonly steps: readonly string[] | undefined, private readonly tracker: Tracker) {
     setHandler(approveUpdate, (args) => this.decide(args), { validator: (args) => this.validate(args) });
   }
 
-  /** Waits for the step's decision (or its timeout) and returns the step's record and output. */
-  async wait(spec: ApprovalSpec, scope: TemplateScope, options: StepCall): Promise<StepRun> {
+  /** Waits for the step's decision (or its timeout) and returns the step's record and output. `spec.prompt` is shown as is. */
+  async wait(spec: ApprovalSpec, options: StepCall): Promise<StepRun> {
     const base = { id: options.id, step: options.step ?? options.id };
-    const rendered = renderTemplate(spec.prompt, scope);
-    const full = typeof rendered === 'string' ? rendered : JSON.stringify(rendered) ?? 'null';
+    const full = spec.prompt;
     const prompt = full.length <= MAX_PROMPT_CHARS ? full : `${full.slice(0, MAX_PROMPT_CHARS - 1)}…`;
     this.waiting.set(options.id, prompt);
     this.tracker.set({ ...base, status: 'awaiting_approval', attempts: 0, lostAttempts: 0, approval: { prompt } });
@@ -56,9 +62,13 @@ export class Approvals {
     const parsed = approveArgsSchema.safeParse(raw);
     if (!parsed.success) throw ApplicationFailure.nonRetryable(`invalid decision: ${parsed.error.issues[0]?.message ?? 'bad arguments'}`, APPROVAL_REFUSED);
     const { stepId } = parsed.data;
-    if (!this.steps.includes(stepId)) {
+    if (this.steps !== undefined && !this.steps.includes(stepId)) {
       const known = this.steps.length === 0 ? 'this run has none' : `its approval steps are: ${this.steps.join(', ')}`;
       throw ApplicationFailure.nonRetryable(`"${stepId}" is not an approval step of this run (${known})`, APPROVAL_REFUSED);
+    }
+    if (this.steps === undefined && !this.waiting.has(stepId) && !this.decided.has(stepId)) {
+      const waiting = this.waiting.size === 0 ? 'none is waiting now' : `waiting now: ${[...this.waiting.keys()].join(', ')}`;
+      throw ApplicationFailure.nonRetryable(`"${stepId}" is not an approval step of this run (${waiting})`, APPROVAL_REFUSED);
     }
     const earlier = this.decided.get(stepId);
     if (earlier !== undefined) {

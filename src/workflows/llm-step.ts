@@ -14,14 +14,19 @@ const { callLlm } = proxyActivities<CapsuleActivities>({ startToCloseTimeout: '6
 /** Calls per step: the first and up to five retries of rate limits, server errors and lost workers. */
 const MAX_ATTEMPTS = 6;
 
-export async function runLlmStep(ctx: RunContext, template: LlmCall, scope: TemplateScope, options: StepCall): Promise<StepRun> {
-  const base = { id: options.id, step: options.step ?? options.id };
-  const call: LlmCall = {
+/** A pipeline's llm call with its templates (model, system, prompt) rendered. */
+export function renderLlmCall(template: LlmCall, scope: TemplateScope): LlmCall {
+  return {
     ...template,
     model: text(renderTemplate(template.model, scope)),
     prompt: text(renderTemplate(template.prompt, scope)),
     ...(template.system === undefined ? {} : { system: text(renderTemplate(template.system, scope)) }),
   };
+}
+
+/** Makes the call (already rendered) as one callLlm activity; never throws for the call's failure, only for cancellation. */
+export async function runLlmStep(ctx: RunContext, call: LlmCall, options: StepCall): Promise<StepRun> {
+  const base = { id: options.id, step: options.step ?? options.id };
   const activity = { run_id: workflowInfo().runId, activity_id: options.id };
   try {
     const raw = await callLlm.executeWithOptions(

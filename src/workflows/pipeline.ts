@@ -11,8 +11,8 @@
  * skipped step is skipped too, unless its `onFailure` is "continue" (then it runs, reading null for that output).
  */
 import { ApplicationFailure, CancellationScope, CancelledFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
-import { Approvals } from './approvals.js';
-import { runLlmStep } from './llm-step.js';
+import { Approvals, renderApproval } from './approvals.js';
+import { renderLlmCall, runLlmStep } from './llm-step.js';
 import { runStep, type StepRun } from './run-step.js';
 import { checkContract, INVALID_PIPELINE, PIPELINE_FAILED, pipelineInputSchema, type PipelineInput, type PipelineResult, type StepRecord, type StepSpec } from './shared.js';
 import { oversize } from './sizes.js';
@@ -112,7 +112,7 @@ async function executeStep(step: StepSpec, input: PipelineInput, scope: Template
   const call = { id: step.id, step: step.id, ...summary(step) };
   if (step.llm !== undefined || step.approval !== undefined) {
     tracker.set(pendingRecord(call, 'running'));
-    const run = step.llm !== undefined ? await runLlmStep(input, step.llm, scope, call) : await approvals.wait(step.approval!, scope, call);
+    const run = step.llm !== undefined ? await runLlmStep(input, renderLlmCall(step.llm, scope), call) : await approvals.wait(renderApproval(step.approval!, scope), call);
     tracker.set(run.record);
     return { output: run.output, failed: run.record.status === 'failed' ? run.record : undefined };
   }
