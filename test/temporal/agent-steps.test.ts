@@ -1,0 +1,280 @@
+/**
+ * Agent pipelines on the real dev server with real sandboxes: llm steps against the deterministic mock server
+ * (examples/coding-agent/mock-llm.ts), code steps in each language, approval steps decided through the `approve`
+ * update (and after a worker was killed mid-wait), and `when`.
+ */
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { approveStep } from '../../src/client/approve.js';
+import { ApprovalRefusedError } from '../../src/client/errors.js';
+import { awaitOutcome } from '../../src/client/outcome.js';
+import { PROGRESS_QUERY, type PipelineProgress, type StepRecord } from '../../src/workflows/shared.js';
+import { startMockLlm, type MockLlm } from '../../examples/coding-agent/mock-llm.js';
+import { createHarness, type Harness } from './helpers.js';
+import { spawnCapsuleWorker, waitFor } from './processes.js';
+import type { WorkflowHandle } from '@temporalio/client';
+
+const EXAMPLE = fileURLToPath(new URL('../../examples/coding-agent/', import.meta.url));
+const KEY = 'sk-capsule-test-key-4f1b9c0e7d2a';
+const fastRetry = { initialInterval: '100ms', backoffCoefficient: 1, maximumInterval: '100ms' };
+
+let h: Harness;
+let mock: MockLlm;
+beforeAll(async () => {
+  mock = await startMockLlm();
+  // The worker's own settings (config/llm.ts); a `capsule worker` subprocess inherits them.
+  process.env.OPENAI_BASE_URL = mock.url;
+  process.env.OPENAI_API_KEY = KEY;
+  h = await createHarness();
+});
+afterAll(async () => {
+  expect(await h.replayAll()).toBeGreaterThan(0);
+  await h.close();
+  await mock.close();
+});
+
+const byId = (steps: StepRecord[] | undefined, id: string) => steps?.find((s) => s.id === id);
+
+/** Everything in a history as text, payload bytes (JSON, uncompressed at these sizes) as UTF-8. */
+function historyText(history: unknown): string {
+  return JSON.stringify(history, function (this: Record<string, unknown>, key: string, value: unknown) {
+    const raw = this[key];
+    return raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : value;
+  });
+}
+
+describe('llm steps', () => {
+  it('text and json replies, with model, usage, latency and finish reason recorded; the key is nowhere in the history', async () => {
+    const file = h.writePipeline({
+      name: 'llm-basic',
+      input: { topic: 'sandboxes' },
+      steps: [
+        { id: 'echo', llm: { model: 'echo', system: 'Be brief.', prompt: 'Say something about {{ input.topic }}' } },
+        { id: 'write', llm: { model: 'coder', prompt: 'Write main(input). After: {{ steps.echo.output }}', output: 'json', schema: { type: 'object', required: ['code'], properties: { code: { type: 'string' } } } } },
+      ],
+      output: { echo: '{{ steps.echo.output }}', code: '{{ steps.write.output.code }}' },
+    });
+    const outcome = await h.run(file);
+    expect(outcome.status).toBe('succeeded');
+    const output = outcome.result!.output as { echo: string; code: string };
+    expect(output.echo).toBe('Say something about sandboxes');
+    expect(output.code).toContain('def main(input)');
+    const echo = byId(outcome.result!.steps, 'echo')!;
+    expect(echo.llm).toEqual({ model: 'echo', usage: { prompt_tokens: 6, completion_tokens: 4, total_tokens: 10 }, latency_ms: expect.any(Number), finish_reason: 'stop' });
+    expect(echo.attempts).toBe(1);
+    // The mock saw the key (so the worker used it) ...
+    expect(mock.requests.some((r) => r.authorization === `Bearer ${KEY}`)).toBe(true);
+    // ... and the history of the run does not hold it anywhere.
+    const text = historyText(await h.history(outcome.workflowId));
+    expect(text).toContain('Say something about sandboxes');
+    expect(text).not.toContain(KEY);
+  });
+
+  it('a 429 is retried after its Retry-After, then succeeds; a 400 is not retried', async () => {
+    const file = h.writePipeline({
+      name: 'llm-retry',
+      retry: fastRetry,
+      steps: [
+        { id: 'limited', llm: { model: 'rate-limited', prompt: 'once more {{ input.n }}' } },
+        { id: 'flaky', llm: { model: 'flaky', prompt: 'and again {{ input.n }}' } },
+      ],
+      input: { n: Date.now() },
+    });
+    const outcome = await h.run(file);
+    expect(outcome.status).toBe('succeeded');
+    expect(byId(outcome.result!.steps, 'limited')!.attempts).toBe(2);
+    expect(byId(outcome.result!.steps, 'flaky')!.attempts).toBe(2);
+
+    const before = mock.requests.filter((r) => r.model === 'rejected').length;
+    const rejected = await h.run(h.writePipeline({ name: 'llm-rejected', retry: fastRetry, steps: [{ id: 'ask', llm: { model: 'rejected', prompt: 'hello' } }] }));
+    expect(rejected.status).toBe('failed');
+    expect(rejected.result!.failedStep).toBe('ask');
+    expect(byId(rejected.result!.steps, 'ask')!.failure).toMatch(/^llm_request_rejected: step "ask": 400/);
+    expect(mock.requests.filter((r) => r.model === 'rejected').length - before).toBe(1);
+  });
+
+  it('output json that is not JSON fails the step without a retry', async () => {
+    const outcome = await h.run(h.writePipeline({ name: 'llm-not-json', retry: fastRetry, steps: [{ id: 'ask', llm: { model: 'not-json', prompt: 'code please' , output: 'json' } }] }));
+    expect(outcome.status).toBe('failed');
+    expect(byId(outcome.result!.steps, 'ask')!.failure).toMatch(/^llm_invalid_output: step "ask": the reply is not JSON/);
+    expect(mock.requests.filter((r) => r.model === 'not-json')).toHaveLength(1);
+  });
+});
+
+describe('code steps', () => {
+  const codeStep = (id: string, language: string, code: string, extra: object = {}) => ({ id, code, language, input: { n: 4 }, compute: 'LOW', timeout: '10s', ...extra });
+
+  it('runs code from an earlier step in each language, recording language, sha256 and size', async () => {
+    const file = h.writePipeline({
+      name: 'code-langs',
+      steps: [
+        { id: 'py-src', llm: { model: 'coder', prompt: 'python please', output: 'json' } },
+        { id: 'js-src', llm: { model: 'coder', system: 'You write javascript.', prompt: 'javascript please', output: 'json' } },
+        codeStep('py', 'python', '{{ steps.py-src.output.code }}'),
+        codeStep('js', 'javascript', '{{ steps.js-src.output.code }}'),
+      ],
+      output: { py: '{{ steps.py.output }}', js: '{{ steps.js.output }}' },
+    });
+    const outcome = await h.run(file);
+    expect(outcome.status).toBe('succeeded');
+    expect(outcome.result!.output).toEqual({ py: { sum_of_squares: 30 }, js: { sum_of_squares: 30 } });
+    const py = byId(outcome.result!.steps, 'py')!;
+    expect(py.code).toEqual({ language: 'python', sha256: expect.stringMatching(/^[0-9a-f]{64}$/), size: expect.any(Number) });
+    expect(py.execution?.fuel_limit).toBe(100_000_000);
+    // The source stays retrievable: it is the activity's input in history.
+    const envelopes = await h.envelopes(outcome);
+    expect(envelopes.get('js')?.code?.language).toBe('javascript');
+    expect(historyText(await h.history(outcome.workflowId))).toContain('def main(input):');
+  });
+
+  it('fuel exhaustion and syntax errors fail the step for good; code declaring more than the step grants gets none of it', async () => {
+    const greedy = [
+      "import { task } from 'capsule';",
+      "export const main = task({ name: 'main', compute: 'HIGH', allowedHosts: ['example.com'], envVariables: ['HOME'] }, async () => {",
+      '  let fetched = "no";',
+      "  try { await fetch('https://example.com/'); fetched = 'yes'; } catch (e) { fetched = 'refused'; }",
+      '  return { fetched, home: process.env.HOME ?? null };',
+      '});',
+    ].join('\n');
+    const file = h.writePipeline({
+      name: 'code-failures',
+      retry: fastRetry,
+      steps: [
+        codeStep('spin', 'python', 'def main(input):\n    while True:\n        pass\n', { onFailure: 'continue', maxRetries: 2 }),
+        codeStep('broken-py', 'python', 'def main(input):\n    return (1 +\n', { onFailure: 'continue', maxRetries: 2 }),
+        codeStep('broken-js', 'javascript', 'function main(input) {\n  return {;\n}\n', { onFailure: 'continue', maxRetries: 2 }),
+        codeStep('greedy', 'javascript', greedy),
+      ],
+      output: '{{ steps.greedy.output }}',
+    });
+    const outcome = await h.run(file);
+    expect(outcome.status).toBe('succeeded');
+    const steps = outcome.result!.steps;
+    expect(byId(steps, 'spin')).toMatchObject({ status: 'failed', attempts: 1, error: { error_type: 'fuel_exhausted' } });
+    expect(byId(steps, 'broken-py')).toMatchObject({ status: 'failed', attempts: 1, error: { error_type: 'invalid_task' } });
+    expect(byId(steps, 'broken-py')!.error!.message).toMatch(/line 2|line 3/);
+    expect(byId(steps, 'broken-js')).toMatchObject({ status: 'failed', attempts: 1, error: { error_type: 'invalid_task' } });
+    expect(byId(steps, 'broken-js')!.error!.message).toMatch(/:2:/);
+    // The code asked for a host, a variable and HIGH compute: it ran with the step's (none, none, LOW).
+    expect(outcome.result!.output).toEqual({ fetched: 'refused', home: null });
+    const record = byId(steps, 'greedy')!;
+    expect(record.execution?.fuel_limit).toBe(100_000_000);
+    expect(record.execution?.denials).toBeGreaterThan(0);
+    expect(record.code?.ignored_options).toEqual(expect.arrayContaining(['compute', 'allowedHosts', 'envVariables']));
+  });
+});
+
+async function waitingFor(handle: WorkflowHandle, stepId: string): Promise<StepRecord> {
+  return waitFor(`step ${stepId} to await approval`, async () => {
+    try {
+      const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY);
+      return progress.steps.find((s) => s.id === stepId && s.status === 'awaiting_approval');
+    } catch {
+      return undefined;
+    }
+  });
+}
+
+const approvalPipeline = (name: string, approval: object) => ({
+  name,
+  input: { value: 42 },
+  steps: [
+    { id: 'review', approval: { prompt: 'Ship {{ input.value }}?', ...approval } },
+    { id: 'ship', when: '{{ steps.review.output.approved }}', llm: { model: 'echo', prompt: 'shipping {{ input.value }}' } },
+    { id: 'undo', when: '{{ not steps.review.output.approved }}', llm: { model: 'echo', prompt: 'not shipping' } },
+  ],
+  output: { review: '{{ steps.review.output }}', ship: '{{ steps.ship.output }}', undo: '{{ steps.undo.output }}' },
+});
+
+describe('approval steps and when', () => {
+  it('approved: waits as awaiting_approval with its prompt, the approve update decides, `when` runs one branch and skips the other', async () => {
+    const queue = h.queue('approve');
+    const worker = await h.startWorker(queue);
+    try {
+      const { handle } = await h.start(h.writePipeline(approvalPipeline('approval-yes', {})), queue);
+      const waiting = await waitingFor(handle, 'review');
+      expect(waiting.approval).toEqual({ prompt: 'Ship 42?' });
+      const description = await handle.describe();
+      expect(description.searchAttributes.CapsuleStatus).toEqual(['awaiting_approval']);
+      // Unknown steps and steps that are not waiting are refused by the validator.
+      await expect(approveStep(handle, { stepId: 'nope', approved: true })).rejects.toThrow(/"nope" is not an approval step of this run \(its approval steps are: review\)/);
+      const decision = await approveStep(handle, { stepId: 'review', approved: true, by: 'ada', comment: 'looks right' });
+      expect(decision).toEqual({ approved: true, by: 'ada', comment: 'looks right', at: expect.any(String) });
+      // A second decision is refused, naming the first.
+      const second = await approveStep(handle, { stepId: 'review', approved: false, by: 'bob' }).then(() => undefined, (e: unknown) => e);
+      expect(second).toBeInstanceOf(ApprovalRefusedError);
+      expect((second as Error).message).toMatch(/step "review" was already decided: approved by ada at/);
+      const outcome = await awaitOutcome(handle);
+      expect(outcome.status).toBe('succeeded');
+      expect(outcome.result!.output).toMatchObject({ review: { approved: true, by: 'ada', comment: 'looks right' }, ship: 'shipping 42', undo: null });
+      expect(byId(outcome.result!.steps, 'undo')).toMatchObject({ status: 'skipped', reason: 'when {{ not steps.review.output.approved }} is false' });
+      expect(byId(outcome.result!.steps, 'ship')!.status).toBe('succeeded');
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('rejected: the other branch runs', async () => {
+    const queue = h.queue('reject');
+    const worker = await h.startWorker(queue);
+    try {
+      const { handle } = await h.start(h.writePipeline(approvalPipeline('approval-no', {})), queue);
+      await waitingFor(handle, 'review');
+      await approveStep(handle, { stepId: 'review', approved: false, comment: 'not yet' });
+      const outcome = await awaitOutcome(handle);
+      expect(outcome.result!.output).toMatchObject({ review: { approved: false, by: null, comment: 'not yet' }, ship: null, undo: 'not shipping' });
+      expect(byId(outcome.result!.steps, 'ship')).toMatchObject({ status: 'skipped', reason: 'when {{ steps.review.output.approved }} is false' });
+    } finally {
+      await worker.stop();
+    }
+  });
+
+  it('timed out: onTimeout decides (reject), or fails the step (fail)', async () => {
+    const rejected = await h.run(h.writePipeline(approvalPipeline('approval-timeout', { timeout: '1s', onTimeout: 'reject' })));
+    expect(rejected.status).toBe('succeeded');
+    expect(rejected.result!.output).toMatchObject({ review: { approved: false, by: null, comment: 'no decision within 1s: rejected by onTimeout' }, undo: 'not shipping' });
+    const failed = await h.run(h.writePipeline(approvalPipeline('approval-timeout-fail', { timeout: '1s', onTimeout: 'fail' })));
+    expect(failed.status).toBe('failed');
+    expect(failed.result!.failedStep).toBe('review');
+    expect(byId(failed.result!.steps, 'review')!.failure).toBe('no decision within 1s (onTimeout: fail)');
+  });
+
+  it('is approved after the worker waiting on it was killed (SIGKILL) and another started', async () => {
+    const queue = h.queue('approve-kill');
+    const first = await spawnCapsuleWorker(h.address, queue, path.dirname(EXAMPLE));
+    let second: Awaited<ReturnType<typeof spawnCapsuleWorker>> | undefined;
+    try {
+      const { handle } = await h.start(h.writePipeline(approvalPipeline('approval-kill', {})), queue);
+      await waitingFor(handle, 'review');
+      first.child.kill('SIGKILL');
+      await first.exited;
+      second = await spawnCapsuleWorker(h.address, queue, path.dirname(EXAMPLE));
+      await approveStep(handle, { stepId: 'review', approved: true, by: 'after-restart' });
+      const outcome = await awaitOutcome(handle);
+      expect(outcome.status).toBe('succeeded');
+      expect(outcome.result!.output).toMatchObject({ review: { approved: true, by: 'after-restart' }, ship: 'shipping 42' });
+    } finally {
+      first.child.kill('SIGKILL');
+      second?.child.kill('SIGTERM');
+      await second?.exited;
+    }
+  });
+
+  it('a step depending on a skipped step is skipped too, unless onFailure is continue', async () => {
+    const outcome = await h.run(h.writePipeline({
+      name: 'when-chain',
+      input: { go: false },
+      steps: [
+        { id: 'gate', when: '{{ input.go }}', llm: { model: 'echo', prompt: 'gated' } },
+        { id: 'after', llm: { model: 'echo', prompt: 'after {{ steps.gate.output }}' } },
+        { id: 'anyway', onFailure: 'continue', llm: { model: 'echo', prompt: 'anyway {{ steps.gate.output }}' } },
+      ],
+      output: { after: '{{ steps.after.output }}', anyway: '{{ steps.anyway.output }}' },
+    }));
+    expect(outcome.status).toBe('succeeded');
+    expect(outcome.result!.output).toEqual({ after: null, anyway: 'anyway null' });
+    expect(byId(outcome.result!.steps, 'gate')).toMatchObject({ status: 'skipped', reason: 'when {{ input.go }} is false' });
+    expect(byId(outcome.result!.steps, 'after')!.reason).toMatch(/step "gate", which it depends on, was skipped/);
+  });
+});
