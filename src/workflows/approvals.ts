@@ -43,7 +43,9 @@ export class Approvals {
     this.waiting.set(options.id, prompt);
     this.tracker.set({ ...base, status: 'awaiting_approval', attempts: 0, lostAttempts: 0, approval: { prompt } });
     this.tracker.awaiting(this.waiting.size);
-    const decidedInTime = await condition(() => this.decided.has(options.id), spec.timeoutMs);
+    const decided = () => this.decided.has(options.id);
+    // condition() with an undefined timeout times out at once: without a timeout, wait for ever.
+    const decidedInTime = spec.timeoutMs === undefined ? (await condition(decided), true) : await condition(decided, spec.timeoutMs);
     this.waiting.delete(options.id);
     this.tracker.awaiting(this.waiting.size);
     let decision = this.decided.get(options.id);

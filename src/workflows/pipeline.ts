@@ -170,9 +170,13 @@ async function runTracked(input: PipelineInput, step: StepSpec, scope: TemplateS
   tracker.set(pendingRecord(base, 'running'));
   const args = [renderTemplate(step.input, scope)];
   try {
-    const run = step.code !== undefined
-      ? await runStep(input, step.code, args, { ...base, ...summary(step), source: codeText(renderTemplate(step.code.source, scope)) })
-      : await runStep(input, step.task!, args, { ...base, ...summary(step) });
+    let run: StepRun;
+    if (step.code !== undefined) {
+      const { source, ...ref } = step.code;
+      run = await runStep(input, ref, args, { ...base, ...summary(step), source: codeText(renderTemplate(source, scope)) });
+    } else {
+      run = await runStep(input, step.task!, args, { ...base, ...summary(step) });
+    }
     tracker.set(run.record);
     return run;
   } catch (error) {

@@ -36,12 +36,11 @@ afterAll(async () => {
 
 const byId = (steps: StepRecord[] | undefined, id: string) => steps?.find((s) => s.id === id);
 
-/** Everything in a history as text, payload bytes (JSON, uncompressed at these sizes) as UTF-8. */
+/** Everything in a history as text, with every byte field (payloads: JSON, uncompressed at these sizes) decoded too. */
 function historyText(history: unknown): string {
-  return JSON.stringify(history, function (this: Record<string, unknown>, key: string, value: unknown) {
-    const raw = this[key];
-    return raw instanceof Uint8Array ? Buffer.from(raw).toString('utf8') : value;
-  });
+  const text = JSON.stringify(history);
+  const decoded = [...text.matchAll(/"([A-Za-z0-9+/]{8,}={0,2})"/g)].map((m) => Buffer.from(m[1]!, 'base64').toString('utf8'));
+  return `${text}\n${decoded.join('\n')}`;
 }
 
 describe('llm steps', () => {
