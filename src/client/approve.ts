@@ -4,7 +4,7 @@
  * refusal comes back as an ApprovalRefusedError with the run's own words. One function for `capsule approve` and
  * the MCP `approve` tool.
  */
-import { WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
+import { WorkflowNotFoundError, WorkflowUpdateFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure } from '@temporalio/common';
 import { APPROVE_UPDATE, type ApprovalDecision, type ApproveArgs } from '../workflows/shared.js';
 import { ApprovalRefusedError } from './errors.js';
@@ -15,6 +15,11 @@ export async function approveStep(handle: WorkflowHandle, args: ApproveArgs): Pr
   } catch (error) {
     if (error instanceof WorkflowUpdateFailedError && error.cause instanceof ApplicationFailure) {
       throw new ApprovalRefusedError(`${handle.workflowId}: ${error.cause.message}`);
+    }
+    // The server answers an update to a closed run as if the run did not exist: say what happened instead.
+    if (error instanceof WorkflowNotFoundError) {
+      const state = await handle.describe().then((d) => d.status.name, () => undefined);
+      if (state !== undefined && state !== 'RUNNING') throw new ApprovalRefusedError(`${handle.workflowId} has already finished (${state}): no step waits for a decision`);
     }
     throw error;
   }
