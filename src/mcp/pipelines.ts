@@ -16,6 +16,7 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { parse as parseYaml } from 'yaml';
+import { approveStep } from '../client/approve.js';
 import { openBackend, type Backend } from '../client/backend.js';
 import { workflowUrl } from '../client/config.js';
 import { awaitOutcome, type RunOutcome } from '../client/outcome.js';
@@ -26,7 +27,7 @@ import { resolveMount, withMounts } from '../config/mounts.js';
 import type { ResolvedTaskOptions } from '../config/task-options.js';
 import { formatBytes, formatDuration } from '../config/units.js';
 import { resolveProgramOptions, type Sandbox } from '../sandbox/index.js';
-import { PROGRESS_QUERY, type PipelineInput, type PipelineProgress, type RunTaskResult, type StepRecord } from '../workflows/shared.js';
+import { PROGRESS_QUERY, type ApprovalDecision, type ApproveArgs, type PipelineInput, type PipelineProgress, type RunTaskResult, type StepRecord } from '../workflows/shared.js';
 import { ToolError } from './errors.js';
 import { CAPSULE_STATE_DIR } from './sessions.js';
 import type { Ceilings, McpSettings } from './settings.js';
@@ -119,6 +120,12 @@ export class PipelineService {
     };
   }
 
+  /** Decides a waiting approval step (the run's `approve` update; client/approve.ts). */
+  async approve(workflowId: string, args: ApproveArgs): Promise<ApprovalDecision> {
+    const backend = await this.connect();
+    return notFound(workflowId, () => approveStep(backend.client.workflow.getHandle(workflowId), args));
+  }
+
   /** A finished step's full envelope (values fetched from the blob store and decoded). */
   async stepEnvelope(workflowId: string, step: string): Promise<RunTaskResult> {
     const backend = await this.connect();
@@ -169,6 +176,8 @@ export class PipelineService {
     return input.steps.flatMap((step) => {
       // A code step runs with the options the pipeline gives it (compile checked them); llm and approval steps run
       // no guest code.
+      // A model call would spend the key of whoever runs this server on a client's behalf: not over MCP.
+      if (step.llm !== undefined) return [`step ${step.id}: llm steps do not run over MCP (they would use this server's model key); run the pipeline with capsule run`];
       const ref = step.task ?? step.code;
       if (ref === undefined) return [];
       const options = 'language' in ref ? resolveProgramOptions(ref.options, 'main', { baseDir: input.baseDir, defaults: input.defaults }) : ref.options;
