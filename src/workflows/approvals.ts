@@ -50,7 +50,7 @@ export class Approvals {
     this.tracker.awaiting(this.waiting.size);
     let decision = this.decided.get(options.id);
     if (!decidedInTime || decision === undefined) {
-      const waited = formatDuration(spec.timeoutMs ?? 0);
+      const waited = waitedFor(spec.timeoutMs ?? 0);
       if (spec.onTimeout === 'fail') {
         return { record: { ...base, status: 'failed', attempts: 1, lostAttempts: 0, approval: { prompt }, failure: `no decision within ${waited} (onTimeout: fail)` }, output: null };
       }
@@ -86,4 +86,10 @@ export class Approvals {
     this.decided.set(args.stepId, decision);
     return decision;
   }
+}
+
+/** "24h" rather than "1440m": approval timeouts are hours and days. */
+function waitedFor(ms: number): string {
+  const HOUR = 3_600_000;
+  return ms >= HOUR && ms % HOUR === 0 ? `${ms / HOUR}h` : formatDuration(ms);
 }
