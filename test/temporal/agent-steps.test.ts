@@ -93,11 +93,16 @@ describe('llm steps', () => {
     expect(mock.requests.filter((r) => r.model === 'rejected').length - before).toBe(1);
   });
 
-  it('output json that is not JSON fails the step without a retry', async () => {
+  it('output json that is not JSON, or breaks the schema, fails the step without a retry', async () => {
     const outcome = await h.run(h.writePipeline({ name: 'llm-not-json', retry: fastRetry, steps: [{ id: 'ask', llm: { model: 'not-json', prompt: 'code please' , output: 'json' } }] }));
     expect(outcome.status).toBe('failed');
     expect(byId(outcome.result!.steps, 'ask')!.failure).toMatch(/^llm_invalid_output: step "ask": the reply is not JSON/);
     expect(mock.requests.filter((r) => r.model === 'not-json')).toHaveLength(1);
+    // JSON that breaks the step's schema fails the same way (echo replies with the prompt: {"code": 3}).
+    const schema = { type: 'object', required: ['code'], properties: { code: { type: 'string' } } };
+    const wrong = await h.run(h.writePipeline({ name: 'llm-schema', retry: fastRetry, steps: [{ id: 'ask', llm: { model: 'echo', prompt: '{"code": 3}', output: 'json', schema } }] }));
+    expect(wrong.status).toBe('failed');
+    expect(byId(wrong.result!.steps, 'ask')!.failure).toMatch(/^llm_invalid_output: step "ask": the reply does not match the step's schema: \/code must be string/);
   });
 });
 
