@@ -21,11 +21,17 @@ export async function runCode(sandbox: TaskRunner, ref: CodeRef, source: string,
     if (error instanceof BundleError) return { envelope: invalidTaskEnvelope('main', error.message), record: undefined };
     throw error;
   }
-  const ignored = await ignoredOptions(sandbox, bundle, ref, common);
+  const ignored = DECLARES.test(source) ? await ignoredOptions(sandbox, bundle, ref, common) : [];
   const record: CodeRecord = { ...bundle.program, ...(ignored.length === 0 ? {} : { ignored_options: ignored }) };
   const envelope = await sandbox.run({ ...common, bundle, options: ref.options, withoutMain: 'invalid_task' });
   return { envelope, record };
 }
+
+/**
+ * Code that never calls task() / uses @task declares nothing: only code that might is described (which costs one
+ * more guest run), so a plain `def main` / `function main` runs once.
+ */
+const DECLARES = /\btask\s*\(|@task\b/;
 
 /**
  * The options the code's own `main` declaration sets to something other than what the step runs it with. Reading

@@ -2,6 +2,7 @@
 import { formatBytes } from '../config/units.js';
 import type { LiveStep } from '../client/live-steps.js';
 import type { RunOutcome } from '../client/outcome.js';
+import { stepNote } from '../workflows/step-notes.js';
 import type { StepRecord } from '../workflows/shared.js';
 import { forTerminal } from './terminal-text.js';
 
@@ -22,29 +23,10 @@ export function formatSteps(steps: StepRecord[], live: Map<string, LiveStep> = n
     const duration = exec !== undefined ? `${exec.duration_ms} ms` : s.llm !== undefined ? `${s.llm.latency_ms} ms` : '';
     return [
       s.id, s.status, String(s.attempts), duration, exec === undefined ? '' : String(exec.fuel_consumed), size,
-      [note, kindNote(s), earlier && `earlier: ${earlier}`, lost && `lost: ${lost}`].filter(Boolean).join('; '),
+      [note, stepNote(s), earlier && `earlier: ${earlier}`, lost && `lost: ${lost}`].filter(Boolean).join('; '),
     ];
   });
   return table(['step', 'status', 'attempt', 'duration', 'fuel', 'result', 'notes'], rows.map((row) => row.map(forTerminal)));
-}
-
-/** What an llm, code, approval or skipped step adds to its row: model and tokens, source, the prompt or decision, why. */
-function kindNote(s: StepRecord): string {
-  if (s.reason !== undefined) return s.reason;
-  if (s.llm !== undefined) {
-    const usage = s.llm.usage === null ? '' : `, ${s.llm.usage.prompt_tokens}+${s.llm.usage.completion_tokens} tokens`;
-    return `${s.llm.model}${usage}${s.llm.finish_reason === null ? '' : `, ${s.llm.finish_reason}`}`;
-  }
-  if (s.code !== undefined) {
-    const ignored = s.code.ignored_options === undefined ? '' : `; its own ${s.code.ignored_options.join(', ')} ignored`;
-    return `${s.code.language} code ${formatBytes(s.code.size)} sha256:${s.code.sha256.slice(0, 12)}${ignored}`;
-  }
-  if (s.approval !== undefined) {
-    const d = s.approval.decision;
-    if (d === undefined) return `waiting: ${s.approval.prompt} (capsule approve <workflowId> ${s.id} [--reject])`;
-    return `${d.approved ? 'approved' : 'rejected'}${d.by === null ? '' : ` by ${d.by}`}${d.comment === null ? '' : `: ${d.comment}`}`;
-  }
-  return '';
 }
 
 /** `outputNote` replaces the output (e.g. "written to out.json"). */

@@ -3,6 +3,7 @@
  * current details (a Markdown table), and at the end the search attributes and memo that make runs findable.
  */
 import { defineQuery, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { stepNote } from './step-notes.js';
 import { failureReason } from './summary.js';
 import { MEMO_KEY, PROGRESS_QUERY, SEARCH_ATTRIBUTE_KEYS as keys, type EarlierRuns, type PipelineProgress, type PipelineTotals, type StepRecord } from './shared.js';
 
@@ -123,8 +124,9 @@ export class Tracker {
       // A running step's attempts are only known to its activity (see pending activities); 0 means "not yet known".
       const attempts = r.attempts === 0 ? '' : String(r.attempts);
       const lost = r.attempts === 0 ? '' : String(r.lostAttempts);
-      const error = r.status === 'failed' ? cell(failureReason(r)) : r.reason !== undefined ? cell(r.reason) : '';
-      return `| ${cell(r.id)} | ${r.status} | ${attempts} | ${lost} | ${duration} | ${fuel} | ${error} |`;
+      const failed = r.status === 'failed' ? failureReason(r) : '';
+      const notes = cell([failed, stepNote(r)].filter(Boolean).join('; '));
+      return `| ${cell(r.id)} | ${r.status} | ${attempts} | ${lost} | ${duration} | ${fuel} | ${notes} |`;
     });
     const earlier = this.carried === undefined ? '' : ` (${this.carried.earlier.runs} earlier run${this.carried.earlier.runs === 1 ? '' : 's'} included)`;
     // Steps waiting for a person come first, with their prompt and the command that decides them.
@@ -137,7 +139,7 @@ export class Tracker {
       `**${this.pipeline}**: ${summary || 'starting'}${earlier}`,
       '',
       ...waiting,
-      '| step | status | attempts | lost | duration | fuel | error |',
+      '| step | status | attempts | lost | duration | fuel | notes |',
       '|---|---|---|---|---|---|---|',
       ...rows,
     ].join('\n'));

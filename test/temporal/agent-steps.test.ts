@@ -3,17 +3,22 @@
  * (examples/coding-agent/mock-llm.ts), code steps in each language, approval steps decided through the `approve`
  * update (and after a worker was killed mid-wait), and `when`.
  */
+import { mkdtempSync } from 'node:fs';
+import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { Client, Connection, type WorkflowHandle } from '@temporalio/client';
+import { Worker } from '@temporalio/worker';
+import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { approveStep } from '../../src/client/approve.js';
 import { ApprovalRefusedError } from '../../src/client/errors.js';
+import { pickPort, startDevServer } from '../../src/client/dev-server.js';
 import { awaitOutcome } from '../../src/client/outcome.js';
+import { preparePipeline, startPipeline } from '../../src/client/submit.js';
 import { PROGRESS_QUERY, type PipelineProgress, type StepRecord } from '../../src/workflows/shared.js';
 import { startMockLlm, type MockLlm } from '../../examples/coding-agent/mock-llm.js';
 import { createHarness, type Harness } from './helpers.js';
 import { spawnCapsuleWorker, waitFor } from './processes.js';
-import type { WorkflowHandle } from '@temporalio/client';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/coding-agent/', import.meta.url));
 const KEY = 'sk-capsule-test-key-4f1b9c0e7d2a';
@@ -244,24 +249,42 @@ describe('approval steps and when', () => {
     expect(byId(failed.result!.steps, 'review')!.failure).toBe('no decision within 1s (onTimeout: fail)');
   });
 
-  it('is approved after the worker waiting on it was killed (SIGKILL) and another started', async () => {
-    const queue = h.queue('approve-kill');
-    const first = await spawnCapsuleWorker(h.address, queue, path.dirname(EXAMPLE));
+  it('is approved after the worker waiting on it was killed (SIGKILL) and the server killed and restarted', async () => {
+    // A server of this test's own, on a SQLite file, so it can be killed and started again with its state.
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'capsule-approval-restart-'));
+    const dbFile = path.join(dir, 'temporal.db');
+    const port = await pickPort();
+    const binary = inject('temporalBinary');
+    let server = await startDevServer({ binary, dbFile, port, headless: true });
+    const queue = h.queue('approve-restart');
+    const first = await spawnCapsuleWorker(server.address, queue, path.dirname(EXAMPLE));
     let second: Awaited<ReturnType<typeof spawnCapsuleWorker>> | undefined;
+    let connection = await Connection.connect({ address: server.address });
     try {
-      const { handle } = await h.start(h.writePipeline(approvalPipeline('approval-kill', {})), queue);
-      await waitingFor(handle, 'review');
+      const input = await preparePipeline({ file: h.writePipeline(approvalPipeline('approval-restart', {})), cwd: dir, describer: h.sandbox });
+      const started = await startPipeline(new Client({ connection }), input, { taskQueue: queue });
+      await waitingFor(started, 'review');
       first.child.kill('SIGKILL');
       await first.exited;
-      second = await spawnCapsuleWorker(h.address, queue, path.dirname(EXAMPLE));
+      await connection.close();
+      await server.kill();
+      server = await startDevServer({ binary, dbFile, port, headless: true });
+      connection = await Connection.connect({ address: server.address });
+      second = await spawnCapsuleWorker(server.address, queue, path.dirname(EXAMPLE));
+      const handle = new Client({ connection }).workflow.getHandle(started.workflowId);
+      await waitingFor(handle, 'review');
       await approveStep(handle, { stepId: 'review', approved: true, by: 'after-restart' });
       const outcome = await awaitOutcome(handle);
       expect(outcome.status).toBe('succeeded');
       expect(outcome.result!.output).toMatchObject({ review: { approved: true, by: 'after-restart' }, ship: 'shipping 42' });
+      const history = await handle.fetchHistory();
+      await Worker.runReplayHistory({ workflowBundle: h.bundle }, history, handle.workflowId);
     } finally {
       first.child.kill('SIGKILL');
-      second?.child.kill('SIGTERM');
+      second?.child.kill('SIGKILL');
       await second?.exited;
+      await connection.close();
+      await server.stop();
     }
   });
 
