@@ -279,6 +279,9 @@ describe('approval steps and when', () => {
       expect(outcome.result!.output).toMatchObject({ review: { approved: true, by: 'after-restart' }, ship: 'shipping 42' });
       const history = await handle.fetchHistory();
       await Worker.runReplayHistory({ workflowBundle: h.bundle }, history, handle.workflowId);
+      // The worker that made the model call logged it, and not the key it used.
+      expect(second.logs()).toContain('llm call');
+      expect(second.logs()).not.toContain(KEY);
     } finally {
       first.child.kill('SIGKILL');
       second?.child.kill('SIGKILL');
