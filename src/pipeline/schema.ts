@@ -7,7 +7,7 @@ import { GRANT_OPTIONS, stepOverridesSchema, type LimitOverrides, type TaskOptio
 import { DURATION_EXPECTED, parseDuration } from '../config/units.js';
 import { TemplateError } from '../workflows/errors.js';
 import { isWholeReference, parseCondition } from '../workflows/template.js';
-import { maxLostAttemptsSchema } from '../workflows/shared.js';
+import { APPROVAL_TIMEOUT_OUTCOMES, CODE_LANGUAGES, maxLostAttemptsSchema } from '../workflows/shared.js';
 
 const stepId = z.string().regex(/^[A-Za-z_][A-Za-z0-9_-]*$/, 'expected an id of letters, digits, "_" or "-" starting with a letter or "_"');
 
@@ -64,7 +64,7 @@ export const approvalSchema = z.strictObject({
   prompt: z.string({ error: 'expected the question to put to the approver' }).min(1, 'expected a non-empty prompt'),
   timeout: duration.optional(),
   /** What a timeout decides; default "reject". */
-  onTimeout: z.enum(['approve', 'reject', 'fail'], 'expected "approve", "reject" or "fail"').optional(),
+  onTimeout: z.enum(APPROVAL_TIMEOUT_OUTCOMES, 'expected "approve", "reject" or "fail"').optional(),
 });
 
 /** `when:` one reference, optionally negated; anything else (an expression, two references, text) is refused. */
@@ -87,7 +87,7 @@ const stepFields = z.strictObject({
   task: z.string().min(1, 'expected a task file path such as "./tasks/fetch.ts" or "./tasks/score.py"').optional(),
   /** Source text to run in a fresh sandbox, usually a reference to an earlier step's output. */
   code: z.string().min(1, 'expected the code, or a reference to it such as "{{ steps.write.output.code }}"').optional(),
-  language: z.enum(['javascript', 'typescript', 'python'], 'expected "javascript", "typescript" or "python"').optional(),
+  language: z.enum(CODE_LANGUAGES, 'expected "javascript", "typescript" or "python"').optional(),
   llm: llmSchema.optional(),
   approval: approvalSchema.optional(),
   /** Run the step only when this reference is truthy (or falsy, with `not`); otherwise it is skipped. */

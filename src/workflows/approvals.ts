@@ -5,7 +5,7 @@
  * `awaiting_approval` with its prompt (the Web UI's current details, `capsule status`) and so does the CapsuleStatus
  * search attribute. The wait is a durable condition with an optional timer: it survives worker and server restarts.
  */
-import { ApplicationFailure, condition, defineUpdate, setHandler } from '@temporalio/workflow';
+import { ApplicationFailure, condition, defineUpdate, isCancellation, setHandler } from '@temporalio/workflow';
 import { formatDuration } from '../config/units.js';
 import type { StepCall, StepRun } from './run-step.js';
 import { APPROVE_UPDATE, approveArgsSchema, type ApprovalDecision, type ApprovalSpec, type ApproveArgs } from './shared.js';
@@ -44,10 +44,18 @@ export class Approvals {
     this.tracker.set({ ...base, status: 'awaiting_approval', attempts: 0, lostAttempts: 0, approval: { prompt } });
     this.tracker.awaiting(this.waiting.size);
     const decided = () => this.decided.has(options.id);
-    // condition() with an undefined timeout times out at once: without a timeout, wait for ever.
-    const decidedInTime = spec.timeoutMs === undefined ? (await condition(decided), true) : await condition(decided, spec.timeoutMs);
-    this.waiting.delete(options.id);
-    this.tracker.awaiting(this.waiting.size);
+    let decidedInTime: boolean;
+    try {
+      // condition() with an undefined timeout times out at once: without a timeout, wait for ever.
+      decidedInTime = spec.timeoutMs === undefined ? (await condition(decided), true) : await condition(decided, spec.timeoutMs);
+    } catch (error) {
+      // The pipeline was cancelled, or failed elsewhere: nothing waits for this decision any more.
+      if (isCancellation(error)) this.tracker.set({ ...base, status: 'cancelled', attempts: 0, lostAttempts: 0, approval: { prompt } });
+      throw error;
+    } finally {
+      this.waiting.delete(options.id);
+      this.tracker.awaiting(this.waiting.size);
+    }
     let decision = this.decided.get(options.id);
     if (!decidedInTime || decision === undefined) {
       const waited = waitedFor(spec.timeoutMs ?? 0);

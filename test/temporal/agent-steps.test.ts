@@ -291,6 +291,20 @@ describe('approval steps and when', () => {
     }
   });
 
+  it('a waiting approval is cancelled when another step fails the pipeline', async () => {
+    const outcome = await h.run(h.writePipeline({
+      name: 'approval-cancelled',
+      retry: fastRetry,
+      steps: [
+        { id: 'review', approval: { prompt: 'ok?' } },
+        { id: 'ask', llm: { model: 'rejected', prompt: 'fails at once' } },
+      ],
+    }));
+    expect(outcome.status).toBe('failed');
+    expect(outcome.result!.failedStep).toBe('ask');
+    expect(byId(outcome.result!.steps, 'review')).toMatchObject({ status: 'cancelled', approval: { prompt: 'ok?' } });
+  });
+
   it('a step depending on a skipped step is skipped too, unless onFailure is continue', async () => {
     const outcome = await h.run(h.writePipeline({
       name: 'when-chain',
