@@ -268,18 +268,6 @@ export const envelopeSizesSchema = z.object({
 export type EnvelopeSizes = z.infer<typeof envelopeSizesSchema>;
 
 /**
- * The activity's result (or its failure's details): the sandbox's envelope plus earlier attempts (the task's own
- * failures and lost ones apart) and the sizes of its parts. Checked when the workflow reads it.
- */
-export const runTaskResultSchema = envelopeSchema.extend({
-  earlier_attempts: z.array(attemptFailureSchema),
-  lost_attempts: z.array(lostAttemptSchema),
-  sizes: envelopeSizesSchema,
-  code: z.lazy(() => codeRecordSchema).optional(),
-});
-export type RunTaskResult = Envelope & { earlier_attempts: AttemptFailure[]; lost_attempts: LostAttempt[]; sizes: EnvelopeSizes; code?: CodeRecord };
-
-/**
  * What a code step ran: the source's language, sha256 and size (the source itself is in the activity's input in
  * history), and the options its code declared that the run ignored in favour of the step's.
  */
@@ -290,6 +278,19 @@ export const codeRecordSchema = z.object({
   ignored_options: z.array(z.string()).optional(),
 });
 export type CodeRecord = z.infer<typeof codeRecordSchema>;
+
+/**
+ * The activity's result (or its failure's details): the sandbox's envelope plus earlier attempts (the task's own
+ * failures and lost ones apart) and the sizes of its parts. Checked when the workflow reads it.
+ */
+export const runTaskResultSchema = envelopeSchema.extend({
+  earlier_attempts: z.array(attemptFailureSchema),
+  lost_attempts: z.array(lostAttemptSchema),
+  sizes: envelopeSizesSchema,
+  code: codeRecordSchema.optional(),
+});
+export type RunTaskResult = Envelope & { earlier_attempts: AttemptFailure[]; lost_attempts: LostAttempt[]; sizes: EnvelopeSizes; code?: CodeRecord };
+
 
 /** Heartbeat details: progress of this attempt and earlier attempts' records (carried to the next attempt). */
 export interface RunTaskHeartbeat {

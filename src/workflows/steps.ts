@@ -35,6 +35,7 @@ import { runStep, type StepRun } from './run-step.js';
 import { checkContract, CODE_LANGUAGES, INVALID_PIPELINE, MAX_LOST_ATTEMPTS_LIMIT, PIPELINE_FAILED, runContextSchema, taskRefSchema, type ApprovalDecision, type CodeLanguage, type CodeRef, type LlmCall, type PipelineResult, type RunContext, type StepRecord, type TaskRef } from './shared.js';
 import { attemptsText, failureCause, failureReason, pendingRecord } from './summary.js';
 import { Tracker, type CarriedProgress } from './tracker.js';
+import type { TaskOptionsInput } from '../config/task-options.js';
 
 /** Where a continued run picks up: the loop's state and turn, and the progress of the runs before it. */
 export interface Carried<S = unknown> {
@@ -82,7 +83,7 @@ export type LlmOptions = Omit<LlmCall, 'output'> & { output?: LlmCall['output'] 
 export interface CodeOptions extends StepOptions {
   language: CodeLanguage;
   source: string;
-  options?: Record<string, unknown>;
+  options?: Omit<TaskOptionsInput, 'name'>;
 }
 
 /** An approval step: the prompt shown to the approver, and optionally a timeout (ms or "24h") and what it decides. */
@@ -92,8 +93,11 @@ export interface ApprovalOptions {
   onTimeout?: 'approve' | 'reject' | 'fail';
 }
 
-/** A timeout for a code step's activity when neither the step nor capsule.toml gives one (the options' built-in default). */
-const DEFAULT_CODE_TIMEOUT_MS = 60_000;
+/**
+ * A code step's timeout when neither the step nor capsule.toml gives one: the options' built-in default
+ * (config/task-options.ts BUILTIN_DEFAULTS, which workflow code cannot import; a test holds the two equal).
+ */
+export const DEFAULT_CODE_TIMEOUT_MS = 60_000;
 
 export interface Steps<S = unknown> {
   /** Calls a model (OpenAI-compatible chat completions, from the worker); returns the reply's text, or its JSON with output "json". Throws if it fails. */
@@ -175,12 +179,12 @@ export function createSteps<I, S>(raw: TaskWorkflowInput<I, S>): Steps<S> {
     tracked(id, () => runStep(input, codeRef(id, options, input), [stepInput], { id, source: options.source }));
   const code = async (id: string, options: CodeOptions, stepInput: unknown): Promise<unknown> => orThrow(id, await tryCode(id, options, stepInput));
   const llm = async (id: string, call: LlmOptions): Promise<unknown> => orThrow(id, await tracked(id, () => runLlmStep(input, { ...call, output: call.output ?? 'text' }, { id })));
-  let approvals: Approvals | undefined;
+  // Registered now, so a decision sent before the code reaches approval() is refused with a reason, not unhandled.
+  const approvals = new Approvals(undefined, tracker);
   const approval = async (id: string, options: ApprovalOptions): Promise<ApprovalDecision> => {
-    approvals ??= new Approvals(undefined, tracker);
     const timeoutMs = options.timeout === undefined ? undefined : durationOf(id, 'timeout', options.timeout);
     const spec = { prompt: options.prompt, ...(timeoutMs === undefined ? {} : { timeoutMs }), onTimeout: options.onTimeout ?? 'reject' } as const;
-    return orThrow(id, await tracked(id, () => approvals!.wait(spec, { id }))) as ApprovalDecision;
+    return orThrow(id, await tracked(id, () => approvals.wait(spec, { id }))) as ApprovalDecision;
   };
 
   const loop = async <O>(initial: S | (() => Promise<S>), turn: (state: S, turn: number) => Promise<LoopTurn<S, O>>): Promise<PipelineResult> => {

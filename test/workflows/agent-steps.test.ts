@@ -1,6 +1,9 @@
-/** `when` conditions (workflows/template.ts) and Retry-After (activities/call-llm.ts): pure functions. */
+/** The pure parts of agent steps: `when` conditions (workflows/template.ts), Retry-After (activities/call-llm.ts), defaults. */
 import { describe, expect, it } from 'vitest';
 import { retryAfterMs } from '../../src/activities/call-llm.js';
+import { BUILTIN_DEFAULTS } from '../../src/config/task-options.js';
+import { parseDuration } from '../../src/config/units.js';
+import { DEFAULT_CODE_TIMEOUT_MS } from '../../src/workflows/steps.js';
 import { evaluateCondition, parseCondition } from '../../src/workflows/template.js';
 
 describe('when conditions', () => {
@@ -34,4 +37,8 @@ describe('Retry-After', () => {
     expect(retryAfterMs(headers({}))).toBeUndefined();
     expect(retryAfterMs(undefined)).toBeUndefined();
   });
+});
+
+it('code-first code steps default to the options\' built-in timeout', () => {
+  expect(parseDuration(BUILTIN_DEFAULTS.timeout)).toEqual({ ok: true, value: DEFAULT_CODE_TIMEOUT_MS });
 });
