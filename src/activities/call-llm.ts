@@ -9,8 +9,8 @@
  * for good: asking again is a new call, which is the pipeline's business).
  */
 import { ApplicationFailure, Context } from '@temporalio/activity';
-import { Ajv } from 'ajv';
 import OpenAI from 'openai';
+import { compileSchema } from '../config/json-schema.js';
 import { workerLlmSettings, type LlmSettings } from '../config/llm.js';
 import { callLlmInputSchema, checkContract, LLM_FAILURES, type CallLlmInput, type LlmCall, type LlmResult } from '../workflows/shared.js';
 
@@ -25,6 +25,7 @@ export interface LlmDeps {
 const MAX_RETRY_AFTER_MS = 10 * 60_000;
 /** One call's own limit; the activity's start-to-close timeout sits above it. */
 const CALL_TIMEOUT_MS = 5 * 60_000;
+const HEARTBEAT_MS = 1000;
 
 export function createCallLlm(deps: LlmDeps) {
   const settingsOf = deps.llm ?? (() => workerLlmSettings(deps.baseDir ?? process.cwd()));
@@ -39,10 +40,15 @@ export function createCallLlm(deps: LlmDeps) {
     const started = performance.now();
     ctx.log.info('llm call', { step: stepId, model: call.model, attempt: ctx.info.attempt });
     let completion: OpenAI.Chat.Completions.ChatCompletion;
+    // Heartbeats while the model thinks: a dead worker's call moves on after the heartbeat timeout, and a
+    // cancellation reaches the request (the SDK throttles them to what the server needs).
+    const beat = setInterval(() => ctx.heartbeat(), HEARTBEAT_MS);
     try {
       completion = await client.chat.completions.create(request(call), { signal: ctx.cancellationSignal });
     } catch (error) {
       throw failureOf(error, stepId, settings.apiKey);
+    } finally {
+      clearInterval(beat);
     }
     const latency = Math.round(performance.now() - started);
     const choice = completion.choices[0];
@@ -80,7 +86,7 @@ function parsedReply(stepId: string, text: string, schema: Record<string, unknow
     throw ApplicationFailure.nonRetryable(`step "${stepId}": the reply is not JSON (${error instanceof Error ? error.message : String(error)}): ${preview(text)}`, LLM_FAILURES.invalidOutput);
   }
   if (schema !== undefined) {
-    const validate = new Ajv({ allErrors: false, strict: false }).compile(schema);
+    const validate = compileSchema(schema);
     if (!validate(value)) {
       const first = validate.errors?.[0];
       const where = first === undefined ? '' : `${first.instancePath || '(the reply)'} ${first.message ?? ''}`.trim();

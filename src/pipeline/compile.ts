@@ -7,6 +7,7 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { MountError, TaskOptionsError } from '../config/errors.js';
+import { jsonSchemaProblem } from '../config/json-schema.js';
 import { resolveMount, withMounts } from '../config/mounts.js';
 import { GRANT_OPTIONS, LIMIT_OPTIONS, stepOverridesSchema, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
 import { formatBytes } from '../config/units.js';
@@ -55,6 +56,8 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
       ...(step.when === undefined ? {} : { when: step.when }),
     } as const;
     if (step.llm !== undefined) {
+      const problem = step.llm.schema === undefined ? undefined : jsonSchemaProblem(step.llm.schema);
+      if (problem !== undefined) throw new PipelineError(file, `${where}.llm.schema`, `not a usable JSON Schema: ${problem}`);
       steps.push({ ...common, llm: { ...step.llm, output: step.llm.output ?? 'text' } });
       continue;
     }

@@ -137,6 +137,9 @@ export const stepSchema = stepFields.superRefine((step, ctx) => {
       ctx.addIssue({ code: 'custom', path: [field], message: `not allowed on a ${kind} step (only on ${kinds.join(' and ')} steps)` });
     }
   }
+  if (step.llm?.schema !== undefined && step.llm.output !== 'json') {
+    ctx.addIssue({ code: 'custom', path: ['llm', 'schema'], message: 'only meaningful with `output: json` (a text reply is not checked against a schema)' });
+  }
   if (step.approval?.onTimeout !== undefined && step.approval.timeout === undefined) {
     ctx.addIssue({ code: 'custom', path: ['approval', 'onTimeout'], message: 'only meaningful with a timeout: add `timeout`, such as "24h"' });
   }

@@ -32,6 +32,7 @@ export async function runLlmStep(ctx: RunContext, call: LlmCall, options: StepCa
     const raw = await callLlm.executeWithOptions(
       {
         activityId: options.id,
+        heartbeatTimeout: ctx.retry.heartbeatTimeoutMs,
         retry: {
           maximumAttempts: MAX_ATTEMPTS,
           initialInterval: ctx.retry.initialIntervalMs,

@@ -68,6 +68,8 @@ describe('pipeline validation', () => {
     ['an llm step without a prompt', `name: a\nsteps:\n  - id: write\n    llm: { model: gpt-4o-mini }\n`, /steps\[0\] \(write\)\.llm\.prompt: expected the prompt text/],
     ['an llm step with an unknown output', `name: a\nsteps:\n  - id: write\n    llm: { model: m, prompt: p, output: yaml }\n`, /steps\[0\] \(write\)\.llm\.output: expected "text" or "json"/],
     ['an llm prompt reading an unknown step', `name: a\nsteps:\n  - id: write\n    llm: { model: m, prompt: "{{ steps.ghost.output }}" }\n`, /steps\[0\] \(write\)\.llm\.prompt: refers to unknown step "ghost"/],
+    ['an llm step with a schema that is not one', `name: a\nsteps:\n  - id: write\n    llm: { model: m, prompt: p, output: json, schema: { type: nonsense } }\n`, /steps\[0\] \(write\)\.llm\.schema: not a usable JSON Schema: /],
+    ['an llm schema without output json', `name: a\nsteps:\n  - id: write\n    llm: { model: m, prompt: p, schema: { type: object } }\n`, /steps\[0\] \(write\)\.llm\.schema: only meaningful with `output: json`/],
     ['a code step without language', `name: a\nsteps:\n  - id: run\n    code: "def main(i): return 1"\n`, /steps\[0\] \(run\)\.language: a code step needs its language: "javascript", "typescript" or "python"/],
     ['a code step with a bad limit', `name: a\nsteps:\n  - id: run\n    code: "x"\n    language: python\n    compute: LOTS\n`, /steps\[0\] \(run\)\.compute: got "LOTS"/],
     ['language on a task step', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    language: python\n`, /steps\[0\] \(one\)\.language: not allowed on a task step \(only on code steps\)/],
