@@ -9,6 +9,7 @@ import { ApplicationFailure, condition, defineUpdate, isCancellation, setHandler
 import { formatDuration } from '../config/units.js';
 import type { StepCall, StepRun } from './run-step.js';
 import { APPROVE_UPDATE, approveArgsSchema, type ApprovalDecision, type ApprovalSpec, type ApproveArgs } from './shared.js';
+import { pendingRecord, summarizeStep } from './summary.js';
 import { renderTemplate, type TemplateScope } from './template.js';
 import type { Tracker } from './tracker.js';
 
@@ -41,7 +42,7 @@ export class Approvals {
     const full = spec.prompt;
     const prompt = full.length <= MAX_PROMPT_CHARS ? full : `${full.slice(0, MAX_PROMPT_CHARS - 1)}…`;
     this.waiting.set(options.id, prompt);
-    this.tracker.set({ ...base, status: 'awaiting_approval', attempts: 0, lostAttempts: 0, approval: { prompt } });
+    this.tracker.set(pendingRecord(base, 'awaiting_approval', { prompt }));
     this.tracker.awaiting(this.waiting.size);
     const decided = () => this.decided.has(options.id);
     let decidedInTime: boolean;
@@ -50,7 +51,7 @@ export class Approvals {
       decidedInTime = spec.timeoutMs === undefined ? (await condition(decided), true) : await condition(decided, spec.timeoutMs);
     } catch (error) {
       // The pipeline was cancelled, or failed elsewhere: nothing waits for this decision any more.
-      if (isCancellation(error)) this.tracker.set({ ...base, status: 'cancelled', attempts: 0, lostAttempts: 0, approval: { prompt } });
+      if (isCancellation(error)) this.tracker.set(pendingRecord(base, 'cancelled', { prompt }));
       throw error;
     } finally {
       this.waiting.delete(options.id);
@@ -60,12 +61,12 @@ export class Approvals {
     if (!decidedInTime || decision === undefined) {
       const waited = waitedFor(spec.timeoutMs ?? 0);
       if (spec.onTimeout === 'fail') {
-        return { record: { ...base, status: 'failed', attempts: 1, lostAttempts: 0, approval: { prompt }, failure: `no decision within ${waited} (onTimeout: fail)` }, output: null };
+        return { record: summarizeStep(base, { status: 'failed', attempts: 1, lostAttempts: 0, approval: { prompt }, failure: `no decision within ${waited} (onTimeout: fail)` }), output: null };
       }
       decision = { approved: spec.onTimeout === 'approve', by: null, comment: `no decision within ${waited}: ${spec.onTimeout === 'approve' ? 'approved' : 'rejected'} by onTimeout`, at: new Date().toISOString() };
       this.decided.set(options.id, decision);
     }
-    return { record: { ...base, status: 'succeeded', attempts: 1, lostAttempts: 0, approval: { prompt, decision } }, output: decision };
+    return { record: summarizeStep(base, { status: 'succeeded', attempts: 1, lostAttempts: 0, approval: { prompt, decision } }), output: decision };
   }
 
   private validate(raw: ApproveArgs): void {

@@ -7,6 +7,7 @@ import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, w
 import type { CapsuleActivities } from '../activities/index.js';
 import type { StepCall, StepRun } from './run-step.js';
 import { llmResultSchema, type LlmCall, type RunContext } from './shared.js';
+import { summarizeStep } from './summary.js';
 import { renderTemplate, type TemplateScope } from './template.js';
 
 const { callLlm } = proxyActivities<CapsuleActivities>({ startToCloseTimeout: '6m' });
@@ -44,12 +45,12 @@ export async function runLlmStep(ctx: RunContext, call: LlmCall, options: StepCa
       [{ stepId: options.id, call }],
     );
     const result = llmResultSchema.parse(raw);
-    return { record: { ...base, status: 'succeeded', attempts: result.attempt, lostAttempts: 0, llm: result.figures, activity }, output: result.output };
+    return { record: summarizeStep(base, { status: 'succeeded', attempts: result.attempt, lostAttempts: 0, llm: result.figures, activity }), output: result.output };
   } catch (error) {
     if (isCancellation(error)) throw error;
     const cause = error instanceof ActivityFailure ? error.cause : undefined;
     const failure = cause instanceof ApplicationFailure ? `${cause.type ?? 'llm'}: ${cause.message}` : cause?.message ?? (error instanceof Error ? error.message : String(error));
-    return { record: { ...base, status: 'failed', attempts: 0, lostAttempts: 0, failure, activity }, output: null };
+    return { record: summarizeStep(base, { status: 'failed', attempts: 0, lostAttempts: 0, failure, activity }), output: null };
   }
 }
 
