@@ -7,6 +7,7 @@ import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, w
 import type { CapsuleActivities } from '../activities/index.js';
 import type { StepCall, StepRun } from './run-step.js';
 import { llmResultSchema, type LlmCall, type RunContext } from './shared.js';
+import { oversize } from './sizes.js';
 import { summarizeStep } from './summary.js';
 import { renderTemplate, type TemplateScope } from './template.js';
 
@@ -28,6 +29,8 @@ export function renderLlmCall(template: LlmCall, scope: TemplateScope): LlmCall 
 /** Makes the call (already rendered) as one callLlm activity; never throws for the call's failure, only for cancellation. */
 export async function runLlmStep(ctx: RunContext, call: LlmCall, options: StepCall): Promise<StepRun> {
   const base = { id: options.id, step: options.step ?? options.id };
+  const tooLarge = oversize(`the call of step "${options.id}"`, call);
+  if (tooLarge !== undefined) return { record: summarizeStep(base, { status: 'failed', attempts: 0, lostAttempts: 0, failure: tooLarge }), output: null };
   const activity = { run_id: workflowInfo().runId, activity_id: options.id };
   try {
     const raw = await callLlm.executeWithOptions(
