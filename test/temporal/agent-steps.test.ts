@@ -137,7 +137,7 @@ describe('code steps', () => {
     expect(historyText(await h.history(outcome.workflowId))).toContain('def main(input):');
   });
 
-  it('fuel exhaustion and syntax errors fail the step for good; code declaring more than the step grants gets none of it', async () => {
+  it('in each language: fuel exhaustion and syntax errors fail the step for good; code declaring more than the step grants gets none of it', async () => {
     const greedy = [
       "import { task } from 'capsule';",
       "export const main = task({ name: 'main', compute: 'HIGH', allowedHosts: ['example.com'], envVariables: ['HOME'] }, async () => {",
@@ -146,6 +146,19 @@ describe('code steps', () => {
       '  return { fetched, home: process.env.HOME ?? null };',
       '});',
     ].join('\n');
+    const greedyPython = [
+      'import os, urllib.request',
+      'from capsule import task',
+      '',
+      '@task(name="main", compute="HIGH", allowed_hosts=["example.com"], env_variables=["HOME"])',
+      'def main(input):',
+      '    try:',
+      '        urllib.request.urlopen("https://example.com/")',
+      '        fetched = "yes"',
+      '    except Exception:',
+      '        fetched = "refused"',
+      '    return {"fetched": fetched, "home": os.environ.get("HOME")}',
+    ].join('\n');
     const file = h.writePipeline({
       name: 'code-failures',
       retry: fastRetry,
@@ -153,24 +166,29 @@ describe('code steps', () => {
         codeStep('spin', 'python', 'def main(input):\n    while True:\n        pass\n', { onFailure: 'continue', maxRetries: 2 }),
         codeStep('broken-py', 'python', 'def main(input):\n    return (1 +\n', { onFailure: 'continue', maxRetries: 2 }),
         codeStep('broken-js', 'javascript', 'function main(input) {\n  return {;\n}\n', { onFailure: 'continue', maxRetries: 2 }),
+        codeStep('spin-js', 'javascript', 'function main(input) {\n  for (;;) {}\n}\n', { onFailure: 'continue', maxRetries: 2 }),
         codeStep('greedy', 'javascript', greedy),
+        codeStep('greedy-py', 'python', greedyPython),
       ],
-      output: '{{ steps.greedy.output }}',
+      output: { js: '{{ steps.greedy.output }}', py: '{{ steps.greedy-py.output }}' },
     });
     const outcome = await h.run(file);
     expect(outcome.status).toBe('succeeded');
     const steps = outcome.result!.steps;
     expect(byId(steps, 'spin')).toMatchObject({ status: 'failed', attempts: 1, error: { error_type: 'fuel_exhausted' } });
+    expect(byId(steps, 'spin-js')).toMatchObject({ status: 'failed', attempts: 1, error: { error_type: 'fuel_exhausted' } });
     expect(byId(steps, 'broken-py')).toMatchObject({ status: 'failed', attempts: 1, error: { error_type: 'invalid_task' } });
     expect(byId(steps, 'broken-py')!.error!.message).toMatch(/line 2|line 3/);
     expect(byId(steps, 'broken-js')).toMatchObject({ status: 'failed', attempts: 1, error: { error_type: 'invalid_task' } });
     expect(byId(steps, 'broken-js')!.error!.message).toMatch(/:2:/);
     // The code asked for a host, a variable and HIGH compute: it ran with the step's (none, none, LOW).
-    expect(outcome.result!.output).toEqual({ fetched: 'refused', home: null });
-    const record = byId(steps, 'greedy')!;
-    expect(record.execution?.fuel_limit).toBe(100_000_000);
-    expect(record.execution?.denials).toBeGreaterThan(0);
-    expect(record.code?.ignored_options).toEqual(expect.arrayContaining(['compute', 'allowedHosts', 'envVariables']));
+    expect(outcome.result!.output).toEqual({ js: { fetched: 'refused', home: null }, py: { fetched: 'refused', home: null } });
+    for (const id of ['greedy', 'greedy-py']) {
+      const record = byId(steps, id)!;
+      expect(record.execution?.fuel_limit).toBe(100_000_000);
+      expect(record.execution?.denials).toBeGreaterThan(0);
+      expect(record.code?.ignored_options).toEqual(expect.arrayContaining(['compute', 'allowedHosts', 'envVariables']));
+    }
   });
 });
 
