@@ -3,6 +3,7 @@
  * pipeline (write, run, review, ship) decided with `capsule approve` as a subprocess, and the code-first
  * codingAgent workflow feeding a failed run's error back to the model.
  */
+import { spawn } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { awaitOutcome } from '../../src/client/outcome.js';
@@ -10,7 +11,8 @@ import { startTaskWorkflow } from '../../src/client/task-workflow.js';
 import { PROGRESS_QUERY, type PipelineProgress, type PipelineResult } from '../../src/workflows/shared.js';
 import { startMockLlm, type MockLlm } from '../../examples/coding-agent/mock-llm.js';
 import { createHarness, type Harness } from './helpers.js';
-import { capsule, waitFor } from './processes.js';
+import { capsule, cleanEnv, CLI, waitFor } from './processes.js';
+import { approveStep } from '../../src/client/approve.js';
 
 const EXAMPLE = fileURLToPath(new URL('../../examples/coding-agent/', import.meta.url));
 
@@ -89,6 +91,36 @@ it('the code-first agent loop feeds a failed run\'s error back to the model and 
     const second = mock.requests.filter((r) => r.model === 'coder').at(-1)!;
     expect(second.messages.at(-1)!.content).toContain("Error: task_error: ");
   } finally {
+    await worker.stop();
+  }
+});
+
+it('`capsule run` (no terminal) says which step awaits approval and how to decide it, then finishes once decided', async () => {
+  const queue = h.queue('run-approve');
+  const worker = await h.startWorker(queue);
+  const child = spawn(process.execPath, [CLI, 'run', 'pipeline.yaml', '--input', '{"model":"coder","goal":"sums squares","n":2}'], {
+    cwd: EXAMPLE,
+    env: cleanEnv({ TEMPORAL_ADDRESS: h.address, CAPSULE_TASK_QUEUE: queue }),
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let stdout = '';
+  let stderr = '';
+  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
+  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
+  const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+  try {
+    const line = await waitFor('capsule run to name the waiting step', () => /decide with: capsule approve (\S+) review/.exec(stdout + stderr) ?? undefined, 60_000);
+    expect(stdout + stderr).toContain('step review: awaiting_approval — waiting: Ship the result {"sum_of_squares":5}?');
+    h.record(line[1]!);
+    await approveStep(h.client.workflow.getHandle(line[1]!), { stepId: 'review', approved: false, by: 'ci', comment: 'no' });
+    expect(await exited).toBe(0);
+    // The final table: the decision, and the branch `when` skipped with its reason.
+    expect(stdout).toMatch(/review +succeeded .* rejected by ci: no/);
+    expect(stdout).toMatch(/ship +skipped .* when \{\{ steps\.review\.output\.approved \}\} is false/);
+    expect(stdout).toMatch(/report-rejection +succeeded/);
+    expect(stdout).toContain('"shipped": null');
+  } finally {
+    child.kill('SIGKILL');
     await worker.stop();
   }
 });
