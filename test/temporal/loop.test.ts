@@ -3,11 +3,13 @@
  * server: the workflow continues as new whenever Temporal suggests it, so every run's history stays bounded, and
  * the loop's state and totals carry across runs.
  */
+import type { WorkflowExecutionInfo } from '@temporalio/client';
 import { afterAll, beforeAll, expect, it } from 'vitest';
 import { result as resultCommand } from '../../src/cli/commands/result.js';
 import { startTaskWorkflow } from '../../src/client/task-workflow.js';
 import type { PipelineResult } from '../../src/workflows/shared.js';
 import { createHarness, TASKS, type Harness } from './helpers.js';
+import { waitFor } from './processes.js';
 
 /** 100 turns, all but the last asking for 50 tool calls run in parallel: 5,050 steps (an environment variable scales it down for quick runs). */
 const TURNS = Number(process.env.CAPSULE_LOOP_TEST_TURNS ?? 100);
@@ -47,9 +49,13 @@ it(`runs an agent loop of ${STEPS} steps (${TURNS} turns) to completion, continu
     expect(result.totals.fuel_consumed).toBeGreaterThan(0);
 
     // Every run of the chain: bounded history (Temporal suggests continuing as new at 4,096 events / 4 MB).
-    const runs = [];
-    for await (const run of h.client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) runs.push(run);
-    expect(runs.length).toBe(result.earlier!.runs + 1);
+    // Visibility is eventually consistent: the last run's close (and its history size) is indexed after the result.
+    const runs = await waitFor('every run of the chain closed in visibility', async () => {
+      const listed: WorkflowExecutionInfo[] = [];
+      for await (const run of h.client.workflow.list({ query: `WorkflowId = "${workflowId}"` })) listed.push(run);
+      const closed = listed.length === result.earlier!.runs + 1 && listed.every((run) => run.status.name !== 'RUNNING' && run.historySize !== undefined);
+      return closed ? listed : undefined;
+    }, 30_000, 500);
     for (const run of runs) {
       expect(run.historyLength).toBeLessThan(5000);
       expect(run.historySize).toBeLessThan(4 * 1024 * 1024);
