@@ -224,6 +224,10 @@ describe('approval steps and when', () => {
       expect(waiting.approval).toEqual({ prompt: 'Ship 42?' });
       const description = await handle.describe();
       expect(description.searchAttributes.CapsuleStatus).toEqual(['awaiting_approval']);
+      // The Web UI's current details (the built-in query it asks): the prompt and the command, above the table.
+      const waitingDetails = (await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata')).currentDetails;
+      expect(waitingDetails).toContain(`**Awaiting approval: review** — Ship 42?\n\`capsule approve ${handle.workflowId} review\` (or \`--reject\`)`);
+      expect(waitingDetails).toContain('| review | awaiting_approval |  |  |  |  | waiting: Ship 42? |');
       // Unknown steps and steps that are not waiting are refused by the validator.
       await expect(approveStep(handle, { stepId: 'nope', approved: true })).rejects.toThrow(/"nope" is not an approval step of this run \(its approval steps are: review\)/);
       const decision = await approveStep(handle, { stepId: 'review', approved: true, by: 'ada', comment: 'looks right' });
@@ -237,6 +241,11 @@ describe('approval steps and when', () => {
       expect(outcome.result!.output).toMatchObject({ review: { approved: true, by: 'ada', comment: 'looks right' }, ship: 'shipping 42', undo: null });
       expect(byId(outcome.result!.steps, 'undo')).toMatchObject({ status: 'skipped', reason: 'when {{ not steps.review.output.approved }} is false' });
       expect(byId(outcome.result!.steps, 'ship')!.status).toBe('succeeded');
+      expect((await handle.describe()).searchAttributes.CapsuleStatus).toEqual(['Completed']);
+      const details = (await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata')).currentDetails;
+      expect(details).not.toContain('Awaiting approval');
+      expect(details).toMatch(/\| ship \| succeeded \| 1 \| 0 \| \d+ ms \|  \| echo, \d+\+\d+ tokens, stop \|/);
+      expect(details).toContain('| undo | skipped |  |  |  |  | when {{ not steps.review.output.approved }} is false |');
     } finally {
       await worker.stop();
     }
