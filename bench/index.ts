@@ -1,4 +1,5 @@
 /** `npm run bench`: every benchmark, printed as Markdown tables for docs/benchmarks.md. */
+import { benchAgent } from './agent.js';
 import { benchEgress } from './egress.js';
 import { benchHeartbeat } from './heartbeat.js';
 import { benchMcp } from './mcp.js';
@@ -21,4 +22,6 @@ process.stdout.write('\n## Heartbeats on a busy machine\n\n');
 await benchHeartbeat();
 process.stdout.write('\n## MCP server\n\n');
 await benchMcp();
+process.stdout.write('\n## Code steps\n\n');
+await benchAgent();
 process.exit(0);

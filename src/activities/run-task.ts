@@ -8,17 +8,20 @@
 import { createHash } from 'node:crypto';
 import { ApplicationFailure, CancelledFailure, Context } from '@temporalio/activity';
 import type { Client } from '@temporalio/client';
-import { resolvedTaskOptionsSchema } from '../config/task-options.js';
+import { resolvedTaskOptionsSchema, type ResolvedTaskOptions } from '../config/task-options.js';
 import { formatBytes } from '../config/units.js';
-import { DETERMINISTIC_ERROR_TYPES, type Envelope, type RunRequest, type TaskContext } from '../sandbox/index.js';
+import { DETERMINISTIC_ERROR_TYPES, type Envelope, type RunRequest, type TaskBundle, type TaskContext } from '../sandbox/index.js';
 import { attemptsBefore, budgetsOf, HANDED_BACK, lostAttemptsMessage, lostBudgetSpent, recordFields, retriesSpent } from '../workflows/attempts.js';
-import { checkContract, LOST_ATTEMPTS_EXHAUSTED, MAX_VALUE_BYTES, runTaskInputSchema, WORKER_SHUTDOWN, type AttemptBudgets, type EnvelopeSizes, type RunTaskInput, type RunTaskResult } from '../workflows/shared.js';
+import { checkContract, LOST_ATTEMPTS_EXHAUSTED, MAX_VALUE_BYTES, runTaskInputSchema, WORKER_SHUTDOWN, type AttemptBudgets, type CodeRecord, type EnvelopeSizes, type RunTaskInput, type RunTaskResult } from '../workflows/shared.js';
 import { BundleSource, type WorkflowRef } from './bundle-source.js';
+import { runCode } from './run-code.js';
 import { AttemptHeartbeat } from './heartbeat.js';
 
 /** What runTask needs from a sandbox (the real Sandbox satisfies it; benchmarks plug in a native runner). */
 export interface TaskRunner {
   run(request: RunRequest): Promise<Envelope>;
+  /** What a bundle's tasks declare (a code step compares its code's declaration with the options it runs with). */
+  describe?(bundle: TaskBundle, ctx: { baseDir: string }): Promise<ReadonlyMap<string, ResolvedTaskOptions>>;
 }
 
 /** Where the activity reads a bundle's code (the real one: the workflow's input in history; tests pass their own). */
@@ -41,13 +44,13 @@ export function createRunTask(deps: ActivityDeps) {
   return async function runTask(raw: RunTaskInput): Promise<RunTaskResult> {
     const ctx = Context.current();
     const input = checkContract(runTaskInputSchema, raw, 'runTask input');
-    const options = checkContract(resolvedTaskOptionsSchema, input.ref.options, `options of step "${input.stepId}"`);
     const budgets = budgetsOf(input.ref);
     const { attempt, workflowExecution, workflowNamespace } = ctx.info;
     if (workflowExecution === undefined) throw ApplicationFailure.nonRetryable('runTask only runs as a workflow activity (it reads the task code from the workflow)', 'internal_error');
     const earlier = attemptsBefore(ctx.info.heartbeatDetails, attempt);
     const heartbeat = new AttemptHeartbeat(ctx, input.stepId, earlier);
     let envelope: Envelope;
+    let code: CodeRecord | undefined;
     try {
       if (lostBudgetSpent(earlier, budgets)) {
         const message = lostAttemptsMessage(input.stepId, earlier, budgets);
@@ -55,14 +58,9 @@ export function createRunTask(deps: ActivityDeps) {
         throw ApplicationFailure.create({ type: LOST_ATTEMPTS_EXHAUSTED, message, nonRetryable: true, details: [recordFields(earlier)] });
       }
       const { ref } = input;
-      ctx.log.info('step started', { step: input.stepId, task: ref.task, sha256: ref.bundle, attempt });
+      ctx.log.info('step started', { step: input.stepId, ...('language' in ref ? { language: ref.language } : { task: ref.task, sha256: ref.bundle }), attempt });
       try {
-        const code = await bundles.code(ref.bundle, ctx.client, { namespace: workflowNamespace ?? ctx.client.options.namespace, ...workflowExecution });
-        // The step's task as the workflow input carries it: the export, the options the client resolved, the mounts.
-        envelope = await deps.sandbox.run({
-          bundle: { sha256: ref.bundle, code, entryFile: input.entryFile },
-          task: ref.task,
-          resolved: options,
+        const common = {
           ...(ref.mounts === undefined ? {} : { mounts: ref.mounts }),
           args: input.args,
           baseDir: deps.baseDir ?? input.baseDir,
@@ -71,7 +69,16 @@ export function createRunTask(deps: ActivityDeps) {
           context: taskContext(input, workflowExecution, attempt),
           signal: ctx.cancellationSignal,
           onProgress: heartbeat.onProgress,
-        });
+        };
+        if ('language' in ref) {
+          const ran = await runCode(deps.sandbox, ref, input.source ?? '', common);
+          envelope = ran.envelope;
+          code = ran.record;
+        } else {
+          const source = await bundles.code(ref.bundle, ctx.client, { namespace: workflowNamespace ?? ctx.client.options.namespace, ...workflowExecution });
+          // The step's task as the workflow input carries it: the export, the options the client resolved, the mounts.
+          envelope = await deps.sandbox.run({ ...common, bundle: { sha256: ref.bundle, code: source, entryFile: input.entryFile }, task: ref.task, resolved: checkContract(resolvedTaskOptionsSchema, ref.options, `options of step "${input.stepId}"`) });
+        }
       } catch (error) {
         // No envelope: the worker failed before or around the task (its code unreadable, the machine too busy to
         // load it). That is the attempt lost, not the task's failure, and it is retried within the lost budget.
@@ -87,7 +94,7 @@ export function createRunTask(deps: ActivityDeps) {
         }
         throw new CancelledFailure(`step ${input.stepId} cancelled`);
       }
-      return await report(ctx, input, budgets, heartbeat, envelope);
+      return await report(ctx, input, budgets, heartbeat, envelope, code);
     } finally {
       heartbeat.stop();
     }
@@ -95,13 +102,13 @@ export function createRunTask(deps: ActivityDeps) {
 }
 
 /** The attempt's outcome as the activity's result or failure, once the server is there to take it. */
-async function report(ctx: Context, input: RunTaskInput, budgets: AttemptBudgets, heartbeat: AttemptHeartbeat, envelope: Envelope): Promise<RunTaskResult> {
+async function report(ctx: Context, input: RunTaskInput, budgets: AttemptBudgets, heartbeat: AttemptHeartbeat, envelope: Envelope, code: CodeRecord | undefined): Promise<RunTaskResult> {
   const { attempt } = ctx.info;
   const earlier = heartbeat.records;
   // Large results and output are fine: the claim-check stores them and history keeps a reference. Only a result
   // too large to move at all fails, once (retrying would return the same), with the rest of its envelope.
   const sizes = measure(envelope);
-  const record: RunTaskResult = { ...envelope, execution: { ...envelope.execution, retries: earlier.failures.length }, ...recordFields(earlier), sizes };
+  const record: RunTaskResult = { ...envelope, execution: { ...envelope.execution, retries: earlier.failures.length }, ...recordFields(earlier), sizes, ...(code === undefined ? {} : { code }) };
   const log = { step: input.stepId, attempt, success: envelope.success, duration_ms: envelope.execution.duration_ms, fuel: envelope.execution.fuel_consumed };
   if (sizes.result_bytes > MAX_VALUE_BYTES) {
     const message = `step "${input.stepId}": the task returned ${Number.isFinite(sizes.result_bytes) ? formatBytes(sizes.result_bytes) : 'a value too large to serialize'} of JSON, more than a step may return (${formatBytes(MAX_VALUE_BYTES)}): write large data to an allowed file and return its path`;

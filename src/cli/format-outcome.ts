@@ -2,6 +2,7 @@
 import { formatBytes } from '../config/units.js';
 import type { LiveStep } from '../client/live-steps.js';
 import type { RunOutcome } from '../client/outcome.js';
+import { stepNote } from '../workflows/step-notes.js';
 import type { StepRecord } from '../workflows/shared.js';
 import { forTerminal } from './terminal-text.js';
 
@@ -19,9 +20,10 @@ export function formatSteps(steps: StepRecord[], live: Map<string, LiveStep> = n
     const earlier = s.earlier_attempts?.map((a) => `#${a.attempt} ${a.error_type}`).join(', ') ?? '';
     const lost = s.lost_attempts?.map((a) => `#${a.attempt}`).join(', ') ?? '';
     const size = exec === undefined ? '' : formatBytes(exec.result_bytes);
+    const duration = exec !== undefined ? `${exec.duration_ms} ms` : s.llm !== undefined ? `${s.llm.latency_ms} ms` : '';
     return [
-      s.id, s.status, String(s.attempts), exec === undefined ? '' : `${exec.duration_ms} ms`, exec === undefined ? '' : String(exec.fuel_consumed), size,
-      [note, earlier && `earlier: ${earlier}`, lost && `lost: ${lost}`].filter(Boolean).join('; '),
+      s.id, s.status, String(s.attempts), duration, exec === undefined ? '' : String(exec.fuel_consumed), size,
+      [note, stepNote(s), earlier && `earlier: ${earlier}`, lost && `lost: ${lost}`].filter(Boolean).join('; '),
     ];
   });
   return table(['step', 'status', 'attempt', 'duration', 'fuel', 'result', 'notes'], rows.map((row) => row.map(forTerminal)));

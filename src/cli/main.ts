@@ -58,7 +58,7 @@ program
     pending = import('./commands/setup.js').then(({ setupCommand }) => setupCommand({ temporal: opts.temporal, pythonOptional: opts.pythonOptional }));
   });
 
-// --- Temporal commands (src/cli/commands/{run,dev,worker,status,result,cancel,terminate,history,watch}.ts) ---
+// --- Temporal commands (src/cli/commands/{run,dev,worker,status,result,approve,cancel,terminate,history,watch}.ts) ---
 const intOption = (name: string) => (value: string): number => {
   const n = Number(value);
   if (!Number.isSafeInteger(n) || n <= 0) throw new InvalidArgumentError(`${name}: got "${value}"; expected a positive integer`);
@@ -142,6 +142,19 @@ program
   .addHelpText('after', '\nA cancellation is carried out by the workflow itself: it needs a worker that can run it. When none polls the\nrun\'s task queue, or its workflow tasks keep failing, cancel says so; `capsule terminate` stops the run regardless.')
   .action((workflowId: string) => {
     pending = import('./commands/cancel.js').then(({ cancel }) => cancel({ workflowId }));
+  });
+
+program
+  .command('approve')
+  .description('decide a pipeline step that waits for approval (its output: { approved, by, comment, at })')
+  .argument('<workflowId>', 'printed by capsule run')
+  .argument('<stepId>', 'the approval step (capsule status shows the ones waiting)')
+  .option('--reject', 'reject instead of approving', false)
+  .option('--comment <text>', 'recorded with the decision')
+  .option('--by <name>', 'who decides (default: $USER)')
+  .addHelpText('after', '\nRefused (exit 2) when the step is not an approval step of the run, is not waiting yet, or was already decided.')
+  .action((workflowId: string, stepId: string, opts: { reject: boolean; comment?: string; by?: string }) => {
+    pending = import('./commands/approve.js').then(({ approve }) => approve({ workflowId, stepId, reject: opts.reject, ...(opts.comment === undefined ? {} : { comment: opts.comment }), ...(opts.by === undefined ? {} : { by: opts.by }) }));
   });
 
 program

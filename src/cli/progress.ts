@@ -6,7 +6,9 @@ import logUpdate from 'log-update';
 import type { WorkflowHandle } from '@temporalio/client';
 import { liveSteps, workflowTaskTrouble } from '../client/live-steps.js';
 import { PROGRESS_QUERY, type PipelineProgress } from '../workflows/shared.js';
+import { stepNote } from '../workflows/step-notes.js';
 import { formatSteps } from './format-outcome.js';
+import { forTerminal } from './terminal-text.js';
 
 const POLL_MS = 500;
 
@@ -38,14 +40,17 @@ export async function showProgress(handle: WorkflowHandle, done: Promise<unknown
       } else {
         const progress = await handle.query<PipelineProgress>(PROGRESS_QUERY);
         const live = await liveSteps(handle, description);
-        if (options.tty) logUpdate(formatSteps(progress.steps, live).join('\n'));
+        const waiting = progress.steps.filter((step) => step.status === 'awaiting_approval').map((step) => forTerminal(`${step.id} awaits approval: capsule approve ${handle.workflowId} ${step.id} [--reject]`));
+        if (options.tty) logUpdate([...formatSteps(progress.steps, live), ...waiting].join('\n'));
         else {
           for (const step of progress.steps) {
             const attempt = live.get(step.id)?.attempt ?? step.attempts;
             const key = `${step.status}/${attempt}`;
             if (seen.get(step.id) === key) continue;
             seen.set(step.id, key);
-            options.write(`step ${step.id}: ${step.status}${attempt > 0 ? ` (attempt ${attempt})` : ''}`);
+            const note = step.status === 'awaiting_approval' || step.status === 'skipped' ? stepNote(step) : '';
+            options.write(`step ${step.id}: ${step.status}${attempt > 0 ? ` (attempt ${attempt})` : ''}${note === '' ? '' : ` — ${forTerminal(note)}`}`);
+            if (step.status === 'awaiting_approval') options.write(`  decide with: capsule approve ${handle.workflowId} ${step.id} [--reject] [--comment TEXT]`);
           }
         }
       }

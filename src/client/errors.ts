@@ -10,3 +10,8 @@ export class ConnectionConfigError extends CapsuleError {
 export class BinaryNotFoundError extends CapsuleError {
   override readonly name = 'BinaryNotFoundError';
 }
+
+/** The run refused a decision (`capsule approve`): not an approval step, not waiting, or already decided. */
+export class ApprovalRefusedError extends CapsuleError {
+  override readonly name = 'ApprovalRefusedError';
+}

@@ -7,7 +7,7 @@ import { createHash } from 'node:crypto';
 import path from 'node:path';
 import type { Client, WorkflowHandle } from '@temporalio/client';
 import { loadCapsuleConfig } from '../config/capsule-toml.js';
-import { formatLimits } from '../config/units.js';
+import { formatDuration, formatLimits } from '../config/units.js';
 import { compilePipeline, type TaskDescriber } from '../pipeline/compile.js';
 import { checkedDefinition, loadPipeline, type LoadedPipeline } from '../pipeline/load.js';
 import { PIPELINE_WORKFLOW, type PipelineInput, type PipelineResult } from '../workflows/shared.js';
@@ -107,10 +107,20 @@ export function staticSummary(input: PipelineInput): string {
 /** Markdown for the UI: the steps, their tasks with resolved limits and both retry budgets, and the sha256 of each task's code. */
 export function staticDetails(input: PipelineInput): string {
   const rows = input.steps.map((s) => {
-    const bundle = input.bundles[s.task.bundle];
-    const file = bundle?.entryFile.split(/[\\/]/).pop() ?? '?';
-    const { options } = s.task;
-    const cells = [s.id, `${options.name} (${file}#${s.task.task})`, formatLimits(options), String(options.maxRetries), String(s.task.maxLostAttempts), s.dependsOn.join(', '), s.forEach === undefined ? '' : 'yes', s.onFailure, `\`${s.task.bundle.slice(0, 12)}\``];
+    const after = [s.dependsOn.join(', ') + (s.when === undefined ? '' : ` when ${s.when}`), s.forEach === undefined ? '' : 'yes', s.onFailure];
+    let cells: string[];
+    if (s.task !== undefined) {
+      const bundle = input.bundles[s.task.bundle];
+      const file = bundle?.entryFile.split(/[\\/]/).pop() ?? '?';
+      const { options } = s.task;
+      cells = [s.id, `${options.name} (${file}#${s.task.task})`, formatLimits(options), String(options.maxRetries), String(s.task.maxLostAttempts), ...after, `\`${s.task.bundle.slice(0, 12)}\``];
+    } else if (s.code !== undefined) {
+      cells = [s.id, `${s.code.language} code`, `timeout ${formatDuration(s.code.timeout)}`, String(s.code.maxRetries), String(s.code.maxLostAttempts), ...after, 'at run time'];
+    } else if (s.llm !== undefined) {
+      cells = [s.id, `llm ${s.llm.model}`, '', '', '', ...after, ''];
+    } else {
+      cells = [s.id, 'approval', s.approval?.timeoutMs === undefined ? 'no timeout' : `timeout ${formatDuration(s.approval.timeoutMs)}, then ${s.approval.onTimeout}`, '', '', ...after, ''];
+    }
     return `| ${cells.map((c) => c.replace(/\|/g, '\\|')).join(' | ')} |`;
   });
   const text = [

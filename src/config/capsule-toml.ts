@@ -1,6 +1,7 @@
 /**
  * capsule.toml: project defaults for tasks (`[tasks]`), the Temporal connection (`[temporal]`), payload storage
- * (`[payloads]`: claim-check, compression, encryption) and the MCP server's ceilings (`[mcp]`).
+ * (`[payloads]`: claim-check, compression, encryption), the MCP server's ceilings (`[mcp]`) and llm steps' endpoint
+ * (`[llm]`).
  * Unknown keys and bad values are errors that name the file and the key: a typo must never be silently ignored.
  */
 import { existsSync, readFileSync } from 'node:fs';
@@ -62,11 +63,22 @@ const mcpSection = z.strictObject({
 });
 export type McpFileConfig = z.infer<typeof mcpSection>;
 
+/**
+ * `[llm]`: where llm steps send their calls, over OPENAI_BASE_URL and OPENAI_API_KEY. The key itself never goes in
+ * this file (it is usually committed): `api_key_env` names the variable that holds it. Read by config/llm.ts.
+ */
+const llmSection = z.strictObject({
+  base_url: z.string().url('expected a URL such as "http://127.0.0.1:8080/v1"').optional(),
+  api_key_env: z.string().regex(/^[A-Za-z_][A-Za-z0-9_]*$/, 'expected an environment variable name such as "OPENROUTER_API_KEY"').optional(),
+});
+export type LlmFileConfig = z.infer<typeof llmSection>;
+
 const fileSchema = z.strictObject({
   tasks: tasksSection.optional(),
   temporal: temporalSection.optional(),
   payloads: payloadsSection.optional(),
   mcp: mcpSection.optional(),
+  llm: llmSection.optional(),
 });
 
 export interface CapsuleConfig {
@@ -76,12 +88,13 @@ export interface CapsuleConfig {
   temporal: TemporalFileConfig;
   payloads: PayloadsFileConfig;
   mcp: McpFileConfig;
+  llm: LlmFileConfig;
 }
 
 /** Reads `capsule.toml` in `dir` (the directory the command runs in); a missing file means built-in defaults. */
 export function loadCapsuleConfig(dir: string): CapsuleConfig {
   const file = path.resolve(dir, CONFIG_FILE_NAME);
-  if (!existsSync(file)) return { file: undefined, tasks: {}, temporal: {}, payloads: {}, mcp: {} };
+  if (!existsSync(file)) return { file: undefined, tasks: {}, temporal: {}, payloads: {}, mcp: {}, llm: {} };
   let raw: unknown;
   try {
     raw = parseToml(readFileSync(file, 'utf8'));
@@ -107,5 +120,6 @@ export function loadCapsuleConfig(dir: string): CapsuleConfig {
     temporal: parsed.data.temporal ?? {},
     payloads: parsed.data.payloads ?? {},
     mcp: parsed.data.mcp ?? {},
+    llm: parsed.data.llm ?? {},
   };
 }

@@ -16,6 +16,7 @@ import { realpathSync } from 'node:fs';
 import path from 'node:path';
 import { WorkflowNotFoundError } from '@temporalio/client';
 import { parse as parseYaml } from 'yaml';
+import { approveStep } from '../client/approve.js';
 import { openBackend, type Backend } from '../client/backend.js';
 import { workflowUrl } from '../client/config.js';
 import { awaitOutcome, type RunOutcome } from '../client/outcome.js';
@@ -25,8 +26,8 @@ import { coversPattern, parseHostPattern } from '../config/host-pattern.js';
 import { resolveMount, withMounts } from '../config/mounts.js';
 import type { ResolvedTaskOptions } from '../config/task-options.js';
 import { formatBytes, formatDuration } from '../config/units.js';
-import type { Sandbox } from '../sandbox/index.js';
-import { PROGRESS_QUERY, type PipelineInput, type PipelineProgress, type RunTaskResult, type StepRecord } from '../workflows/shared.js';
+import { resolveProgramOptions, type Sandbox } from '../sandbox/index.js';
+import { PROGRESS_QUERY, type ApprovalDecision, type ApproveArgs, type PipelineInput, type PipelineProgress, type RunTaskResult, type StepRecord } from '../workflows/shared.js';
 import { ToolError } from './errors.js';
 import { CAPSULE_STATE_DIR } from './sessions.js';
 import type { Ceilings, McpSettings } from './settings.js';
@@ -119,6 +120,12 @@ export class PipelineService {
     };
   }
 
+  /** Decides a waiting approval step (the run's `approve` update; client/approve.ts). */
+  async approve(workflowId: string, args: ApproveArgs): Promise<ApprovalDecision> {
+    const backend = await this.connect();
+    return notFound(workflowId, () => approveStep(backend.client.workflow.getHandle(workflowId), args));
+  }
+
   /** A finished step's full envelope (values fetched from the blob store and decoded). */
   async stepEnvelope(workflowId: string, step: string): Promise<RunTaskResult> {
     const backend = await this.connect();
@@ -167,9 +174,15 @@ export class PipelineService {
   /** What each step, as it would run (the options compile resolved for it, plus its mounts), needs beyond the ceilings. */
   private stepProblems(input: PipelineInput): string[] {
     return input.steps.flatMap((step) => {
-      const { options, mounts } = step.task;
-      const allowedFiles = withMounts(options.allowedFiles, (mounts ?? []).map((m) => resolveMount(m, input.baseDir)));
-      const file = path.basename(input.bundles[step.task.bundle]!.entryFile);
+      // A code step runs with the options the pipeline gives it (compile checked them); llm and approval steps run
+      // no guest code.
+      // A model call would spend the key of whoever runs this server on a client's behalf: not over MCP.
+      if (step.llm !== undefined) return [`step ${step.id}: llm steps do not run over MCP (they would use this server's model key); run the pipeline with capsule run`];
+      const ref = step.task ?? step.code;
+      if (ref === undefined) return [];
+      const options = 'language' in ref ? resolveProgramOptions(ref.options, 'main', { baseDir: input.baseDir, defaults: input.defaults }) : ref.options;
+      const allowedFiles = withMounts(options.allowedFiles, (ref.mounts ?? []).map((m) => resolveMount(m, input.baseDir)));
+      const file = 'language' in ref ? `${ref.language} code` : path.basename(input.bundles[ref.bundle]!.entryFile);
       return optionProblems({ ...options, allowedFiles }, this.settings.ceilings).map((p) => `step ${step.id} (${file}): ${p}`);
     });
   }

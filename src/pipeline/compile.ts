@@ -7,11 +7,12 @@
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { MountError, TaskOptionsError } from '../config/errors.js';
+import { jsonSchemaProblem } from '../config/json-schema.js';
 import { resolveMount, withMounts } from '../config/mounts.js';
-import { stepOverridesSchema, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
+import { GRANT_OPTIONS, LIMIT_OPTIONS, stepOverridesSchema, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
 import { formatBytes } from '../config/units.js';
-import { BundleError, bundleTaskFile, type TaskBundle } from '../sandbox/index.js';
-import { DEFAULT_MAX_LOST_ATTEMPTS, DEFAULT_RETRY_TUNING, MAX_VALUE_BYTES, type BundleRef, type PipelineInput, type RetryTuning, type StepSpec, type TaskRef } from '../workflows/shared.js';
+import { BundleError, bundleTaskFile, resolveProgramOptions, type TaskBundle } from '../sandbox/index.js';
+import { DEFAULT_MAX_LOST_ATTEMPTS, DEFAULT_RETRY_TUNING, MAX_VALUE_BYTES, type BundleRef, type CodeRef, type PipelineInput, type RetryTuning, type StepSpec, type TaskRef } from '../workflows/shared.js';
 import { PipelineError } from './errors.js';
 import { checkGraph } from './graph.js';
 import type { LoadedPipeline } from './load.js';
@@ -44,8 +45,33 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
   const bundles = new Map<string, TaskBundle>();
   const steps: StepSpec[] = [];
   for (const [i, step] of definition.steps.entries()) {
-    const field = `steps[${i}] (${step.id}).task`;
-    const { taskFile, exportName } = parseTaskRef(file, field, step.task);
+    const where = `steps[${i}] (${step.id})`;
+    const common = {
+      id: step.id,
+      input: step.input ?? null,
+      dependsOn: deps.get(step.id) ?? [],
+      ...(step.forEach === undefined ? {} : { forEach: step.forEach }),
+      onFailure: step.onFailure ?? 'fail',
+      ...(step.summary === undefined ? {} : { summary: step.summary }),
+      ...(step.when === undefined ? {} : { when: step.when }),
+    } as const;
+    if (step.llm !== undefined) {
+      const problem = step.llm.schema === undefined ? undefined : jsonSchemaProblem(step.llm.schema);
+      if (problem !== undefined) throw new PipelineError(file, `${where}.llm.schema`, `not a usable JSON Schema: ${problem}`);
+      steps.push({ ...common, llm: { ...step.llm, output: step.llm.output ?? 'text' } });
+      continue;
+    }
+    if (step.approval !== undefined) {
+      const { prompt, timeout, onTimeout } = step.approval;
+      steps.push({ ...common, approval: { prompt, ...(timeout === undefined ? {} : { timeoutMs: timeout }), onTimeout: onTimeout ?? 'reject' } });
+      continue;
+    }
+    if (step.code !== undefined) {
+      steps.push({ ...common, code: { ...compileCode(file, where, step, options, retry), source: step.code } });
+      continue;
+    }
+    const field = `${where}.task`;
+    const { taskFile, exportName } = parseTaskRef(file, field, step.task!);
     options.checkTaskFile?.(taskFile);
     let bundle = bundles.get(taskFile);
     if (bundle === undefined) {
@@ -59,9 +85,9 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
       const have = [...resolved.keys()];
       throw new PipelineError(file, field, `${step.task} has no task "${exportName}" (it exports: ${have.length === 0 ? 'no tasks' : have.join(', ')})`);
     }
-    const mounts = checkMounts(file, `steps[${i}] (${step.id}).mounts`, [...(options.mounts ?? []), ...(step.mounts ?? [])], options.baseDir, task);
+    const mounts = checkMounts(file, `${where}.mounts`, [...(options.mounts ?? []), ...(step.mounts ?? [])], options.baseDir, task);
     steps.push({
-      id: step.id,
+      ...common,
       task: {
         bundle: bundle.sha256,
         task: exportName,
@@ -69,11 +95,6 @@ export async function compilePipeline(loaded: LoadedPipeline, options: CompileOp
         maxLostAttempts: step.maxLostAttempts ?? retry.maxLostAttempts,
         ...(mounts.length === 0 ? {} : { mounts }),
       },
-      input: step.input ?? null,
-      dependsOn: deps.get(step.id) ?? [],
-      ...(step.forEach === undefined ? {} : { forEach: step.forEach }),
-      onFailure: step.onFailure ?? 'fail',
-      ...(step.summary === undefined ? {} : { summary: step.summary }),
     });
   }
   const refs: Record<string, BundleRef> = Object.fromEntries([...bundles.values()].map((b) => [b.sha256, b]));
@@ -166,6 +187,33 @@ function checkMounts(file: string, field: string, mounts: string[], baseDir: str
   }
   return mounts;
 }
+
+/**
+ * A code step's options: limits and capabilities come from the step alone (the code's own declarations are never
+ * read), checked now as a task's would be, so a bad one fails before anything starts.
+ */
+function compileCode(file: string, where: string, step: StepDefinition, options: CompileOptions, retry: RetryTuning): CodeRef {
+  const written = Object.fromEntries(CODE_OPTIONS.filter((key) => step[key] !== undefined).map((key) => [key, step[key]]));
+  let resolved: ResolvedTaskOptions;
+  try {
+    resolved = resolveProgramOptions(written, 'main', { baseDir: options.baseDir, defaults: options.defaults });
+  } catch (error) {
+    if (error instanceof TaskOptionsError) throw new PipelineError(file, `${where}.${error.option ?? 'code'}`, error.detail);
+    throw error;
+  }
+  const mounts = checkMounts(file, `${where}.mounts`, [...(options.mounts ?? []), ...(step.mounts ?? [])], options.baseDir, resolved);
+  return {
+    language: step.language!,
+    options: written,
+    timeout: resolved.timeout,
+    maxRetries: resolved.maxRetries,
+    maxLostAttempts: step.maxLostAttempts ?? retry.maxLostAttempts,
+    ...(mounts.length === 0 ? {} : { mounts }),
+  };
+}
+
+/** The task options a code step may set: limits and grants (a task step's grants are its file's declaration). */
+const CODE_OPTIONS = [...LIMIT_OPTIONS, ...GRANT_OPTIONS] as const;
 
 /** The options a step sets (stepOverridesSchema's keys), as the pipeline file wrote them. */
 function overridesOf(step: StepDefinition): LimitOverrides | undefined {

@@ -4,7 +4,7 @@
  * the templates read, and no cycles. Returns each step's full dependency list (explicit + referenced).
  */
 import { TemplateError } from '../workflows/errors.js';
-import { collectReferences, renderTemplate, type Reference } from '../workflows/template.js';
+import { collectReferences, parseCondition, renderTemplate, type Reference } from '../workflows/template.js';
 import { PipelineError } from './errors.js';
 import type { PipelineDefinition } from './schema.js';
 
@@ -37,6 +37,17 @@ export function checkGraph(file: string, definition: PipelineDefinition, input: 
       }
     };
     check(step.input, 'input', step.forEach !== undefined);
+    if (step.code !== undefined) check(step.code, 'code', step.forEach !== undefined);
+    if (step.llm !== undefined) {
+      const { schema: _schema, ...templates } = step.llm;
+      for (const [key, value] of Object.entries(templates)) check(value, `llm.${key}`, false);
+    }
+    if (step.approval !== undefined) check(step.approval.prompt, 'approval.prompt', false);
+    if (step.when !== undefined) {
+      const { ref } = parseCondition(step.when);
+      if (ref.kind === 'item' || ref.kind === 'index') throw new PipelineError(file, `${where}.when`, `"${ref.kind}" is only available in the input of a step with forEach; a condition decides for the whole step`);
+      check(step.when.replace(/\{\{\s*not\s+/, '{{ '), 'when', false);
+    }
     if (step.forEach !== undefined) {
       check(step.forEach, 'forEach', false);
       checkForEachInput(file, `${where}.forEach`, step.forEach, input);

@@ -11,7 +11,7 @@ export type { TaskContext } from './guest/protocol.js';
 export { bundleTaskFile, taskLanguage } from './bundle.js';
 export type { TaskBundle, ProgramRecord, ProgramLanguage } from './bundle.js';
 export { PROGRAM_LANGUAGES } from './bundle.js';
-export { bundleSource, MAX_PROGRAM_BYTES, type ProgramBundle, type ProgramOptions, type ProgramSource } from './source-program.js';
+export { bundleSource, resolveProgramOptions, MAX_PROGRAM_BYTES, type ProgramBundle, type ProgramOptions, type ProgramSource } from './source-program.js';
 export type { WithoutMain } from './guest/protocol.js';
 export * from './envelope.js';
 export { invalidTaskEnvelope } from './outcome.js';

@@ -6,7 +6,7 @@
  * nothing behind and was lost. Pure functions over untrusted input (details come back from the server): the
  * activity and the workflow (which reads them from a timeout's last heartbeat) share them.
  */
-import type { AttemptBudgets, AttemptFailure, LostAttempt, RunTaskHeartbeat, TaskRef } from './shared.js';
+import type { AttemptBudgets, AttemptFailure, CodeRef, LostAttempt, RunTaskHeartbeat, TaskRef } from './shared.js';
 
 export interface AttemptRecords {
   /** The task's own failed attempts, oldest first. */
@@ -65,8 +65,8 @@ export function recordFields(records: AttemptRecords): { earlier_attempts: Attem
 }
 
 /** A step's two retry budgets: the task's own (its resolved maxRetries) and the lost attempts the step allows. */
-export function budgetsOf(ref: TaskRef): AttemptBudgets {
-  return { maxRetries: ref.options.maxRetries, maxLostAttempts: ref.maxLostAttempts };
+export function budgetsOf(ref: TaskRef | CodeRef): AttemptBudgets {
+  return { maxRetries: 'language' in ref ? ref.maxRetries : ref.options.maxRetries, maxLostAttempts: ref.maxLostAttempts };
 }
 
 /** True when the task failing now (on its own) has no retry left: its failures would exceed maxRetries. */

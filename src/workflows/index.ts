@@ -2,3 +2,4 @@
 export { pipeline } from './pipeline.js';
 export { reviewLoop } from './review-loop.js';
 export { agentLoop } from './agent-loop.js';
+export { codingAgent } from './coding-agent.js';

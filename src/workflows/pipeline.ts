@@ -4,13 +4,20 @@
  * out into one activity per element. A failed step fails the pipeline (cancelling steps in flight, and the other
  * items of its own fan-out) unless its policy is "continue", in which case its output is null and the pipeline
  * goes on.
+ *
+ * A step is one of four kinds: a task file or code from an earlier step (runTask activities, sandboxed), a model
+ * call (llm-step.ts: callLlm on the worker) or a person's decision (approvals.ts: the `approve` update). A step
+ * with `when` runs only if its condition holds, else it is skipped with the reason; a step that depends on a
+ * skipped step is skipped too, unless its `onFailure` is "continue" (then it runs, reading null for that output).
  */
 import { ApplicationFailure, CancellationScope, CancelledFailure, isCancellation, workflowInfo } from '@temporalio/workflow';
+import { Approvals, renderApproval } from './approvals.js';
+import { renderLlmCall, runLlmStep } from './llm-step.js';
 import { runStep, type StepRun } from './run-step.js';
 import { checkContract, INVALID_PIPELINE, PIPELINE_FAILED, pipelineInputSchema, type PipelineInput, type PipelineResult, type StepRecord, type StepSpec } from './shared.js';
 import { oversize } from './sizes.js';
-import { attemptsText, failureCause, failureReason, pendingRecord, summarizeStep } from './summary.js';
-import { renderTemplate, type TemplateScope } from './template.js';
+import { attemptsText, failureCause, failureReason, pendingRecord, skippedRecord, summarizeStep } from './summary.js';
+import { evaluateCondition, renderTemplate, type TemplateScope } from './template.js';
 import { Tracker } from './tracker.js';
 
 interface StepOutcome {
@@ -23,6 +30,8 @@ export async function pipeline(raw: PipelineInput): Promise<PipelineResult> {
   const tracker = new Tracker(input.name, input.searchAttributes);
   const outputs: Record<string, unknown> = {};
   const finished = new Map<string, Promise<void>>();
+  const skipped = new Set<string>();
+  const approvals = new Approvals(input.steps.filter((s) => s.approval !== undefined).map((s) => s.id), tracker);
   let fatal: StepRecord | undefined;
   let cancelled = false;
   const scope = new CancellationScope();
@@ -33,8 +42,15 @@ export async function pipeline(raw: PipelineInput): Promise<PipelineResult> {
       tracker.set(pendingRecord({ id: step.id, step: step.id }, 'skipped'));
       return;
     }
+    const why = skipReason(step, skipped, { input: input.input, outputs });
+    if (why !== undefined) {
+      skipped.add(step.id);
+      outputs[step.id] = null;
+      tracker.set(skippedRecord({ id: step.id, step: step.id }, why));
+      return;
+    }
     try {
-      const outcome = await executeStep(step, input, { input: input.input, outputs }, tracker);
+      const outcome = await executeStep(step, input, { input: input.input, outputs }, tracker, approvals);
       outputs[step.id] = outcome.output;
       if (outcome.failed !== undefined && step.onFailure === 'fail' && fatal === undefined) {
         fatal = outcome.failed;
@@ -84,9 +100,24 @@ export async function pipeline(raw: PipelineInput): Promise<PipelineResult> {
   return result;
 }
 
-async function executeStep(step: StepSpec, input: PipelineInput, scope: TemplateScope, tracker: Tracker): Promise<StepOutcome> {
+/** Why the step does not run, or undefined when it does: a step it depends on was skipped, or its `when` is false. */
+function skipReason(step: StepSpec, skipped: ReadonlySet<string>, scope: TemplateScope): string | undefined {
+  const dep = step.dependsOn.find((id) => skipped.has(id));
+  if (dep !== undefined && step.onFailure !== 'continue') return `step "${dep}", which it depends on, was skipped (onFailure: continue runs it anyway)`;
+  if (step.when !== undefined && !evaluateCondition(step.when, scope)) return `when ${step.when} is false`;
+  return undefined;
+}
+
+async function executeStep(step: StepSpec, input: PipelineInput, scope: TemplateScope, tracker: Tracker, approvals: Approvals): Promise<StepOutcome> {
+  const call = { id: step.id, step: step.id, ...summary(step) };
+  if (step.llm !== undefined || step.approval !== undefined) {
+    tracker.set(pendingRecord(call, 'running'));
+    const run = step.llm !== undefined ? await runLlmStep(input, renderLlmCall(step.llm, scope), call) : await approvals.wait(renderApproval(step.approval!, scope), call);
+    tracker.set(run.record);
+    return { output: run.output, failed: run.record.status === 'failed' ? run.record : undefined };
+  }
   if (step.forEach === undefined) {
-    const run = await runTracked(input, step, [renderTemplate(step.input, scope)], tracker);
+    const run = await runTracked(input, step, scope, tracker);
     return { output: run.output, failed: run.record.status === 'failed' ? run.record : undefined };
   }
   const items = renderTemplate(step.forEach, scope);
@@ -115,7 +146,7 @@ async function fanOut(input: PipelineInput, step: StepSpec, items: unknown[], sc
   return siblings.run(() =>
     Promise.all(items.map(async (item, index): Promise<StepRun> => {
       try {
-        const run = await runTracked(input, step, [renderTemplate(step.input, { ...scope, item, index })], tracker, index);
+        const run = await runTracked(input, step, { ...scope, item, index }, tracker, index);
         if (run.record.status === 'failed' && step.onFailure === 'fail' && !failedForGood) {
           failedForGood = true;
           siblings.cancel();
@@ -129,19 +160,34 @@ async function fanOut(input: PipelineInput, step: StepSpec, items: unknown[], sc
   );
 }
 
-/** Runs one activity and keeps the tracker current, including when the run is cancelled. */
-async function runTracked(input: PipelineInput, step: StepSpec, args: unknown[], tracker: Tracker, index?: number): Promise<StepRun> {
+/**
+ * Runs one activity (a task step's, or a code step's with its source rendered now) and keeps the tracker current,
+ * including when the run is cancelled.
+ */
+async function runTracked(input: PipelineInput, step: StepSpec, scope: TemplateScope, tracker: Tracker, index?: number): Promise<StepRun> {
   const id = index === undefined ? step.id : itemId(step, index);
   const base = { id, step: step.id, ...(index === undefined ? {} : { index }) };
   tracker.set(pendingRecord(base, 'running'));
+  const args = [renderTemplate(step.input, scope)];
   try {
-    const run = await runStep(input, step.task, args, { ...base, ...summary(step) });
+    let run: StepRun;
+    if (step.code !== undefined) {
+      const { source, ...ref } = step.code;
+      run = await runStep(input, ref, args, { ...base, ...summary(step), source: codeText(renderTemplate(source, scope)) });
+    } else {
+      run = await runStep(input, step.task!, args, { ...base, ...summary(step) });
+    }
     tracker.set(run.record);
     return run;
   } catch (error) {
     if (isCancellation(error)) tracker.set(pendingRecord(base, 'cancelled'));
     throw error;
   }
+}
+
+/** A code step's source as rendered: text, or (a reference to something else) its JSON, which then fails to compile. */
+function codeText(value: unknown): string {
+  return typeof value === 'string' ? value : JSON.stringify(value) ?? 'null';
 }
 
 function itemId(step: StepSpec, index: number): string {

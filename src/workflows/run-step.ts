@@ -7,8 +7,8 @@ import { RetryState } from '@temporalio/common';
 import { ActivityFailure, ApplicationFailure, isCancellation, proxyActivities, TimeoutFailure, workflowInfo } from '@temporalio/workflow';
 import type { CapsuleActivities } from '../activities/index.js';
 import { attemptsBefore, budgetsOf, lostAttemptsMessage, recordedAttempts } from './attempts.js';
-import { formatLimits } from '../config/units.js';
-import { INVALID_PIPELINE, LOST_ATTEMPTS_EXHAUSTED, runTaskResultSchema, type AttemptBudgets, type RunContext, type RunTaskResult, type StepRecord, type TaskRef } from './shared.js';
+import { formatDuration, formatLimits } from '../config/units.js';
+import { INVALID_PIPELINE, LOST_ATTEMPTS_EXHAUSTED, runTaskResultSchema, type AttemptBudgets, type CodeRef, type RunContext, type RunTaskResult, type StepRecord, type TaskRef } from './shared.js';
 import { oversize } from './sizes.js';
 import { summarizeStep, type StepEnd } from './summary.js';
 
@@ -41,15 +41,22 @@ export function maximumAttempts(budgets: AttemptBudgets): number {
 }
 
 
-/** Runs `ref` with `args` as one runTask activity; never throws for task failures (they become a failed record), only for cancellation. */
-export async function runStep(ctx: RunContext, ref: TaskRef, args: unknown[], options: StepCall): Promise<StepRun> {
-  const bundle = ctx.bundles[ref.bundle];
+/** A code step's program file name, for messages (its code is the source text, not a file). */
+const CODE_ENTRY: Record<CodeRef['language'], string> = { javascript: 'main.js', typescript: 'main.ts', python: 'main.py' };
+
+/**
+ * Runs `ref` with `args` as one runTask activity; never throws for task failures (they become a failed record), only
+ * for cancellation. A code step's ref comes with `source`, the code it runs (history keeps it in the activity input).
+ */
+export async function runStep(ctx: RunContext, ref: TaskRef | CodeRef, args: unknown[], options: StepCall & { source?: string }): Promise<StepRun> {
+  const isCode = 'language' in ref;
+  const bundle = isCode ? { entryFile: CODE_ENTRY[ref.language] } : ctx.bundles[ref.bundle];
   if (bundle === undefined) {
-    throw ApplicationFailure.nonRetryable(`step "${options.id}": no bundle ${ref.bundle} in the workflow input`, INVALID_PIPELINE);
+    throw ApplicationFailure.nonRetryable(`step "${options.id}": no bundle ${isCode ? '' : ref.bundle} in the workflow input`, INVALID_PIPELINE);
   }
   const base = { id: options.id, step: options.step ?? options.id, ...(options.index === undefined ? {} : { index: options.index }) };
   const end = (outcome: StepEnd): StepRun => ({ record: summarizeStep(base, outcome), output: null });
-  const tooLarge = oversize(`the input of step "${options.id}"`, args);
+  const tooLarge = oversize(`the input of step "${options.id}"`, isCode ? [options.source, args] : args);
   if (tooLarge !== undefined) return end({ status: 'failed', attempts: 0, lostAttempts: 0, failure: tooLarge });
   const budgets = budgetsOf(ref);
   // The activity id is the record id, so the step's full envelope can be found in history by it.
@@ -58,7 +65,7 @@ export async function runStep(ctx: RunContext, ref: TaskRef, args: unknown[], op
     const envelope = await runTaskActivity.executeWithOptions(
       {
         activityId: options.id,
-        startToCloseTimeout: ref.options.timeout + START_TO_CLOSE_MARGIN_MS,
+        startToCloseTimeout: (isCode ? ref.timeout : ref.options.timeout) + START_TO_CLOSE_MARGIN_MS,
         heartbeatTimeout: ctx.retry.heartbeatTimeoutMs,
         retry: {
           maximumAttempts: maximumAttempts(budgets),
@@ -68,7 +75,7 @@ export async function runStep(ctx: RunContext, ref: TaskRef, args: unknown[], op
         },
         summary: activitySummary(options, ref),
       },
-      [{ ref, entryFile: bundle.entryFile, args, baseDir: ctx.baseDir, defaults: ctx.defaults, stepId: options.id, firstExecutionRunId: workflowInfo().firstExecutionRunId }],
+      [{ ref, ...(isCode ? { source: options.source ?? '' } : {}), entryFile: bundle.entryFile, args, baseDir: ctx.baseDir, defaults: ctx.defaults, stepId: options.id, firstExecutionRunId: workflowInfo().firstExecutionRunId }],
     );
     return { record: summarizeStep(base, { status: 'succeeded', ...attemptCounts(envelope), envelope, activity }), output: envelope.result };
   } catch (error) {
@@ -121,8 +128,9 @@ const MAX_SUMMARY_CHARS = 200;
  * The activity's one line in the Web UI (event history and timeline): "<record id> · <task name> (compute, ram,
  * timeout)", where a fan-out item's record id carries its index ("fetch[2]").
  */
-export function activitySummary(options: StepCall, ref: TaskRef): string {
+export function activitySummary(options: StepCall, ref: TaskRef | CodeRef): string {
   const described = options.summary === undefined ? '' : ` — ${options.summary}`;
-  const line = `${options.id} · ${ref.options.name} (${formatLimits(ref.options)})${described}`;
+  const what = 'language' in ref ? `${ref.language} code (timeout ${formatDuration(ref.timeout)})` : `${ref.options.name} (${formatLimits(ref.options)})`;
+  const line = `${options.id} · ${what}${described}`;
   return line.length <= MAX_SUMMARY_CHARS ? line : `${line.slice(0, MAX_SUMMARY_CHARS - 1)}…`;
 }

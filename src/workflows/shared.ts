@@ -111,9 +111,76 @@ export type RunContext = z.infer<typeof runContextSchema>;
 
 export type FailurePolicy = 'fail' | 'continue';
 
+/** Languages a code step's source may be in (the sandbox's program languages). */
+export const CODE_LANGUAGES = ['javascript', 'typescript', 'python'] as const;
+export type CodeLanguage = (typeof CODE_LANGUAGES)[number];
+
+/**
+ * A code step's run: the source comes from an earlier step at run time, so only its language and the options the
+ * pipeline gives it travel here. `options` are task options as written (the sandbox resolves them for the run,
+ * whatever the code declares); `timeout` (ms) and `maxRetries` are their resolved values, for the activity's retry
+ * policy and start-to-close timeout.
+ */
+export const codeRefSchema = z.strictObject({
+  language: z.enum(CODE_LANGUAGES),
+  options: z.record(z.string(), z.unknown()),
+  timeout: z.number().int().positive(),
+  maxRetries: z.number().int().nonnegative(),
+  maxLostAttempts: maxLostAttemptsSchema,
+  mounts: z.array(z.string()).optional(),
+});
+export type CodeRef = z.infer<typeof codeRefSchema>;
+
+/** An llm step's call as the pipeline wrote it: every string is a template, rendered when the step runs. */
+export const llmCallSchema = z.strictObject({
+  model: z.string().min(1),
+  system: z.string().optional(),
+  prompt: z.string().min(1),
+  output: z.enum(['text', 'json']),
+  temperature: z.number().optional(),
+  maxTokens: z.number().int().positive().optional(),
+  schema: z.record(z.string(), z.unknown()).optional(),
+});
+export type LlmCall = z.infer<typeof llmCallSchema>;
+
+export const APPROVAL_TIMEOUT_OUTCOMES = ['approve', 'reject', 'fail'] as const;
+/** An approval step: its prompt (a template), and what a timeout (ms; none: wait for ever) decides. */
+export const approvalSpecSchema = z.strictObject({
+  prompt: z.string().min(1),
+  timeoutMs: z.number().int().positive().optional(),
+  onTimeout: z.enum(APPROVAL_TIMEOUT_OUTCOMES),
+});
+export type ApprovalSpec = z.infer<typeof approvalSpecSchema>;
+
+/** An approval step's output. `by` is null when a timeout decided. */
+export interface ApprovalDecision {
+  approved: boolean;
+  by: string | null;
+  comment: string | null;
+  /** ISO time of the decision (workflow time). */
+  at: string;
+}
+
+/** The `approve` update's name and argument (the client and the MCP tool send it; pipeline.ts answers it). */
+export const APPROVE_UPDATE = 'approve';
+export const approveArgsSchema = z.strictObject({
+  stepId: z.string().min(1),
+  approved: z.boolean(),
+  by: z.string().max(200).optional(),
+  comment: z.string().max(4000).optional(),
+});
+export type ApproveArgs = z.infer<typeof approveArgsSchema>;
+
 export const stepSpecSchema = z.strictObject({
   id: z.string().min(1),
-  task: taskRefSchema,
+  /** Exactly one of task, code, llm and approval: the step's kind. */
+  task: taskRefSchema.optional(),
+  /** A code step: its language and options, and `source`, the template that renders to the code when it runs. */
+  code: codeRefSchema.extend({ source: z.string().min(1) }).optional(),
+  llm: llmCallSchema.optional(),
+  approval: approvalSpecSchema.optional(),
+  /** A condition (template.ts: one reference, optionally negated): the step runs only when it holds. */
+  when: z.string().optional(),
   /** JSON template: strings "{{ input.x }}", "{{ steps.a.output }}", "{{ item }}", "{{ index }}" are filled in. */
   input: z.unknown(),
   /** Explicit dependencies plus every step the templates refer to. */
@@ -123,7 +190,7 @@ export const stepSpecSchema = z.strictObject({
   onFailure: z.enum(['fail', 'continue']),
   /** One-line description shown in the Web UI. */
   summary: z.string().optional(),
-});
+}).refine((step) => [step.task, step.code, step.llm, step.approval].filter((kind) => kind !== undefined).length === 1, 'expected exactly one of task, code, llm and approval');
 export type StepSpec = z.infer<typeof stepSpecSchema>;
 
 export const pipelineInputSchema = runContextSchema.extend({
@@ -142,8 +209,10 @@ export type PipelineInput = z.infer<typeof pipelineInputSchema>;
  * workflow's own input (see src/activities/bundle-source.ts), so a fan-out does not repeat it per step.
  */
 export const runTaskInputSchema = z.strictObject({
-  /** The step's task, as the workflow input has it. */
-  ref: taskRefSchema,
+  /** The step's task, as the workflow input has it; or a code step's language and options. */
+  ref: z.union([taskRefSchema, codeRefSchema]),
+  /** A code step's source text (rendered from an earlier step's output): history keeps it with the step. */
+  source: z.string().optional(),
   /** The task file (for messages and logs). */
   entryFile: z.string(),
   args: z.array(z.unknown()),
@@ -199,6 +268,18 @@ export const envelopeSizesSchema = z.object({
 export type EnvelopeSizes = z.infer<typeof envelopeSizesSchema>;
 
 /**
+ * What a code step ran: the source's language, sha256 and size (the source itself is in the activity's input in
+ * history), and the options its code declared that the run ignored in favour of the step's.
+ */
+export const codeRecordSchema = z.object({
+  language: z.enum(CODE_LANGUAGES),
+  sha256: z.string(),
+  size: z.number().int().nonnegative(),
+  ignored_options: z.array(z.string()).optional(),
+});
+export type CodeRecord = z.infer<typeof codeRecordSchema>;
+
+/**
  * The activity's result (or its failure's details): the sandbox's envelope plus earlier attempts (the task's own
  * failures and lost ones apart) and the sizes of its parts. Checked when the workflow reads it.
  */
@@ -206,8 +287,10 @@ export const runTaskResultSchema = envelopeSchema.extend({
   earlier_attempts: z.array(attemptFailureSchema),
   lost_attempts: z.array(lostAttemptSchema),
   sizes: envelopeSizesSchema,
+  code: codeRecordSchema.optional(),
 });
-export type RunTaskResult = Envelope & { earlier_attempts: AttemptFailure[]; lost_attempts: LostAttempt[]; sizes: EnvelopeSizes };
+export type RunTaskResult = Envelope & { earlier_attempts: AttemptFailure[]; lost_attempts: LostAttempt[]; sizes: EnvelopeSizes; code?: CodeRecord };
+
 
 /** Heartbeat details: progress of this attempt and earlier attempts' records (carried to the next attempt). */
 export interface RunTaskHeartbeat {
@@ -227,7 +310,41 @@ export const LOST_ATTEMPTS_EXHAUSTED = 'LostAttemptsExhausted';
 /** Failure type of an attempt handed back by a worker shutting down (the SDK's own name for it): retried, as lost. */
 export const WORKER_SHUTDOWN = 'WorkerShutdown';
 
-export type StepStatus = 'pending' | 'running' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+export type StepStatus = 'pending' | 'running' | 'awaiting_approval' | 'succeeded' | 'failed' | 'skipped' | 'cancelled';
+
+/** What an llm step's call reported: shown with the step like a task's figures. */
+export const llmFiguresSchema = z.object({
+  model: z.string(),
+  usage: z.object({ prompt_tokens: z.number(), completion_tokens: z.number(), total_tokens: z.number() }).nullable(),
+  latency_ms: z.number().nonnegative(),
+  finish_reason: z.string().nullable(),
+});
+export type LlmFigures = z.infer<typeof llmFiguresSchema>;
+
+/** The callLlm activity's result: the step's output and the call's figures. */
+export const llmResultSchema = z.object({
+  output: z.unknown(),
+  figures: llmFiguresSchema,
+  /** The attempt that succeeded (earlier ones were rate-limited or met a server error). */
+  attempt: z.number().int().positive(),
+});
+export type LlmResult = z.infer<typeof llmResultSchema>;
+
+/** Input of the callLlm activity: the call with its templates rendered. The endpoint and key are the worker's. */
+export const callLlmInputSchema = z.strictObject({
+  stepId: z.string(),
+  call: llmCallSchema,
+});
+export type CallLlmInput = z.infer<typeof callLlmInputSchema>;
+
+/** Failure types of an llm call (ApplicationFailure.type): the first two are retried, the others are not. */
+export const LLM_FAILURES = {
+  rateLimited: 'llm_rate_limited',
+  serverError: 'llm_server_error',
+  rejected: 'llm_request_rejected',
+  invalidOutput: 'llm_invalid_output',
+  notConfigured: 'llm_not_configured',
+} as const;
 
 /** The figures of a step's envelope, without its values (result, captured output): see StepRecord. */
 export interface StepExecution extends EnvelopeSizes {
@@ -269,6 +386,14 @@ export interface StepRecord {
   failure?: string;
   /** Where the full envelope is: the result (or failure details) of this activity in this workflow run. */
   activity?: { run_id: string; activity_id: string };
+  /** Why a step did not run (status skipped): its `when` was false, or a step it depends on was skipped. */
+  reason?: string;
+  /** A code step: the source's language, sha256 and size. */
+  code?: CodeRecord;
+  /** An llm step: model, token usage, latency, finish reason. */
+  llm?: LlmFigures;
+  /** An approval step: its prompt while it waits, and the decision once made. */
+  approval?: { prompt: string; decision?: ApprovalDecision };
 }
 
 export interface PipelineTotals {

@@ -20,13 +20,22 @@
  *       return next.done === undefined ? { next } : { done: next.done };
  *     });
  *   }
+ *
+ * Agents' own kinds of step are here too: `llm(id, call)` (a model call made by the worker), `code(id, options,
+ * input)` (source text, often an llm's reply, run in a fresh sandbox with the limits and capabilities `options`
+ * give it and nothing its code declares) and `approval(id, options)` (waits for `capsule approve`). See
+ * coding-agent.ts: write code, run it, feed the error back, up to N rounds.
  */
 import { ApplicationFailure, continueAsNew, workflowInfo } from '@temporalio/workflow';
-import { runStep, type StepRun } from './run-step.js';
 import { z } from 'zod';
-import { checkContract, INVALID_PIPELINE, MAX_LOST_ATTEMPTS_LIMIT, PIPELINE_FAILED, runContextSchema, taskRefSchema, type PipelineResult, type RunContext, type StepRecord, type TaskRef } from './shared.js';
+import { parseDuration } from '../config/units.js';
+import { Approvals } from './approvals.js';
+import { runLlmStep } from './llm-step.js';
+import { runStep, type StepRun } from './run-step.js';
+import { checkContract, CODE_LANGUAGES, INVALID_PIPELINE, MAX_LOST_ATTEMPTS_LIMIT, PIPELINE_FAILED, runContextSchema, taskRefSchema, type ApprovalDecision, type CodeLanguage, type CodeRef, type LlmCall, type PipelineResult, type RunContext, type StepRecord, type TaskRef } from './shared.js';
 import { attemptsText, failureCause, failureReason, pendingRecord } from './summary.js';
 import { Tracker, type CarriedProgress } from './tracker.js';
+import type { TaskOptionsInput } from '../config/task-options.js';
 
 /** Where a continued run picks up: the loop's state and turn, and the progress of the runs before it. */
 export interface Carried<S = unknown> {
@@ -63,7 +72,42 @@ export interface StepOptions {
   maxLostAttempts?: number;
 }
 
+/** An llm step's call: the pipeline's `llm:` fields, as plain text (no templates: build strings in code). */
+export type LlmOptions = Omit<LlmCall, 'output'> & { output?: LlmCall['output'] };
+
+/**
+ * A code step: the source and its language, and the limits and capabilities it runs with (task options, as a task
+ * file would declare them: compute, ram, timeout, maxRetries, allowedFiles, allowedHosts, envVariables, secrets,
+ * maxResponseSize). Whatever the source itself declares is ignored.
+ */
+export interface CodeOptions extends StepOptions {
+  language: CodeLanguage;
+  source: string;
+  options?: Omit<TaskOptionsInput, 'name'>;
+}
+
+/** An approval step: the prompt shown to the approver, and optionally a timeout (ms or "24h") and what it decides. */
+export interface ApprovalOptions {
+  prompt: string;
+  timeout?: number | string;
+  onTimeout?: 'approve' | 'reject' | 'fail';
+}
+
+/**
+ * A code step's timeout when neither the step nor capsule.toml gives one: the options' built-in default
+ * (config/task-options.ts BUILTIN_DEFAULTS, which workflow code cannot import; a test holds the two equal).
+ */
+export const DEFAULT_CODE_TIMEOUT_MS = 60_000;
+
 export interface Steps<S = unknown> {
+  /** Calls a model (OpenAI-compatible chat completions, from the worker); returns the reply's text, or its JSON with output "json". Throws if it fails. */
+  llm(id: string, call: LlmOptions): Promise<unknown>;
+  /** Runs source text as a program in a fresh sandbox with `options`' limits; returns its output, throws if it fails. */
+  code(id: string, options: CodeOptions, input: unknown): Promise<unknown>;
+  /** Like code() but never throws for the code's failure: the record (with its error) and the output. */
+  tryCode(id: string, options: CodeOptions, input: unknown): Promise<StepRun>;
+  /** Waits for a person's decision (`capsule approve <workflowId> <id> [--reject]`), or the timeout's. */
+  approval(id: string, options: ApprovalOptions): Promise<ApprovalDecision>;
   /** Runs task `taskKey` once as step `id` (ids must be unique per run); throws ApplicationFailure if it fails. */
   step(id: string, taskKey: string, input: unknown, options?: StepOptions): Promise<unknown>;
   /** Like step() but never throws for a task failure: returns the record (status, attempts, figures) and the output. */
@@ -118,6 +162,31 @@ export function createSteps<I, S>(raw: TaskWorkflowInput<I, S>): Steps<S> {
     throw stepFailed(record, result(null, id));
   };
 
+  /** Records a step of another kind from start to end, failing the workflow when it fails. */
+  const tracked = async (id: string, run: () => Promise<StepRun>): Promise<StepRun> => {
+    if (tracker.has(id)) throw ApplicationFailure.nonRetryable(`step id "${id}" used twice`, INVALID_PIPELINE);
+    tracker.set(pendingRecord({ id, step: id }, 'running'));
+    const done = await run();
+    tracker.set(done.record);
+    return done;
+  };
+  const orThrow = (id: string, { record, output }: StepRun): unknown => {
+    if (record.status === 'succeeded') return output;
+    throw stepFailed(record, result(null, id));
+  };
+
+  const tryCode = (id: string, options: CodeOptions, stepInput: unknown): Promise<StepRun> =>
+    tracked(id, () => runStep(input, codeRef(id, options, input), [stepInput], { id, source: options.source }));
+  const code = async (id: string, options: CodeOptions, stepInput: unknown): Promise<unknown> => orThrow(id, await tryCode(id, options, stepInput));
+  const llm = async (id: string, call: LlmOptions): Promise<unknown> => orThrow(id, await tracked(id, () => runLlmStep(input, { ...call, output: call.output ?? 'text' }, { id })));
+  // Registered now, so a decision sent before the code reaches approval() is refused with a reason, not unhandled.
+  const approvals = new Approvals(undefined, tracker);
+  const approval = async (id: string, options: ApprovalOptions): Promise<ApprovalDecision> => {
+    const timeoutMs = options.timeout === undefined ? undefined : durationOf(id, 'timeout', options.timeout);
+    const spec = { prompt: options.prompt, ...(timeoutMs === undefined ? {} : { timeoutMs }), onTimeout: options.onTimeout ?? 'reject' } as const;
+    return orThrow(id, await tracked(id, () => approvals.wait(spec, { id }))) as ApprovalDecision;
+  };
+
   const loop = async <O>(initial: S | (() => Promise<S>), turn: (state: S, turn: number) => Promise<LoopTurn<S, O>>): Promise<PipelineResult> => {
     let n = input.carried?.loop.turn ?? 0;
     let state = input.carried !== undefined ? input.carried.loop.state : typeof initial === 'function' ? await (initial as () => Promise<S>)() : initial;
@@ -134,7 +203,7 @@ export function createSteps<I, S>(raw: TaskWorkflowInput<I, S>): Steps<S> {
     }
   };
 
-  return { step, tryStep, result: (output) => result(output), loop };
+  return { step, tryStep, llm, code, tryCode, approval, result: (output) => result(output), loop };
 }
 
 function stepFailed(record: StepRecord, result: PipelineResult): ApplicationFailure {
@@ -146,6 +215,35 @@ function stepFailed(record: StepRecord, result: PipelineResult): ApplicationFail
     details: [result],
     ...(cause === undefined ? {} : { cause }),
   });
+}
+
+/**
+ * A code step's ref: its options as given (the activity resolves them, with capsule.toml's defaults, and refuses bad
+ * ones as invalid_task), and the timeout and retries its activity is scheduled with.
+ */
+function codeRef(id: string, options: CodeOptions, ctx: RunContext): CodeRef {
+  if (!CODE_LANGUAGES.includes(options.language)) {
+    throw ApplicationFailure.nonRetryable(`step "${id}": language: got ${JSON.stringify(options.language)}; expected ${CODE_LANGUAGES.join(', ')}`, INVALID_PIPELINE);
+  }
+  const given = options.options ?? {};
+  const timeout = given.timeout ?? ctx.defaults.timeout;
+  const retries = given.maxRetries ?? ctx.defaults.maxRetries ?? 0;
+  if (typeof retries !== 'number' || !Number.isSafeInteger(retries) || retries < 0) {
+    throw ApplicationFailure.nonRetryable(`step "${id}": maxRetries: got ${JSON.stringify(retries)}; expected a whole number >= 0`, INVALID_PIPELINE);
+  }
+  return {
+    language: options.language,
+    options: given,
+    timeout: timeout === undefined ? DEFAULT_CODE_TIMEOUT_MS : durationOf(id, 'timeout', timeout),
+    maxRetries: retries,
+    maxLostAttempts: options.maxLostAttempts ?? ctx.retry.maxLostAttempts,
+  };
+}
+
+function durationOf(id: string, field: string, value: unknown): number {
+  const parsed = parseDuration(value);
+  if (parsed.ok) return parsed.value;
+  throw ApplicationFailure.nonRetryable(`step "${id}": ${field}: got ${JSON.stringify(value)}; expected ${parsed.expected}`, INVALID_PIPELINE);
 }
 
 function withStepOptions(id: string, ref: TaskRef, options: StepOptions): TaskRef {

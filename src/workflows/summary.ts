@@ -1,6 +1,6 @@
 /**
  * The one function that turns a step's outcome into its StepRecord: status, attempts, the figures of its envelope
- * (duration, fuel, memory, sizes) and where the full envelope is. Records travel in the progress query, the Web
+ * (duration, fuel, memory, sizes) or of its model call, an approval's decision, and where the full envelope is. Records travel in the progress query, the Web
  * UI's details, the memo and the workflow result, so they never hold a step's values: those stay in the activity's
  * result in history (claim-checked when large). A failed record's words for the pipeline's own failure are here too.
  */
@@ -23,6 +23,10 @@ export interface StepEnd {
   failure?: string;
   /** The activity that produced the envelope (run id of this workflow run, activity id). */
   activity?: StepRecord['activity'];
+  /** An llm step's call figures. */
+  llm?: StepRecord['llm'];
+  /** An approval step's prompt and decision. */
+  approval?: StepRecord['approval'];
 }
 
 export function summarizeStep(identity: StepIdentity, end: StepEnd): StepRecord {
@@ -45,15 +49,23 @@ export function summarizeStep(identity: StepIdentity, end: StepEnd): StepRecord 
     if (envelope.error !== null) record.error = envelope.error;
     if (envelope.earlier_attempts.length > 0) record.earlier_attempts = envelope.earlier_attempts;
     if (envelope.lost_attempts.length > 0) record.lost_attempts = envelope.lost_attempts;
+    if (envelope.code !== undefined) record.code = envelope.code;
   }
   if (end.failure !== undefined) record.failure = end.failure;
   if (end.activity !== undefined) record.activity = end.activity;
+  if (end.llm !== undefined) record.llm = end.llm;
+  if (end.approval !== undefined) record.approval = end.approval;
   return record;
 }
 
-/** A record of a step that has not ended: running, skipped or cancelled. */
-export function pendingRecord(identity: StepIdentity, status: 'running' | 'skipped' | 'cancelled'): StepRecord {
-  return { ...identity, status, attempts: 0, lostAttempts: 0 };
+/** A record of a step that has not ended: running, skipped, cancelled, or waiting for a decision (with its prompt). */
+export function pendingRecord(identity: StepIdentity, status: 'running' | 'skipped' | 'cancelled' | 'awaiting_approval', approval?: StepRecord['approval']): StepRecord {
+  return { ...identity, status, attempts: 0, lostAttempts: 0, ...(approval === undefined ? {} : { approval }) };
+}
+
+/** A step that did not run, and why (its `when` was false, or a step it depends on was skipped). */
+export function skippedRecord(identity: StepIdentity, reason: string): StepRecord {
+  return { ...pendingRecord(identity, 'skipped'), reason };
 }
 
 /** "3 attempt(s), 1 of them lost" for failure messages: the task's own retries and lost attempts are apart. */

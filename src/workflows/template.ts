@@ -2,6 +2,9 @@
  * Step input templates. A string that is exactly "{{ expr }}" becomes the value (any JSON type); "{{ expr }}" inside
  * a longer string is replaced by its text. Expressions: input[.path], steps.<id>.output[.path], item[.path], index.
  * Pure and deterministic: it runs inside workflow code and in the client's validation.
+ *
+ * A step's `when` is a condition: exactly one reference, optionally negated ("{{ not steps.review.output.approved }}"),
+ * read for its truthiness. There is deliberately no expression language beyond that.
  */
 import { TemplateError } from './errors.js';
 
@@ -42,6 +45,42 @@ export function parseExpression(expr: string): Reference {
     return { kind: 'step', step: rest[0]!, path: rest.slice(2) };
   }
   throw new TemplateError(`"{{ ${expr} }}" is not a valid reference; expected input[.field], steps.<id>.output[.field], item[.field] or index`);
+}
+
+/** A parsed `when`: one reference, and whether `not` flips it. */
+export interface Condition {
+  negate: boolean;
+  ref: Reference;
+}
+
+const CONDITION_EXPECTED = 'expected exactly one reference, optionally negated, such as "{{ steps.review.output.approved }}" or "{{ not steps.check.output.ok }}"';
+
+/** Parses a `when`; throws TemplateError saying what is expected. */
+export function parseCondition(text: string): Condition {
+  const whole = WHOLE.exec(text.trim());
+  if (!whole) throw new TemplateError(`${JSON.stringify(text)} is not a condition; ${CONDITION_EXPECTED}`);
+  const negated = /^not\s+(.+)$/.exec(whole[1]!);
+  const expr = negated ? negated[1]!.trim() : whole[1]!;
+  try {
+    return { negate: negated !== null, ref: parseExpression(expr) };
+  } catch {
+    throw new TemplateError(`${JSON.stringify(text)} is not a condition; ${CONDITION_EXPECTED}`);
+  }
+}
+
+/**
+ * A condition's value: the reference's truthiness (false, null, absent, 0, "" and empty arrays and objects are
+ * false, as a person reading YAML expects), flipped by `not`.
+ */
+export function evaluateCondition(text: string, scope: TemplateScope): boolean {
+  const { negate, ref } = parseCondition(text);
+  return truthy(resolve(ref, scope)) !== negate;
+}
+
+function truthy(value: unknown): boolean {
+  if (Array.isArray(value)) return value.length > 0;
+  if (value !== null && typeof value === 'object') return Object.keys(value).length > 0;
+  return Boolean(value);
 }
 
 /** Every reference in a template, in document order. */

@@ -2,7 +2,8 @@
  * Keeps a workflow's step records and publishes them: the progress query (for `capsule run`/`watch`), the Web UI's
  * current details (a Markdown table), and at the end the search attributes and memo that make runs findable.
  */
-import { defineQuery, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes } from '@temporalio/workflow';
+import { defineQuery, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { stepNote } from './step-notes.js';
 import { failureReason } from './summary.js';
 import { MEMO_KEY, PROGRESS_QUERY, SEARCH_ATTRIBUTE_KEYS as keys, type EarlierRuns, type PipelineProgress, type PipelineTotals, type StepRecord } from './shared.js';
 
@@ -87,6 +88,11 @@ export class Tracker {
     };
   }
 
+  /** CapsuleStatus while approval steps wait: `awaiting_approval` while `waiting` > 0, else back to Running. */
+  awaiting(waiting: number): void {
+    if (this.searchAttributes) upsertSearchAttributes([{ key: keys.status, value: waiting > 0 ? 'awaiting_approval' : 'Running' }]);
+  }
+
   finish(status: 'Completed' | 'Failed', totals: PipelineTotals, failedStep?: string): void {
     if (this.searchAttributes) {
       upsertSearchAttributes([
@@ -113,19 +119,27 @@ export class Tracker {
     const summary = Object.entries(this.counts()).map(([status, n]) => `${n} ${status}`).join(', ');
     const rows = shown.map((r) => {
       const exec = r.execution;
-      const duration = exec === undefined ? '' : `${exec.duration_ms} ms`;
+      const duration = exec !== undefined ? `${exec.duration_ms} ms` : r.llm !== undefined ? `${r.llm.latency_ms} ms` : '';
       const fuel = exec === undefined ? '' : exec.fuel_consumed.toLocaleString('en-US');
       // A running step's attempts are only known to its activity (see pending activities); 0 means "not yet known".
       const attempts = r.attempts === 0 ? '' : String(r.attempts);
       const lost = r.attempts === 0 ? '' : String(r.lostAttempts);
-      const error = r.status === 'failed' ? cell(failureReason(r)) : '';
-      return `| ${cell(r.id)} | ${r.status} | ${attempts} | ${lost} | ${duration} | ${fuel} | ${error} |`;
+      const failed = r.status === 'failed' ? failureReason(r) : '';
+      const notes = cell([failed, stepNote(r)].filter(Boolean).join('; '));
+      return `| ${cell(r.id)} | ${r.status} | ${attempts} | ${lost} | ${duration} | ${fuel} | ${notes} |`;
     });
     const earlier = this.carried === undefined ? '' : ` (${this.carried.earlier.runs} earlier run${this.carried.earlier.runs === 1 ? '' : 's'} included)`;
+    // Steps waiting for a person come first, with their prompt and the command that decides them.
+    const waiting = all.filter((r) => r.status === 'awaiting_approval').flatMap((r) => [
+      `**Awaiting approval: ${r.id}** — ${r.approval?.prompt ?? ''}`,
+      `\`capsule approve ${workflowInfo().workflowId} ${r.id}\` (or \`--reject\`)`,
+      '',
+    ]);
     setCurrentDetails([
       `**${this.pipeline}**: ${summary || 'starting'}${earlier}`,
       '',
-      '| step | status | attempts | lost | duration | fuel | error |',
+      ...waiting,
+      '| step | status | attempts | lost | duration | fuel | notes |',
       '|---|---|---|---|---|---|---|',
       ...rows,
     ].join('\n'));

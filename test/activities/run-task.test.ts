@@ -10,7 +10,7 @@ import { describe, expect, it } from 'vitest';
 import { createActivities, type TaskRunner } from '../../src/activities/index.js';
 import type { ResolvedTaskOptions } from '../../src/config/task-options.js';
 import type { Envelope, RunRequest } from '../../src/sandbox/index.js';
-import type { RunTaskInput, RunTaskResult } from '../../src/workflows/shared.js';
+import type { RunTaskInput, RunTaskResult, TaskRef } from '../../src/workflows/shared.js';
 
 const SHA = 'a'.repeat(64);
 const OPTIONS: ResolvedTaskOptions = {
@@ -18,7 +18,7 @@ const OPTIONS: ResolvedTaskOptions = {
   allowedHosts: [], envVariables: [], secrets: {}, maxResponseSize: 1024,
 };
 
-function input(over: Partial<RunTaskInput['ref']> = {}): RunTaskInput {
+function input(over: Partial<TaskRef> = {}): RunTaskInput {
   return {
     ref: { bundle: SHA, task: 'main', options: OPTIONS, maxLostAttempts: 2, ...over },
     entryFile: '/project/task.ts',

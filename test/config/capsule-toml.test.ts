@@ -16,7 +16,7 @@ afterEach(() => rmSync(dir, { recursive: true, force: true }));
 describe('capsule.toml', () => {
   it('is optional', () => {
     dir = mkdtempSync(path.join(os.tmpdir(), 'capsule-toml-'));
-    expect(loadCapsuleConfig(dir)).toEqual({ file: undefined, tasks: {}, temporal: {}, payloads: {}, mcp: {} });
+    expect(loadCapsuleConfig(dir)).toEqual({ file: undefined, tasks: {}, temporal: {}, payloads: {}, mcp: {}, llm: {} });
   });
 
   it('reads [tasks] defaults and [temporal] settings', () => {

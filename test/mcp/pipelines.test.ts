@@ -109,6 +109,27 @@ describe('run_pipeline and get_run', () => {
     for (const result of [greedy, module, outside, invalid]) expect(textOf(result)).not.toContain(server.dir);
   });
 
+  it('approve a waiting step; refuse a second decision and llm steps (they would spend the server\'s key)', async () => {
+    const definition = { name: 'gate', input: [1, 2], steps: [{ id: 'review', approval: { prompt: 'Total {{ input }}?' } }, { id: 'total', when: '{{ steps.review.output.approved }}', task: './tasks/total.py', input: '{{ input }}' }] };
+    const started = await call(client(), 'run_pipeline', { definition });
+    const { workflow_id: workflowId } = started.structuredContent as { workflow_id: string };
+    h.record(workflowId);
+    let waiting = '';
+    for (let i = 0; i < 100 && !waiting.includes('awaiting_approval'); i++) {
+      waiting = textOf(await call(client(), 'get_run', { workflow_id: workflowId }));
+      await new Promise((r) => setTimeout(r, 100));
+    }
+    expect(waiting).toContain('- review: awaiting_approval: Total [1,2]? (decide with approve)');
+    const decided = await call(client(), 'approve', { workflow_id: workflowId, step: 'review', approved: true, by: 'mcp-user' });
+    expect(decided.structuredContent).toMatchObject({ workflow_id: workflowId, step: 'review', approved: true, by: 'mcp-user', comment: null });
+    const again = await call(client(), 'approve', { workflow_id: workflowId, step: 'review', approved: false });
+    expect(again.structuredContent).toMatchObject({ error: { error_type: 'invalid_task', message: expect.stringMatching(/step "review" was already decided: approved by mcp-user|has already finished/) } });
+    const done = await call(client(), 'get_run', { workflow_id: workflowId, wait_seconds: 60 });
+    expect(done.structuredContent).toMatchObject({ status: 'succeeded', output: { total: 3 } });
+    const llm = await call(client(), 'run_pipeline', { definition: { name: 'ask', steps: [{ id: 'ask', llm: { model: 'm', prompt: 'p' } }] } });
+    expect(llm.structuredContent).toMatchObject({ error: { message: expect.stringMatching(/step ask: llm steps do not run over MCP/) } });
+  });
+
   it('say when a workflow does not exist', async () => {
     const missing = await call(client(), 'get_run', { workflow_id: 'no-such-run' });
     expect(missing.structuredContent).toMatchObject({ error: { error_type: 'invalid_task', message: 'no workflow with id "no-such-run"' } });

@@ -41,7 +41,7 @@ for (const transport of ['stdio', 'http'] as const) describe(`over ${transport}`
   describe('tools', () => {
     it('lists the tools with input schemas and descriptions a model can follow', async () => {
       const { tools } = await client().listTools();
-      expect(tools.map((t) => t.name).sort()).toEqual(['execute_javascript', 'execute_python', 'get_run', 'run_pipeline', 'session_files', 'session_read', 'session_reset', 'session_write']);
+      expect(tools.map((t) => t.name).sort()).toEqual(['approve', 'execute_javascript', 'execute_python', 'get_run', 'run_pipeline', 'session_files', 'session_read', 'session_reset', 'session_write']);
       const js = tools.find((t) => t.name === 'execute_javascript')!;
       expect(js.inputSchema.required).toEqual(['code']);
       expect(Object.keys(js.inputSchema.properties ?? {})).toEqual(['code', 'input', 'session', 'limits']);

@@ -64,6 +64,23 @@ describe('pipeline validation', () => {
     ['forEach that is text around a reference', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    forEach: "items: {{ input }}"\n`, /steps\[0\] \(one\)\.forEach: got "items: \{\{ input \}\}"; expected an array/],
     ['forEach over an input field that is not an array', `name: a\ninput: { items: 3 }\nsteps:\n  - id: one\n    task: ${steps}\n    forEach: "{{ input.items }}"\n`, /steps\[0\] \(one\)\.forEach: \{\{ input\.items \}\} is a number \(3\); expected an array to fan out over/],
     ['negative maxLostAttempts', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    maxLostAttempts: -1\n`, /steps\[0\] \(one\)\.maxLostAttempts: expected an integer from 0 to 1000/],
+    // Agent step kinds: each refused before anything starts, naming the step and the field.
+    ['an llm step without a prompt', `name: a\nsteps:\n  - id: write\n    llm: { model: gpt-4o-mini }\n`, /steps\[0\] \(write\)\.llm\.prompt: expected the prompt text/],
+    ['an llm step with an unknown output', `name: a\nsteps:\n  - id: write\n    llm: { model: m, prompt: p, output: yaml }\n`, /steps\[0\] \(write\)\.llm\.output: expected "text" or "json"/],
+    ['an llm prompt reading an unknown step', `name: a\nsteps:\n  - id: write\n    llm: { model: m, prompt: "{{ steps.ghost.output }}" }\n`, /steps\[0\] \(write\)\.llm\.prompt: refers to unknown step "ghost"/],
+    ['an llm step with a schema that is not one', `name: a\nsteps:\n  - id: write\n    llm: { model: m, prompt: p, output: json, schema: { type: nonsense } }\n`, /steps\[0\] \(write\)\.llm\.schema: not a usable JSON Schema: /],
+    ['an llm schema without output json', `name: a\nsteps:\n  - id: write\n    llm: { model: m, prompt: p, schema: { type: object } }\n`, /steps\[0\] \(write\)\.llm\.schema: only meaningful with `output: json`/],
+    ['a code step without language', `name: a\nsteps:\n  - id: run\n    code: "def main(i): return 1"\n`, /steps\[0\] \(run\)\.language: a code step needs its language: "javascript", "typescript" or "python"/],
+    ['a code step with a bad limit', `name: a\nsteps:\n  - id: run\n    code: "x"\n    language: python\n    compute: LOTS\n`, /steps\[0\] \(run\)\.compute: got "LOTS"/],
+    ['language on a task step', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    language: python\n`, /steps\[0\] \(one\)\.language: not allowed on a task step \(only on code steps\)/],
+    ['a grant on a task step', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    allowedHosts: [example.com]\n`, /steps\[0\] \(one\)\.allowedHosts: not allowed on a task step \(only on code steps\)/],
+    ['an approval with a bad timeout', `name: a\nsteps:\n  - id: review\n    approval: { prompt: ok?, timeout: soon }\n`, /steps\[0\] \(review\)\.approval\.timeout: got "soon"; expected a duration/],
+    ['an approval with an unknown onTimeout', `name: a\nsteps:\n  - id: review\n    approval: { prompt: ok?, timeout: 1h, onTimeout: maybe }\n`, /steps\[0\] \(review\)\.approval\.onTimeout: expected "approve", "reject" or "fail"/],
+    ['a step of no kind', `name: a\nsteps:\n  - id: one\n    input: 1\n`, /steps\[0\] \(one\): expected one of "task" \(a task file\), "code"/],
+    ['a step of two kinds', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    llm: { model: m, prompt: p }\n`, /steps\[0\] \(one\)\.llm: a step is one kind: it has both "task" and "llm"/],
+    ['a when with two references', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n  - id: two\n    task: ${steps}\n    when: "{{ steps.one.output.a }} {{ steps.one.output.b }}"\n`, /steps\[1\] \(two\)\.when: .* is not a condition; expected exactly one reference, optionally negated/],
+    ['a when with an expression', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n  - id: two\n    task: ${steps}\n    when: "{{ steps.one.output.n > 3 }}"\n`, /steps\[1\] \(two\)\.when: .* is not a condition/],
+    ['a when on an unknown step', `name: a\nsteps:\n  - id: one\n    task: ${steps}\n    when: "{{ not steps.ghost.output.ok }}"\n`, /steps\[0\] \(one\)\.when: refers to unknown step "ghost"/],
     ['huge pipeline maxLostAttempts', `name: a\nretry: { maxLostAttempts: 5000 }\nsteps:\n  - id: one\n    task: ${steps}\n`, /retry\.maxLostAttempts: expected an integer from 0 to 1000/],
   ];
   for (const [label, yaml, message] of cases) {
@@ -79,7 +96,7 @@ describe('pipeline validation', () => {
 
   it('resolves maxLostAttempts: the step\'s, else the pipeline\'s retry.maxLostAttempts, else capsule.toml\'s, else 10', async () => {
     const pipeline = (retry: string) => write(`name: lost\n${retry}steps:\n  - id: own\n    task: ${steps}\n    maxLostAttempts: 0\n  - id: inherited\n    task: ${steps}\n`);
-    const budgets = (input: Awaited<ReturnType<typeof prepare>>) => input.steps.map((s) => [s.id, s.task.options.maxRetries, s.task.maxLostAttempts]);
+    const budgets = (input: Awaited<ReturnType<typeof prepare>>) => input.steps.map((s) => [s.id, s.task!.options.maxRetries, s.task!.maxLostAttempts]);
     expect(budgets(await prepare(pipeline('')))).toEqual([['own', 0, 0], ['inherited', 0, 10]]);
     expect(budgets(await prepare(pipeline('retry: { maxLostAttempts: 3 }\n')))).toEqual([['own', 0, 0], ['inherited', 0, 3]]);
     writeFileSync(path.join(dir, 'capsule.toml'), '[tasks]\ndefault_max_lost_attempts = 7\n');
@@ -114,7 +131,7 @@ describe('pipeline validation', () => {
     mkdirSync(path.join(dir, 'sessions/a'), { recursive: true });
     const file = write(`name: m\nsteps:\n  - id: one\n    task: ${steps}\n    mounts: ["sessions/a::ws:rw"]\n  - id: two\n    task: ${steps}\n`);
     const input = await preparePipeline({ file, cwd: dir, describer: sandbox, mounts: ['sessions::all'] });
-    expect(input.steps.map((s) => s.task.mounts)).toEqual([['sessions::all', 'sessions/a::ws:rw'], ['sessions::all']]);
+    expect(input.steps.map((s) => s.task!.mounts)).toEqual([['sessions::all', 'sessions/a::ws:rw'], ['sessions::all']]);
   });
 
   it('rejects an input that lacks a field the templates read', async () => {
@@ -134,7 +151,7 @@ describe('pipeline validation', () => {
     writeFileSync(mod, `export const pipeline = { name: 'm', steps: [{ id: 'one', task: ${JSON.stringify(steps)} }] };\n`);
     expect((await prepare(mod)).name).toBe('m');
     const single = await prepare(steps, '{"x":1}');
-    expect(single.steps.map((s) => [s.id, s.task.task])).toEqual([['main', 'main']]);
+    expect(single.steps.map((s) => [s.id, s.task!.task])).toEqual([['main', 'main']]);
     expect(single.input).toEqual({ x: 1 });
   });
 });

@@ -139,7 +139,7 @@ describe('a finished run with a retried and a failed step', () => {
 
     // Current details are served by a built-in query (the UI asks the same one).
     const metadata = await handle.query<{ currentDetails: string }>('__temporal_workflow_metadata');
-    expect(metadata.currentDetails).toContain('| step | status | attempts | lost | duration | fuel | error |');
+    expect(metadata.currentDetails).toContain('| step | status | attempts | lost | duration | fuel | notes |');
     expect(metadata.currentDetails).toMatch(/\| notes \| succeeded \| 2 \| 0 \| \d+ ms \| [\d,]+ \| {2}\|/);
     expect(metadata.currentDetails).toMatch(/\| publish \| failed \| 1 \| 0 \| \d+ ms \| [\d,]+ \| fuel_exhausted: the task used its whole fuel budget/);
   });

@@ -95,6 +95,21 @@ async function run(input: PipelineInput, runTask: (input: RunTaskInput) => Promi
 }
 
 describe('the pipeline workflow, with time skipping', () => {
+  it('an approval step\'s 24h timer decides with onTimeout, and `when` follows the decision', async () => {
+    const approval = (onTimeout: 'approve' | 'reject'): StepSpec[] => [
+      { id: 'review', approval: { prompt: 'ship?', timeoutMs: 24 * 60 * MINUTE, onTimeout }, input: null, dependsOn: [], onFailure: 'fail' },
+      step('ship', { when: '{{ steps.review.output.approved }}', dependsOn: ['review'] }),
+    ];
+    for (const onTimeout of ['approve', 'reject'] as const) {
+      const { result: outcome, skippedMs } = await run(pipelineInput(approval(onTimeout)), async (input) => result(input));
+      expect(outcome.status).toBe('succeeded');
+      expect(outcome.steps.find((s) => s.id === 'review')?.approval?.decision).toMatchObject({ approved: onTimeout === 'approve', by: null, comment: `no decision within 24h: ${onTimeout === 'approve' ? 'approved' : 'rejected'} by onTimeout` });
+      expect(outcome.steps.find((s) => s.id === 'ship')?.status).toBe(onTimeout === 'approve' ? 'succeeded' : 'skipped');
+      expect(skippedMs).toBeGreaterThanOrEqual(24 * 60 * MINUTE);
+    }
+  });
+
+
   it('retries a task that fails on its own after backoffs of minutes, within maxRetries', async () => {
     const { result: outcome, skippedMs } = await run(pipelineInput([step('flaky', {}, { maxRetries: 2 })], { initialIntervalMs: 10 * MINUTE, maximumIntervalMs: 60 * MINUTE }), async (input) => {
       const attempt = Context.current().info.attempt;
@@ -146,7 +161,7 @@ describe('the pipeline workflow, with time skipping', () => {
 
   it('fails at once, naming the field, when its input breaks the contract', async () => {
     const broken = pipelineInput([step('bad')]);
-    broken.steps[0]!.task.bundle = 'not-a-sha';
+    broken.steps[0]!.task!.bundle = 'not-a-sha';
     const failure = await run(broken, async (input) => result(input)).then(() => undefined, (error: unknown) => error);
     expect(failure).toBeInstanceOf(WorkflowFailedError);
     const cause = (failure as WorkflowFailedError).cause;

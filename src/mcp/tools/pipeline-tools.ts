@@ -1,11 +1,11 @@
 /**
- * `run_pipeline` and `get_run`: durable pipelines on Temporal (mcp/pipelines.ts finds the server). An `approve` tool
- * joins these once pipelines have approval steps: it will signal the waiting step through the same service.
+ * `run_pipeline`, `get_run` and `approve`: durable pipelines on Temporal (mcp/pipelines.ts finds the server); `approve`
+ * decides a waiting approval step through the run's `approve` update, as `capsule approve` does.
  */
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { BinaryNotFoundError, ConnectionConfigError } from '../../client/errors.js';
+import { ApprovalRefusedError, BinaryNotFoundError, ConnectionConfigError } from '../../client/errors.js';
 import { ConfigError, MountError, TaskOptionsError } from '../../config/errors.js';
 import { BlobStoreError, PayloadConfigError, PayloadKeyError } from '../../payloads/errors.js';
 import { PipelineError } from '../../pipeline/errors.js';
@@ -78,6 +78,26 @@ export function registerPipelineTools(server: McpServer, context: McpContext): v
       return viewResult(await pipelines.view(workflow_id, Math.round((wait_seconds ?? 0) * 1000), extra.signal), settings.maxOutputBytes);
     }),
   );
+
+  server.registerTool(
+    'approve',
+    {
+      title: 'Decide an approval step',
+      description: 'Approves (or, with approved: false, rejects) a pipeline step that waits for a person: get_run lists it as awaiting_approval with its prompt. The step\'s output becomes { approved, by, comment, at }. Refused when the step is not an approval step of the run, is not waiting yet, or was already decided.',
+      inputSchema: {
+        workflow_id: z.string().min(1).max(1000).describe('The workflow id run_pipeline returned.'),
+        step: z.string().min(1).max(1000).describe('The approval step\'s id.'),
+        approved: z.boolean().describe('true to approve, false to reject.'),
+        comment: z.string().max(4000).optional(),
+        by: z.string().max(200).optional().describe('Who decides (recorded with the decision).'),
+      },
+      annotations: { readOnlyHint: false, destructiveHint: false, idempotentHint: false, openWorldHint: false },
+    },
+    ({ workflow_id, step, approved, comment, by }) => guarded(async () => {
+      const decision = await pipelines.approve(workflow_id, { stepId: step, approved, ...(comment === undefined ? {} : { comment }), ...(by === undefined ? {} : { by }) });
+      return okResult({ workflow_id, step, ...decision }, `${workflow_id}: step ${step} ${decision.approved ? 'approved' : 'rejected'} at ${decision.at}`);
+    }),
+  );
 }
 
 function viewResult(view: RunView, maxOutputBytes: number): CallToolResult {
@@ -103,12 +123,14 @@ function viewResult(view: RunView, maxOutputBytes: number): CallToolResult {
 function stepLine(step: StepRecord): string {
   const figures = step.execution === undefined ? '' : ` ${step.execution.duration_ms} ms, fuel ${step.execution.fuel_consumed.toLocaleString('en-US')}`;
   const problem = step.error ? `: ${step.error.error_type}: ${step.error.message}` : step.failure ? `: ${step.failure}` : '';
-  return `- ${step.id}: ${step.status}${step.attempts > 1 ? ` after ${step.attempts} attempts` : ''}${figures}${problem}`;
+  const waiting = step.status === 'awaiting_approval' && step.approval !== undefined ? `: ${step.approval.prompt} (decide with approve)` : '';
+  const skipped = step.reason === undefined ? '' : ` (${step.reason})`;
+  return `- ${step.id}: ${step.status}${step.attempts > 1 ? ` after ${step.attempts} attempts` : ''}${figures}${problem}${waiting}${skipped}`;
 }
 
 type ErrorClass = abstract new (...args: never[]) => Error;
 /** What the call named is wrong: the pipeline, a task file, its options or mounts, the project's capsule.toml. */
-const CALL_ERRORS: readonly ErrorClass[] = [PipelineError, TaskOptionsError, BundleError, MountError, ConfigError];
+const CALL_ERRORS: readonly ErrorClass[] = [PipelineError, TaskOptionsError, BundleError, MountError, ConfigError, ApprovalRefusedError];
 /** The server cannot reach or read what pipelines need: the payload store and keys, Temporal. */
 const SERVER_ERRORS: readonly ErrorClass[] = [PayloadConfigError, PayloadKeyError, BlobStoreError, ConnectionConfigError, BinaryNotFoundError];
 
