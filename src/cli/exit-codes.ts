@@ -4,7 +4,7 @@
  * line with exit code 2; anything else is a bug and propagates to bin/capsule.js, which prints its stack and exits 1.
  * A new user-fixable failure is one more row.
  */
-import { BinaryNotFoundError, ConnectionConfigError } from '../client/errors.js';
+import { BinaryNotFoundError, ConnectionConfigError, ServerUnreachableError, UnknownWorkflowTypeError, WorkflowsFileError } from '../client/errors.js';
 import { ConfigError, DotenvError, MountError, TaskOptionsError } from '../config/errors.js';
 import { McpSettingsError } from '../mcp/errors.js';
 import { ObservabilityConfigError } from '../observability/errors.js';
@@ -31,6 +31,9 @@ const USER_ERRORS: readonly ErrorClass[] = [
   DotenvError,
   ConnectionConfigError,
   BinaryNotFoundError,
+  WorkflowsFileError,
+  UnknownWorkflowTypeError,
+  ServerUnreachableError,
   PayloadConfigError,
   PayloadKeyError,
   BlobStoreError,

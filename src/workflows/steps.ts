@@ -79,6 +79,12 @@ export interface Steps<S = unknown> {
   loop<O>(initial: S | (() => Promise<S>), turn: (state: S, turn: number) => Promise<LoopTurn<S, O>>): Promise<PipelineResult>;
 }
 
+/**
+ * The Steps of each running workflow, by run id, for the free functions step() and tryStep(). The workflow
+ * sandbox may share this module between workflows (the SDK reuses one V8 context), hence the key.
+ */
+const active = new Map<string, Steps<never>>();
+
 export function createSteps<I, S>(raw: TaskWorkflowInput<I, S>): Steps<S> {
   // The parts a workflow author's own types cannot vouch for are checked; their input and loop state are theirs.
   const input = { ...raw, ...checkContract(taskWorkflowInputSchema, raw, 'workflow input'), input: raw.input, carried: raw.carried };
@@ -98,6 +104,7 @@ export function createSteps<I, S>(raw: TaskWorkflowInput<I, S>): Steps<S> {
   };
 
   const result = (output: unknown, failedStep?: string): PipelineResult => {
+    active.delete(workflowInfo().runId);
     const totals = tracker.totals();
     tracker.finish(failedStep === undefined ? 'Completed' : 'Failed', totals, failedStep);
     const earlier = tracker.earlier();
@@ -134,7 +141,25 @@ export function createSteps<I, S>(raw: TaskWorkflowInput<I, S>): Steps<S> {
     }
   };
 
-  return { step, tryStep, result: (output) => result(output), loop };
+  const steps: Steps<S> = { step, tryStep, result: (output) => result(output), loop };
+  active.set(workflowInfo().runId, steps as Steps<never>);
+  return steps;
+}
+
+function current(what: string): Steps<never> {
+  const steps = active.get(workflowInfo().runId);
+  if (steps === undefined) throw ApplicationFailure.nonRetryable(`${what}() needs createSteps(input) to have been called first in this workflow`, INVALID_PIPELINE);
+  return steps;
+}
+
+/** `createSteps(input).step(...)` of the running workflow, for code that does not hold its Steps (helper modules). */
+export function step(id: string, taskKey: string, input: unknown, options?: StepOptions): Promise<unknown> {
+  return current('step').step(id, taskKey, input, options);
+}
+
+/** `createSteps(input).tryStep(...)` of the running workflow: never throws for a task failure. */
+export function tryStep(id: string, taskKey: string, input: unknown, options?: StepOptions): Promise<StepRun> {
+  return current('tryStep').tryStep(id, taskKey, input, options);
 }
 
 function stepFailed(record: StepRecord, result: PipelineResult): ApplicationFailure {
