@@ -6,12 +6,13 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { loadCapsuleConfig } from '../config/capsule-toml.js';
 import { compileTasks, type TaskDescriber } from '../pipeline/compile.js';
 import { PipelineError } from '../pipeline/errors.js';
-import { DEFAULT_MAX_LOST_ATTEMPTS, DEFAULT_RETRY_TUNING, MAX_LOST_ATTEMPTS_LIMIT, type PipelineResult, type RetryTuning } from '../workflows/shared.js';
+import { CAPSULE_WORKFLOW_TYPES, DEFAULT_MAX_LOST_ATTEMPTS, DEFAULT_RETRY_TUNING, MAX_LOST_ATTEMPTS_LIMIT, type PipelineResult, type RetryTuning } from '../workflows/shared.js';
 import type { TaskWorkflowInput } from '../workflows/steps.js';
 import { hasSearchAttributes } from './connect.js';
+import { UnknownWorkflowTypeError } from './errors.js';
 
 export interface TaskWorkflowStart<I> {
-  /** Exported workflow function name in src/workflows (e.g. "reviewLoop"). */
+  /** Exported workflow function name: Capsule's (e.g. "reviewLoop") or one of a user's workflows file. */
   workflowType: string;
   workflowId: string;
   taskQueue: string;
@@ -53,4 +54,27 @@ export async function startTaskWorkflow<I>(client: Client, start: TaskWorkflowSt
     args: [input],
     staticSummary: `Capsule workflow ${start.workflowType}: ${start.name}`,
   });
+}
+
+const INIT_FAILURE = /Failed to initialize workflow of type '([^']*)': no such function is exported by the workflow bundle/;
+
+/**
+ * For a run this process's own worker serves: waits for its first workflow task. When the worker has no such
+ * workflow type, the run is terminated (nothing is left retrying it) and UnknownWorkflowTypeError names the type
+ * and where the worker's workflows came from. Returns once the first task completed (or the run closed).
+ */
+export async function confirmWorkflowType(handle: WorkflowHandle, workflowType: string, workflows: string): Promise<void> {
+  for (;;) {
+    const history = await handle.fetchHistory();
+    for (const event of history.events ?? []) {
+      if (event.workflowTaskCompletedEventAttributes || event.workflowExecutionCompletedEventAttributes || event.workflowExecutionFailedEventAttributes) return;
+      const failure = event.workflowTaskFailedEventAttributes?.failure?.message;
+      if (failure !== undefined && failure !== null && INIT_FAILURE.test(failure)) {
+        await handle.terminate(`the worker has no workflow "${workflowType}"`).catch(() => undefined);
+        throw new UnknownWorkflowTypeError(`no workflow "${workflowType}" in ${workflows} (Capsule's own: ${CAPSULE_WORKFLOW_TYPES.join(', ')}); the run was terminated`);
+      }
+    }
+    if ((await handle.describe()).status.name !== 'RUNNING') return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { bundleWorkflowCode, type BundleOptions, type WorkflowBundle } from '@temporalio/worker';
 import { capsuleCacheDir } from '../config/paths.js';
 import { CODE_DIR, CODE_EXTENSION } from '../package-paths.js';
+import { CAPSULE_WORKFLOW_TYPES } from '../workflows/shared.js';
 import { WorkflowsFileError } from './errors.js';
 
 /** Capsule's workflows, where the running code is (webpack compiles .ts only outside node_modules: dist/ when installed). */
@@ -18,8 +19,6 @@ export const WORKFLOWS_DIR = path.join(CODE_DIR, 'workflows');
 export const WORKFLOWS_ENTRY = path.join(WORKFLOWS_DIR, `index${CODE_EXTENSION}`);
 /** What `capsule/workflow` names (package.json exports): the same module Capsule's own workflows use. */
 export const WORKFLOW_API = path.join(WORKFLOWS_DIR, `public${CODE_EXTENSION}`);
-/** Capsule's own workflow types, which a user's workflows file cannot replace. */
-export const CAPSULE_WORKFLOW_TYPES = ['pipeline', 'reviewLoop', 'agentLoop'] as const;
 
 export interface WorkflowBundleOptions {
   /** Workflow interceptor modules (tracing's): they must be in the bundle, the SDK cannot add them later. */
