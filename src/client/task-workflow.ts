@@ -26,6 +26,11 @@ export interface TaskWorkflowStart<I> {
 }
 
 export async function startTaskWorkflow<I>(client: Client, start: TaskWorkflowStart<I>): Promise<WorkflowHandle<(input: TaskWorkflowInput<I>) => Promise<PipelineResult>>> {
+  return startPreparedTaskWorkflow(client, await prepareTaskWorkflow(start), start);
+}
+
+/** Bundles and validates the tasks (nothing needs a server yet, so a bad file fails before anything starts). */
+export async function prepareTaskWorkflow<I>(start: Omit<TaskWorkflowStart<I>, 'workflowId' | 'taskQueue'>): Promise<TaskWorkflowInput<I>> {
   const defaults = loadCapsuleConfig(start.baseDir).tasks;
   const retry: RetryTuning = { ...DEFAULT_RETRY_TUNING, maxLostAttempts: defaults.maxLostAttempts ?? DEFAULT_MAX_LOST_ATTEMPTS, ...start.retry };
   if (!Number.isSafeInteger(retry.maxLostAttempts) || retry.maxLostAttempts < 0 || retry.maxLostAttempts > MAX_LOST_ATTEMPTS_LIMIT) {
@@ -38,21 +43,19 @@ export async function startTaskWorkflow<I>(client: Client, start: TaskWorkflowSt
     searchAttributes: false,
     maxLostAttempts: retry.maxLostAttempts,
   });
-  const input: TaskWorkflowInput<I> = {
-    name: start.name,
-    input: start.input,
-    tasks,
-    bundles,
-    baseDir: start.baseDir,
-    defaults,
-    retry,
-    searchAttributes: await hasSearchAttributes(client),
-  };
+  return { name: start.name, input: start.input, tasks, bundles, baseDir: start.baseDir, defaults, retry, searchAttributes: false };
+}
+
+export async function startPreparedTaskWorkflow<I>(
+  client: Client,
+  input: TaskWorkflowInput<I>,
+  start: Pick<TaskWorkflowStart<I>, 'workflowType' | 'workflowId' | 'taskQueue'>,
+): Promise<WorkflowHandle<(input: TaskWorkflowInput<I>) => Promise<PipelineResult>>> {
   return client.workflow.start(start.workflowType, {
     taskQueue: start.taskQueue,
     workflowId: start.workflowId,
-    args: [input],
-    staticSummary: `Capsule workflow ${start.workflowType}: ${start.name}`,
+    args: [{ ...input, searchAttributes: await hasSearchAttributes(client) }],
+    staticSummary: `Capsule workflow ${start.workflowType}: ${input.name}`,
   });
 }
 
