@@ -48,14 +48,19 @@ export async function workflowBundle(options: WorkflowBundleOptions = {}): Promi
 
 type WebpackConfigHook = NonNullable<BundleOptions['webpackConfigHook']>;
 
+/** The node_modules directory Capsule's own @temporalio/workflow is in. */
+const CAPSULE_NODE_MODULES = path.resolve(path.dirname(createRequire(import.meta.url).resolve('@temporalio/workflow/package.json')), '..', '..');
+
 /**
  * Resolves `capsule/workflow`, which a user's workflows import, to this Capsule's module, so the bundle holds one
- * copy of it (and a checkout, which has no node_modules/capsule, finds it too); then applies `next`.
+ * copy of it (and a checkout, which has no node_modules/capsule, finds it too); packages the generated entry (in
+ * the cache) and a user's files cannot find from where they are come from Capsule's node_modules. Then applies `next`.
  */
 export function withWorkflowApi(next?: WebpackConfigHook): WebpackConfigHook {
   return (config) => {
     const alias = { ...(config.resolve?.alias as Record<string, string | false> | undefined), 'capsule/workflow$': WORKFLOW_API };
-    const withAlias = { ...config, resolve: { ...config.resolve, alias } };
+    const modules = [...(config.resolve?.modules ?? ['node_modules']), CAPSULE_NODE_MODULES];
+    const withAlias = { ...config, resolve: { ...config.resolve, alias, modules } };
     return next === undefined ? withAlias : next(withAlias);
   };
 }

@@ -34,21 +34,15 @@ export class RunHandle {
     return this.handle.workflowId;
   }
 
-  /** Step events as they happen (read about twice a second), ending when the run closes. */
+  /** Step events as they happen (read about twice a second), ending when the run closes, with every step's end. */
   async *progress(): AsyncGenerator<RunEvent> {
     const done = this.handle.result().catch(() => undefined);
     const seen = new Map<string, { status: StepStatus; attempt: number }>();
     let stalled: string | undefined;
-    for await (const reading of pollProgress(this.handle, done)) {
-      if (reading.kind === 'trouble') {
-        if (reading.message !== stalled) yield { type: 'stalled', message: reading.message };
-        stalled = reading.message;
-        continue;
-      }
-      if (reading.kind !== 'steps') continue;
-      stalled = undefined;
-      for (const record of reading.steps) {
-        const attempt = reading.live.get(record.id)?.attempt ?? record.attempts;
+    const changes = function* (steps: Array<{ id: string; status: StepStatus; attempts: number }>, live: ReadonlyMap<string, { attempt: number }>): Generator<RunEvent> {
+      for (const record of steps) {
+        // A running step is on its first attempt at least, even before its first heartbeat says so.
+        const attempt = Math.max(live.get(record.id)?.attempt ?? record.attempts, record.status === 'running' ? 1 : 0);
         const before = seen.get(record.id);
         seen.set(record.id, { status: record.status, attempt });
         const change = record.status === 'running'
@@ -56,7 +50,19 @@ export class RunHandle {
           : ENDED.includes(record.status) && !ENDED.includes(before?.status ?? 'pending') ? 'finished' : undefined;
         if (change !== undefined) yield { type: 'step', change, step: record.id, status: record.status, attempt };
       }
+    };
+    for await (const reading of pollProgress(this.handle, done)) {
+      if (reading.kind === 'trouble') {
+        if (reading.message !== stalled) yield { type: 'stalled', message: reading.message };
+        stalled = reading.message;
+      } else if (reading.kind === 'steps') {
+        stalled = undefined;
+        yield* changes(reading.steps, reading.live);
+      }
     }
+    // Steps that ended between the last reading and the run's end.
+    const outcome = await this.result();
+    yield* changes(outcome.steps, new Map());
   }
 
   /** Waits for the run to end; a failed run resolves too (status "failed"), with the step that failed. */

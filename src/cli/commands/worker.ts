@@ -5,6 +5,7 @@
  * src/observability (`--metrics`, `--otlp-endpoint` or OTEL_*, `--health`).
  */
 import os from 'node:os';
+import path from 'node:path';
 import { resolveConnectionConfig } from '../../client/config.js';
 import { connectWorker } from '../../client/connect.js';
 import { readDevServerState } from '../../client/dev-state.js';
@@ -12,6 +13,7 @@ import { processIo, type CommandIo } from '../io.js';
 import { reportUserError } from '../exit-codes.js';
 import { installRuntime } from '../../client/runtime.js';
 import { createCapsuleWorker } from '../../client/worker.js';
+import { checkWorkflowsFile } from '../../client/workflow-bundle.js';
 import { openPayloadLayer, type PayloadLayer } from '../../payloads/data-converter.js';
 import { resolvePayloadSettings } from '../../payloads/settings.js';
 import { prepareObservability, resolveObservability, type ObservabilityFlags } from '../../observability/index.js';
@@ -19,6 +21,8 @@ import { Sandbox } from '../../sandbox/index.js';
 
 export interface WorkerOptions extends ObservabilityFlags {
   taskQueue?: string;
+  /** A workflows file of the user's, bundled with Capsule's workflows. */
+  workflows?: string;
   /** Steps run in parallel on this worker (default: available cores). */
   concurrency?: number;
   /** Resolve task allowedFiles here instead of the submitting client's directory. */
@@ -35,7 +39,9 @@ export async function worker(options: WorkerOptions): Promise<number> {
   let config;
   let payloads: PayloadLayer;
   let observability;
+  let workflowsPath: string | undefined;
   try {
+    workflowsPath = options.workflows === undefined ? undefined : checkWorkflowsFile(path.resolve(io.cwd, options.workflows));
     config = resolveConnectionConfig(io.cwd, io.env);
     observability = resolveObservability(options, io.env);
     payloads = openPayloadLayer(resolvePayloadSettings(io.cwd, io.env));
@@ -73,6 +79,7 @@ export async function worker(options: WorkerOptions): Promise<number> {
     dataConverter: payloads.dataConverter,
     maxConcurrentSteps: options.concurrency ?? os.availableParallelism(),
     ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
+    ...(workflowsPath === undefined ? {} : { workflowsPath }),
     shutdownGraceTime: `${options.graceSeconds ?? 30}s`,
     ...(telemetry.tracing ? { tracing: telemetry.tracing } : {}),
   });
