@@ -50,6 +50,14 @@ program
   });
 
 program
+  .command('init')
+  .description('write a new project: a TypeScript and a Python task, a pipeline, a workflow, a host-API script')
+  .argument('[dir]', 'a new or empty directory (default: the working directory)')
+  .action((dir: string | undefined) => {
+    pending = import('./commands/init.js').then(({ init }) => init(dir === undefined ? {} : { dir }));
+  });
+
+program
   .command('setup')
   .description('build the sandbox runtimes now (done once per version; npm install runs it)')
   .option('--temporal', 'also find or install the Temporal CLI for the embedded dev server', false)
