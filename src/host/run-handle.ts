@@ -3,7 +3,7 @@
  * step events, its result in the shape `capsule run --json` prints, and cancel.
  */
 import type { WorkflowHandle } from '@temporalio/client';
-import { awaitOutcome, outcomeJson } from '../client/outcome.js';
+import { awaitOutcome, outcomeJson, type OutcomeJson } from '../client/outcome.js';
 import { pollProgress } from '../client/progress-poll.js';
 import { stepEnvelopes } from '../client/step-envelopes.js';
 import type { StepStatus } from '../workflows/shared.js';
@@ -16,7 +16,7 @@ export type RunEvent =
   | { type: 'stalled'; message: string };
 
 /** What result() resolves to: the run's end state with every step and its envelope (`capsule run --json`'s object). */
-export type RunResult = ReturnType<typeof outcomeJson>;
+export type RunResult = OutcomeJson;
 
 const ENDED: readonly StepStatus[] = ['succeeded', 'failed', 'skipped', 'cancelled'];
 
