@@ -10,6 +10,7 @@ import { CAPSULE_WORKFLOW_TYPES, DEFAULT_MAX_LOST_ATTEMPTS, DEFAULT_RETRY_TUNING
 import type { TaskWorkflowInput } from '../workflows/steps.js';
 import { hasSearchAttributes } from './connect.js';
 import { UnknownWorkflowTypeError } from './errors.js';
+import { hasWorkflowPollers } from './pollers.js';
 
 export interface TaskWorkflowStart<I> {
   /** Exported workflow function name: Capsule's (e.g. "reviewLoop") or one of a user's workflows file. */
@@ -62,7 +63,17 @@ export async function startPreparedTaskWorkflow<I>(
 const INIT_FAILURE = /Failed to initialize workflow of type '([^']*)': no such function is exported by the workflow bundle/;
 
 /**
- * For a run this process's own worker serves: waits for its first workflow task. When the worker has no such
+ * Checks that the workers have the run's workflow type, when a worker is there to say so: this process's own
+ * (`workflows` names its workflows file, or null for Capsule's only) or any polling the task queue. With none
+ * polling, the run waits for a worker like any other and progress reports a missing type then.
+ */
+export async function checkWorkflowType(handle: WorkflowHandle, workflowType: string, taskQueue: string, workflows: string | null | undefined): Promise<void> {
+  const where = workflows === undefined ? `the workflows of the workers polling task queue "${taskQueue}"` : workflows ?? "Capsule's workflows (give your workflows file too)";
+  if (workflows !== undefined || (await hasWorkflowPollers(handle.client, taskQueue))) await confirmWorkflowType(handle, workflowType, where);
+}
+
+/**
+ * For a run a polling worker serves: waits for its first workflow task. When the worker has no such
  * workflow type, the run is terminated (nothing is left retrying it) and UnknownWorkflowTypeError names the type
  * and where the worker's workflows came from. Returns once the first task completed (or the run closed).
  */
@@ -74,7 +85,7 @@ export async function confirmWorkflowType(handle: WorkflowHandle, workflowType: 
       const failure = event.workflowTaskFailedEventAttributes?.failure?.message;
       if (failure !== undefined && failure !== null && INIT_FAILURE.test(failure)) {
         await handle.terminate(`the worker has no workflow "${workflowType}"`).catch(() => undefined);
-        throw new UnknownWorkflowTypeError(`no workflow "${workflowType}" in ${workflows} (Capsule's own: ${CAPSULE_WORKFLOW_TYPES.join(', ')}); the run was terminated`);
+        throw new UnknownWorkflowTypeError(`no workflow "${workflowType}" in ${workflows} (Capsule's own: ${CAPSULE_WORKFLOW_TYPES.join(', ')}); run ${handle.workflowId} was terminated`);
       }
     }
     if ((await handle.describe()).status.name !== 'RUNNING') return;

@@ -20,11 +20,11 @@ import path from 'node:path';
 import { openBackend, type Backend } from '../client/backend.js';
 import { resolveConnectionConfig, workflowUrl } from '../client/config.js';
 import { preparePipelineFromSource, startPipeline } from '../client/submit.js';
-import { confirmWorkflowType, prepareTaskWorkflow, startPreparedTaskWorkflow } from '../client/task-workflow.js';
+import { checkWorkflowType, prepareTaskWorkflow, startPreparedTaskWorkflow } from '../client/task-workflow.js';
 import { checkWorkflowsFile } from '../client/workflow-bundle.js';
 import { loadCapsuleConfig } from '../config/capsule-toml.js';
 import { resolvePayloadSettings } from '../payloads/settings.js';
-import { bundleSource, bundleTaskFile, Sandbox, taskLanguage, type Envelope, type ProgramOptions, type ProgramSource, type TaskBundle } from '../sandbox/index.js';
+import { bundleSource, bundleTaskFile, Sandbox, type Envelope, type ProgramOptions, type ProgramSource, type TaskBundle } from '../sandbox/index.js';
 import { ClosedError, ExecOptionsError, ProgramError } from './errors.js';
 import { RunHandle } from './run-handle.js';
 
@@ -149,8 +149,9 @@ export class Capsule {
   }
 
   /**
-   * Starts a workflow of your own (one written with `capsule/workflow`'s createSteps) with the given tasks. When
-   * this process runs the worker, a type it does not have fails here (the run is terminated).
+   * Starts a workflow of your own (one written with `capsule/workflow`'s createSteps) with the given tasks. A type
+   * the workers do not have fails here, the run terminated (when a worker is there to say so: this process's, or
+   * any polling the task queue).
    */
   async start<I>(workflowType: string, options: StartOptions<I>): Promise<RunHandle> {
     this.checkOpen();
@@ -160,8 +161,7 @@ export class Capsule {
     if (workflows !== undefined) await backend.useWorkflows(workflows);
     const workflowId = options.workflowId ?? `${workflowType}-${randomUUID().slice(0, 12)}`;
     const handle = await startPreparedTaskWorkflow(backend.client, prepared, { workflowType, workflowId, taskQueue: backend.config.taskQueue });
-    const served = backend.workerWorkflows();
-    if (served !== undefined) await confirmWorkflowType(handle, workflowType, served ?? "Capsule's workflows");
+    await checkWorkflowType(handle, workflowType, backend.config.taskQueue, backend.workerWorkflows());
     return new RunHandle(handle, workflowUrl(backend.config, workflowId, backend.uiUrl));
   }
 
@@ -205,10 +205,7 @@ export class Capsule {
   private async checkTask(bundle: TaskBundle, file: string, name: string, defaults: ReturnType<typeof loadCapsuleConfig>['tasks']): Promise<void> {
     const tasks = await this.sandbox.describe(bundle, { baseDir: this.cwd, defaults });
     if (tasks.has(name)) return;
-    const known = [...tasks.keys()];
-    const language = taskLanguage(bundle.entryFile) === 'python' ? '@task' : 'task()';
-    throw new ExecOptionsError(known.length === 0
-      ? `${file}: not a task file: it declares no tasks (expected a ${language} declaration named "${name}")`
-      : `${file}: no task named "${name}" (tasks: ${known.join(', ')})`);
+    // (A file that declares no tasks at all fails in describe, naming it.)
+    throw new ExecOptionsError(`${file}: no task named "${name}" (tasks: ${[...tasks.keys()].join(', ')})`);
   }
 }

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { openBackend, type Backend } from '../../client/backend.js';
 import { workflowUrl } from '../../client/config.js';
 import { parseInput } from '../../client/input.js';
-import { confirmWorkflowType, prepareTaskWorkflow, startPreparedTaskWorkflow } from '../../client/task-workflow.js';
+import { checkWorkflowType, prepareTaskWorkflow, startPreparedTaskWorkflow } from '../../client/task-workflow.js';
 import { checkWorkflowsFile } from '../../client/workflow-bundle.js';
 import { Sandbox } from '../../sandbox/index.js';
 import { UsageError } from '../errors.js';
@@ -46,8 +46,7 @@ export async function start(options: StartCommandOptions): Promise<number> {
     backend = await openBackend({ cwd: io.cwd, worker: !options.detach, sandbox, report: info, env: io.env, ...(workflows === undefined ? {} : { workflowsPath: workflows }) });
     const workflowId = `${workflowType}-${randomUUID().slice(0, 12)}`;
     const handle = await startPreparedTaskWorkflow(backend.client, prepared, { workflowType, workflowId, taskQueue: backend.config.taskQueue });
-    const served = backend.workerWorkflows();
-    if (served !== undefined) await confirmWorkflowType(handle, workflowType, served ?? "Capsule's workflows (give yours with --workflows FILE)");
+    await checkWorkflowType(handle, workflowType, backend.config.taskQueue, backend.workerWorkflows());
     const uiUrl = workflowUrl(backend.config, workflowId, backend.uiUrl);
     info(`workflow ${workflowType}: ${workflowId}${uiUrl === undefined ? '' : ` (${uiUrl})`}`);
     if (options.detach) {
