@@ -28,7 +28,7 @@ export function projectFiles(name: string, version: string): Record<string, stri
 
 const README = (name: string) => `# ${name}
 
-Untrusted code in fresh WebAssembly sandboxes, chained durably on Temporal, with [Capsule](https://github.com/capsule-run/capsule).
+Untrusted code in fresh WebAssembly sandboxes, chained durably on Temporal, with Capsule.
 
 \`\`\`sh
 npm install                                               # Capsule, its sandbox runtimes and the Temporal CLI
