@@ -36,12 +36,21 @@ export async function workflowBundle(options: WorkflowBundleOptions = {}): Promi
   const file = path.join(dir, `${key}.js`);
   if (existsSync(file)) return { code: readFileSync(file, 'utf8') };
   const workflowsPath = user === undefined ? WORKFLOWS_ENTRY : combinedEntry(user, key);
-  const { code } = await bundleWorkflowCode({
-    workflowsPath,
-    workflowInterceptorModules: interceptorModules,
-    logger: quietLogger,
-    webpackConfigHook: withWorkflowApi(),
-  });
+  const errors: string[] = [];
+  let code: string;
+  try {
+    ({ code } = await bundleWorkflowCode({
+      workflowsPath,
+      workflowInterceptorModules: interceptorModules,
+      logger: { ...quietLogger, error: (message: string) => errors.push(message) },
+      webpackConfigHook: withWorkflowApi(),
+    }));
+  } catch (error) {
+    // Capsule's own workflows always bundle: a failure is the user's file (a syntax error, an import webpack cannot
+    // resolve, a Node built-in that workflow code may not use), and webpack's own message says which.
+    if (user === undefined || options.workflowsPath === undefined) throw error;
+    throw new WorkflowsFileError(options.workflowsPath, `cannot bundle it as workflow code: ${webpackReason(errors.join('\n'), error)}`);
+  }
   writeAtomically(file, code);
   return { code };
 }
@@ -138,6 +147,14 @@ function nearestProjectFiles(dir: string): string[] {
     if (existsSync(manifest)) return [manifest, path.join(current, 'package-lock.json')].filter((file) => existsSync(file));
     if (path.dirname(current) === current) return [];
   }
+}
+
+/** The first few of webpack's errors ("ERROR in <module>" and its message) out of its whole report; else the SDK's own words. */
+function webpackReason(report: string, error: unknown): string {
+  const found = report.split(/\n(?=ERROR in )/).filter((block) => block.startsWith('ERROR in ')).map((block) => block.split('\n').slice(0, 2).join(': '));
+  const disallowed = report.split('\n').find((line) => /disallowed modules/i.test(line));
+  const reasons = [...(disallowed === undefined ? [] : [disallowed.trim()]), ...found].slice(0, 3);
+  return reasons.length > 0 ? reasons.join('; ') : error instanceof Error ? error.message : String(error);
 }
 
 function writeAtomically(file: string, text: string): void {

@@ -21,7 +21,7 @@ import { openBackend, type Backend } from '../client/backend.js';
 import { resolveConnectionConfig, workflowUrl } from '../client/config.js';
 import { preparePipelineFromSource, startPipeline } from '../client/submit.js';
 import { checkWorkflowType, prepareTaskWorkflow, startPreparedTaskWorkflow } from '../client/task-workflow.js';
-import { checkWorkflowsFile } from '../client/workflow-bundle.js';
+import { checkWorkflowsFile, workflowBundle } from '../client/workflow-bundle.js';
 import { loadCapsuleConfig } from '../config/capsule-toml.js';
 import { resolvePayloadSettings } from '../payloads/settings.js';
 import { bundleSource, bundleTaskFile, Sandbox, type Envelope, type ProgramOptions, type ProgramSource, type TaskBundle } from '../sandbox/index.js';
@@ -157,6 +157,8 @@ export class Capsule {
     this.checkOpen();
     const workflows = options.workflows === undefined ? undefined : checkWorkflowsFile(path.resolve(this.cwd, options.workflows));
     const prepared = await prepareTaskWorkflow({ workflowType, name: workflowType, input: options.input, tasks: options.tasks, baseDir: this.cwd, describer: this.sandbox });
+    // Bundled now (and cached for the worker), so workflow code that does not bundle fails before a server starts.
+    if (workflows !== undefined) await workflowBundle({ workflowsPath: workflows });
     const backend = await this.backend(workflows);
     if (workflows !== undefined) await backend.useWorkflows(workflows);
     const workflowId = options.workflowId ?? `${workflowType}-${randomUUID().slice(0, 12)}`;

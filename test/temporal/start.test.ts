@@ -4,7 +4,7 @@
  * in the command; and its refusals (a type no worker has, bad --task specs, a missing workflows file), each with
  * nothing left running.
  */
-import { cpSync, existsSync, mkdtempSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -75,5 +75,20 @@ describe('on the embedded server, the worker in the command', () => {
     const worker = await capsule(['worker', '--workflows', 'nope.ts'], dir, { TEMPORAL_ADDRESS: '127.0.0.1:1' });
     expect([worker.code, worker.stderr.trim()]).toEqual([2, `error: workflows file ${path.join(dir, 'nope.ts')}: no such file`]);
     expect(existsSync(path.join(dir, '.capsule', 'dev-server.json'))).toBe(false);
+  }, 120_000);
+
+  it('refuses workflow code that does not bundle, naming the file and webpack\'s reason, before a server starts', async () => {
+    writeFileSync(path.join(dir, 'uses-fs.ts'), "import fs from 'node:fs';\nexport async function readIt() { return fs.readFileSync('x', 'utf8'); }\n");
+    rmSync(path.join(dir, '.capsule'), { recursive: true, force: true });
+    const result = await capsule(['start', 'readIt', '--workflows', 'uses-fs.ts', ...HELLO], dir);
+    expect(result.code).toBe(2);
+    expect(result.stderr.trim()).toBe(`error: workflows file ${path.join(dir, 'uses-fs.ts')}: cannot bundle it as workflow code: ERROR in node:fs: Module build failed: UnhandledSchemeError: Reading from "node:fs" is not handled by plugins (Unhandled scheme).`);
+    expect(existsSync(path.join(dir, '.capsule'))).toBe(false);
+  }, 120_000);
+
+  it('names an unreachable configured server and the variable that set it (exit 2)', async () => {
+    const result = await capsule(['start', 'greetTwice', ...HELLO], dir, { TEMPORAL_ADDRESS: '127.0.0.1:1' });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toMatch(/^error: cannot reach the Temporal server at 127\.0\.0\.1:1 \(set by environment variable TEMPORAL_ADDRESS\): /m);
   }, 120_000);
 });

@@ -5,7 +5,7 @@
 import { startEmbeddedServer, startInProcessWorker } from '../../client/backend.js';
 import path from 'node:path';
 import { resolveConnectionConfig } from '../../client/config.js';
-import { checkWorkflowsFile } from '../../client/workflow-bundle.js';
+import { checkWorkflowsFile, workflowBundle } from '../../client/workflow-bundle.js';
 import { clearDevServerState, readDevServerState, writeDevServerState } from '../../client/dev-state.js';
 import { interruptFor, processIo, type CommandIo } from '../io.js';
 import { reportUserError } from '../exit-codes.js';
@@ -26,6 +26,8 @@ export async function dev(options: DevOptions): Promise<number> {
   let payloads: PayloadLayer | undefined;
   try {
     const workflows = options.workflows === undefined ? undefined : checkWorkflowsFile(path.resolve(io.cwd, options.workflows));
+    // Bundled first (and cached for the worker): workflow code that does not bundle fails before the server starts.
+    if (workflows !== undefined) await workflowBundle({ workflowsPath: workflows });
     const config = resolveConnectionConfig(io.cwd, io.env);
     payloads = openPayloadLayer(resolvePayloadSettings(io.cwd, io.env));
     if (config.configured) {

@@ -10,7 +10,7 @@ import { openBackend, type Backend } from '../../client/backend.js';
 import { workflowUrl } from '../../client/config.js';
 import { parseInput } from '../../client/input.js';
 import { checkWorkflowType, prepareTaskWorkflow, startPreparedTaskWorkflow } from '../../client/task-workflow.js';
-import { checkWorkflowsFile } from '../../client/workflow-bundle.js';
+import { checkWorkflowsFile, workflowBundle } from '../../client/workflow-bundle.js';
 import { Sandbox } from '../../sandbox/index.js';
 import { UsageError } from '../errors.js';
 import { reportUserError } from '../exit-codes.js';
@@ -43,6 +43,8 @@ export async function start(options: StartCommandOptions): Promise<number> {
     const input = given === undefined ? {} : parseInput(given);
     const { workflowType } = options;
     const prepared = await prepareTaskWorkflow({ workflowType, name: workflowType, input, tasks, baseDir: io.cwd, describer: sandbox });
+    // Bundled now (and cached for the worker), so workflow code that does not bundle fails before a server starts.
+    if (workflows !== undefined && !options.detach) await workflowBundle({ workflowsPath: workflows });
     backend = await openBackend({ cwd: io.cwd, worker: !options.detach, sandbox, report: info, env: io.env, ...(workflows === undefined ? {} : { workflowsPath: workflows }) });
     const workflowId = `${workflowType}-${randomUUID().slice(0, 12)}`;
     const handle = await startPreparedTaskWorkflow(backend.client, prepared, { workflowType, workflowId, taskQueue: backend.config.taskQueue });

@@ -18,6 +18,7 @@ import { openPayloadLayer, type PayloadLayer } from '../../payloads/data-convert
 import { resolvePayloadSettings } from '../../payloads/settings.js';
 import { prepareObservability, resolveObservability, type ObservabilityFlags } from '../../observability/index.js';
 import { Sandbox } from '../../sandbox/index.js';
+import type { NativeConnection, Worker } from '@temporalio/worker';
 
 export interface WorkerOptions extends ObservabilityFlags {
   taskQueue?: string;
@@ -69,20 +70,31 @@ export async function worker(options: WorkerOptions): Promise<number> {
     return 2;
   }
   const sandbox = await Sandbox.create({ ...(telemetry.observer ? { observer: telemetry.observer } : {}) });
-  const connection = await connectWorker(config, address);
   const taskQueue = options.taskQueue ?? config.taskQueue;
-  const w = await createCapsuleWorker({
-    connection,
-    namespace: config.namespace,
-    taskQueue,
-    sandbox,
-    dataConverter: payloads.dataConverter,
-    maxConcurrentSteps: options.concurrency ?? os.availableParallelism(),
-    ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
-    ...(workflowsPath === undefined ? {} : { workflowsPath }),
-    shutdownGraceTime: `${options.graceSeconds ?? 30}s`,
-    ...(telemetry.tracing ? { tracing: telemetry.tracing } : {}),
-  });
+  let connection: NativeConnection | undefined;
+  let w: Worker;
+  try {
+    connection = await connectWorker(config, address);
+    w = await createCapsuleWorker({
+      connection,
+      namespace: config.namespace,
+      taskQueue,
+      sandbox,
+      dataConverter: payloads.dataConverter,
+      maxConcurrentSteps: options.concurrency ?? os.availableParallelism(),
+      ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
+      ...(workflowsPath === undefined ? {} : { workflowsPath }),
+      shutdownGraceTime: `${options.graceSeconds ?? 30}s`,
+      ...(telemetry.tracing ? { tracing: telemetry.tracing } : {}),
+    });
+  } catch (error) {
+    // An unreachable server or a workflows file that does not bundle: nothing of the worker stays open.
+    await connection?.close();
+    await sandbox.close();
+    await payloads.close();
+    await telemetry.close();
+    return reportUserError(io, error);
+  }
   telemetry.serve({ worker: w, connection, pool: () => sandbox.stats() });
   const stop = options.shutdown ?? new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());
