@@ -80,6 +80,7 @@ export class Capsule {
   static async connect(options: ConnectOptions = {}): Promise<Capsule> {
     const cwd = path.resolve(options.cwd ?? process.cwd());
     const env = options.env ?? process.env;
+    // Every setting is read now, so a bad one fails here, naming it, rather than at the first run.
     const config = resolveConnectionConfig(cwd, env);
     resolvePayloadSettings(cwd, env);
     loadCapsuleConfig(cwd);
