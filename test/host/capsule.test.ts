@@ -88,6 +88,17 @@ describe('run and start', () => {
     expect(await mine.result()).toMatchObject({ status: 'succeeded', output: { first: { greeting: 'Hello, Cy!' }, status: 'succeeded' } });
   });
 
+  it('cancels a run: the running step is stopped and the result says cancelled', async () => {
+    const run = await capsule.run({ name: 'spin', steps: [{ id: 'spin', task: './tasks/spin.ts' }] });
+    for await (const event of run.progress()) {
+      if (event.type === 'step' && event.change === 'started') {
+        await run.cancel();
+        break;
+      }
+    }
+    expect(await run.result()).toMatchObject({ workflowId: run.id, status: 'cancelled' });
+  });
+
   it('refuses a workflow type the worker does not have, and terminates the run it started', async () => {
     const workflowId = `missing-${process.pid}`;
     const error = await capsule.start('noSuchWorkflow', { tasks: { hello: './tasks/hello.ts' }, input: {}, workflowId }).catch((e: unknown) => e);

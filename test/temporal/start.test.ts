@@ -9,7 +9,8 @@ import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
-import { capsule, spawnCapsuleWorker, type WorkerProcess } from './processes.js';
+import { spawn } from 'node:child_process';
+import { capsule, cleanEnv, CLI, spawnCapsuleWorker, type WorkerProcess } from './processes.js';
 
 const PROJECT = fileURLToPath(new URL('../package/project/', import.meta.url));
 const HELLO = ['--task', 'hello=tasks/hello.ts'];
@@ -46,6 +47,31 @@ describe('on a configured server, with capsule worker --workflows', () => {
     expect(result.code).toBe(2);
     expect(result.stderr).toMatch(new RegExp(`^error: no workflow "noSuchWorkflow" in the workflows of the workers polling task queue "${taskQueue}" \\(Capsule's own: pipeline, reviewLoop, agentLoop\\); run noSuchWorkflow-\\S+ was terminated$`, 'm'));
   }, 120_000);
+});
+
+describe('on `capsule dev --workflows`', () => {
+  it("starts the user's workflow on the dev server's worker, from another command", async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'capsule-dev-'));
+    cpSync(PROJECT, dir, { recursive: true });
+    const dev = spawn(process.execPath, [CLI, 'dev', '--workflows', 'workflows.ts'], { cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    const exited = new Promise<number | null>((resolve) => dev.once('exit', resolve));
+    try {
+      let out = '';
+      await new Promise<void>((resolve, reject) => {
+        dev.stdout.on('data', (chunk: Buffer) => {
+          out += chunk.toString();
+          if (out.includes('worker on task queue')) resolve();
+        });
+        void exited.then(() => reject(new Error(`capsule dev exited early:\n${out}`)));
+      });
+      const result = await capsule(['start', 'greetTwice', ...HELLO, '--input', '{"name":"Dev"}', '--json'], dir);
+      expect(result.code, result.stderr).toBe(0);
+      expect(JSON.parse(result.stdout)).toMatchObject({ status: 'succeeded', output: { first: { greeting: 'Hello, Dev!' } } });
+    } finally {
+      dev.kill('SIGINT');
+      expect(await exited).toBe(0);
+    }
+  }, 180_000);
 });
 
 describe('on the embedded server, the worker in the command', () => {
