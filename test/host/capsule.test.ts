@@ -46,6 +46,9 @@ describe('exec', () => {
     const envelope = await capsule.exec({ language: 'typescript', source }, 1, { compute: 'LOW' });
     expect(envelope.result).toBe(2);
     expect(envelope.execution.fuel_limit).toBe(COMPUTE_LEVELS.LOW);
+    const python = 'from capsule import task\n\n@task(name="main", compute="HIGH")\ndef main(n):\n    return n + 1\n';
+    const py = await capsule.exec({ language: 'python', source: python }, 1, { compute: 'LOW' });
+    expect([py.result, py.execution.fuel_limit]).toEqual([2, COMPUTE_LEVELS.LOW]);
   });
 
   it('refuses a missing file, a file of no task language, a module without tasks, a task the file lacks', async () => {
