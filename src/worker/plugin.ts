@@ -11,7 +11,7 @@
  */
 import type { DataConverter } from '@temporalio/common';
 import { SimplePlugin } from '@temporalio/plugin';
-import type { BundleOptions, Worker, WorkerOptions } from '@temporalio/worker';
+import type { BundleOptions, ReplayWorkerOptions, Worker, WorkerOptions } from '@temporalio/worker';
 import { createActivities, type TaskRunner } from '../activities/index.js';
 import { checkWorkflowsFile, combinedEntry, withWorkflowApi, WORKFLOWS_ENTRY } from '../client/workflow-bundle.js';
 import { openPayloadLayer, type PayloadLayer } from '../payloads/data-converter.js';
@@ -65,6 +65,16 @@ export class CapsulePlugin extends SimplePlugin {
       activities: { ...rest.activities, ...createActivities({ sandbox, ...(this.capsule.baseDir === undefined ? {} : { baseDir: this.capsule.baseDir }), ...(this.capsule.env === undefined ? {} : { env: this.capsule.env }) }) },
       dataConverter: this.capsule.dataConverter ?? rest.dataConverter ?? this.openPayloads().dataConverter,
       maxHeartbeatThrottleInterval: rest.maxHeartbeatThrottleInterval ?? MAX_HEARTBEAT_THROTTLE,
+    };
+  }
+
+  /** A replay worker (Worker.runReplayHistory in CI) gets the same workflows and data converter; close() closes the latter. */
+  override configureReplayWorker(options: ReplayWorkerOptions): ReplayWorkerOptions {
+    const { workflowsPath, workflowBundle: given, ...rest } = super.configureReplayWorker(options);
+    return {
+      ...rest,
+      ...(given === undefined ? { workflowsPath: workflowsPath === undefined ? WORKFLOWS_ENTRY : combinedEntry(checkWorkflowsFile(workflowsPath)) } : { workflowBundle: given }),
+      dataConverter: this.capsule.dataConverter ?? rest.dataConverter ?? this.openPayloads().dataConverter,
     };
   }
 

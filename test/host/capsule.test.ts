@@ -5,12 +5,12 @@
  */
 import { fileURLToPath } from 'node:url';
 import { Client, Connection } from '@temporalio/client';
-import type { Worker } from '@temporalio/worker';
+import { Worker } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { BundleError, Capsule, ClosedError, ConnectionConfigError, ExecOptionsError, ProgramError, ServerUnreachableError, UnknownWorkflowTypeError, WorkflowsFileError, type RunEvent } from '../../src/index.js';
 import { COMPUTE_LEVELS } from '../../src/config/units.js';
 import { TaskOptionsError } from '../../src/config/errors.js';
-import { createCapsuleWorker } from '../../src/worker/index.js';
+import { CapsulePlugin, createCapsuleWorker } from '../../src/worker/index.js';
 
 const PROJECT = fileURLToPath(new URL('../package/project/', import.meta.url));
 const taskQueue = `host-${process.pid}`;
@@ -87,9 +87,26 @@ describe('run and start', () => {
   });
 
   it("starts a workflow of the user's own on the worker that has it", async () => {
-    const mine = await capsule.start('greetTwice', { tasks: { hello: './tasks/hello.ts' }, input: { name: 'Cy' } });
+    const workflowId = `greet-${process.pid}`;
+    const mine = await capsule.start('greetTwice', { tasks: { hello: './tasks/hello.ts' }, input: { name: 'Cy' }, workflowId });
     expect(await mine.result()).toMatchObject({ status: 'succeeded', output: { first: { greeting: 'Hello, Cy!' }, status: 'succeeded' } });
-  });
+    // Replay safety: its history, and a pipeline's (Capsule's own workflow, which the plugin adds), replay on a
+    // replay worker given only the plugin and the user's workflows file.
+    const pipeline = await capsule.run('pipeline.yaml', { name: 'Replay' });
+    await pipeline.result();
+    const connection = await Connection.connect({ address: inject('temporalAddress') });
+    try {
+      const client = new Client({ connection });
+      const plugin = new CapsulePlugin({ cwd: PROJECT });
+      for (const id of [workflowId, pipeline.id]) {
+        const history = await client.workflow.getHandle(id).fetchHistory();
+        await Worker.runReplayHistory({ workflowsPath: `${PROJECT}workflows.ts`, plugins: [plugin] }, history, id);
+      }
+      await plugin.close();
+    } finally {
+      await connection.close();
+    }
+  }, 120_000);
 
   it('cancels a run: the running step is stopped and the result says cancelled', async () => {
     const run = await capsule.run({ name: 'spin', steps: [{ id: 'spin', task: './tasks/spin.ts' }] });
