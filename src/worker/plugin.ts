@@ -11,7 +11,7 @@
  */
 import type { DataConverter } from '@temporalio/common';
 import { SimplePlugin } from '@temporalio/plugin';
-import type { BundleOptions, ReplayWorkerOptions, Worker, WorkerOptions } from '@temporalio/worker';
+import type { BundleOptions, ReplayWorkerOptions, Worker, WorkerOptions, WorkflowBundleOption } from '@temporalio/worker';
 import { createActivities, type TaskRunner } from '../activities/index.js';
 import { checkWorkflowsFile, combinedEntry, withWorkflowApi, WORKFLOWS_ENTRY } from '../client/workflow-bundle.js';
 import { openPayloadLayer, type PayloadLayer } from '../payloads/data-converter.js';
@@ -59,11 +59,9 @@ export class CapsulePlugin extends SimplePlugin {
     const sandbox = this.capsule.sandbox ?? this.lazySandbox();
     return {
       ...rest,
-      // A bundle given to the worker is used as it is: make it with workflowBundle() so it holds Capsule's workflows
-      // (cached on disk, where Worker.create's own bundling of workflowsPath is not).
-      ...(given === undefined ? { workflowsPath: workflowsPath === undefined ? WORKFLOWS_ENTRY : combinedEntry(checkWorkflowsFile(workflowsPath)) } : { workflowBundle: given }),
+      ...workflowsOf(workflowsPath, given),
       activities: { ...rest.activities, ...createActivities({ sandbox, ...(this.capsule.baseDir === undefined ? {} : { baseDir: this.capsule.baseDir }), ...(this.capsule.env === undefined ? {} : { env: this.capsule.env }) }) },
-      dataConverter: this.capsule.dataConverter ?? rest.dataConverter ?? this.openPayloads().dataConverter,
+      dataConverter: this.dataConverter(rest.dataConverter),
       maxHeartbeatThrottleInterval: rest.maxHeartbeatThrottleInterval ?? MAX_HEARTBEAT_THROTTLE,
     };
   }
@@ -71,11 +69,7 @@ export class CapsulePlugin extends SimplePlugin {
   /** A replay worker (Worker.runReplayHistory in CI) gets the same workflows and data converter; close() closes the latter. */
   override configureReplayWorker(options: ReplayWorkerOptions): ReplayWorkerOptions {
     const { workflowsPath, workflowBundle: given, ...rest } = super.configureReplayWorker(options);
-    return {
-      ...rest,
-      ...(given === undefined ? { workflowsPath: workflowsPath === undefined ? WORKFLOWS_ENTRY : combinedEntry(checkWorkflowsFile(workflowsPath)) } : { workflowBundle: given }),
-      dataConverter: this.capsule.dataConverter ?? rest.dataConverter ?? this.openPayloads().dataConverter,
-    };
+    return { ...rest, ...workflowsOf(workflowsPath, given), dataConverter: this.dataConverter(rest.dataConverter) };
   }
 
   /** A user's workflows import `capsule/workflow`: resolved to this Capsule's module (one copy in the bundle). */
@@ -115,8 +109,21 @@ export class CapsulePlugin extends SimplePlugin {
     };
   }
 
-  private openPayloads(): PayloadLayer {
+  /** The plugin's converter, else the worker's own, else Capsule's for `cwd` (opened once, closed by close()). */
+  private dataConverter(workers: DataConverter | undefined): DataConverter {
+    if (this.capsule.dataConverter !== undefined) return this.capsule.dataConverter;
+    if (workers !== undefined) return workers;
     this.payloads ??= openPayloadLayer(resolvePayloadSettings(this.capsule.cwd ?? process.cwd(), this.capsule.env ?? process.env));
-    return this.payloads;
+    return this.payloads.dataConverter;
   }
+}
+
+/**
+ * Where a worker's workflows come from: a bundle given to it as it is (make it with workflowBundle() so it holds
+ * Capsule's workflows; cached on disk, where Worker.create's own bundling is not), else an entry exporting its
+ * workflowsPath's workflows with Capsule's (Capsule's alone without one).
+ */
+function workflowsOf(workflowsPath: string | undefined, given: WorkflowBundleOption | undefined): Pick<WorkerOptions, 'workflowsPath' | 'workflowBundle'> {
+  if (given !== undefined) return { workflowBundle: given };
+  return { workflowsPath: workflowsPath === undefined ? WORKFLOWS_ENTRY : combinedEntry(checkWorkflowsFile(workflowsPath)) };
 }
