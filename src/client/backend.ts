@@ -18,7 +18,7 @@ import { DB_FILE_NAME, startDevServer, type DevServer } from './dev-server.js';
 import { CAPSULE_DIR, clearDevServerState, readDevServerState, writeDevServerState } from './dev-state.js';
 import { takeLease, waitForLeases } from './leases.js';
 import { installRuntime } from './runtime.js';
-import { createCapsuleWorker } from './worker.js';
+import { createWorker } from './worker.js';
 
 export const DEFAULT_PORT = 7233;
 export const DEFAULT_UI_PORT = 8233;
@@ -214,7 +214,7 @@ export async function startInProcessWorker(config: ConnectionConfig, address: st
   const connection = await connectWorker(config, address);
   let worker: Worker;
   try {
-    worker = await createCapsuleWorker({
+    worker = await createWorker({
       connection,
       namespace: config.namespace,
       taskQueue: config.taskQueue,

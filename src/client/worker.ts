@@ -33,7 +33,7 @@ export interface CapsuleWorkerOptions {
   tracing?: WorkerTracing;
 }
 
-export async function createCapsuleWorker(options: CapsuleWorkerOptions): Promise<Worker> {
+export async function createWorker(options: CapsuleWorkerOptions): Promise<Worker> {
   const tracing = options.tracing;
   // Bundled here, where the bundle is cached on disk (with tracing's workflow interceptors, which must be in it).
   const bundle = options.workflowBundle ?? (await workflowBundle({ ...(tracing === undefined ? {} : { interceptorModules: tracing.workflowModules }), ...(options.workflowsPath === undefined ? {} : { workflowsPath: options.workflowsPath }) }));

@@ -12,7 +12,7 @@ import { readDevServerState } from '../../client/dev-state.js';
 import { processIo, type CommandIo } from '../io.js';
 import { reportUserError } from '../exit-codes.js';
 import { installRuntime } from '../../client/runtime.js';
-import { createCapsuleWorker } from '../../client/worker.js';
+import { createWorker } from '../../client/worker.js';
 import { checkWorkflowsFile } from '../../client/workflow-bundle.js';
 import { openPayloadLayer, type PayloadLayer } from '../../payloads/data-converter.js';
 import { resolvePayloadSettings } from '../../payloads/settings.js';
@@ -75,7 +75,7 @@ export async function worker(options: WorkerOptions): Promise<number> {
   let w: Worker;
   try {
     connection = await connectWorker(config, address);
-    w = await createCapsuleWorker({
+    w = await createWorker({
       connection,
       namespace: config.namespace,
       taskQueue,
