@@ -19,7 +19,8 @@ import { findTemporalBinary } from '../src/client/binary.js';
 import { startDevServer } from '../src/client/dev-server.js';
 import { installRuntime } from '../src/client/runtime.js';
 import { preparePipeline, startPipeline } from '../src/client/submit.js';
-import { createCapsuleWorker, workflowBundle } from '../src/client/worker.js';
+import { createWorker } from '../src/client/worker.js';
+import { workflowBundle } from '../src/client/workflow-bundle.js';
 import { Sandbox } from '../src/sandbox/index.js';
 import { DEFAULT_RETRY_TUNING } from '../src/workflows/shared.js';
 import { median, percentile } from './stats.js';
@@ -53,7 +54,7 @@ export async function runHeartbeatBench(log: (line: string) => void = (l) => pro
   const client = new Client({ connection });
   const sandbox = await Sandbox.create();
   const native = await NativeConnection.connect({ address: server.address });
-  const worker = await createCapsuleWorker({ connection: native, namespace: 'default', taskQueue: 'busy', sandbox, dataConverter: {}, workflowBundle: await workflowBundle() });
+  const worker = await createWorker({ connection: native, namespace: 'default', taskQueue: 'busy', sandbox, dataConverter: {}, workflowBundle: await workflowBundle() });
   const running = worker.run();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'capsule-heartbeat-'));
   try {

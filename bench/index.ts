@@ -1,6 +1,7 @@
-/** `npm run bench`: every benchmark, printed as Markdown tables for docs/benchmarks.md. */
+/** `npm run bench`: every benchmark, printed as Markdown tables for docs/benchmarks.md; `npm run bench -- host` runs one. */
 import { benchAgent } from './agent.js';
 import { benchEgress } from './egress.js';
+import { benchHost } from './host.js';
 import { benchHeartbeat } from './heartbeat.js';
 import { benchMcp } from './mcp.js';
 import { benchPayloads } from './payloads.js';
@@ -8,20 +9,28 @@ import { benchPython } from './python.js';
 import { benchSandbox } from './sandbox.js';
 import { benchTemporal } from './temporal.js';
 
-process.stdout.write('## Sandbox\n\n');
-await benchSandbox();
-process.stdout.write('\n## Python sandbox\n\n');
-await benchPython();
-process.stdout.write('\n## Network egress\n\n');
-await benchEgress();
-process.stdout.write('\n## Pipelines on Temporal\n\n');
-await benchTemporal();
-process.stdout.write('\n## Large payloads: codec and claim-check\n\n');
-await benchPayloads();
-process.stdout.write('\n## Heartbeats on a busy machine\n\n');
-await benchHeartbeat();
-process.stdout.write('\n## MCP server\n\n');
-await benchMcp();
-process.stdout.write('\n## Code steps\n\n');
-await benchAgent();
+const benches: Array<[name: string, title: string, run: () => Promise<unknown>]> = [
+  ['sandbox', 'Sandbox', benchSandbox],
+  ['python', 'Python sandbox', benchPython],
+  ['egress', 'Network egress', benchEgress],
+  ['temporal', 'Pipelines on Temporal', benchTemporal],
+  ['payloads', 'Large payloads: codec and claim-check', benchPayloads],
+  ['heartbeat', 'Heartbeats on a busy machine', benchHeartbeat],
+  ['mcp', 'MCP server', benchMcp],
+  ['agent', 'Code steps', benchAgent],
+  ['host', 'Host API: exec', benchHost],
+];
+const chosen = process.argv.slice(2);
+const unknown = chosen.filter((name) => !benches.some(([known]) => known === name));
+if (unknown.length > 0) {
+  process.stderr.write(`unknown benchmark ${unknown.join(', ')}; have: ${benches.map(([name]) => name).join(', ')}\n`);
+  process.exit(2);
+}
+let first = true;
+for (const [name, title, run] of benches) {
+  if (chosen.length > 0 && !chosen.includes(name)) continue;
+  process.stdout.write(`${first ? '' : '\n'}## ${title}\n\n`);
+  first = false;
+  await run();
+}
 process.exit(0);

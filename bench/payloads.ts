@@ -21,7 +21,8 @@ import { startDevServer } from '../src/client/dev-server.js';
 import { awaitOutcome } from '../src/client/outcome.js';
 import { installRuntime } from '../src/client/runtime.js';
 import { preparePipeline, startPipeline } from '../src/client/submit.js';
-import { createCapsuleWorker, workflowBundle } from '../src/client/worker.js';
+import { createWorker } from '../src/client/worker.js';
+import { workflowBundle } from '../src/client/workflow-bundle.js';
 import { CompressionCodec, EncryptionCodec } from '../src/payloads/codecs.js';
 import { openPayloadLayer } from '../src/payloads/data-converter.js';
 import { parseKeyring } from '../src/payloads/keyring.js';
@@ -126,7 +127,7 @@ async function benchPipeline(): Promise<void> {
       const connection = await Connection.connect({ address: server.address });
       const native = await NativeConnection.connect({ address: server.address });
       const taskQueue = `bench-payloads-${v}-${process.pid}`;
-      const worker = await createCapsuleWorker({ connection: native, namespace: 'default', taskQueue, sandbox, dataConverter: variant.converter, workflowBundle: bundle });
+      const worker = await createWorker({ connection: native, namespace: 'default', taskQueue, sandbox, dataConverter: variant.converter, workflowBundle: bundle });
       const running = worker.run();
       started.push({ stop: async () => { worker.shutdown(); await running; await native.close(); await connection.close(); } });
       clients.push({ client: new Client({ connection, dataConverter: variant.converter }), taskQueue });

@@ -18,7 +18,8 @@ import { startDevServer } from '../src/client/dev-server.js';
 import { awaitOutcome } from '../src/client/outcome.js';
 import { installRuntime } from '../src/client/runtime.js';
 import { preparePipeline, startPipeline } from '../src/client/submit.js';
-import { createCapsuleWorker, workflowBundle } from '../src/client/worker.js';
+import { createWorker } from '../src/client/worker.js';
+import { workflowBundle } from '../src/client/workflow-bundle.js';
 import { Sandbox } from '../src/sandbox/index.js';
 import { runTemporalFloor } from './temporal-floor.js';
 import { NativeRunner } from './temporal-native.js';
@@ -60,7 +61,7 @@ export async function runTemporalBench(log: (line: string) => void = (l) => proc
       const taskQueue = `bench-${label}-${process.pid}`;
       const native = await NativeConnection.connect({ address: server.address });
       // The plain converter: these figures are the orchestration floor; bench/payloads.ts measures the payload layer.
-      const worker = await createCapsuleWorker({ connection: native, namespace: 'default', taskQueue, sandbox: runner as TaskRunner, dataConverter: {}, workflowBundle: bundle, maxConcurrentSteps: 64 });
+      const worker = await createWorker({ connection: native, namespace: 'default', taskQueue, sandbox: runner as TaskRunner, dataConverter: {}, workflowBundle: bundle, maxConcurrentSteps: 64 });
       const running = worker.run();
       try {
         // Warm-up run (sandbox pool, workflow cache), not measured.

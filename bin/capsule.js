@@ -1,9 +1,19 @@
 #!/usr/bin/env node
-// Capsule is written in TypeScript and runs from source through tsx, so `npx capsule` works right after install.
-import { register } from 'tsx/esm/api';
+// An installed package runs its compiled code (dist/, built by `tsc` when the package is packed). A checkout (its
+// tsconfig.json is next to src/, and the package does not ship one) runs the TypeScript sources through tsx, so an
+// edit takes effect without a build and a dist/ left over from an earlier `npm install` is never run stale.
+import { existsSync } from 'node:fs';
 
-register();
-const { main } = await import('../src/cli/main.ts');
+const checkout = existsSync(new URL('../tsconfig.json', import.meta.url));
+const compiled = new URL('../dist/cli/main.js', import.meta.url);
+let main;
+if (!checkout && existsSync(compiled)) {
+  ({ main } = await import(compiled.href));
+} else {
+  const { register } = await import('tsx/esm/api');
+  register();
+  ({ main } = await import('../src/cli/main.ts'));
+}
 
 let code;
 try {

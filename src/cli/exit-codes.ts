@@ -4,7 +4,7 @@
  * line with exit code 2; anything else is a bug and propagates to bin/capsule.js, which prints its stack and exits 1.
  * A new user-fixable failure is one more row.
  */
-import { ApprovalRefusedError, BinaryNotFoundError, ConnectionConfigError } from '../client/errors.js';
+import { ApprovalRefusedError, BinaryNotFoundError, ConnectionConfigError, ServerUnreachableError, UnknownWorkflowTypeError, WorkflowsFileError } from '../client/errors.js';
 import { ConfigError, DotenvError, MountError, TaskOptionsError } from '../config/errors.js';
 import { McpSettingsError } from '../mcp/errors.js';
 import { ObservabilityConfigError } from '../observability/errors.js';
@@ -32,6 +32,9 @@ const USER_ERRORS: readonly ErrorClass[] = [
   ConnectionConfigError,
   BinaryNotFoundError,
   ApprovalRefusedError,
+  WorkflowsFileError,
+  UnknownWorkflowTypeError,
+  ServerUnreachableError,
   PayloadConfigError,
   PayloadKeyError,
   BlobStoreError,

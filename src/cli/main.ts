@@ -50,6 +50,14 @@ program
   });
 
 program
+  .command('init')
+  .description('write a new project: a TypeScript and a Python task, a pipeline, a workflow, a host-API script')
+  .argument('[dir]', 'a new or empty directory (default: the working directory)')
+  .action((dir: string | undefined) => {
+    pending = import('./commands/init.js').then(({ init }) => init(dir === undefined ? {} : { dir }));
+  });
+
+program
   .command('setup')
   .description('build the sandbox runtimes now (done once per version; npm install runs it)')
   .option('--temporal', 'also find or install the Temporal CLI for the embedded dev server', false)
@@ -80,18 +88,35 @@ program
   });
 
 program
+  .command('start')
+  .description('start a workflow of your own (written with capsule/workflow) with its tasks, with live progress')
+  .argument('<workflowType>', 'the exported workflow function, such as reviewLoop')
+  .option('--workflows <file>', 'your workflows file (.ts or .js), bundled with Capsule\'s on the worker this command runs')
+  .option('--task <key=path>', 'a task the workflow\'s steps name, as KEY=path/to/task.ts[#export] (repeatable)', collect, [])
+  .option('--input <json>', 'the workflow\'s input as JSON ("-": read it from standard input; default {})')
+  .option('--input-file <file>', 'like --input, read from a file')
+  .option('--detach', 'submit and exit; follow it later with capsule watch <id>', false)
+  .option('--json', 'print one JSON object: workflowId, status, steps with their envelopes', false)
+  .addHelpText('after', '\nLike `capsule run`, starts the embedded Temporal server and a worker unless a server is configured or `capsule dev`\nruns here; then the workers there must have the workflow (capsule worker --workflows FILE).\nExit codes: 0 success, 1 the workflow failed, 2 invalid file/input/workflow type (nothing is left running).\nExample: capsule start reviewLoop --task draft=examples/review-loop/tasks/draft.ts --task critique=examples/review-loop/tasks/critique.ts --input \'{"topic":"wasm","critics":["style"],"maxRounds":2}\'')
+  .action((workflowType: string, opts: { workflows?: string; task: string[]; input?: string; inputFile?: string; detach: boolean; json: boolean }) => {
+    pending = import('./commands/start.js').then(({ start }) => start({ workflowType, tasks: opts.task, ...inputOf(opts), detach: opts.detach, json: opts.json, ...(opts.workflows === undefined ? {} : { workflows: opts.workflows }) }));
+  });
+
+program
   .command('dev')
   .description('embedded Temporal server (Web UI, data in .capsule/) plus a worker, until Ctrl-C')
   .option('--port <port>', 'gRPC port (default 7233, or a free one)', intOption('--port'))
   .option('--ui-port <port>', 'Web UI port (default 8233, or a free one)', intOption('--ui-port'))
-  .action((opts: { port?: number; uiPort?: number }) => {
-    pending = import('./commands/dev.js').then(({ dev }) => dev({ ...(opts.port === undefined ? {} : { port: opts.port }), ...(opts.uiPort === undefined ? {} : { uiPort: opts.uiPort }) }));
+  .option('--workflows <file>', 'your workflows file, bundled with Capsule\'s on the worker (so capsule start can run them)')
+  .action((opts: { port?: number; uiPort?: number; workflows?: string }) => {
+    pending = import('./commands/dev.js').then(({ dev }) => dev({ ...(opts.port === undefined ? {} : { port: opts.port }), ...(opts.uiPort === undefined ? {} : { uiPort: opts.uiPort }), ...(opts.workflows === undefined ? {} : { workflows: opts.workflows }) }));
   });
 
 program
   .command('worker')
   .description('a worker for the configured Temporal server (production); SIGINT/SIGTERM shut it down gracefully')
   .option('--task-queue <name>', 'task queue (default: CAPSULE_TASK_QUEUE, capsule.toml, or "capsule")')
+  .option('--workflows <file>', 'your workflows file (.ts or .js), bundled with Capsule\'s workflows')
   .option('--concurrency <n>', 'steps run in parallel (default: number of cores)', intOption('--concurrency'))
   .option('--base-dir <dir>', 'resolve task allowedFiles here instead of the submitting directory')
   .option('--shutdown-grace <seconds>', 'on SIGINT/SIGTERM, how long running steps may finish before they are handed back (default 30)', intOption('--shutdown-grace'))
@@ -99,7 +124,7 @@ program
   .option('--health <host:port>', 'serve /livez and /readyz probes for orchestrators (or CAPSULE_HEALTH_ADDRESS)')
   .option('--otlp-endpoint <url>', 'export traces by OTLP/HTTP to this collector (or the standard OTEL_EXPORTER_OTLP_ENDPOINT)')
   .addHelpText('after', '\nExample: capsule worker --concurrency 4 --metrics 127.0.0.1:9464 --health 127.0.0.1:8081 --otlp-endpoint http://127.0.0.1:4318\nDetails: docs/deployment.md (scrape config, OTLP, probes).')
-  .action((opts: { taskQueue?: string; concurrency?: number; baseDir?: string; shutdownGrace?: number; metrics?: string; health?: string; otlpEndpoint?: string }) => {
+  .action((opts: { taskQueue?: string; workflows?: string; concurrency?: number; baseDir?: string; shutdownGrace?: number; metrics?: string; health?: string; otlpEndpoint?: string }) => {
     const { shutdownGrace, ...rest } = opts;
     pending = import('./commands/worker.js').then(({ worker }) => worker({ ...rest, ...(shutdownGrace === undefined ? {} : { graceSeconds: shutdownGrace }) }));
   });

@@ -18,7 +18,7 @@ import { DB_FILE_NAME, startDevServer, type DevServer } from './dev-server.js';
 import { CAPSULE_DIR, clearDevServerState, readDevServerState, writeDevServerState } from './dev-state.js';
 import { takeLease, waitForLeases } from './leases.js';
 import { installRuntime } from './runtime.js';
-import { createCapsuleWorker } from './worker.js';
+import { createWorker } from './worker.js';
 
 export const DEFAULT_PORT = 7233;
 export const DEFAULT_UI_PORT = 8233;
@@ -29,6 +29,8 @@ export interface BackendOptions {
   worker: boolean;
   /** Reuse this sandbox for the in-process worker (the caller already made one to validate tasks). */
   sandbox?: Sandbox;
+  /** A user's workflows file for the in-process worker, bundled with Capsule's workflows. */
+  workflowsPath?: string;
   /** One line per step taken (binary search, server start). */
   report?: (line: string) => void;
   env?: Record<string, string | undefined>;
@@ -42,6 +44,13 @@ export interface Backend {
   payloads: PayloadLayer;
   address: string;
   uiUrl: string | undefined;
+  /**
+   * The in-process worker's workflows file, when this process runs the worker (`null`: Capsule's workflows only);
+   * undefined when workers run elsewhere (a configured server, `capsule dev`).
+   */
+  workerWorkflows(): string | null | undefined;
+  /** Restarts the in-process worker with another workflows file (its running steps are handed back); no-op without one. */
+  useWorkflows(workflowsPath: string | undefined): Promise<void>;
   /** Stops what this process started (worker, then the embedded server). Running workflows are unaffected. */
   close(): Promise<void>;
 }
@@ -67,7 +76,7 @@ async function connectBackend(options: BackendOptions, config: ConnectionConfig,
       await client.connection.close();
       await payloads.close();
     };
-    return { kind: 'configured', client, config, payloads, address: config.address, uiUrl: config.uiUrl, close };
+    return { kind: 'configured', client, config, payloads, address: config.address, uiUrl: config.uiUrl, workerWorkflows: () => undefined, useWorkflows: async () => {}, close };
   }
 
   const shared = readDevServerState(options.cwd);
@@ -92,9 +101,22 @@ async function connectBackend(options: BackendOptions, config: ConnectionConfig,
     writeDevServerState(options.cwd, { pid: server.pid, address, ...(uiUrl === undefined ? {} : { uiUrl }), namespace: config.namespace, owner: 'run' });
   }
 
-  const client = await connectClient(config, address, payloads.dataConverter);
+  let client: Client | undefined;
   let worker: InProcessWorker | undefined;
-  if (needWorker) worker = await startInProcessWorker(config, address, payloads, options.sandbox);
+  let workerWorkflows = options.workflowsPath;
+  try {
+    client = await connectClient(config, address, payloads.dataConverter);
+    if (needWorker) worker = await startInProcessWorker(config, address, payloads, options.sandbox, 'ERROR', workerWorkflows);
+  } catch (error) {
+    // Nothing half-started stays behind: the server this call started stops, a borrowed one gets its lease back.
+    await client?.connection.close();
+    releaseLease?.();
+    if (server !== undefined) {
+      clearDevServerState(options.cwd);
+      await server.stop();
+    }
+    throw error;
+  }
   return {
     kind: server === undefined ? 'shared' : 'embedded',
     client,
@@ -102,6 +124,15 @@ async function connectBackend(options: BackendOptions, config: ConnectionConfig,
     payloads,
     address,
     uiUrl,
+    workerWorkflows: () => (worker === undefined ? undefined : (workerWorkflows ?? null)),
+    useWorkflows: async (workflowsPath) => {
+      if (worker === undefined || workflowsPath === workerWorkflows) return;
+      // Bundled first, so a bad file leaves the running worker as it was.
+      const next = await startInProcessWorker(config, address, payloads, options.sandbox, 'ERROR', workflowsPath);
+      await worker.stop();
+      worker = next;
+      workerWorkflows = workflowsPath;
+    },
     close: async () => {
       await worker?.stop();
       await client.connection.close();
@@ -176,19 +207,27 @@ export interface InProcessWorker {
 }
 
 /** A worker running inside this process until stop(); in-flight steps are cancelled and handed back on stop. */
-export async function startInProcessWorker(config: ConnectionConfig, address: string, payloads: PayloadLayer, sandbox?: Sandbox, logLevel: LogLevel = 'ERROR'): Promise<InProcessWorker> {
+export async function startInProcessWorker(config: ConnectionConfig, address: string, payloads: PayloadLayer, sandbox?: Sandbox, logLevel: LogLevel = 'ERROR', workflowsPath?: string): Promise<InProcessWorker> {
   // `run` keeps the terminal for its progress table (quiet); `dev` is a long-running worker and logs like one.
   installRuntime(logLevel);
   const ownSandbox = sandbox === undefined ? await Sandbox.create() : undefined;
   const connection = await connectWorker(config, address);
-  const worker = await createCapsuleWorker({
-    connection,
-    namespace: config.namespace,
-    taskQueue: config.taskQueue,
-    sandbox: sandbox ?? ownSandbox!,
-    dataConverter: payloads.dataConverter,
-    shutdownGraceTime: '2s',
-  });
+  let worker: Worker;
+  try {
+    worker = await createWorker({
+      connection,
+      namespace: config.namespace,
+      taskQueue: config.taskQueue,
+      sandbox: sandbox ?? ownSandbox!,
+      dataConverter: payloads.dataConverter,
+      shutdownGraceTime: '2s',
+      ...(workflowsPath === undefined ? {} : { workflowsPath }),
+    });
+  } catch (error) {
+    await connection.close();
+    await ownSandbox?.close();
+    throw error;
+  }
   const running = worker.run();
   return {
     worker,

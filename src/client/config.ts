@@ -28,6 +28,8 @@ export interface ConnectionConfig {
   /** True when an address came from a profile, capsule.toml or the environment (no embedded server then). */
   configured: boolean;
   address?: string;
+  /** Where the address was set (a variable, a file and key), for messages. */
+  addressFrom?: string;
   namespace: string;
   taskQueue: string;
   tls?: TlsSettings;
@@ -57,7 +59,7 @@ export function resolveConnectionConfig(cwd: string, env: Record<string, string 
   const uiUrl = pick('uiUrl');
   return {
     configured: address !== undefined,
-    ...(address === undefined ? {} : { address: address.value }),
+    ...(address === undefined ? {} : { address: address.value, addressFrom: address.from }),
     namespace: pick('namespace')?.value ?? DEFAULT_NAMESPACE,
     taskQueue: pick('taskQueue')?.value ?? DEFAULT_TASK_QUEUE,
     ...(tls === undefined ? {} : { tls }),

@@ -5,6 +5,7 @@ import type { DataConverter } from '@temporalio/common';
 import { NativeConnection } from '@temporalio/worker';
 import { SEARCH_ATTRIBUTES } from '../workflows/shared.js';
 import type { ConnectionConfig, DataSource } from './config.js';
+import { ServerUnreachableError } from './errors.js';
 
 interface Target {
   address: string;
@@ -44,12 +45,23 @@ export const MAX_RECEIVE_BYTES = 256 * 1024 * 1024;
 
 /** A client whose payloads go through Capsule's codecs and claim-check (src/payloads/data-converter.ts). */
 export async function connectClient(config: ConnectionConfig, address: string, dataConverter: DataConverter): Promise<Client> {
-  const connection = await Connection.connect({ ...target(config, address), channelArgs: { 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES } });
+  const connection = await reaching(config, address, () => Connection.connect({ ...target(config, address), channelArgs: { 'grpc.max_receive_message_length': MAX_RECEIVE_BYTES } }));
   return new Client({ connection, namespace: config.namespace, dataConverter });
 }
 
 export async function connectWorker(config: ConnectionConfig, address: string): Promise<NativeConnection> {
-  return NativeConnection.connect(target(config, address));
+  return reaching(config, address, () => NativeConnection.connect(target(config, address)));
+}
+
+/** A connection attempt whose failure says which server, set where, did not answer. */
+async function reaching<T>(config: ConnectionConfig, address: string, connect: () => Promise<T>): Promise<T> {
+  try {
+    return await connect();
+  } catch (error) {
+    const cause = error instanceof Error ? error : new Error(String(error));
+    const from = config.address === address && config.addressFrom !== undefined ? ` (set by ${config.addressFrom})` : '';
+    throw new ServerUnreachableError(`cannot reach the Temporal server at ${address}${from}: ${cause.message.split('\n')[0]}`, cause);
+  }
 }
 
 /**

@@ -15,3 +15,22 @@ export class BinaryNotFoundError extends CapsuleError {
 export class ApprovalRefusedError extends CapsuleError {
   override readonly name = 'ApprovalRefusedError';
 }
+
+/** A workflows file (`--workflows`, `workflowsPath`) is missing or is not a TypeScript or JavaScript module. */
+export class WorkflowsFileError extends CapsuleError {
+  override readonly name = 'WorkflowsFileError';
+
+  constructor(readonly file: string, readonly detail: string) {
+    super(`workflows file ${file}: ${detail}`);
+  }
+}
+
+/** A workflow type to start is not one the workers' workflows export; nothing was started. */
+export class UnknownWorkflowTypeError extends CapsuleError {
+  override readonly name = 'UnknownWorkflowTypeError';
+}
+
+/** The Temporal server at the resolved address does not answer; the message names the address and where it came from. */
+export class ServerUnreachableError extends CapsuleError<Error> {
+  override readonly name = 'ServerUnreachableError';
+}

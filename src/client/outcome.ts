@@ -1,7 +1,7 @@
 /** A pipeline run's end state, read from Temporal (result or failure details), and its `--json` shape (the terminal's: cli/format-outcome.ts). */
 import { WorkflowFailedError, type WorkflowHandle } from '@temporalio/client';
 import { ApplicationFailure, CancelledFailure, TerminatedFailure, TimeoutFailure } from '@temporalio/common';
-import { PIPELINE_FAILED, type PipelineResult, type RunTaskResult } from '../workflows/shared.js';
+import { PIPELINE_FAILED, type EarlierRuns, type PipelineResult, type PipelineTotals, type RunTaskResult, type StepRecord } from '../workflows/shared.js';
 
 export type RunStatus = 'succeeded' | 'failed' | 'cancelled' | 'terminated' | 'timed_out';
 
@@ -33,11 +33,29 @@ export async function awaitOutcome(handle: WorkflowHandle, signal?: AbortSignal)
   }
 }
 
+/** A step of the `--json` shape: its record and its full envelope (null when it left none). */
+export type StepWithEnvelope = StepRecord & { envelope: RunTaskResult | null };
+
+/** The `--json` shape of a run's end (`capsule run --json`, the host API's RunHandle.result()). */
+export interface OutcomeJson {
+  workflowId: string;
+  status: RunStatus;
+  message?: string;
+  /** The pipeline's (or workflow's) name, when it ran to an end. */
+  pipeline?: string;
+  output?: unknown;
+  failedStep?: string;
+  totals?: PipelineTotals;
+  earlier?: EarlierRuns;
+  steps: StepWithEnvelope[];
+  uiUrl?: string;
+}
+
 /**
  * The `--json` shape: one object with workflowId, status, output, totals, and every step's summary with its full
  * envelope (`envelopes`, read back from history by stepEnvelopes) where there is one.
  */
-export function outcomeJson(outcome: RunOutcome, uiUrl: string | undefined, envelopes: ReadonlyMap<string, RunTaskResult> = new Map()) {
+export function outcomeJson(outcome: RunOutcome, uiUrl: string | undefined, envelopes: ReadonlyMap<string, RunTaskResult> = new Map()): OutcomeJson {
   return {
     workflowId: outcome.workflowId,
     status: outcome.status,

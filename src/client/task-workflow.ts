@@ -6,12 +6,14 @@ import type { Client, WorkflowHandle } from '@temporalio/client';
 import { loadCapsuleConfig } from '../config/capsule-toml.js';
 import { compileTasks, type TaskDescriber } from '../pipeline/compile.js';
 import { PipelineError } from '../pipeline/errors.js';
-import { DEFAULT_MAX_LOST_ATTEMPTS, DEFAULT_RETRY_TUNING, MAX_LOST_ATTEMPTS_LIMIT, type PipelineResult, type RetryTuning } from '../workflows/shared.js';
+import { CAPSULE_WORKFLOW_TYPES, DEFAULT_MAX_LOST_ATTEMPTS, DEFAULT_RETRY_TUNING, MAX_LOST_ATTEMPTS_LIMIT, type PipelineResult, type RetryTuning } from '../workflows/shared.js';
 import type { TaskWorkflowInput } from '../workflows/steps.js';
 import { hasSearchAttributes } from './connect.js';
+import { UnknownWorkflowTypeError } from './errors.js';
+import { hasWorkflowPollers } from './pollers.js';
 
 export interface TaskWorkflowStart<I> {
-  /** Exported workflow function name in src/workflows (e.g. "reviewLoop"). */
+  /** Exported workflow function name: Capsule's (e.g. "reviewLoop") or one of a user's workflows file. */
   workflowType: string;
   workflowId: string;
   taskQueue: string;
@@ -25,6 +27,11 @@ export interface TaskWorkflowStart<I> {
 }
 
 export async function startTaskWorkflow<I>(client: Client, start: TaskWorkflowStart<I>): Promise<WorkflowHandle<(input: TaskWorkflowInput<I>) => Promise<PipelineResult>>> {
+  return startPreparedTaskWorkflow(client, await prepareTaskWorkflow(start), start);
+}
+
+/** Bundles and validates the tasks (nothing needs a server yet, so a bad file fails before anything starts). */
+export async function prepareTaskWorkflow<I>(start: Omit<TaskWorkflowStart<I>, 'workflowId' | 'taskQueue'>): Promise<TaskWorkflowInput<I>> {
   const defaults = loadCapsuleConfig(start.baseDir).tasks;
   const retry: RetryTuning = { ...DEFAULT_RETRY_TUNING, maxLostAttempts: defaults.maxLostAttempts ?? DEFAULT_MAX_LOST_ATTEMPTS, ...start.retry };
   if (!Number.isSafeInteger(retry.maxLostAttempts) || retry.maxLostAttempts < 0 || retry.maxLostAttempts > MAX_LOST_ATTEMPTS_LIMIT) {
@@ -37,20 +44,51 @@ export async function startTaskWorkflow<I>(client: Client, start: TaskWorkflowSt
     searchAttributes: false,
     maxLostAttempts: retry.maxLostAttempts,
   });
-  const input: TaskWorkflowInput<I> = {
-    name: start.name,
-    input: start.input,
-    tasks,
-    bundles,
-    baseDir: start.baseDir,
-    defaults,
-    retry,
-    searchAttributes: await hasSearchAttributes(client),
-  };
+  return { name: start.name, input: start.input, tasks, bundles, baseDir: start.baseDir, defaults, retry, searchAttributes: false };
+}
+
+export async function startPreparedTaskWorkflow<I>(
+  client: Client,
+  input: TaskWorkflowInput<I>,
+  start: Pick<TaskWorkflowStart<I>, 'workflowType' | 'workflowId' | 'taskQueue'>,
+): Promise<WorkflowHandle<(input: TaskWorkflowInput<I>) => Promise<PipelineResult>>> {
   return client.workflow.start(start.workflowType, {
     taskQueue: start.taskQueue,
     workflowId: start.workflowId,
-    args: [input],
-    staticSummary: `Capsule workflow ${start.workflowType}: ${start.name}`,
+    args: [{ ...input, searchAttributes: await hasSearchAttributes(client) }],
+    staticSummary: `Capsule workflow ${start.workflowType}: ${input.name}`,
   });
+}
+
+const INIT_FAILURE = /Failed to initialize workflow of type '([^']*)': no such function is exported by the workflow bundle/;
+
+/**
+ * Checks that the workers have the run's workflow type, when a worker is there to say so: this process's own
+ * (`workflows` names its workflows file, or null for Capsule's only) or any polling the task queue. With none
+ * polling, the run waits for a worker like any other and progress reports a missing type then.
+ */
+export async function checkWorkflowType(handle: WorkflowHandle, workflowType: string, taskQueue: string, workflows: string | null | undefined): Promise<void> {
+  const where = workflows === undefined ? `the workflows of the workers polling task queue "${taskQueue}"` : workflows ?? "Capsule's workflows (give your workflows file too)";
+  if (workflows !== undefined || (await hasWorkflowPollers(handle.client, taskQueue))) await confirmWorkflowType(handle, workflowType, where);
+}
+
+/**
+ * For a run a polling worker serves: waits for its first workflow task. When the worker has no such
+ * workflow type, the run is terminated (nothing is left retrying it) and UnknownWorkflowTypeError names the type
+ * and where the worker's workflows came from. Returns once the first task completed (or the run closed).
+ */
+export async function confirmWorkflowType(handle: WorkflowHandle, workflowType: string, workflows: string): Promise<void> {
+  for (;;) {
+    const history = await handle.fetchHistory();
+    for (const event of history.events ?? []) {
+      if (event.workflowTaskCompletedEventAttributes || event.workflowExecutionCompletedEventAttributes || event.workflowExecutionFailedEventAttributes) return;
+      const failure = event.workflowTaskFailedEventAttributes?.failure?.message;
+      if (failure !== undefined && failure !== null && INIT_FAILURE.test(failure)) {
+        await handle.terminate(`the worker has no workflow "${workflowType}"`).catch(() => undefined);
+        throw new UnknownWorkflowTypeError(`no workflow "${workflowType}" in ${workflows} (Capsule's own: ${CAPSULE_WORKFLOW_TYPES.join(', ')}); run ${handle.workflowId} was terminated`);
+      }
+    }
+    if ((await handle.describe()).status.name !== 'RUNNING') return;
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
 }

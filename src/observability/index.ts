@@ -23,7 +23,7 @@ export interface WorkerObservability {
   healthAddress?: string;
   /** For Sandbox.create: metrics and spans of every run. */
   observer?: RunObserver;
-  /** For createCapsuleWorker: interceptors, the workflow span sink and the bundle's interceptor modules. */
+  /** For the worker factory (client/worker.ts): interceptors, the workflow span sink and the bundle's interceptor modules. */
   tracing?: WorkerTracing;
   serve(target: { worker: WorkerView; connection: ServerView; pool: () => PoolStats }): void;
   /** A shutdown was requested: readiness turns 503 while steps finish. */

@@ -7,10 +7,10 @@ import { randomUUID } from 'node:crypto';
 import { setMaxListeners } from 'node:events';
 import os from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { MountError, TaskOptionsError } from '../config/errors.js';
 import { SandboxBusyError } from './errors.js';
 import { capsuleCacheDir } from '../config/paths.js';
+import { SOURCE_DIR } from '../package-paths.js';
 import { loadSecretValues, type SecretSource } from '../config/dotenv.js';
 import { BUILTIN_DEFAULTS, grantCeiling, parseDeclaration, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
 import { COMPUTE_LEVELS, formatBytes, formatDuration, parseBytes } from '../config/units.js';
@@ -172,8 +172,8 @@ export class Sandbox {
   static async create(options: SandboxOptions = {}): Promise<Sandbox> {
     const languages: Language[] = options.languages?.length ? [...new Set(options.languages)] : ['js'];
     const runtimes = await Promise.all(languages.map((language) => loadRuntime(language, options.report)));
-    const here = path.dirname(fileURLToPath(import.meta.url));
-    const script = writeContentAddressed(path.join(capsuleCacheDir(), 'scripts'), 'sandbox-thread', await bundleForThread(path.join(here, 'host/thread.ts')));
+    // Bundled from the sources (shipped in the package) whether this module runs from them or from dist/.
+    const script = writeContentAddressed(path.join(capsuleCacheDir(), 'scripts'), 'sandbox-thread', await bundleForThread(path.join(SOURCE_DIR, 'sandbox', 'host', 'thread.ts')));
     const init = {
       runtimes: Object.fromEntries(runtimes.map((runtime) => [runtime.language, runtimeInit(runtime)])),
       spare: { language: languages[0]!, ramBytes: DEFAULT_RAM_BYTES },

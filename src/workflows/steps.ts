@@ -123,6 +123,12 @@ export interface Steps<S = unknown> {
   loop<O>(initial: S | (() => Promise<S>), turn: (state: S, turn: number) => Promise<LoopTurn<S, O>>): Promise<PipelineResult>;
 }
 
+/**
+ * The Steps of each running workflow, by run id, for the free functions step() and tryStep(). The workflow
+ * sandbox may share this module between workflows (the SDK reuses one V8 context), hence the key.
+ */
+const active = new Map<string, Steps<never>>();
+
 export function createSteps<I, S>(raw: TaskWorkflowInput<I, S>): Steps<S> {
   // The parts a workflow author's own types cannot vouch for are checked; their input and loop state are theirs.
   const input = { ...raw, ...checkContract(taskWorkflowInputSchema, raw, 'workflow input'), input: raw.input, carried: raw.carried };
@@ -142,6 +148,7 @@ export function createSteps<I, S>(raw: TaskWorkflowInput<I, S>): Steps<S> {
   };
 
   const result = (output: unknown, failedStep?: string): PipelineResult => {
+    active.delete(workflowInfo().runId);
     const totals = tracker.totals();
     tracker.finish(failedStep === undefined ? 'Completed' : 'Failed', totals, failedStep);
     const earlier = tracker.earlier();
@@ -203,7 +210,45 @@ export function createSteps<I, S>(raw: TaskWorkflowInput<I, S>): Steps<S> {
     }
   };
 
-  return { step, tryStep, llm, code, tryCode, approval, result: (output) => result(output), loop };
+  const steps: Steps<S> = { step, tryStep, llm, code, tryCode, approval, result: (output) => result(output), loop };
+  active.set(workflowInfo().runId, steps as Steps<never>);
+  return steps;
+}
+
+function current(what: string): Steps<never> {
+  const steps = active.get(workflowInfo().runId);
+  if (steps === undefined) throw ApplicationFailure.nonRetryable(`${what}() needs createSteps(input) to have been called first in this workflow`, INVALID_PIPELINE);
+  return steps;
+}
+
+/** `createSteps(input).step(...)` of the running workflow, for code that does not hold its Steps (helper modules). */
+export function step(id: string, taskKey: string, input: unknown, options?: StepOptions): Promise<unknown> {
+  return current('step').step(id, taskKey, input, options);
+}
+
+/** `createSteps(input).tryStep(...)` of the running workflow: never throws for a task failure. */
+export function tryStep(id: string, taskKey: string, input: unknown, options?: StepOptions): Promise<StepRun> {
+  return current('tryStep').tryStep(id, taskKey, input, options);
+}
+
+/** `createSteps(input).llm(...)` of the running workflow: a model call made by the worker. */
+export function llm(id: string, call: LlmOptions): Promise<unknown> {
+  return current('llm').llm(id, call);
+}
+
+/** `createSteps(input).code(...)` of the running workflow: source text run in a fresh sandbox with `options`' limits only. */
+export function code(id: string, options: CodeOptions, input: unknown): Promise<unknown> {
+  return current('code').code(id, options, input);
+}
+
+/** `createSteps(input).tryCode(...)` of the running workflow: never throws for the code's failure. */
+export function tryCode(id: string, options: CodeOptions, input: unknown): Promise<StepRun> {
+  return current('tryCode').tryCode(id, options, input);
+}
+
+/** `createSteps(input).approval(...)` of the running workflow: waits for `capsule approve` (or its timeout). */
+export function approval(id: string, options: ApprovalOptions): Promise<ApprovalDecision> {
+  return current('approval').approval(id, options);
 }
 
 function stepFailed(record: StepRecord, result: PipelineResult): ApplicationFailure {

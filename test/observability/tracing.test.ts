@@ -12,7 +12,7 @@ import { BasicTracerProvider, InMemorySpanExporter, SimpleSpanProcessor, type Re
 import { NativeConnection } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { awaitOutcome } from '../../src/client/outcome.js';
-import { createCapsuleWorker } from '../../src/client/worker.js';
+import { createWorker } from '../../src/client/worker.js';
 import { otlpSpanProcessor } from '../../src/observability/otlp.js';
 import { resolveObservability, resolveOtlp } from '../../src/observability/settings.js';
 import { createTracing, envelopeAttributes, type Tracing } from '../../src/observability/tracing.js';
@@ -45,7 +45,7 @@ afterAll(async () => {
 async function traced(definitions: { name: string; steps: object[] }[]): Promise<Map<string, ReadableSpan[]>> {
   const taskQueue = harness.queue('traced');
   const connection = await NativeConnection.connect({ address: harness.address });
-  const worker = await createCapsuleWorker({ connection, namespace: 'default', taskQueue, sandbox, dataConverter: harness.payloads.dataConverter, tracing: tracing.worker, shutdownGraceTime: '1s' });
+  const worker = await createWorker({ connection, namespace: 'default', taskQueue, sandbox, dataConverter: harness.payloads.dataConverter, tracing: tracing.worker, shutdownGraceTime: '1s' });
   const running = worker.run();
   const ids: string[] = [];
   try {

@@ -14,7 +14,7 @@ import { afterAll, beforeAll, describe, expect, inject, it } from 'vitest';
 import { pickPort, startDevServer, type DevServer } from '../../src/client/dev-server.js';
 import { awaitOutcome } from '../../src/client/outcome.js';
 import { preparePipeline, startPipeline } from '../../src/client/submit.js';
-import { workflowBundle } from '../../src/client/worker.js';
+import { workflowBundle } from '../../src/client/workflow-bundle.js';
 import { Sandbox } from '../../src/sandbox/index.js';
 import { HANDED_BACK } from '../../src/workflows/attempts.js';
 import type { StepRecord } from '../../src/workflows/shared.js';

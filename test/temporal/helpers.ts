@@ -13,7 +13,8 @@ import { inject } from 'vitest';
 import { installRuntime } from '../../src/client/runtime.js';
 import { openPayloadLayer, type PayloadLayer } from '../../src/payloads/data-converter.js';
 import { resolvePayloadSettings, type PayloadSettings } from '../../src/payloads/settings.js';
-import { createCapsuleWorker, workflowBundle } from '../../src/client/worker.js';
+import { createWorker } from '../../src/client/worker.js';
+import { workflowBundle } from '../../src/client/workflow-bundle.js';
 import { awaitOutcome, type RunOutcome } from '../../src/client/outcome.js';
 import { preparePipeline, startPipeline } from '../../src/client/submit.js';
 import { Sandbox } from '../../src/sandbox/index.js';
@@ -81,7 +82,7 @@ export async function createHarness(options: HarnessOptions = {}): Promise<Harne
     async startWorker(taskQueue, at = address, options = {}) {
       const native = await NativeConnection.connect({ address: at });
       const cache = options.cached ? {} : { maxCachedWorkflows: 0 };
-      const worker = await createCapsuleWorker({ connection: native, namespace: 'default', taskQueue, sandbox, dataConverter: payloads.dataConverter, workflowBundle: bundle, shutdownGraceTime: '1s', ...cache });
+      const worker = await createWorker({ connection: native, namespace: 'default', taskQueue, sandbox, dataConverter: payloads.dataConverter, workflowBundle: bundle, shutdownGraceTime: '1s', ...cache });
       const running = worker.run();
       return {
         async stop() {

@@ -16,7 +16,7 @@ import { openPayloadLayer, type PayloadLayer } from '../../src/payloads/data-con
 import type { Keyring } from '../../src/payloads/keyring.js';
 import { resolvePayloadSettings } from '../../src/payloads/settings.js';
 import { installRuntime } from '../../src/client/runtime.js';
-import { createCapsuleWorker } from '../../src/client/worker.js';
+import { createWorker } from '../../src/client/worker.js';
 import { Sandbox } from '../../src/sandbox/index.js';
 
 const FIXTURES = fileURLToPath(new URL('./fixtures/', import.meta.url));
@@ -82,7 +82,7 @@ export async function startUiStack(options: UiStackOptions = {}): Promise<UiStac
     const native = await NativeConnection.connect({ address: server.address });
     cleanups.push(() => native.close());
     const taskQueue = `ui-${process.pid}`;
-    const worker = await createCapsuleWorker({ connection: native, namespace: server.namespace, taskQueue, sandbox, dataConverter: payloads.dataConverter, shutdownGraceTime: '1s' });
+    const worker = await createWorker({ connection: native, namespace: server.namespace, taskQueue, sandbox, dataConverter: payloads.dataConverter, shutdownGraceTime: '1s' });
     const running = worker.run();
     cleanups.push(async () => {
       openGate(); // a failed assertion must not leave the draft step waiting for its timeout

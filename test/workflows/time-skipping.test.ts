@@ -13,7 +13,7 @@ import { Worker, type WorkflowBundle } from '@temporalio/worker';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { ResolvedTaskOptions } from '../../src/config/task-options.js';
 import { installRuntime } from '../../src/client/runtime.js';
-import { workflowBundle } from '../../src/client/worker.js';
+import { workflowBundle } from '../../src/client/workflow-bundle.js';
 import type { Envelope } from '../../src/sandbox/index.js';
 import { DEFAULT_RETRY_TUNING, LOST_ATTEMPTS_EXHAUSTED, PIPELINE_FAILED, WORKER_SHUTDOWN, type PipelineInput, type PipelineResult, type RunTaskInput, type RunTaskResult, type StepSpec } from '../../src/workflows/shared.js';
 import { startTestServer, type TestServer } from '../support/test-server.js';

@@ -5,18 +5,9 @@
  * stops the run regardless: `capsule terminate`.
  */
 import type { Client, WorkflowExecutionDescription } from '@temporalio/client';
-import proto from '@temporalio/proto';
+import { hasWorkflowPollers } from '../../client/pollers.js';
 import type { CommandIo } from '../io.js';
 import { withWorkflow } from './with-workflow.js';
-
-// @temporalio/proto is CommonJS: named ESM imports of its values fail under Node, the default import works.
-const { TaskQueueType, TaskQueueKind } = proto.temporal.api.enums.v1;
-
-/**
- * A worker that still polls renews its long poll at least this often (a poll waits up to about a minute): an older
- * last access means nobody polls any more.
- */
-const POLLER_FRESH_MS = 120_000;
 
 export interface CancelOptions {
   workflowId: string;
@@ -50,16 +41,6 @@ async function whyItCannotAct(client: Client, description: WorkflowExecutionDesc
   if (failing > 1) {
     return `its workflow tasks are failing (attempt ${failing}): the worker cannot run the workflow's code (see the worker's log for the error)`;
   }
-  const response = await client.workflowService.describeTaskQueue({
-    namespace: client.options.namespace,
-    taskQueue: { name: description.taskQueue, kind: TaskQueueKind.TASK_QUEUE_KIND_NORMAL },
-    taskQueueType: TaskQueueType.TASK_QUEUE_TYPE_WORKFLOW,
-  });
-  const now = Date.now();
-  const polling = (response.pollers ?? []).some((poller) => {
-    const seconds = poller.lastAccessTime?.seconds;
-    return seconds != null && now - Number(seconds) * 1000 < POLLER_FRESH_MS;
-  });
-  if (!polling) return `no worker polls its task queue "${description.taskQueue}" (start one with: capsule worker, or capsule dev)`;
+  if (!(await hasWorkflowPollers(client, description.taskQueue))) return `no worker polls its task queue "${description.taskQueue}" (start one with: capsule worker, or capsule dev)`;
   return undefined;
 }

@@ -3,7 +3,9 @@
  * Other commands in this directory find it through .capsule/dev-server.json and submit to it.
  */
 import { startEmbeddedServer, startInProcessWorker } from '../../client/backend.js';
+import path from 'node:path';
 import { resolveConnectionConfig } from '../../client/config.js';
+import { checkWorkflowsFile, workflowBundle } from '../../client/workflow-bundle.js';
 import { clearDevServerState, readDevServerState, writeDevServerState } from '../../client/dev-state.js';
 import { interruptFor, processIo, type CommandIo } from '../io.js';
 import { reportUserError } from '../exit-codes.js';
@@ -13,6 +15,8 @@ import { resolvePayloadSettings } from '../../payloads/settings.js';
 export interface DevOptions {
   port?: number;
   uiPort?: number;
+  /** A workflows file of the user's, bundled with Capsule's on the worker. */
+  workflows?: string;
   io?: CommandIo;
 }
 
@@ -21,6 +25,9 @@ export async function dev(options: DevOptions): Promise<number> {
   const interrupt = interruptFor(io);
   let payloads: PayloadLayer | undefined;
   try {
+    const workflows = options.workflows === undefined ? undefined : checkWorkflowsFile(path.resolve(io.cwd, options.workflows));
+    // Bundled first (and cached for the worker): workflow code that does not bundle fails before the server starts.
+    if (workflows !== undefined) await workflowBundle({ workflowsPath: workflows });
     const config = resolveConnectionConfig(io.cwd, io.env);
     payloads = openPayloadLayer(resolvePayloadSettings(io.cwd, io.env));
     if (config.configured) {
@@ -41,7 +48,13 @@ export async function dev(options: DevOptions): Promise<number> {
       ...(options.port === undefined ? {} : { port: options.port }),
       ...(options.uiPort === undefined ? {} : { uiPort: options.uiPort }),
     });
-    const worker = await startInProcessWorker(config, server.address, payloads, undefined, 'INFO');
+    let worker;
+    try {
+      worker = await startInProcessWorker(config, server.address, payloads, undefined, 'INFO', workflows);
+    } catch (error) {
+      await server.stop();
+      throw error;
+    }
     writeDevServerState(io.cwd, { pid: server.pid, address: server.address, ...(server.uiUrl === undefined ? {} : { uiUrl: server.uiUrl }), namespace: config.namespace, owner: 'dev' });
     io.out(`Temporal server: ${server.address} (data: ${server.dbFile})`);
     if (server.uiUrl !== undefined) io.out(`Web UI: ${server.uiUrl} (payloads decoded by the codec server at ${server.codec.url})`);

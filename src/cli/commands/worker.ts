@@ -5,20 +5,25 @@
  * src/observability (`--metrics`, `--otlp-endpoint` or OTEL_*, `--health`).
  */
 import os from 'node:os';
+import path from 'node:path';
 import { resolveConnectionConfig } from '../../client/config.js';
 import { connectWorker } from '../../client/connect.js';
 import { readDevServerState } from '../../client/dev-state.js';
 import { processIo, type CommandIo } from '../io.js';
 import { reportUserError } from '../exit-codes.js';
 import { installRuntime } from '../../client/runtime.js';
-import { createCapsuleWorker } from '../../client/worker.js';
+import { createWorker } from '../../client/worker.js';
+import { checkWorkflowsFile } from '../../client/workflow-bundle.js';
 import { openPayloadLayer, type PayloadLayer } from '../../payloads/data-converter.js';
 import { resolvePayloadSettings } from '../../payloads/settings.js';
 import { prepareObservability, resolveObservability, type ObservabilityFlags } from '../../observability/index.js';
 import { Sandbox } from '../../sandbox/index.js';
+import type { NativeConnection, Worker } from '@temporalio/worker';
 
 export interface WorkerOptions extends ObservabilityFlags {
   taskQueue?: string;
+  /** A workflows file of the user's, bundled with Capsule's workflows. */
+  workflows?: string;
   /** Steps run in parallel on this worker (default: available cores). */
   concurrency?: number;
   /** Resolve task allowedFiles here instead of the submitting client's directory. */
@@ -35,7 +40,9 @@ export async function worker(options: WorkerOptions): Promise<number> {
   let config;
   let payloads: PayloadLayer;
   let observability;
+  let workflowsPath: string | undefined;
   try {
+    workflowsPath = options.workflows === undefined ? undefined : checkWorkflowsFile(path.resolve(io.cwd, options.workflows));
     config = resolveConnectionConfig(io.cwd, io.env);
     observability = resolveObservability(options, io.env);
     payloads = openPayloadLayer(resolvePayloadSettings(io.cwd, io.env));
@@ -63,19 +70,31 @@ export async function worker(options: WorkerOptions): Promise<number> {
     return 2;
   }
   const sandbox = await Sandbox.create({ ...(telemetry.observer ? { observer: telemetry.observer } : {}) });
-  const connection = await connectWorker(config, address);
   const taskQueue = options.taskQueue ?? config.taskQueue;
-  const w = await createCapsuleWorker({
-    connection,
-    namespace: config.namespace,
-    taskQueue,
-    sandbox,
-    dataConverter: payloads.dataConverter,
-    maxConcurrentSteps: options.concurrency ?? os.availableParallelism(),
-    ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
-    shutdownGraceTime: `${options.graceSeconds ?? 30}s`,
-    ...(telemetry.tracing ? { tracing: telemetry.tracing } : {}),
-  });
+  let connection: NativeConnection | undefined;
+  let w: Worker;
+  try {
+    connection = await connectWorker(config, address);
+    w = await createWorker({
+      connection,
+      namespace: config.namespace,
+      taskQueue,
+      sandbox,
+      dataConverter: payloads.dataConverter,
+      maxConcurrentSteps: options.concurrency ?? os.availableParallelism(),
+      ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }),
+      ...(workflowsPath === undefined ? {} : { workflowsPath }),
+      shutdownGraceTime: `${options.graceSeconds ?? 30}s`,
+      ...(telemetry.tracing ? { tracing: telemetry.tracing } : {}),
+    });
+  } catch (error) {
+    // An unreachable server or a workflows file that does not bundle: nothing of the worker stays open.
+    await connection?.close();
+    await sandbox.close();
+    await payloads.close();
+    await telemetry.close();
+    return reportUserError(io, error);
+  }
   telemetry.serve({ worker: w, connection, pool: () => sandbox.stats() });
   const stop = options.shutdown ?? new Promise<void>((resolve) => {
     process.once('SIGINT', () => resolve());

@@ -6,21 +6,23 @@
 import { createHash } from 'node:crypto';
 import { existsSync, mkdirSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { fileURLToPath, pathToFileURL } from 'node:url';
+import { pathToFileURL } from 'node:url';
 import { fork } from 'node:child_process';
 import v8 from 'node:v8';
 import * as esbuild from 'esbuild';
 import { capsuleCacheDir } from '../../config/paths.js';
+import { SOURCE_DIR } from '../../package-paths.js';
 import { PromiseCache } from '../../promise-cache.js';
 import { bundleForThread, writeContentAddressed } from './host-script.js';
 import { GLUE_FILE, LANGUAGE_NAMES, type BuildJob, type BuildMessage, type Language, type RuntimeManifest } from './manifest.js';
 import { COMPONENTIZE_PY_VERSION, componentizePy } from './python-toolchain.js';
 
-const here = path.dirname(fileURLToPath(import.meta.url));
-const JS_GUEST_DIR = path.resolve(here, '../guest');
-const PYTHON_GUEST_DIR = path.resolve(here, '../guest-python');
-const PYTHON_SDK_DIR = path.resolve(here, '../../sdk/python');
-const WIT_DIR = path.resolve(here, '../wit');
+// The runtime's inputs are sources whether Capsule runs from them or from dist/ (package-paths.ts): one hash, one build.
+const here = path.join(SOURCE_DIR, 'sandbox', 'runtime');
+const JS_GUEST_DIR = path.join(SOURCE_DIR, 'sandbox', 'guest');
+const PYTHON_GUEST_DIR = path.join(SOURCE_DIR, 'sandbox', 'guest-python');
+const PYTHON_SDK_DIR = path.join(SOURCE_DIR, 'sdk', 'python');
+const WIT_DIR = path.join(SOURCE_DIR, 'sandbox', 'wit');
 /** Bump when the build or instrumentation changes in a way the hashed inputs don't show. */
 const RUNTIME_FORMAT = 2;
 // jco is pinned to 1.15.4 in package.json: from 1.17 on, its generated glue carries the component-model async

@@ -1,0 +1,2 @@
+// A module with no task() declarations.
+export const answer = 42;
