@@ -16,7 +16,7 @@ export const DEFAULT_TASK_QUEUE = 'capsule';
 export const DEFAULT_NAMESPACE = 'default';
 export const PIPELINE_WORKFLOW = 'pipeline';
 /** Every workflow type Capsule registers itself (workflows/index.ts); a user's workflows file cannot replace them. */
-export const CAPSULE_WORKFLOW_TYPES = [PIPELINE_WORKFLOW, 'reviewLoop', 'agentLoop'] as const;
+export const CAPSULE_WORKFLOW_TYPES = [PIPELINE_WORKFLOW, 'reviewLoop', 'agentLoop', 'codingAgent'] as const;
 
 /** The search attributes Capsule writes (typed keys for workflow code); the dev server registers them at start. */
 export const SEARCH_ATTRIBUTE_KEYS = {
