@@ -4,7 +4,7 @@
  *   const worker = await Worker.create({ connection, taskQueue, workflowsPath: './src/workflows.ts', plugins: [new CapsulePlugin()] });
  *
  * It adds the runTask activity (each step in a fresh sandbox), makes the worker's workflowsPath an entry that
- * exports its workflows together with Capsule's (`pipeline`, reviewLoop, agentLoop: client/workflow-bundle.ts;
+ * exports its workflows together with Capsule's (`pipeline`, reviewLoop, agentLoop, codingAgent: client/workflow-bundle.ts;
  * Worker.create bundles it, or pass `workflowBundle: await workflowBundle({ workflowsPath })`, cached) and gives the worker
  * Capsule's data converter (codecs and claim-check from capsule.toml [payloads], as every Capsule client has).
  * What it creates itself (the sandbox, the blob store's connections) it closes when the worker stops running.

@@ -123,7 +123,7 @@ describe('run and start', () => {
     const workflowId = `missing-${process.pid}`;
     const error = await capsule.start('noSuchWorkflow', { tasks: { hello: './tasks/hello.ts' }, input: {}, workflowId }).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UnknownWorkflowTypeError);
-    expect((error as Error).message).toBe(`no workflow "noSuchWorkflow" in the workflows of the workers polling task queue "${taskQueue}" (Capsule's own: pipeline, reviewLoop, agentLoop); run ${workflowId} was terminated`);
+    expect((error as Error).message).toBe(`no workflow "noSuchWorkflow" in the workflows of the workers polling task queue "${taskQueue}" (Capsule's own: pipeline, reviewLoop, agentLoop, codingAgent); run ${workflowId} was terminated`);
     const connection = await Connection.connect({ address: inject('temporalAddress') });
     try {
       const description = await new Client({ connection }).workflow.getHandle(workflowId).describe();

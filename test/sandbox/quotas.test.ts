@@ -2,7 +2,7 @@
  * Directory quotas: enforced at each write, before it happens, for guests (both languages, sub-tasks on other
  * threads included) and for the host's own access (HostDirectory), through counters they share.
  */
-import { mkdirSync, mkdtempSync, readdirSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
+import { closeSync, mkdirSync, mkdtempSync, openSync, readdirSync, readFileSync, readSync, rmSync, statSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { bundleSource, DirectoryAccessError, DirectoryQuota, HostDirectory, type ProgramLanguage } from '../../src/sandbox/index.js';
@@ -111,6 +111,26 @@ describe('HostDirectory', () => {
       expect(readdirSync(scratch)).toEqual([]);
       expect(q.used).toEqual({ bytes: 0, entries: 0 });
     } finally {
+      access.close();
+    }
+  });
+
+  it('replaces a file whole: the inode the name held is never written, and a failed write leaves nothing behind', () => {
+    // What a host process racing a hard link in under the name could have made that inode: a file outside the grant.
+    // Its link count can drop back to one between any check and the write; the write goes to a new file instead.
+    writeFileSync(path.join(scratch, 'a.txt'), 'before');
+    const held = openSync(path.join(scratch, 'a.txt'), 'r');
+    const access = HostDirectory.open(dir().base, path.basename(scratch), { mode: 'read-write', maxReadBytes: 10_000, quota: quota() });
+    try {
+      access.write('a.txt', Buffer.from('after'));
+      expect(readFileSync(path.join(scratch, 'a.txt'), 'utf8')).toBe('after');
+      const old = Buffer.alloc(16);
+      expect(old.subarray(0, readSync(held, old, 0, 16, 0)).toString()).toBe('before');
+      expect(() => access.write('a.txt', Buffer.alloc(2000))).toThrow(/is full/);
+      expect(readFileSync(path.join(scratch, 'a.txt'), 'utf8')).toBe('after');
+      expect(readdirSync(scratch)).toEqual(['a.txt']);
+    } finally {
+      closeSync(held);
       access.close();
     }
   });

@@ -45,7 +45,7 @@ describe('on a configured server, with capsule worker --workflows', () => {
   it('refuses a type the worker does not have (exit 2) and terminates the run it started', async () => {
     const result = await capsule(['start', 'noSuchWorkflow', ...HELLO], PROJECT, env());
     expect(result.code).toBe(2);
-    expect(result.stderr).toMatch(new RegExp(`^error: no workflow "noSuchWorkflow" in the workflows of the workers polling task queue "${taskQueue}" \\(Capsule's own: pipeline, reviewLoop, agentLoop\\); run noSuchWorkflow-\\S+ was terminated$`, 'm'));
+    expect(result.stderr).toMatch(new RegExp(`^error: no workflow "noSuchWorkflow" in the workflows of the workers polling task queue "${taskQueue}" \\(Capsule's own: pipeline, reviewLoop, agentLoop, codingAgent\\); run noSuchWorkflow-\\S+ was terminated$`, 'm'));
   }, 120_000);
 });
 
@@ -87,7 +87,7 @@ describe('on the embedded server, the worker in the command', () => {
     expect(JSON.parse(ok.stdout)).toMatchObject({ status: 'succeeded' });
     const missing = await capsule(['start', 'greet', '--workflows', 'workflows.ts', ...HELLO], dir);
     expect(missing.code).toBe(2);
-    expect(missing.stderr).toContain(`error: no workflow "greet" in ${path.join(dir, 'workflows.ts')} (Capsule's own: pipeline, reviewLoop, agentLoop); run greet-`);
+    expect(missing.stderr).toContain(`error: no workflow "greet" in ${path.join(dir, 'workflows.ts')} (Capsule's own: pipeline, reviewLoop, agentLoop, codingAgent); run greet-`);
     expect(existsSync(path.join(dir, '.capsule', 'dev-server.json'))).toBe(false);
   }, 180_000);
 

@@ -17,6 +17,7 @@
  * written, every removal gives its room back, and a rename across its edge is EXDEV (as across file systems), so
  * nothing moves in or out uncounted.
  */
+import { randomBytes } from 'node:crypto';
 import * as fs from 'node:fs';
 import type { FileMode } from '../../config/task-options.js';
 import { excludedNames, type FileGrant, type GrantedPath, narrower, READ_ONLY_REASON } from '../policy/file-policy.js';
@@ -32,6 +33,8 @@ const FILE_FLAGS = O_NOFOLLOW | O_NONBLOCK;
 const MAX_TREE_DEPTH = 128;
 const MAX_LISTED_ENTRIES = 100_000;
 const READ_CHUNK = 1 << 20;
+/** Names whole-file writes fill before they replace the target (never a name a guest would pick). */
+const TEMP_PREFIX = '.capsule-write-';
 
 /** An open directory on a walk, with the mode the walk has narrowed to so far. */
 interface Dir {
@@ -77,36 +80,53 @@ export class GrantedFs {
     });
   }
 
+  /**
+   * A whole-file write never touches an existing inode: the data goes into a new file beside the name, which then
+   * replaces it (rename). A hard link that a host process swaps in under the name — whose link count can drop back
+   * to one between any check and the write, the one race the checks cannot close — is replaced, never written
+   * through, so no file outside the grant changes. Appends write in place, after the same checks as reads.
+   */
   writeFile(target: GrantedPath, data: Buffer, append: boolean): void {
     this.inParent(target, (dir, name) => {
       if (name === null) throw new FsFailure('EISDIR', 'illegal operation on a directory');
       requireWrite(dir);
       const existing = this.lstatIfExists(dir, name);
-      const extra = append ? O_APPEND : 0;
-      let fd: number;
-      if (existing) {
-        checkRegular(existing);
-        fd = this.openFile(dir, name, O_WRONLY | extra, existing);
-      } else {
-        fd = this.openFile(dir, name, O_WRONLY | O_CREAT | O_EXCL | extra);
-      }
+      if (existing) checkRegular(existing);
+      if (append && existing) return this.appendInPlace(dir, name, data, existing);
+      const temp = `${TEMP_PREFIX}${randomBytes(8).toString('hex')}`;
+      const fd = this.openFile(dir, temp, O_WRONLY | O_CREAT | O_EXCL);
       let undo: (() => void) | undefined;
+      let renamed = false;
       try {
-        const replaced = existing && !append ? Number(existing.size) : 0;
-        undo = this.quotasOf(dir).reserve(data.length - replaced, existing ? 0 : 1);
-        // Truncated only after the handle is known to be the regular, singly linked file that was checked.
-        if (existing && !append) fs.ftruncateSync(fd, 0);
+        undo = this.quotasOf(dir).reserve(data.length - (existing ? Number(existing.size) : 0), existing ? 0 : 1);
         let written = 0;
         while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written);
+        fs.renameSync(at(dir.fd, temp), at(dir.fd, name));
+        renamed = true;
       } catch (error) {
         undo?.();
-        // A file this call created and could not fill is not left behind (nor counted).
-        if (!existing) this.unlinkQuietly(dir, name);
         throw error;
       } finally {
         this.ledger.close(fd);
+        // A write that could not finish leaves no file behind (nor counts one).
+        if (!renamed) this.unlinkQuietly(dir, temp);
       }
     });
+  }
+
+  private appendInPlace(dir: Dir, name: string, data: Buffer, existing: Stats): void {
+    const fd = this.openFile(dir, name, O_WRONLY | O_APPEND, existing);
+    let undo: (() => void) | undefined;
+    try {
+      undo = this.quotasOf(dir).reserve(data.length, 0);
+      let written = 0;
+      while (written < data.length) written += fs.writeSync(fd, data, written, data.length - written);
+    } catch (error) {
+      undo?.();
+      throw error;
+    } finally {
+      this.ledger.close(fd);
+    }
   }
 
   readdir(target: GrantedPath): { name: string; type: 'file' | 'directory' | 'symlink' | 'other' }[] {
