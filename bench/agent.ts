@@ -13,7 +13,7 @@ import { pathToFileURL } from 'node:url';
 import { runCode } from '../src/activities/run-code.js';
 import { bundleSource, Sandbox } from '../src/sandbox/index.js';
 import type { CodeLanguage, CodeRef } from '../src/workflows/shared.js';
-import { ms, percentile } from './stats.js';
+import { summary, tableWriter, timed } from './stats.js';
 
 const RUNS = 30;
 const WARM_UP = 5;
@@ -29,24 +29,8 @@ const SOURCES: Record<'javascript' | 'python', { plain: string; declared: string
   },
 };
 
-async function timed(count: number, call: (i: number) => Promise<void>): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const started = performance.now();
-    await call(i);
-    samples.push(performance.now() - started);
-  }
-  return samples;
-}
-
-const summary = (samples: number[]) => `p50 ${ms(percentile(samples, 50))}, p95 ${ms(percentile(samples, 95))}`;
-
 export async function benchAgent(): Promise<string[]> {
-  const lines: string[] = [];
-  const out = (line: string) => {
-    lines.push(line);
-    process.stdout.write(`${line}\n`);
-  };
+  const { lines, out } = tableWriter();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'capsule-bench-agent-'));
   const sandbox = await Sandbox.create({ languages: ['js', 'python'] });
   const options = { compute: 'LOW', timeout: '10s' };

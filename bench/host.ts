@@ -11,31 +11,15 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { Capsule } from '../src/host/index.js';
 import { bundleTaskFile, Sandbox } from '../src/sandbox/index.js';
-import { ms, percentile } from './stats.js';
+import { percentile, summary, tableWriter, timed } from './stats.js';
 
 const TRIVIAL = fileURLToPath(new URL('./temporal-tasks/trivial.ts', import.meta.url));
 const CALLS = 200;
 const WARM_UP = 20;
 const SOURCE = 'function main(input) { return { n: input.n + 1 }; }';
 
-async function timed(count: number, call: (i: number) => Promise<void>): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const started = performance.now();
-    await call(i);
-    samples.push(performance.now() - started);
-  }
-  return samples;
-}
-
-const summary = (samples: number[]) => `p50 ${ms(percentile(samples, 50))}, p95 ${ms(percentile(samples, 95))}`;
-
 export async function benchHost(): Promise<string[]> {
-  const lines: string[] = [];
-  const out = (line: string) => {
-    lines.push(line);
-    process.stdout.write(`${line}\n`);
-  };
+  const { lines, out } = tableWriter();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'capsule-bench-host-'));
   // No server is configured and exec needs none: connect() starts nothing but the sandbox pool.
   const capsule = await Capsule.connect({ cwd: dir, env: { PATH: process.env.PATH } });

@@ -11,31 +11,15 @@ import { fileURLToPath } from 'node:url';
 import { Client } from '@modelcontextprotocol/sdk/client/index.js';
 import { StdioClientTransport } from '@modelcontextprotocol/sdk/client/stdio.js';
 import { bundleSource, Sandbox } from '../src/sandbox/index.js';
-import { ms, percentile } from './stats.js';
+import { ms, percentile, summary, tableWriter, timed } from './stats.js';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const CALLS = 200;
 const WARM_UP = 20;
 const CODE = 'function main(input) { return { doubled: input.n * 2 }; }';
 
-async function timed(count: number, call: (i: number) => Promise<void>): Promise<number[]> {
-  const samples: number[] = [];
-  for (let i = 0; i < count; i++) {
-    const started = performance.now();
-    await call(i);
-    samples.push(performance.now() - started);
-  }
-  return samples;
-}
-
-const summary = (samples: number[]) => `p50 ${ms(percentile(samples, 50))}, p95 ${ms(percentile(samples, 95))}`;
-
 export async function benchMcp(): Promise<string[]> {
-  const lines: string[] = [];
-  const out = (line: string) => {
-    lines.push(line);
-    process.stdout.write(`${line}\n`);
-  };
+  const { lines, out } = tableWriter();
   const dir = mkdtempSync(path.join(os.tmpdir(), 'capsule-bench-mcp-'));
   const transport = new StdioClientTransport({ command: process.execPath, args: [path.join(here, '../bin/capsule.js'), 'mcp'], cwd: dir, stderr: 'ignore' });
   const client = new Client({ name: 'capsule-bench', version: '1.0.0' });

@@ -1,4 +1,4 @@
-/** Following a pipeline to its end, shared by `run` and `watch`: live progress (or quiet with --json) until it closes or Ctrl-C detaches. */
+/** Following a run to its end, shared by `run`, `start` and `watch`: live progress (or quiet with --json) until it closes or Ctrl-C detaches. */
 import type { WorkflowHandle } from '@temporalio/client';
 import type { CommandIo } from '../io.js';
 import { awaitOutcome, outcomeJson } from '../../client/outcome.js';
@@ -13,6 +13,21 @@ export interface FollowOptions {
   interrupted: Promise<void>;
   uiUrl: string | undefined;
   onDetach?: () => void;
+}
+
+/**
+ * What `capsule run` and `capsule start` do once the workflow is started: with `--detach`, say how to follow it
+ * (or print its id as JSON) and return; otherwise follow it.
+ */
+export async function followOrDetach(handle: WorkflowHandle, options: FollowOptions & { detach: boolean }): Promise<number> {
+  const { io, uiUrl, json } = options;
+  const id = handle.workflowId;
+  if (options.detach) {
+    if (json) io.out(JSON.stringify({ workflowId: id, status: 'running', steps: [], ...(uiUrl === undefined ? {} : { uiUrl }) }));
+    else io.out(`submitted ${id}; follow it with: capsule watch ${id}`);
+    return 0;
+  }
+  return follow(handle, options);
 }
 
 /** Exit code: 0 succeeded or detached, 1 the pipeline did not succeed. */

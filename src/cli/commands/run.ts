@@ -6,7 +6,7 @@ import { interruptFor, processIo, type CommandIo } from '../io.js';
 import { reportUserError } from '../exit-codes.js';
 import { preparePipeline, startPipeline } from '../../client/submit.js';
 import { readInput, type InputOptions } from '../input.js';
-import { follow } from './follow.js';
+import { followOrDetach } from './follow.js';
 
 export interface RunOptions extends InputOptions {
   file: string;
@@ -41,12 +41,8 @@ export async function run(options: RunOptions): Promise<number> {
     const handle = await startPipeline(backend.client, input, { taskQueue: backend.config.taskQueue });
     const uiUrl = workflowUrl(backend.config, handle.workflowId, backend.uiUrl);
     info(`pipeline ${input.name}: workflow ${handle.workflowId}${uiUrl === undefined ? '' : ` (${uiUrl})`}`);
-    if (options.detach) {
-      if (options.json) io.out(JSON.stringify({ workflowId: handle.workflowId, status: 'running', steps: [], ...(uiUrl === undefined ? {} : { uiUrl }) }));
-      else io.out(`submitted ${handle.workflowId}; follow it with: capsule watch ${handle.workflowId}`);
-      return 0;
-    }
-    return await follow(handle, {
+    return await followOrDetach(handle, {
+      detach: options.detach === true,
       json: options.json === true,
       io,
       interrupted: interrupt.promise,

@@ -16,7 +16,7 @@ import { UsageError } from '../errors.js';
 import { reportUserError } from '../exit-codes.js';
 import { readInput, type InputOptions } from '../input.js';
 import { interruptFor, processIo, type CommandIo } from '../io.js';
-import { follow } from './follow.js';
+import { followOrDetach } from './follow.js';
 
 export interface StartCommandOptions extends InputOptions {
   workflowType: string;
@@ -51,12 +51,8 @@ export async function start(options: StartCommandOptions): Promise<number> {
     await checkWorkflowType(handle, workflowType, backend.config.taskQueue, backend.workerWorkflows());
     const uiUrl = workflowUrl(backend.config, workflowId, backend.uiUrl);
     info(`workflow ${workflowType}: ${workflowId}${uiUrl === undefined ? '' : ` (${uiUrl})`}`);
-    if (options.detach) {
-      if (options.json) io.out(JSON.stringify({ workflowId, status: 'running', steps: [], ...(uiUrl === undefined ? {} : { uiUrl }) }));
-      else io.out(`submitted ${workflowId}; follow it with: capsule watch ${workflowId}`);
-      return 0;
-    }
-    return await follow(handle, {
+    return await followOrDetach(handle, {
+      detach: options.detach === true,
       json: options.json === true,
       io,
       interrupted: interrupt.promise,
