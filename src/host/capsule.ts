@@ -23,6 +23,7 @@ import { preparePipelineFromSource, startPipeline } from '../client/submit.js';
 import { checkWorkflowType, prepareTaskWorkflow, startPreparedTaskWorkflow } from '../client/task-workflow.js';
 import { checkWorkflowsFile, workflowBundle } from '../client/workflow-bundle.js';
 import { loadCapsuleConfig } from '../config/capsule-toml.js';
+import type { TaskDefaults } from '../config/task-options.js';
 import { resolvePayloadSettings } from '../payloads/settings.js';
 import { bundleSource, bundleTaskFile, Sandbox, type Envelope, type ProgramOptions, type ProgramSource, type TaskBundle } from '../sandbox/index.js';
 import { ClosedError, ExecOptionsError, ProgramError } from './errors.js';
@@ -74,6 +75,8 @@ export class Capsule {
     private readonly env: Record<string, string | undefined>,
     private readonly sandbox: Sandbox,
     private readonly options: ConnectOptions,
+    /** capsule.toml's [tasks] defaults, read once at connect() like every other setting. */
+    private readonly defaults: TaskDefaults,
   ) {}
 
   /** Resolves the configuration (a bad setting fails here, naming it), warms a sandbox pool, and reaches a configured server. */
@@ -83,10 +86,10 @@ export class Capsule {
     // Every setting is read now, so a bad one fails here, naming it, rather than at the first run.
     const config = resolveConnectionConfig(cwd, env);
     resolvePayloadSettings(cwd, env);
-    loadCapsuleConfig(cwd);
+    const defaults = loadCapsuleConfig(cwd).tasks;
     if (options.workflows !== undefined) checkWorkflowsFile(path.resolve(cwd, options.workflows));
     const sandbox = await Sandbox.create({ secrets: { env, dir: cwd }, ...(options.report === undefined ? { report: () => {} } : { report: options.report }) });
-    const capsule = new Capsule(cwd, env, sandbox, options);
+    const capsule = new Capsule(cwd, env, sandbox, options, defaults);
     if (config.configured) {
       try {
         await capsule.backend();
@@ -106,11 +109,10 @@ export class Capsule {
    */
   async exec(task: string | ProgramSource, input?: unknown, options: ExecOptions = {}): Promise<Envelope> {
     this.checkOpen();
-    const defaults = loadCapsuleConfig(this.cwd).tasks;
     const common = {
       args: input === undefined ? [] : [input],
       baseDir: this.cwd,
-      defaults,
+      defaults: this.defaults,
       env: this.env,
       mounts: options.mounts ?? [],
       ...(options.signal === undefined ? {} : { signal: options.signal }),
@@ -121,7 +123,7 @@ export class Capsule {
       if (given.length > 0) throw new ExecOptionsError(`${task}: ${given.join(', ')} can only be given with code given as text; a task file's limits and capabilities are its task() declaration`);
       const bundle = await bundleTaskFile(path.resolve(this.cwd, task));
       const name = options.task ?? 'main';
-      await this.checkTask(bundle, task, name, defaults);
+      await this.checkTask(bundle, task, name);
       return this.sandbox.run({ ...common, bundle, task: name });
     }
     if (options.task !== undefined) throw new ExecOptionsError(`task "${options.task}": code given as text always runs its main`);
@@ -205,8 +207,8 @@ export class Capsule {
     return opening;
   }
 
-  private async checkTask(bundle: TaskBundle, file: string, name: string, defaults: ReturnType<typeof loadCapsuleConfig>['tasks']): Promise<void> {
-    const tasks = await this.sandbox.describe(bundle, { baseDir: this.cwd, defaults });
+  private async checkTask(bundle: TaskBundle, file: string, name: string): Promise<void> {
+    const tasks = await this.sandbox.describe(bundle, { baseDir: this.cwd, defaults: this.defaults });
     if (tasks.has(name)) return;
     // (A file that declares no tasks at all fails in describe, naming it.)
     throw new ExecOptionsError(`${file}: no task named "${name}" (tasks: ${[...tasks.keys()].join(', ')})`);

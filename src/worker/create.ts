@@ -15,8 +15,6 @@ import { connectWorker } from '../client/connect.js';
 import { readDevServerState } from '../client/dev-state.js';
 import { ConnectionConfigError } from '../client/errors.js';
 import { workflowBundle } from '../client/workflow-bundle.js';
-import { openPayloadLayer } from '../payloads/data-converter.js';
-import { resolvePayloadSettings } from '../payloads/settings.js';
 import { CapsulePlugin } from './plugin.js';
 
 export interface CreateCapsuleWorkerOptions {
@@ -45,23 +43,20 @@ export async function createCapsuleWorker(options: CreateCapsuleWorkerOptions = 
   }
   // The bundle first: a bad workflows file fails before any connection is opened.
   const bundle = await workflowBundle(options.workflowsPath === undefined ? {} : { workflowsPath: path.resolve(cwd, options.workflowsPath) });
-  const payloads = openPayloadLayer(resolvePayloadSettings(cwd, env));
-  let connection = options.connection;
-  const owned = connection === undefined;
+  const connection = options.connection ?? (await connectWorker(config, address!));
+  // The plugin opens Capsule's data converter for `cwd` and closes it, with a connection opened here, when the worker stops.
+  const plugin = new CapsulePlugin({ cwd, env, ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }), closeWhenDone: options.connection === undefined ? [connection] : [] });
   try {
-    connection ??= await connectWorker(config, address!);
     return await Worker.create({
       connection,
       namespace: config.namespace,
       taskQueue: options.taskQueue ?? config.taskQueue,
       workflowBundle: bundle,
-      dataConverter: payloads.dataConverter,
       maxConcurrentActivityTaskExecutions: options.maxConcurrentSteps ?? os.availableParallelism(),
-      plugins: [new CapsulePlugin({ cwd, env, ...(options.baseDir === undefined ? {} : { baseDir: options.baseDir }), closeWhenDone: [payloads, ...(owned ? [connection] : [])] })],
+      plugins: [plugin],
     });
   } catch (error) {
-    if (owned) await connection?.close();
-    await payloads.close();
+    await plugin.close();
     throw error;
   }
 }
