@@ -11,5 +11,8 @@ export default defineConfig({
     hookTimeout: 240_000,
     // Two cores: more files at once only makes every sandbox slower and timeouts flakier.
     maxWorkers: 2,
+    // `capsule exec` in a test runs in its own process: a resident exec server would outlive the test and serve the
+    // next file's calls. test/cli/exec-server.test.ts turns it on, in a directory of its own.
+    env: { CAPSULE_EXEC_SERVER: 'off' },
   },
 });

@@ -73,6 +73,16 @@ const intOption = (name: string) => (value: string): number => {
   return n;
 };
 
+// Started by `capsule exec` in the background (cli/exec/server.ts); not for people to type, so not in --help.
+program
+  .command('exec-server', { hidden: true })
+  .description("the resident server `capsule exec` runs tasks in: warm runtimes, ends after 15 minutes idle")
+  .option('--language <language>', 'the runtime to load first: js or python', 'js')
+  .option('--idle <ms>', 'end after this long without a caller (default 15 minutes)', intOption('--idle'))
+  .action((opts: { language: string; idle?: number }) => {
+    pending = import('./exec/server.js').then(({ serveExec }) => serveExec({ language: opts.language === 'python' ? 'python' : 'js', ...(opts.idle === undefined ? {} : { idleMs: opts.idle }) }));
+  });
+
 program
   .command('run')
   .description('run a pipeline (or a task file as a one-step pipeline) on Temporal, with live progress')

@@ -1,6 +1,6 @@
 /** A command's JSON input text and where it came from, parsed once; an error names the source. */
 import { PipelineError } from '../pipeline/errors.js';
-import { jsonValueProblem } from '../sandbox/index.js';
+import { jsonValueProblem } from '../sandbox/bounded-json.js';
 
 export interface InputText {
   text: string;

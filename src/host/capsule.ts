@@ -25,7 +25,7 @@ import { checkWorkflowsFile, workflowBundle } from '../client/workflow-bundle.js
 import { loadCapsuleConfig } from '../config/capsule-toml.js';
 import type { TaskDefaults } from '../config/task-options.js';
 import { resolvePayloadSettings } from '../payloads/settings.js';
-import { bundleSource, bundleTaskFile, Sandbox, type Envelope, type ProgramOptions, type ProgramSource, type TaskBundle } from '../sandbox/index.js';
+import { BundleCache, bundleSource, Sandbox, type Envelope, type ProgramOptions, type ProgramSource, type TaskBundle } from '../sandbox/index.js';
 import { ClosedError, ExecOptionsError, ProgramError } from './errors.js';
 import { RunHandle } from './run-handle.js';
 
@@ -69,6 +69,8 @@ const EXEC_ONLY = new Set(['task', 'mounts', 'signal']);
 export class Capsule {
   private backendOpening: Promise<Backend> | undefined;
   private closed = false;
+  /** Task files exec runs, bundled once while unchanged. */
+  private readonly bundles = new BundleCache();
 
   private constructor(
     private readonly cwd: string,
@@ -121,7 +123,7 @@ export class Capsule {
     if (typeof task === 'string') {
       const given = Object.keys(programOptions);
       if (given.length > 0) throw new ExecOptionsError(`${task}: ${given.join(', ')} can only be given with code given as text; a task file's limits and capabilities are its task() declaration`);
-      const bundle = await bundleTaskFile(path.resolve(this.cwd, task));
+      const bundle = await this.bundles.bundle(path.resolve(this.cwd, task), this.cwd);
       const name = options.task ?? 'main';
       await this.checkTask(bundle, task, name);
       return this.sandbox.run({ ...common, bundle, task: name });

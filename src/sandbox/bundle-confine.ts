@@ -33,12 +33,16 @@ interface Zone {
   manifest: string | undefined;
 }
 
-/** `isExternal(specifier)`: the sandbox's own modules and Node built-ins, which stay imports in the bundle. */
-export function confineToTask(entryFile: string, isExternal: (specifier: string) => boolean): esbuild.Plugin {
+/**
+ * `isExternal(specifier)`: the sandbox's own modules and Node built-ins, which stay imports in the bundle. `read`, if
+ * given, collects every file the build read (code, JSON and package.json files): what a cached bundle depends on.
+ */
+export function confineToTask(entryFile: string, isExternal: (specifier: string) => boolean, read?: Set<string>): esbuild.Plugin {
   return {
     name: 'capsule-confine-to-task',
     setup(build) {
       const manifests: Manifests = new Map();
+      if (read) build.onEnd(() => { for (const manifest of manifests.keys()) read.add(manifest); });
       const entry = realPathOf(path.resolve(entryFile)) ?? path.resolve(entryFile);
       const root: Zone = { dir: path.dirname(entry), manifest: nearestManifest(path.dirname(entry)) };
       const zones = new Map<string, Zone>([[root.dir, root]]);
@@ -88,6 +92,7 @@ export function confineToTask(entryFile: string, isExternal: (specifier: string)
         const zone = zoneOf(args.path);
         try {
           if (!zone) throw new ConfinedReadError(`${args.path} is outside the task`);
+          read?.add(args.path);
           return { contents: readConfined(args.path, [zone.dir], path.relative(root.dir, args.path)), loader: LOADERS[path.extname(args.path)] ?? 'js', resolveDir: path.dirname(args.path) };
         } catch (error) {
           if (error instanceof ConfinedReadError) return { errors: [{ text: error.message }] };

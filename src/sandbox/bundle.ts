@@ -11,9 +11,9 @@ import { builtinModules } from 'node:module';
 import path from 'node:path';
 import * as esbuild from 'esbuild';
 import { confineToTask } from './bundle-confine.js';
-import { collectPythonSource } from './bundle-python.js';
+import { collectPythonSource, type PythonSource } from './bundle-python.js';
 import { BundleError, PythonBundleError } from './errors.js';
-import type { Language } from './runtime/manifest.js';
+import { PYTHON_EXTENSIONS } from './task-language.js';
 
 export interface TaskBundle {
   sha256: string;
@@ -45,30 +45,31 @@ const EXTERNAL = new Set([...SANDBOX_MODULES, ...builtinModules]);
 export const isExternal = (specifier: string) =>
   specifier.startsWith('node:') || EXTERNAL.has(specifier) || builtinModules.includes(specifier.split('/')[0]!);
 const JS_EXTENSIONS = ['.ts', '.mts', '.cts', '.js', '.mjs', '.cjs', '.tsx', '.jsx'];
-const PYTHON_EXTENSIONS = ['.py'];
 
-/** A task's language follows from its file name, so a bundle (and a pipeline step in history) needs no more. */
-export function taskLanguage(entryFile: string): Language {
-  return PYTHON_EXTENSIONS.includes(path.extname(entryFile)) ? 'python' : 'js';
+/** `file` as given (relative to `cwd`, the directory the command runs in), which messages and the bundle name. */
+export async function bundleTaskFile(file: string, cwd = process.cwd()): Promise<TaskBundle> {
+  return (await bundleTaskFileReading(file, cwd)).bundle;
 }
 
-export async function bundleTaskFile(file: string): Promise<TaskBundle> {
-  const absolute = path.resolve(file);
+/** A task file's bundle and every file read to make it (absolute paths): a cache of bundles checks them. */
+export async function bundleTaskFileReading(file: string, cwd: string): Promise<{ bundle: TaskBundle; read: string[] }> {
+  const absolute = path.resolve(cwd, file);
   if (!existsSync(absolute) || !statSync(absolute).isFile()) throw new BundleError(file, 'no such file');
   const extension = path.extname(absolute);
   if (PYTHON_EXTENSIONS.includes(extension)) return bundlePython(file, absolute);
   if (!JS_EXTENSIONS.includes(extension)) {
     throw new BundleError(file, `expected a TypeScript, JavaScript or Python task file (${[...JS_EXTENSIONS, ...PYTHON_EXTENSIONS].join(', ')})`);
   }
+  const read = new Set<string>([absolute]);
   const code = await esbuildBundle(file, {
     entryPoints: [absolute],
     // Every import goes through the plugin, which admits only the task's own files and declared dependencies.
-    plugins: [confineToTask(absolute, isExternal)],
+    plugins: [confineToTask(absolute, isExternal, read)],
     // Paths in the output's comments are relative to this: the task's own directory keeps the bundle (and its
     // sha256) the same wherever the command runs.
     absWorkingDir: path.dirname(absolute),
-  }, (located) => path.relative(process.cwd(), path.resolve(path.dirname(absolute), located)));
-  return contentAddressed(code, file);
+  }, (located) => path.relative(cwd, path.resolve(path.dirname(absolute), located)));
+  return { bundle: contentAddressed(code, file), read: [...read] };
 }
 
 /**
@@ -115,13 +116,14 @@ export function contentAddressed(code: string, entryFile: string): TaskBundle {
   return { sha256: createHash('sha256').update(code).digest('hex'), code, entryFile };
 }
 
-function bundlePython(file: string, absolute: string): TaskBundle {
-  let code: string;
+function bundlePython(file: string, absolute: string): { bundle: TaskBundle; read: string[] } {
+  let source: PythonSource;
   try {
-    code = JSON.stringify(collectPythonSource(absolute));
+    source = collectPythonSource(absolute);
   } catch (error) {
     if (error instanceof PythonBundleError) throw new BundleError(file, error.message, error);
     throw new BundleError(file, `cannot read the task's files: ${(error as Error).message}`, error as Error);
   }
-  return contentAddressed(code, file);
+  const root = path.dirname(absolute);
+  return { bundle: contentAddressed(JSON.stringify(source), file), read: Object.keys(source.files).map((key) => path.join(root, key)) };
 }

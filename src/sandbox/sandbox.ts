@@ -16,7 +16,8 @@ import { BUILTIN_DEFAULTS, grantCeiling, parseDeclaration, resolveTaskOptions, t
 import { COMPUTE_LEVELS, formatBytes, formatDuration, parseBytes } from '../config/units.js';
 import { PromiseCache } from '../promise-cache.js';
 import { jsonValueProblem } from './bounded-json.js';
-import { taskLanguage, type TaskBundle } from './bundle.js';
+import type { TaskBundle } from './bundle.js';
+import { taskLanguage } from './task-language.js';
 import type { DirectoryQuota } from './directory-quota.js';
 import type { Envelope, NarrowedOption } from './envelope.js';
 import { EgressServer, type EgressOptions } from './egress/egress-server.js';
@@ -94,6 +95,12 @@ export interface RunRequest {
   mounts?: string[];
   /** Host environment the task's envVariables are taken from. Default: process.env. */
   env?: Record<string, string | undefined>;
+  /**
+   * Where this run's secret values come from, in place of the sandbox's own (SandboxOptions.secrets): a resident
+   * process serving callers from different directories and environments (the exec server) looks up each caller's.
+   * A function, never values: a run request built from workflow input cannot carry one.
+   */
+  secretValue?: (name: string) => string | undefined;
   /** What the task's context() returns. Default: a run outside any pipeline (null ids, a fresh idempotency key). */
   context?: TaskContext;
   /**
@@ -392,7 +399,7 @@ export class Sandbox {
       );
     }
     const { listed, unset } = listedEnvironment(options.envVariables, request.env ?? process.env);
-    const holding = variableHoldingSecret(listed, options.secrets, this.edge.secretValue);
+    const holding = variableHoldingSecret(listed, options.secrets, request.secretValue ?? this.edge.secretValue);
     if (holding) {
       return invalidTaskEnvelope(options.name, `${file}: task "${options.name}": envVariables "${holding.variable}" holds the value of secret "${holding.secret}" on this host, which would put the secret in the guest: remove it from envVariables`);
     }
@@ -413,13 +420,13 @@ export class Sandbox {
     if (request.signal?.aborted) lifetime.abort();
     // One timeline for the thread's events and the egress's (requests and denials), in the order they arrive.
     const timeline: GuestEvent[] = [];
-    const edge = openRunEdge(this.edge, { options, report: (event) => timeline.push(shortenListed(event)) });
+    const edge = openRunEdge(request.secretValue === undefined ? this.edge : { ...this.edge, secretValue: request.secretValue }, { options, report: (event) => timeline.push(shortenListed(event)) });
     // A declared secret without a value here (or cut for a sub-task) is absent in the guest, as an unset listed
     // variable is: reading it is no denial.
     const unsetEnv = [...plan.unsetEnv, ...plan.declaredSecrets.filter((name) => !(name in edge.environment))];
     const context = request.context ?? standaloneContext();
     const inherited = {
-      baseDir: request.baseDir, defaults: request.defaults, env: request.env, mounts: request.mounts, context,
+      baseDir: request.baseDir, defaults: request.defaults, env: request.env, secretValue: request.secretValue, mounts: request.mounts, context,
       options: request.options, quotas: request.quotas, excludedPaths: request.excludedPaths,
     };
     const registration = this.subtasks.register((name, args) =>

@@ -10,6 +10,11 @@ const root = fileURLToPath(new URL('../../', import.meta.url));
  * resolve hook.
  */
 function loadedBy(args: string[]): string[] {
+  return loadedWhile(`const { main } = await import('./src/cli/main.ts');\n    await main(['node', 'capsule', ...${JSON.stringify(args)}]);`);
+}
+
+/** Every module loaded while `code` (module code, in the repository's root) runs. */
+function loadedWhile(code: string): string[] {
   const script = `
     import { createRequire, register } from 'node:module';
     const seen = [];
@@ -20,8 +25,7 @@ function loadedBy(args: string[]): string[] {
       'let port; export function initialize(data) { port = data.port; } ' +
       'export async function resolve(specifier, context, next) { const r = await next(specifier, context); port.postMessage(r.url); return r; }'
     ), { data: { port: port2 }, transferList: [port2] });
-    const { main } = await import('./src/cli/main.ts');
-    await main(['node', 'capsule', ...${JSON.stringify(args)}]);
+    ${code}
     await new Promise((r) => setTimeout(r, 100));
     const cjs = Object.keys(createRequire(import.meta.url).cache);
     process.stderr.write('\\nLOADED ' + JSON.stringify([...seen, ...cjs]) + '\\n');
@@ -41,6 +45,15 @@ describe('commands load lazily', () => {
     const sandbox = loaded.filter((m) => (m.includes('/src/sandbox/') && !m.endsWith('/errors.ts')) || m.includes('binaryen') || m.includes('@bytecodealliance'));
     expect(sandbox).toEqual([]);
     expect(loaded.filter((m) => m.includes('/src/cli/commands/'))).toEqual([]);
+  });
+
+  it('capsule exec loads neither the sandbox nor a validation library until it runs a task itself', () => {
+    // What a warm `capsule exec` loads to reach the exec server: the command and its client, nothing heavy.
+    const loaded = loadedWhile("await import('./src/cli/commands/exec.ts');");
+    expect(loaded.some((m) => m.includes('/src/cli/exec/client.ts'))).toBe(true);
+    // (esbuild is loaded here by tsx itself, so it is not looked for.)
+    const heavy = loaded.filter((m) => /\/src\/sandbox\/(?!task-language|bounded-json|errors)|\/node_modules\/(zod|@temporalio|@bytecodealliance|binaryen)\//.test(m));
+    expect(heavy).toEqual([]);
   });
 
   it('a command loads its own module when it runs', () => {

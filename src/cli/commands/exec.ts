@@ -1,16 +1,19 @@
-/** `capsule exec <file> [args...]`: one task (TypeScript, JavaScript or Python), one fresh sandbox, no Temporal. */
-import { loadCapsuleConfig } from '../../config/capsule-toml.js';
-import { MountError } from '../../config/errors.js';
-import { resolveMount } from '../../config/mounts.js';
-import { bundleTaskFile, invalidTaskEnvelope, Sandbox, taskLanguage, type Envelope } from '../../sandbox/index.js';
-import { processIo, type CommandIo } from '../io.js';
-import { userErrorMessage } from '../exit-codes.js';
+/**
+ * `capsule exec <file> [args...]`: one task (TypeScript, JavaScript or Python), one fresh sandbox, no Temporal.
+ * The run happens in the resident exec server when one answers (cli/exec/server.ts: warm runtimes, no start-up),
+ * else in this process, which then starts a server for the next call. Either way it is the same run (exec-task.ts).
+ * This module loads nothing heavy until it must run the task itself.
+ */
 import { parseInput } from '../../client/input.js';
-import { forTerminal } from '../terminal-text.js';
+import type { Sandbox } from '../../sandbox/index.js';
+import type { ExecReply, ExecRequest } from '../exec/exec-task.js';
+import { execServerEnabled, execViaServer } from '../exec/client.js';
+import { UsageError } from '../errors.js';
+import { EXIT, userErrorMessage } from '../exit-codes.js';
 import { formatEnvelope } from '../format.js';
 import { readInput, type InputOptions } from '../input.js';
-import { UsageError } from '../errors.js';
-import { EXIT } from '../exit-codes.js';
+import { processIo, type CommandIo } from '../io.js';
+import { forTerminal } from '../terminal-text.js';
 
 /** `input` / `inputFile`: one JSON value passed as the task's only argument. */
 export interface ExecOptions extends InputOptions {
@@ -32,42 +35,47 @@ async function taskArgs(options: ExecOptions, io: CommandIo): Promise<unknown[]>
 
 export async function execCommand(options: ExecOptions, io: CommandIo = processIo()): Promise<number> {
   const taskName = options.task ?? 'main';
-  const fail = (message: string): number => {
-    // The message may quote the task file (an import specifier, an option value): shown, not obeyed.
-    io.err(`capsule exec: ${forTerminal(message)}`);
-    if (options.json) io.out(JSON.stringify(invalidTaskEnvelope(taskName, message)));
-    return EXIT.usage;
-  };
   let args: unknown[];
-  let sandbox: Sandbox | undefined;
   try {
     args = await taskArgs(options, io);
-    const mounts = options.mounts ?? [];
-    for (const mount of mounts) checkMount(mount, io.cwd);
-    const config = loadCapsuleConfig(io.cwd);
-    const bundle = await bundleTaskFile(options.file);
-    sandbox = await Sandbox.create({ languages: [taskLanguage(bundle.entryFile)] });
-    const tasks = await sandbox.describe(bundle, { baseDir: io.cwd, defaults: config.tasks });
-    const known = [...tasks.keys()];
-    if (!tasks.has(taskName)) return fail(`${options.file}: no task named "${taskName}" (tasks: ${known.join(', ')})`);
-    const envelope: Envelope = await sandbox.run({ bundle, task: taskName, args, baseDir: io.cwd, defaults: config.tasks, env: io.env, mounts });
-    io.out(options.json ? JSON.stringify(envelope) : formatEnvelope(envelope, io.tty));
-    return envelope.success ? EXIT.ok : EXIT.failed;
   } catch (error) {
     const message = userErrorMessage(error);
     if (message === undefined) throw error;
-    return fail(message);
+    // The envelope's module belongs to the sandbox: loaded only for this.
+    const { invalidTaskEnvelope } = await import('../../sandbox/outcome.js');
+    return printReply({ kind: 'invalid', message, envelope: invalidTaskEnvelope(taskName, message) }, options, io);
+  }
+  const request: ExecRequest = { file: options.file, cwd: io.cwd, task: taskName, args, mounts: options.mounts ?? [], env: io.env };
+  if (execServerEnabled(io.env)) {
+    const outcome = await execViaServer(request, (line) => io.err(`capsule: ${forTerminal(line)}`));
+    if (outcome.kind === 'internal') throw new Error(outcome.message);
+    if (outcome.kind !== 'unavailable') return printReply(outcome, options, io);
+  }
+  return printReply(await execHere(request), options, io);
+}
+
+/** Runs the request in this process, in a sandbox of one thread made for it. */
+async function execHere(request: ExecRequest): Promise<ExecReply> {
+  const [{ execTask }, sandboxModule] = await Promise.all([import('../exec/exec-task.js'), import('../../sandbox/index.js')]);
+  let sandbox: Sandbox | undefined;
+  try {
+    return await execTask(request, {
+      bundle: sandboxModule.bundleTaskFile,
+      // One thread: this process runs one task (a sub-task it calls gets an extra thread, as in any pool).
+      sandbox: async (language) => (sandbox = await sandboxModule.Sandbox.create({ languages: [language], poolSize: 1, secrets: { env: request.env, dir: request.cwd } })),
+    });
   } finally {
     await sandbox?.close();
   }
 }
 
-/** A mount that cannot work is a usage error before anything runs. */
-function checkMount(mount: string, cwd: string): void {
-  try {
-    resolveMount(mount, cwd);
-  } catch (error) {
-    if (error instanceof MountError) throw new UsageError(`--mount ${error.message}`);
-    throw error;
+function printReply(reply: ExecReply, options: ExecOptions, io: CommandIo): number {
+  if (reply.kind === 'invalid') {
+    // The message may quote the task file (an import specifier, an option value): shown, not obeyed.
+    io.err(`capsule exec: ${forTerminal(reply.message)}`);
+    if (options.json) io.out(JSON.stringify(reply.envelope));
+    return EXIT.usage;
   }
+  io.out(options.json ? JSON.stringify(reply.envelope) : formatEnvelope(reply.envelope, io.tty));
+  return reply.envelope.success ? EXIT.ok : EXIT.failed;
 }
