@@ -9,7 +9,6 @@ import os from 'node:os';
 import path from 'node:path';
 import { MountError, TaskOptionsError } from '../config/errors.js';
 import { SandboxBusyError } from './errors.js';
-import { capsuleCacheDir } from '../config/paths.js';
 import { SOURCE_DIR } from '../package-paths.js';
 import { loadSecretValues, type SecretSource } from '../config/dotenv.js';
 import { BUILTIN_DEFAULTS, grantCeiling, parseDeclaration, resolveTaskOptions, type LimitOverrides, type ResolvedTaskOptions, type TaskDefaults } from '../config/task-options.js';
@@ -34,7 +33,7 @@ import { ThreadPool } from './pool.js';
 import { grantsFor, listedEnvironment, runGrants } from './run-grants.js';
 import { normaliseRelative } from '../config/guest-path.js';
 import { type RunProgress, startProgress } from './run-progress.js';
-import { bundleForThread, writeContentAddressed } from './runtime/host-script.js';
+import { threadScript } from './runtime/host-script.js';
 import { LANGUAGE_NAMES, WASM_PAGE_BYTES, type Language } from './runtime/manifest.js';
 import { loadRuntime, type ProgressReporter, type Runtime } from './runtime/runtime.js';
 import type { PoolStats, RunObserver, RunWatch } from './observer.js';
@@ -180,7 +179,7 @@ export class Sandbox {
     const languages: Language[] = options.languages?.length ? [...new Set(options.languages)] : ['js'];
     const runtimes = await Promise.all(languages.map((language) => loadRuntime(language, options.report)));
     // Bundled from the sources (shipped in the package) whether this module runs from them or from dist/.
-    const script = writeContentAddressed(path.join(capsuleCacheDir(), 'scripts'), 'sandbox-thread', await bundleForThread(path.join(SOURCE_DIR, 'sandbox', 'host', 'thread.ts')));
+    const script = await threadScript(path.join(SOURCE_DIR, 'sandbox', 'host', 'thread.ts'), 'sandbox-thread');
     const init = {
       runtimes: Object.fromEntries(runtimes.map((runtime) => [runtime.language, runtimeInit(runtime)])),
       spare: { language: languages[0]!, ramBytes: DEFAULT_RAM_BYTES },

@@ -11,10 +11,11 @@
  * connects.
  */
 import { createHash } from 'node:crypto';
-import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync, statSync } from 'node:fs';
+import { chmodSync, lstatSync, mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { capsuleCacheDir } from '../../config/paths.js';
 import { CODE_DIR, CODE_EXTENSION, PACKAGE_ROOT } from '../../package-paths.js';
+import { stampTree } from '../../source-stamp.js';
 
 /** The longest path a Unix socket address may have on Linux (108 bytes with the terminating NUL). */
 const MAX_SOCKET_PATH = 107;
@@ -65,23 +66,9 @@ function serverIdentity(env: Record<string, string | undefined>): string {
   const hash = createHash('sha256');
   const version = (JSON.parse(readFileSync(path.join(PACKAGE_ROOT, 'package.json'), 'utf8')) as { version?: string }).version;
   hash.update(`${PACKAGE_ROOT}\n${version}\n${process.execPath}\n${process.version}\n${capsuleCacheDir()}\n${env.CAPSULE_PYTHON ?? ''}\n`);
-  stampModules(hash, CODE_DIR);
+  stampTree(hash, CODE_DIR, STAMPED);
   return hash.digest('hex').slice(0, 16);
 }
 
 /** The running modules, and in a checkout the sources the sandbox runtimes are built from (a server loads them once). */
 const STAMPED = [CODE_EXTENSION, '.py', '.wit'];
-
-/** Size and modification time of every module under `dir`, in a stable order. */
-function stampModules(hash: ReturnType<typeof createHash>, dir: string): void {
-  const entries = readdirSync(dir, { withFileTypes: true }).sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
-  for (const entry of entries) {
-    const full = path.join(dir, entry.name);
-    if (entry.isDirectory()) {
-      if (entry.name !== 'node_modules' && entry.name !== '__pycache__') stampModules(hash, full);
-    } else if (STAMPED.some((extension) => entry.name.endsWith(extension))) {
-      const stat = statSync(full);
-      hash.update(`${full} ${stat.size} ${stat.mtimeMs}\n`);
-    }
-  }
-}

@@ -9,11 +9,10 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { fork } from 'node:child_process';
 import v8 from 'node:v8';
-import * as esbuild from 'esbuild';
 import { capsuleCacheDir } from '../../config/paths.js';
 import { SOURCE_DIR } from '../../package-paths.js';
 import { PromiseCache } from '../../promise-cache.js';
-import { bundleForThread, writeContentAddressed } from './host-script.js';
+import { threadScript } from './host-script.js';
 import { GLUE_FILE, LANGUAGE_NAMES, type BuildJob, type BuildMessage, type Language, type RuntimeManifest } from './manifest.js';
 import { COMPONENTIZE_PY_VERSION, componentizePy } from './python-toolchain.js';
 
@@ -42,16 +41,19 @@ export type ProgressReporter = (line: string) => void;
 
 /** Versions of the build toolchain, read from node_modules (walking up, as Node resolves packages). */
 function toolchainVersions(): string {
-  return TOOLCHAIN.map((name) => {
-    for (let dir = here; ; dir = path.dirname(dir)) {
-      const manifest = path.join(dir, 'node_modules', name, 'package.json');
-      if (existsSync(manifest)) return `${name}@${(JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version}`;
-      if (path.dirname(dir) === dir) throw new Error(`cannot find the package ${name} in node_modules`);
-    }
-  }).join(',');
+  return TOOLCHAIN.map(packageVersion).join(',');
+}
+
+function packageVersion(name: string): string {
+  for (let dir = here; ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'node_modules', name, 'package.json');
+    if (existsSync(manifest)) return `${name}@${(JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version}`;
+    if (path.dirname(dir) === dir) throw new Error(`cannot find the package ${name} in node_modules`);
+  }
 }
 
 async function bundleJsGuest(): Promise<string> {
+  const esbuild = await import('esbuild');
   const result = await esbuild.build({
     entryPoints: [path.join(JS_GUEST_DIR, 'runner.ts')],
     bundle: true,
@@ -86,27 +88,28 @@ function hashDir(hash: ReturnType<typeof createHash>, dir: string, keep: (name: 
 interface Location {
   hash: string;
   dir: string;
-  /** JavaScript: the bundled guest script to build from. */
-  jsGuest: string | null;
 }
 
-/** Where this runtime version lives, with the inputs its hash covers. */
-async function runtimeLocation(language: Language): Promise<Location> {
+/**
+ * Where this runtime version lives, with the inputs its hash covers. The JavaScript guest is hashed as its sources
+ * (its directory is self-contained) and esbuild's version, not as its bundle: loading a built runtime then needs no
+ * esbuild at all.
+ */
+function runtimeLocation(language: Language): Location {
   const hash = createHash('sha256');
   hash.update(`format ${RUNTIME_FORMAT}\nlanguage ${language}\n${toolchainVersions()}\n`);
   hashDir(hash, WIT_DIR, (name) => name.endsWith('.wit'));
   for (const file of ['instrument.ts', 'build-process.ts']) hash.update(readFileSync(path.join(here, file)));
-  let jsGuest: string | null = null;
   if (language === 'js') {
-    jsGuest = await bundleJsGuest();
-    hash.update(jsGuest);
+    hash.update(`${packageVersion('esbuild')}\n`);
+    hashDir(hash, JS_GUEST_DIR, (name) => name.endsWith('.ts') || name.endsWith('.json'));
   } else {
     hash.update(`componentize-py ${COMPONENTIZE_PY_VERSION}\n`);
     hashDir(hash, PYTHON_GUEST_DIR, (name) => name.endsWith('.py'));
     hashDir(hash, PYTHON_SDK_DIR, (name) => name.endsWith('.py') || name === 'py.typed');
   }
   const digest = hash.digest('hex').slice(0, 24);
-  return { hash: digest, dir: path.join(capsuleCacheDir(), 'runtime', `${language}-${digest}`), jsGuest };
+  return { hash: digest, dir: path.join(capsuleCacheDir(), 'runtime', `${language}-${digest}`) };
 }
 
 /**
@@ -132,7 +135,7 @@ function defaultReporter(line: string): void {
 }
 
 async function load(language: Language, report: ProgressReporter): Promise<Runtime> {
-  const location = await runtimeLocation(language);
+  const location = runtimeLocation(language);
   if (!existsSync(path.join(location.dir, 'manifest.json'))) await build(language, location, report);
   const manifest = JSON.parse(readFileSync(path.join(location.dir, 'manifest.json'), 'utf8')) as RuntimeManifest;
   if (language === 'python') enableExtendedConst();
@@ -151,8 +154,8 @@ async function build(language: Language, location: Location, report: ProgressRep
   report(`building the ${LANGUAGE_NAMES[language]} sandbox runtime ${hash} once for this version (cached in ${path.dirname(outDir)})`);
   mkdirSync(path.dirname(outDir), { recursive: true });
   const guestSourcePath = path.join(path.dirname(outDir), `guest-${hash}.${process.pid}.js`);
-  if (location.jsGuest !== null) writeFileSync(guestSourcePath, location.jsGuest);
-  const script = writeContentAddressed(path.join(capsuleCacheDir(), 'scripts'), 'build-process', await bundleForThread(path.join(here, 'build-process.ts')));
+  if (language === 'js') writeFileSync(guestSourcePath, await bundleJsGuest());
+  const script = await threadScript(path.join(here, 'build-process.ts'), 'build-process');
   const job: BuildJob = {
     language,
     hash,
