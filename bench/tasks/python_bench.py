@@ -21,12 +21,3 @@ def cpu(n: int) -> int:
 def hold(ms: int) -> int:
     time.sleep(ms / 1000)
     return ms
-
-
-@task(name="sum", compute="HIGH")
-def sum_to(n: int) -> int:
-    """The issue's CPU-bound loop (the same one the original Capsule's figures use): sum of 0..n-1."""
-    s = 0
-    for i in range(n):
-        s += i
-    return s

@@ -18,10 +18,3 @@ export const hold = task({ name: 'hold' }, async (ms: number) => {
   await new Promise((resolve) => setTimeout(resolve, ms));
   return ms;
 });
-
-/** The CPU-bound loop (the same one the original Capsule's figures use): sum of 0..n-1. */
-export const sum = task({ name: 'sum', compute: 'HIGH' }, (n: number) => {
-  let s = 0;
-  for (let i = 0; i < n; i++) s += i;
-  return s;
-});

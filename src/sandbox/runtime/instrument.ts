@@ -166,6 +166,8 @@ interface Plan {
   calls: boolean;
   /** Returns and tail calls: the function's pending charges are settled before each. */
   exits: Slot[];
+  /** The body itself is a return or a tail call (it has no parent to put the settling before). */
+  bodyIsExit: boolean;
 }
 
 /**
@@ -174,7 +176,7 @@ interface Plan {
  * operands', the first segment of a block it enters) and whether it may branch, which ends the enclosing segment.
  */
 function plan(body: binaryen.ExpressionRef): Plan {
-  const result: Plan = { entryCost: 0, blockCharges: [], loops: [], arms: [], bulk: [], calls: false, exits: [] };
+  const result: Plan = { entryCost: 0, blockCharges: [], loops: [], arms: [], bulk: [], calls: false, exits: [], bodyIsExit: false };
   const summaries = new Map<binaryen.ExpressionRef, { cost: number; branches: boolean }>();
   const summary = (expr: binaryen.ExpressionRef) => summaries.get(expr)!;
   const stack: Array<{ expr: binaryen.ExpressionRef; info: Info | null; expanded: boolean; slot: Slot | null }> = [{ expr: body, info: null, expanded: false, slot: null }];
@@ -201,8 +203,8 @@ function plan(body: binaryen.ExpressionRef): Plan {
     if (BULK.has(id)) result.bulk.push(top.expr);
     if (CALLS.has(id)) result.calls = true;
     if (id === binaryen.ReturnId || (CALLS.has(id) && top.info!.isReturn === true)) {
-      if (top.slot === null) throw new Error('fuel instrumentation expects a function body that is not a bare return');
-      result.exits.push(top.slot);
+      if (top.slot === null) result.bodyIsExit = true;
+      else result.exits.push(top.slot);
     }
     if (id === binaryen.BlockId) {
       // Segments: a new one starts after each child that may branch. The first is the block's own cost.
@@ -317,7 +319,7 @@ function meterFunction(
   mod: binaryen.Module,
   func: binaryen.FunctionRef,
   body: binaryen.ExpressionRef,
-  { entryCost, blockCharges, loops, arms, exits, calls }: Plan,
+  { entryCost, blockCharges, loops, arms, exits, bodyIsExit, calls }: Plan,
   { spend, check }: { spend(units: binaryen.ExpressionRef): binaryen.ExpressionRef; check(): binaryen.ExpressionRef },
 ): void {
   // Without later segments (most small functions) nothing is ever pending: the entry charge goes to the global directly.
@@ -349,7 +351,8 @@ function meterFunction(
   for (const { loop, cost } of loops) Loop.setBody(loop, prefixed([...settle(cost), check()], Loop.getBody(loop)));
   let wrapped = body;
   const type = binaryen.getExpressionType(body);
-  if (usesPending && type !== binaryen.unreachable) {
+  if (usesPending && bodyIsExit) wrapped = prefixed(settle(), body);
+  else if (usesPending && type !== binaryen.unreachable) {
     if (type === binaryen.none) wrapped = mod.block(null, [body, ...settle()], binaryen.none);
     else {
       const result = addVar(func, type);
