@@ -18,7 +18,7 @@ function meter(define: (mod: binaryen.Module) => void, budget = 1n << 40n) {
   const bytes = mod.emitBinary();
   mod.dispose();
   const fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, budget);
-  const instance = new WebAssembly.Instance(new WebAssembly.Module(instrumentCoreModule(bytes).bytes), { [FUEL_IMPORT.module]: { [FUEL_IMPORT.name]: fuel } });
+  const instance = new WebAssembly.Instance(new WebAssembly.Module(new Uint8Array(instrumentCoreModule(bytes).bytes)), { [FUEL_IMPORT.module]: { [FUEL_IMPORT.name]: fuel } });
   const spent = (run: () => unknown) => {
     const before = fuel.value as bigint;
     run();
@@ -69,6 +69,16 @@ describe('fuel as wasm instructions', () => {
     });
     expect(spent(() => exports.f!(1))).toBe(6);
     expect(spent(() => exports.f!(0))).toBe(2);
+  });
+
+  it('charges each arm of an if/else its own count when both arms have code', () => {
+    const { exports, spent } = meter((mod) => {
+      // local.get, if: 2; then: i32.const, i32.const, i32.add, local.set: 4; else: i32.const, local.set: 2
+      mod.addFunction('f', binaryen.createType([i32]), none, [i32], mod.if(mod.local.get(0, i32), mod.local.set(1, mod.i32.add(mod.i32.const(1), mod.i32.const(2))), mod.local.set(1, mod.i32.const(3))));
+      mod.addFunctionExport('f', 'f');
+    });
+    expect(spent(() => exports.f!(1))).toBe(6);
+    expect(spent(() => exports.f!(0))).toBe(4);
   });
 
   it('charges only the case of a br_table that runs, not the cases nested around it', () => {

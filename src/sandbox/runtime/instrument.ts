@@ -231,11 +231,13 @@ function plan(body: binaryen.ExpressionRef): Plan {
       result.loops.push({ loop: top.expr, cost: summary(loopBody).cost });
       summaries.set(top.expr, { cost: 0, branches: true });
     } else if (id === binaryen.IfId) {
-      for (const arm of ['ifTrue', 'ifFalse'] as const) {
-        const expr = top.info![arm] as number;
-        if (expr) result.arms.push({ iff: top.expr, arm, cost: summary(expr).cost });
-      }
-      summaries.set(top.expr, { cost: 1 + summary(top.info!.condition as number).cost, branches: true });
+      // Exactly one arm runs when there are two: what both start with is charged before the `if`, one site fewer.
+      const ifTrue = top.info!.ifTrue as number;
+      const ifFalse = top.info!.ifFalse as number;
+      const shared = ifFalse ? Math.min(summary(ifTrue).cost, summary(ifFalse).cost) : 0;
+      result.arms.push({ iff: top.expr, arm: 'ifTrue', cost: summary(ifTrue).cost - shared });
+      if (ifFalse) result.arms.push({ iff: top.expr, arm: 'ifFalse', cost: summary(ifFalse).cost - shared });
+      summaries.set(top.expr, { cost: 1 + summary(top.info!.condition as number).cost + shared, branches: true });
     } else {
       let cost = FREE.has(id) ? 0 : 1;
       let branches = BRANCHES.has(id);
