@@ -15,7 +15,7 @@ type Glue = {
   instantiate(get: (n: string) => WebAssembly.Module, imports: unknown, core: (m: WebAssembly.Module, i: WebAssembly.Imports) => WebAssembly.Instance): Promise<{ run(s: string, r: string): string }>;
 };
 
-export async function measureMetering(runtime: Runtime, source: string, rounds: number): Promise<{ meteredMs: number; unmeteredMs: number }> {
+export async function measureMetering(runtime: Runtime, source: string, rounds: number, { task = 'cpu', n = 2_000_000 } = {}): Promise<{ meteredMs: number; unmeteredMs: number }> {
   const glue = (await import(pathToFileURL(path.join(runtime.dir, 'runner.mjs')).href)) as Glue;
   const unmetered: Record<string, WebAssembly.Module> = { ...runtime.modules };
   for (const name of runtime.manifest.meteredModules) unmetered[name] = await WebAssembly.compile(readFileSync(path.join(runtime.dir, unmeteredName(name))));
@@ -25,7 +25,7 @@ export async function measureMetering(runtime: Runtime, source: string, rounds: 
     const limits = { [FUEL_IMPORT.name]: fuel, [MEMORY_IMPORT.name]: memory };
     const imports = buildImports(inertScope());
     const instance = await glue.instantiate((n) => modules[n]!, imports, (m, i) => new WebAssembly.Instance(m, { ...i, [FUEL_IMPORT.module]: limits }));
-    const request = JSON.stringify({ mode: 'run', task: 'cpu', args: [2_000_000], env: {}, unsetEnv: [] });
+    const request = JSON.stringify({ mode: 'run', task, args: [n], env: {}, unsetEnv: [] });
     const started = performance.now();
     instance.run(source, request);
     return performance.now() - started;

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { bundleTaskFile, Sandbox, type TaskBundle } from '../src/sandbox/index.js';
 import { loadRuntime } from '../src/sandbox/runtime/runtime.js';
+import { COMPUTE_LEVELS } from '../src/config/units.js';
 import { measureMetering } from './metering.js';
 import { median, ms, percentile } from './stats.js';
 import { NativeRunner } from './temporal-native.js';
@@ -42,6 +43,71 @@ async function measureFileCalls(sandbox: Sandbox, bundle: TaskBundle): Promise<s
   } finally {
     rmSync(dir, { recursive: true, force: true });
   }
+}
+
+/**
+ * What `compute: "LOW"` buys in the original Capsule (wasmtime's fuel, one unit per wasm operator) for the issue's
+ * loop `for (let i = 0; i < n; i++) s += i`, measured side by side in issue 17 (bench/versus.ts measures it live).
+ */
+const ORIGINAL_LOW_ITERATIONS = 118_000;
+const LOOP_SHAPES = ['sum', 'strings', 'push', 'properties', 'calls'] as const;
+
+/** Fuel per iteration of loops of several shapes (the difference of two lengths, so the run's fixed cost cancels out). */
+async function fuelPerIteration(sandbox: Sandbox, bundle: TaskBundle, task: string): Promise<number> {
+  const fuel = async (n: number) => {
+    const envelope = await sandbox.run({ bundle, task, args: [n], baseDir });
+    if (!envelope.success) throw new Error(`the ${task} loop failed: ${envelope.error?.message}`);
+    return envelope.execution.fuel_consumed;
+  };
+  return ((await fuel(20_000)) - (await fuel(10_000))) / 10_000;
+}
+
+async function measureFuelUnit(runtime: Awaited<ReturnType<typeof loadRuntime>>): Promise<string[]> {
+  const sandbox = await Sandbox.create({ languages: ['js', 'python'] });
+  try {
+    return await fuelUnitRows(sandbox, runtime);
+  } finally {
+    await sandbox.close();
+  }
+}
+
+async function fuelUnitRows(sandbox: Sandbox, runtime: Awaited<ReturnType<typeof loadRuntime>>): Promise<string[]> {
+  const lines: string[] = [];
+  const js = await bundleTaskFile(path.join(here, 'tasks/fuel-loops.ts'));
+  const py = await bundleTaskFile(path.join(here, 'tasks/fuel_loops.py'));
+  const buys = (perIteration: number) => Math.round(COMPUTE_LEVELS.LOW / perIteration);
+  const sum = await fuelPerIteration(sandbox, js, 'sum');
+  lines.push(
+    `| what \`compute: "LOW"\` buys, the issue's loop (\`s += i\`) | ${buys(sum).toLocaleString('en-US')} iterations (${sum.toFixed(0)} fuel each) | ` +
+      `the original Capsule ~${ORIGINAL_LOW_ITERATIONS.toLocaleString('en-US')}: ${(buys(sum) / ORIGINAL_LOW_ITERATIONS).toFixed(2)}x | within 2x |`,
+  );
+  for (const [language, bundle] of [['JavaScript', js], ['Python', py]] as const) {
+    const shapes: string[] = [];
+    for (const shape of LOOP_SHAPES) shapes.push(`${shape} ${(await fuelPerIteration(sandbox, bundle, shape)).toFixed(0)}`);
+    lines.push(`| fuel per loop iteration, ${language} (bench/tasks/fuel-loops) | ${shapes.join(', ')} | report |`);
+  }
+  // Guest speed on the issue's loop: the sandbox (warm), the same runtime without fuel counters, plain Node.
+  const n = 3_000_000;
+  const native = new NativeRunner();
+  const nativeTimes: number[] = [];
+  let expected: unknown;
+  for (let i = 0; i < 5; i++) {
+    const started = performance.now();
+    expected = (await native.run({ bundle: js, task: 'sum', args: [n], baseDir })).result;
+    nativeTimes.push(performance.now() - started);
+  }
+  const guest: number[] = [];
+  for (let i = 0; i < 5; i++) {
+    const envelope = await sandbox.run({ bundle: js, task: 'sum', args: [n], baseDir });
+    if (envelope.result !== expected) throw new Error('the guest computed a different sum');
+    guest.push(envelope.execution.duration_ms);
+  }
+  const metering = await measureMetering(runtime, js.code, 5, { task: 'sum', n });
+  lines.push(
+    `| CPU-bound guest, the issue's loop (sum 0..3e6), warm | ${ms(median(guest))} in a sandbox; in-thread ${ms(metering.meteredMs)} metered vs ${ms(metering.unmeteredMs)} unmetered ` +
+      `(metering +${((metering.meteredMs / metering.unmeteredMs - 1) * 100).toFixed(0)} %) | plain Node ${ms(median(nativeTimes))} | report |`,
+  );
+  return lines;
 }
 
 export async function benchSandbox(): Promise<string[]> {
@@ -90,6 +156,9 @@ export async function benchSandbox(): Promise<string[]> {
       guestTimes.push(envelope.execution.duration_ms);
     }
     out(`| guest speed (same loop, 2e6 iterations): sandbox vs plain Node | ${ms(median(guestTimes))} vs ${ms(median(nativeTimes))}: ${(median(guestTimes) / median(nativeTimes)).toFixed(0)}x slower | report |`);
+
+    // 3b. The issue's CPU-bound loop (sum 0..n) and what a fuel unit buys (issue 17).
+    for (const line of await measureFuelUnit(runtime)) out(line);
 
     // 4. Throughput: 400 trivial tasks submitted at once to the default pool.
     const burst = 400;

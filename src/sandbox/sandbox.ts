@@ -134,12 +134,13 @@ interface DescribeContext {
 /**
  * Describing runs untrusted top-level code too, so it gets a small budget and no capabilities at all — plus what
  * parsing the bundle itself takes, which grows with its size (measured: a 20 MB bundle takes ~97 M fuel and
- * ~236 MB of memory to load), so large bundles (inlined data) can be described at all. Fuel bounds that code (the
+ * ~236 MB of memory to load, when a fuel unit was a metered site: ~58x fewer than the wasm instructions counted
+ * now), so large bundles (inlined data) can be described at all. Fuel bounds that code (the
  * same on any machine); the wall-clock backstop sits far above what contention adds (20 concurrent `capsule run`
  * on 2 cores stretched a 0.2 s describe past 10 s), so only a machine too busy to run it hits it.
  */
-const DESCRIBE_LIMITS = { fuel: COMPUTE_LEVELS.LOW, ramBytes: 128 * 1024 * 1024, backstopMs: 120_000 };
-const DESCRIBE_PER_BUNDLE_BYTE = { fuel: 10, ramBytes: 16, backstopMs: 1 / 1000 };
+const DESCRIBE_LIMITS = { fuel: 60 * COMPUTE_LEVELS.LOW, ramBytes: 128 * 1024 * 1024, backstopMs: 120_000 };
+const DESCRIBE_PER_BUNDLE_BYTE = { fuel: 600, ramBytes: 16, backstopMs: 1 / 1000 };
 
 function describeLimits(bundle: TaskBundle, backstopMs: number) {
   const size = bundle.code.length;

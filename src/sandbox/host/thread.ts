@@ -19,10 +19,11 @@ const UNLIMITED_FUEL = (1n << 63n) - 1n;
 const MAX_LISTED = 1000;
 /**
  * Host calls cost fuel like the guest code they stand in for: a fixed part (what a call costs the host in time, at
- * the rate ordinary guest code burns fuel: about 20 µs for a file call, 2 µs for an output write) and one unit per
- * 16 bytes moved. Otherwise a fuel-bounded task could loop over host calls until its wall-clock timeout.
+ * the rate ordinary guest code burns fuel, about 9e9 wasm instructions per second: about 20 µs for a file call, 2 µs
+ * for an output write) and one unit per byte moved. Otherwise a fuel-bounded task could loop over host calls until
+ * its wall-clock timeout.
  */
-export const HOST_CALL_FUEL = { file: 10_000, output: 1_000, bytesPerUnit: 16 } as const;
+export const HOST_CALL_FUEL = { file: 200_000, output: 20_000, bytesPerUnit: 1 } as const;
 const init = workerData as ThreadInit;
 const ledger = new FdLedger();
 const port = parentPort!;

@@ -123,6 +123,17 @@ function enableExtendedConst(): void {
   if (!WebAssembly.validate(probe)) v8.setFlagsFromString('--experimental-wasm-extended-const');
 }
 
+/**
+ * The guest's interpreter loop is one huge function (StarlingMonkey's: 74 KB of wasm), and V8 gives huge functions
+ * TurboFan's fast mid-tier register allocator, which keeps values such as the fuel counter's pending charges on the
+ * stack. The full allocator makes the warm interpreter ~30 % faster (the issue's loop, sum 0..3e6: 192-263 ms vs
+ * 289-386 ms metered, 167-239 ms vs 209-275 ms unmetered; docs/benchmarks.md) for no start-up cost: the function is
+ * optimised in the background, after Liftoff has run it. Process-wide, read when TurboFan compiles, so set before.
+ */
+function tuneTurboFanForInterpreters(): void {
+  v8.setFlagsFromString('--no-turbo-use-mid-tier-regalloc-for-huge-functions');
+}
+
 const loading = new PromiseCache<Language, Runtime>();
 
 /** Loads a language's runtime, building it first if this version has never been built on this machine. */
@@ -139,6 +150,15 @@ async function load(language: Language, report: ProgressReporter): Promise<Runti
   if (!existsSync(path.join(location.dir, 'manifest.json'))) await build(language, location, report);
   const manifest = JSON.parse(readFileSync(path.join(location.dir, 'manifest.json'), 'utf8')) as RuntimeManifest;
   if (language === 'python') enableExtendedConst();
+  tuneTurboFanForInterpreters();
+  // V8's default tiers on purpose (issue 17, docs/benchmarks.md "Guest speed and V8's tiers"): functions start in
+  // Liftoff and hot ones move to TurboFan in the background, so compiling the 11 MB module takes ~90 ms and a fresh
+  // thread's first trivial run ~180 ms. V8 11.3 has no on-stack replacement for wasm, so one long call that enters
+  // the interpreter loop (one 74 KB function) in Liftoff stays there: a fresh process's first CPU-bound run is ~3x
+  // slower than warm ones (sum 0..3e6: ~1.0-1.1 s vs ~0.3 s). Every way to fix that costs each process's start
+  // instead: --no-liftoff 1.8 s for the first trivial run; compilation hints putting the interpreter's dispatch
+  // functions in TurboFan at compile time 0.6-1.2 s of compile; --no-wasm-dynamic-tiering and smaller tiering
+  // budgets help nothing. Warm runs are the same under every setting.
   const modules: Record<string, WebAssembly.Module> = {};
   await Promise.all(
     manifest.coreModules.map(async (name) => {
