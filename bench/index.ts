@@ -8,6 +8,7 @@ import { benchPayloads } from './payloads.js';
 import { benchPython } from './python.js';
 import { benchSandbox } from './sandbox.js';
 import { benchTemporal } from './temporal.js';
+import { benchVersus } from './versus.js';
 
 const benches: Array<[name: string, title: string, run: () => Promise<unknown>]> = [
   ['sandbox', 'Sandbox', benchSandbox],
@@ -19,6 +20,7 @@ const benches: Array<[name: string, title: string, run: () => Promise<unknown>]>
   ['mcp', 'MCP server', benchMcp],
   ['agent', 'Code steps', benchAgent],
   ['host', 'Host API: exec', benchHost],
+  ['versus', 'Against the original Capsule', benchVersus],
 ];
 const chosen = process.argv.slice(2);
 const unknown = chosen.filter((name) => !benches.some(([known]) => known === name));
