@@ -8,7 +8,7 @@
  * The original builds a .cwasm per task file on its first run (tens of seconds each); those builds happen once, all
  * four at once, before anything is timed, and are reported as such; row 6 times one more build per language.
  */
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -79,6 +79,7 @@ export async function benchVersus(): Promise<string[]> {
   let capsule: Capsule | undefined;
   const rows: string[] = [];
   const notes: string[] = [];
+  let serverPid: () => number | undefined = () => undefined;
   try {
     const setupStarted = performance.now();
     installed = stageInstalledPackage();
@@ -86,7 +87,14 @@ export async function benchVersus(): Promise<string[]> {
     log(`set up in ${s(performance.now() - setupStarted)}`);
     const ours = installed;
     const orig = original;
-    const oursEnv = process.env;
+    // `capsule exec` reaches a resident exec server (started by the first call) as a user's would; the bench's own
+    // runtime directory keeps that server apart from any other, and it is stopped at the end.
+    const runtimeDir = path.join(work, 'xdg-runtime');
+    mkdirSync(runtimeDir, { mode: 0o700 });
+    const oursEnv: NodeJS.ProcessEnv = { ...process.env, XDG_RUNTIME_DIR: runtimeDir };
+    delete oursEnv.CAPSULE_EXEC_SERVER;
+    const inProcessEnv: NodeJS.ProcessEnv = { ...oursEnv, CAPSULE_EXEC_SERVER: 'off' };
+    serverPid = () => execServerPid(runtimeDir);
     const oursRun = (args: string[], cwd: string, env: NodeJS.ProcessEnv = oursEnv) => timeProcess(process.execPath, [ours.bin, ...args], { cwd, env });
     const origRun = (args: string[], cwd: string) => timeProcess(orig.bin, args, { cwd, env: orig.env });
 
@@ -105,8 +113,8 @@ export async function benchVersus(): Promise<string[]> {
     const can = (language: Language) => language === 'py' || orig.jsSdk !== undefined;
     const missing = (language: Language) => (can(language) ? '' : `not run: ${orig.jsSdkMissing}`);
 
-    const oursExec = async (task: TaskFile, args: string[] = []) => {
-      const sample = await oursRun(['exec', '--json', task.file, ...args], task.dir);
+    const oursExec = async (task: TaskFile, args: string[] = [], env: NodeJS.ProcessEnv = oursEnv) => {
+      const sample = await oursRun(['exec', '--json', task.file, ...args], task.dir, env);
       return { sample, envelope: parseEnvelope(sample, `ours: exec ${task.file}`) };
     };
     const origExec = async (task: TaskFile, args: string[] = []) => {
@@ -138,23 +146,28 @@ export async function benchVersus(): Promise<string[]> {
     );
 
     // 2 and 5. Warm whole process, trivial task; peak RSS of the same processes.
-    const rss: Record<Language, { ours: number[]; orig: number[] }> = { js: { ours: [], orig: [] }, py: { ours: [], orig: [] } };
+    const rss: Record<Language, { ours: number[]; inProcess: number[]; orig: number[] }> = { js: { ours: [], inProcess: [], orig: [] }, py: { ours: [], inProcess: [], orig: [] } };
     for (const language of LANGUAGES) {
       log(`row 2: warm whole process, trivial ${LANGUAGE_NAME[language]}`);
       const oursMs: number[] = [];
+      const inProcessMs: number[] = [];
       const origMs: number[] = [];
       for (let i = 0; i < SAMPLES.trivial; i++) {
         const ourSample = await oursExec(low[language]);
         expectSuccess(ourSample.envelope, 'ours: trivial');
         oursMs.push(ourSample.sample.ms);
         rss[language].ours.push(ourSample.sample.maxRssKiB);
+        const here = await oursExec(low[language], [], inProcessEnv);
+        expectSuccess(here.envelope, 'ours: trivial, in its own process');
+        inProcessMs.push(here.sample.ms);
+        rss[language].inProcess.push(here.sample.maxRssKiB);
         if (!can(language)) continue;
         const origSample = await origExec(low[language]);
         expectSuccess(origSample.envelope, 'original: trivial');
         origMs.push(origSample.sample.ms);
         rss[language].orig.push(origSample.sample.maxRssKiB);
       }
-      rows.push(wholeRow(`warm whole process, trivial ${LANGUAGE_NAME[language]} task (\`exec\` / \`run\`, ${SAMPLES.trivial} each)`, oursMs, origMs, missing(language)));
+      rows.push(wholeRow(`warm whole process, trivial ${LANGUAGE_NAME[language]} task (\`exec\` / \`run\`, ${SAMPLES.trivial} each)`, oursMs, origMs, missing(language), `ours served by the resident exec server; in its own process (CAPSULE_EXEC_SERVER=off): ${s(median(inProcessMs))}`));
     }
 
     // 3. In-process per call: our host API against the original's worker, same file, sequential calls.
@@ -208,10 +221,11 @@ export async function benchVersus(): Promise<string[]> {
 
     // 5. Peak RSS of the warm trivial runs above.
     for (const language of LANGUAGES) {
-      const { ours: oursKiB, orig: origKiB } = rss[language];
+      const { ours: oursKiB, inProcess: inProcessKiB, orig: origKiB } = rss[language];
+      const server = `the resident exec server (both runtimes, a warm pool) holds ${mib(serverRssKiB(serverPid()))}; in its own process: ${mib(median(inProcessKiB))}`;
       rows.push(
         can(language)
-          ? `| peak RSS, trivial ${LANGUAGE_NAME[language]}, whole process (\`/usr/bin/time -f %M\`, the runs of row 2) | ${mib(median(oursKiB))} | ${mib(median(origKiB))} | ${ratio(median(oursKiB), median(origKiB))} | |`
+          ? `| peak RSS, trivial ${LANGUAGE_NAME[language]}, whole process (\`/usr/bin/time -f %M\`, the runs of row 2) | ${mib(median(oursKiB))} | ${mib(median(origKiB))} | ${ratio(median(oursKiB), median(origKiB))} | ${server} |`
           : `| peak RSS, trivial ${LANGUAGE_NAME[language]}, whole process | ${mib(median(oursKiB))} | — | — | ${missing(language)} |`,
       );
     }
@@ -288,6 +302,8 @@ export async function benchVersus(): Promise<string[]> {
     out(`- Load average at the end: ${os.loadavg().map((load) => load.toFixed(2)).join(', ')}.`);
     return lines;
   } finally {
+    const pid = serverPid();
+    if (pid !== undefined) process.kill(pid, 'SIGTERM');
     await capsule?.close();
     installed?.close();
     original?.close();
@@ -295,9 +311,9 @@ export async function benchVersus(): Promise<string[]> {
   }
 }
 
-function wholeRow(measure: string, ours: number[], original: number[], missing: string): string {
-  if (original.length === 0) return `| ${measure} | ${s(median(ours))} | — | — | ${missing} |`;
-  return `| ${measure} | ${s(median(ours))} | ${s(median(original))} | ${ratio(median(ours), median(original))} | |`;
+function wholeRow(measure: string, ours: number[], original: number[], missing: string, note = ''): string {
+  if (original.length === 0) return `| ${measure} | ${s(median(ours))} | — | — | ${[missing, note].filter(Boolean).join('; ')} |`;
+  return `| ${measure} | ${s(median(ours))} | ${s(median(original))} | ${ratio(median(ours), median(original))} | ${note} |`;
 }
 
 function parseEnvelope(sample: ProcessSample, what: string): OriginalEnvelope {
@@ -360,4 +376,21 @@ async function largestPassing(passes: (n: number) => Promise<boolean>, guess: nu
 if (process.argv[1] === fileURLToPath(import.meta.url)) {
   await benchVersus();
   process.exit(0);
+}
+
+/** The pid of the exec server listening in `runtimeDir` (its log's first line names it). */
+function execServerPid(runtimeDir: string): number | undefined {
+  const dir = path.join(runtimeDir, 'capsule');
+  if (!existsSync(dir)) return undefined;
+  for (const name of readdirSync(dir).filter((entry) => entry.endsWith('.log'))) {
+    const pid = /\(pid (\d+)\)/.exec(readFileSync(path.join(dir, name), 'utf8'))?.[1];
+    if (pid !== undefined) return Number(pid);
+  }
+  return undefined;
+}
+
+/** Resident memory of a running process, in KiB (0 when it is gone). */
+function serverRssKiB(pid: number | undefined): number {
+  if (pid === undefined || !existsSync(`/proc/${pid}/status`)) return 0;
+  return Number(/VmRSS:\s+(\d+)/.exec(readFileSync(`/proc/${pid}/status`, 'utf8'))?.[1] ?? 0);
 }
