@@ -145,12 +145,10 @@ describe('capsule exec and its resident server', () => {
     await startServer(runtime);
     const dir = project('leaving', 'note');
     const caller = spawn(process.execPath, [capsule, 'exec', 'task.ts', '--task', 'spin'], { cwd: dir, env: envFor(runtime), stdio: 'ignore' });
-    await new Promise((r) => setTimeout(r, 3000));
+    await until(() => logOf(runtime).includes('task "spin" in'), 'the server to start the run');
     caller.kill('SIGKILL');
     // The task's own timeout is two minutes: the run ends because its caller went away.
-    await until(() => logOf(runtime).includes('task "spin"'), 'the spinning run to end', 30_000);
-    expect(logOf(runtime)).toContain('task "spin" in');
-    expect(logOf(runtime)).toContain('cancelled: its caller went away');
+    await until(() => logOf(runtime).includes('cancelled: its caller went away'), 'the spinning run to end', 30_000);
   });
 
   it('reports a server that dies mid-run as an error instead of running the task again', async () => {
@@ -158,7 +156,7 @@ describe('capsule exec and its resident server', () => {
     const server = await startServer(runtime);
     const dir = project('dying', 'note');
     const call = exec(['task.ts', '--task', 'spin'], dir, envFor(runtime));
-    await new Promise((r) => setTimeout(r, 3000));
+    await until(() => logOf(runtime).includes('task "spin" in'), 'the server to start the run');
     server.kill('SIGKILL');
     const { code, stderr } = await call;
     expect(code).toBe(1);

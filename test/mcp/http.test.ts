@@ -13,7 +13,7 @@ const server = serverDir();
 let running: Awaited<ReturnType<typeof startHttpServer>>;
 
 beforeAll(async () => {
-  running = await startHttpServer(server.dir, ['--max-compute', 'MEDIUM', '--max-timeout', '2s']);
+  running = await startHttpServer(server.dir, ['--max-compute', 'HIGH', '--max-timeout', '2s']);
 });
 afterAll(async () => {
   await running?.stop();
@@ -26,7 +26,7 @@ describe('capsule mcp --http', () => {
     const second = await connectHttp(running.url);
     try {
       await execute(first.client, 'execute_python', { code: 'open("workspace/shared.txt", "w").write("kept")', session: 'shared' });
-      const looped = await execute(first.client, 'execute_javascript', { code: 'for (;;) {}', session: 'shared' });
+      const looped = await execute(first.client, 'execute_javascript', { code: 'for (;;) {}', session: 'shared', limits: { compute: 'HIGH' } });
       expect(looped.envelope.error?.error_type).toBe('timeout');
       const read = await call(second.client, 'session_read', { session: 'shared', path: 'shared.txt' });
       expect(read.structuredContent).toMatchObject({ content: 'kept' });

@@ -88,7 +88,7 @@ describe('large data through a pipeline', () => {
     writeFileSync(path.join(base, 'bundled.ts'), [
       "import { task } from 'capsule';",
       "import { blob } from './blob.js';",
-      "export const main = task({ name: 'main', ram: '512MB' }, () => ({ length: blob.length, head: blob.slice(0, 8) }));",
+      "export const main = task({ name: 'main', ram: '512MB', compute: 1_000_000_000_000 }, () => ({ length: blob.length, head: blob.slice(0, 8) }));",
     ].join('\n'));
     const file = h.writePipeline({
       name: 'twenty-mb',

@@ -8,7 +8,7 @@
  * server listens per address: a second one started in a race finds the first answering and exits.
  */
 import { createConnection, createServer, type Socket } from 'node:net';
-import { createWriteStream, existsSync, statSync, unlinkSync } from 'node:fs';
+import { closeSync, existsSync, openSync, statSync, unlinkSync, writeSync } from 'node:fs';
 import { BundleCache, Sandbox, type Language } from '../../sandbox/index.js';
 import { execTask, type ExecRequest } from './exec-task.js';
 import { onLines, requestOf, send, type ServerMessage } from './protocol.js';
@@ -37,9 +37,10 @@ export async function serveExec(options: ExecServerOptions = {}): Promise<number
     return 1;
   }
   if (await answering(address.socket)) return 0;
-  // Its log: where it listens, each run (what ran, where, how it ended), and why it stopped.
-  const log = createWriteStream(address.log, { flags: 'w', mode: 0o600 });
-  const note = (line: string) => log.write(`${new Date().toISOString()} ${line}\n`);
+  // Its log: where it listens, each run (what ran, where, when it started and how it ended), and why it stopped.
+  // Written synchronously: a line is in the file before the caller hears of what it records.
+  const log = openSync(address.log, 'w', 0o600);
+  const note = (line: string) => writeSync(log, `${new Date().toISOString()} ${line}\n`);
   const connections = new Set<Socket>();
   const broadcast = (line: string) => { for (const socket of connections) send(socket, { kind: 'progress', line }); };
   const sandbox = await Sandbox.create({ languages: [options.language ?? 'js'], report: broadcast });
@@ -71,6 +72,7 @@ export async function serveExec(options: ExecServerOptions = {}): Promise<number
       const request = requestOf(message);
       const reply = (answer: ServerMessage) => { if (!socket.destroyed) socket.end(`${JSON.stringify(answer)}\n`); };
       if (typeof request === 'string') return reply({ kind: 'internal', message: `the exec server did not understand the request: ${request}` });
+      note(`${describeRun(request)}: started`);
       send(socket, { kind: 'accepted' });
       const started = performance.now();
       execTask(request, { sandbox: async (language) => { await sandbox.load(language); return sandbox; }, bundle: (file, cwd) => bundles.bundle(file, cwd), signal: caller.signal }).then(
@@ -121,13 +123,17 @@ export async function serveExec(options: ExecServerOptions = {}): Promise<number
     // Already gone.
   }
   await sandbox.close();
-  await new Promise((resolve) => log.end(resolve));
+  closeSync(log);
   return code;
 }
 
 /** One line per run in the server's log: what ran, where, and how it ended (never its input or output). */
 function logRun(note: (line: string) => void, request: ExecRequest, outcome: string, started: number): void {
-  note(`${JSON.stringify(request.file)} task ${JSON.stringify(request.task)} in ${JSON.stringify(request.cwd)}: ${outcome} (${Math.round(performance.now() - started)} ms)`);
+  note(`${describeRun(request)}: ${outcome} (${Math.round(performance.now() - started)} ms)`);
+}
+
+function describeRun(request: ExecRequest): string {
+  return `${JSON.stringify(request.file)} task ${JSON.stringify(request.task)} in ${JSON.stringify(request.cwd)}`;
 }
 
 /** Whether a server answers on `socket` (connects within a second). */
