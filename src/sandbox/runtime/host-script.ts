@@ -6,10 +6,9 @@
  * match finds it without loading esbuild (~50-100 ms it would otherwise spend on every start).
  */
 import { createHash } from 'node:crypto';
-import { mkdirSync, existsSync, renameSync, writeFileSync } from 'node:fs';
-import { createRequire } from 'node:module';
+import { mkdirSync, existsSync, readFileSync, renameSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { pathToFileURL } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 import type * as esbuild from 'esbuild';
 import { capsuleCacheDir } from '../../config/paths.js';
 import { PACKAGE_ROOT, SOURCE_DIR } from '../../package-paths.js';
@@ -37,8 +36,7 @@ const pinPackagesPlugin: esbuild.Plugin = {
  * `<name>-<stamp>.mjs`: made now if these sources have not been bundled before.
  */
 export async function threadScript(entry: string, name: string): Promise<string> {
-  const esbuildVersion = (createRequire(import.meta.url)('esbuild/package.json') as { version: string }).version;
-  const stamp = createHash('sha256').update(`${esbuildVersion}\n${PACKAGE_ROOT}\n${entry}\n`);
+  const stamp = createHash('sha256').update(`${packageVersion('esbuild')}\n${PACKAGE_ROOT}\n${entry}\n`);
   stampTree(stamp, SOURCE_DIR, ['.ts', '.json']);
   const file = path.join(capsuleCacheDir(), 'scripts', `${name}-${stamp.digest('hex').slice(0, 16)}.mjs`);
   if (!existsSync(file)) writeAtomically(file, await bundleForThread(await import('esbuild'), entry));
@@ -58,6 +56,15 @@ async function bundleForThread(esbuild: typeof import('esbuild'), entry: string)
     logLevel: 'silent',
   });
   return result.outputFiles[0]!.text;
+}
+
+/** `name@version` of an installed package, read from node_modules as Node would find it (walking up from here). */
+export function packageVersion(name: string): string {
+  for (let dir = path.dirname(fileURLToPath(import.meta.url)); ; dir = path.dirname(dir)) {
+    const manifest = path.join(dir, 'node_modules', name, 'package.json');
+    if (existsSync(manifest)) return `${name}@${(JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version}`;
+    if (path.dirname(dir) === dir) throw new Error(`cannot find the package ${name} in node_modules`);
+  }
 }
 
 function writeAtomically(file: string, text: string): void {

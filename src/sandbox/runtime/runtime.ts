@@ -12,7 +12,7 @@ import v8 from 'node:v8';
 import { capsuleCacheDir } from '../../config/paths.js';
 import { SOURCE_DIR } from '../../package-paths.js';
 import { PromiseCache } from '../../promise-cache.js';
-import { threadScript } from './host-script.js';
+import { packageVersion, threadScript } from './host-script.js';
 import { GLUE_FILE, LANGUAGE_NAMES, type BuildJob, type BuildMessage, type Language, type RuntimeManifest } from './manifest.js';
 import { COMPONENTIZE_PY_VERSION, componentizePy } from './python-toolchain.js';
 
@@ -42,14 +42,6 @@ export type ProgressReporter = (line: string) => void;
 /** Versions of the build toolchain, read from node_modules (walking up, as Node resolves packages). */
 function toolchainVersions(): string {
   return TOOLCHAIN.map(packageVersion).join(',');
-}
-
-function packageVersion(name: string): string {
-  for (let dir = here; ; dir = path.dirname(dir)) {
-    const manifest = path.join(dir, 'node_modules', name, 'package.json');
-    if (existsSync(manifest)) return `${name}@${(JSON.parse(readFileSync(manifest, 'utf8')) as { version: string }).version}`;
-    if (path.dirname(dir) === dir) throw new Error(`cannot find the package ${name} in node_modules`);
-  }
 }
 
 async function bundleJsGuest(): Promise<string> {
