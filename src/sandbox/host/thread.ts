@@ -186,8 +186,10 @@ port.on('message', (message: ToThread) => {
   runJob(job).then(
     (done) => {
       send({ kind: 'done', id: job.id, done });
-      // The next run most likely has the same memory cap (the same task again, or the default).
-      setImmediate(() => (spare ??= prepare(job.language, job.ramBytes)));
+      // The next run most likely has the same memory cap (the same task again, or the default). Reading a file's
+      // options (describe) runs under a cap of its own, and is followed by a run of one of its tasks: the default.
+      const ramBytes = job.request.mode === 'describe' ? init.spare.ramBytes : job.ramBytes;
+      setImmediate(() => (spare ??= prepare(job.language, ramBytes)));
     },
     // The stack stays here: it names host files, and the message goes into an envelope.
     (error: unknown) => send({ kind: 'crashed', id: job.id, message: shorten(errorText(error), MAX_FAILURE_CHARS) }),
