@@ -123,8 +123,7 @@ export const values = task({ name: 'values' }, (mode: string): unknown => {
 });
 
 /** Floods stdout and stderr, then fails with a huge message (the stack ends stderr). */
-// HIGH: writing 9 MB through the output caps is ~10^9 instructions of work, more than the default budget.
-export const noisy = task({ name: 'noisy', compute: 'HIGH' }, (megabytes: number) => {
+export const noisy = task({ name: 'noisy' }, (megabytes: number) => {
   const chunk = 'x'.repeat(1024 * 1024);
   for (let i = 0; i < megabytes; i++) {
     console.log(chunk);
