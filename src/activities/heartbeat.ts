@@ -1,13 +1,18 @@
 /**
- * One attempt's heartbeats. The first goes out as the attempt starts, before anything can block (fetching the
- * code, starting the guest), and names the earlier attempts, so even an attempt that dies within its first second
- * leaves the record behind. Then one a second from a timer on the worker's main thread: guests run on sandbox
+ * One attempt's heartbeats. A retry's first beat goes out as the attempt starts, before anything can block (fetching
+ * the code, starting the guest), and names the earlier attempts, so even a retry that dies within its first second
+ * leaves the record behind. A first attempt has no earlier ones to record, and the server times it out from its start
+ * whether it beat or not, so it skips that beat: each heartbeat RPC is a write to the workflow's state on the server,
+ * whose cost grows with the workflow's pending activities, and a fan-out of short steps paid two per step
+ * (docs/benchmarks.md, issue 17). Then one a second from a timer on the worker's main thread: guests run on sandbox
  * threads, so a CPU-bound guest cannot hold it back. The SDK throttles what actually reaches the server (see the
  * worker's maxHeartbeatThrottleInterval); the server keeps the last details for the next attempt.
  *
- * Before the attempt reports, `confirm()` makes sure the server is there and still waits for this attempt: a step
- * that finished while the server was down would otherwise lose its result once the worker's own retries of the
- * completion give up (about 10 s), and run again.
+ * Before the attempt reports, `confirm()` makes sure the server is there: a step that finished while the server was
+ * down would otherwise lose its result once the worker's own retries of the completion give up (about 10 s), and run
+ * again. An attempt that ran past half its heartbeat timeout (or has none) confirms with a heartbeat, which also says
+ * whether the server still waits for it; a shorter one cannot have been timed out yet, so asking whether the server
+ * answers at all (GetSystemInfo: no write) is enough.
  */
 import { ActivityCancelledError, ActivityNotFoundError, ActivityPausedError, ActivityResetError } from '@temporalio/client';
 import type { Context } from '@temporalio/activity';
@@ -37,7 +42,7 @@ export class AttemptHeartbeat {
   ) {
     this.failures = records.failures;
     this.lost = records.lost;
-    this.beat();
+    if (ctx.info.attempt > 1) this.beat();
     this.timer = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS);
   }
 
@@ -59,17 +64,21 @@ export class AttemptHeartbeat {
   }
 
   /**
-   * Waits until the server confirms it still waits for this attempt, retrying through an outage until the server
-   * would time the attempt out anyway. "gone": the server no longer takes its result (it timed the attempt out, or
-   * the workflow closed); "unreachable": no answer in time, or the attempt was cancelled meanwhile (a shutdown's grace
-   * ran out: report at once). Either way the caller still reports: nothing is lost by trying.
+   * Waits until the server answers (and, for an attempt that ran long, confirms it still waits for this attempt),
+   * retrying through an outage until the server would time the attempt out anyway. "gone": the server no longer
+   * takes its result (it timed the attempt out, or the workflow closed); "unreachable": no answer in time, or the
+   * attempt was cancelled meanwhile (a shutdown's grace ran out: report at once). Either way the caller still
+   * reports: nothing is lost by trying.
    */
   async confirm(): Promise<Confirmation> {
     const deadline = this.startedAt + this.ctx.info.startToCloseTimeoutMs - CONFIRM_DEADLINE_MARGIN_MS;
     const cancelled = this.ctx.cancellationSignal;
+    const heartbeatTimeout = this.ctx.info.heartbeatTimeoutMs;
+    const short = heartbeatTimeout !== undefined && heartbeatTimeout > 0 && Date.now() - this.startedAt < heartbeatTimeout / 2;
     for (let delay = CONFIRM_FIRST_RETRY_MS; ; delay = Math.min(delay * 2, CONFIRM_MAX_RETRY_MS)) {
       try {
-        await this.ctx.client.activity.heartbeat(this.ctx.info.taskToken, this.details());
+        if (short) await this.ctx.client.connection.workflowService.getSystemInfo({});
+        else await this.ctx.client.activity.heartbeat(this.ctx.info.taskToken, this.details());
         return 'waiting';
       } catch (error) {
         if (error instanceof ActivityNotFoundError) return 'gone';
