@@ -4,9 +4,12 @@
  * leaves the record behind. A first attempt has no earlier ones to record, and the server times it out from its start
  * whether it beat or not, so it skips that beat: each heartbeat RPC is a write to the workflow's state on the server,
  * whose cost grows with the workflow's pending activities, and a fan-out of short steps paid two per step
- * (docs/benchmarks.md, issue 17). Then one a second from a timer on the worker's main thread: guests run on sandbox
- * threads, so a CPU-bound guest cannot hold it back. The SDK throttles what actually reaches the server (see the
- * worker's maxHeartbeatThrottleInterval); the server keeps the last details for the next attempt.
+ * (docs/benchmarks.md, issue 17). Then one a second from a timer on the worker's main thread, from 5 s into the
+ * attempt (half the heartbeat timeout if that is shorter): guests run on sandbox threads, so a CPU-bound guest cannot
+ * hold it back. Waiting that long first means an attempt that is short, or waits behind others for a sandbox thread,
+ * writes nothing at all; a cancellation (the server's answer to a heartbeat) still reaches the guest within the 5 s
+ * the worker's maxHeartbeatThrottleInterval already allows it later on. The SDK throttles what actually reaches the
+ * server; the server keeps the last details for the next attempt.
  *
  * Before the attempt reports, `confirm()` makes sure the server is there: a step that finished while the server was
  * down would otherwise lose its result once the worker's own retries of the completion give up (about 10 s), and run
@@ -21,6 +24,8 @@ import { recordFields, type AttemptRecords } from '../workflows/attempts.js';
 import type { AttemptFailure, LostAttempt, RunTaskHeartbeat } from '../workflows/shared.js';
 
 const HEARTBEAT_INTERVAL_MS = 1000;
+/** The first timed beat (MAX_HEARTBEAT_THROTTLE in worker/plugin.ts: the bound on cancellation latency). */
+const FIRST_TIMED_BEAT_MS = 5000;
 const CONFIRM_FIRST_RETRY_MS = 500;
 const CONFIRM_MAX_RETRY_MS = 5000;
 /** The server stops waiting for an attempt at its start-to-close timeout; stop confirming a little before. */
@@ -32,7 +37,7 @@ export class AttemptHeartbeat {
   private progress: RunProgress = { elapsedMs: 0, stdoutBytes: 0, stderrBytes: 0 };
   private failures: AttemptFailure[];
   private lost: LostAttempt[];
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout;
   private readonly startedAt = Date.now();
 
   constructor(
@@ -43,7 +48,11 @@ export class AttemptHeartbeat {
     this.failures = records.failures;
     this.lost = records.lost;
     if (ctx.info.attempt > 1) this.beat();
-    this.timer = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS);
+    const first = Math.min(FIRST_TIMED_BEAT_MS, (ctx.info.heartbeatTimeoutMs || Number.POSITIVE_INFINITY) / 2);
+    this.timer = setTimeout(() => {
+      this.beat();
+      this.timer = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS);
+    }, first);
   }
 
   /** For the sandbox's onProgress: the next beats carry it. */
@@ -100,7 +109,7 @@ export class AttemptHeartbeat {
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    clearTimeout(this.timer); // the first beat's timeout or the interval after it: Node clears either
   }
 
   /** Earlier attempts, and this one once it recorded its failure or loss. */
