@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createActivities, type TaskRunner } from '../../src/activities/index.js';
 import type { ResolvedTaskOptions } from '../../src/config/task-options.js';
 import type { Envelope, RunRequest } from '../../src/sandbox/index.js';
@@ -130,6 +130,33 @@ describe('runTask activity', () => {
     await retry.run(runTask, input());
     expect(beats).toEqual([expect.objectContaining({ step_id: 'step', attempt: 2, lost_attempts: [expect.objectContaining({ attempt: 1 })] })]);
     expect(server.calls).toEqual(['heartbeat']);
+  });
+
+  it('times its first beat 5 s into the attempt (half the heartbeat timeout if that is shorter), then beats every second', async () => {
+    for (const [heartbeatTimeoutMs, firstBeatMs] of [[30_000, 5000], [4000, 2000]] as const) {
+      vi.useFakeTimers();
+      try {
+        let finish!: (envelope: Envelope) => void;
+        const held: TaskRunner = { run: () => new Promise<Envelope>((resolve) => (finish = resolve)) };
+        const { runTask } = createActivities({ sandbox: held, bundles });
+        const env = environment({ attempt: 1, heartbeatTimeoutMs });
+        const beats: unknown[] = [];
+        env.on('heartbeat', (details: unknown) => beats.push(details));
+        const running = env.run(runTask, input());
+        await vi.advanceTimersByTimeAsync(firstBeatMs - 1);
+        expect(beats).toEqual([]);
+        await vi.advanceTimersByTimeAsync(1);
+        expect(beats).toEqual([expect.objectContaining({ step_id: 'step', attempt: 1 })]);
+        await vi.advanceTimersByTimeAsync(1000);
+        expect(beats).toHaveLength(2);
+        finish(envelope());
+        await running;
+        await vi.advanceTimersByTimeAsync(5000);
+        expect(beats).toHaveLength(2);
+      } finally {
+        vi.useRealTimers();
+      }
+    }
   });
 
   it('refuses an input that breaks the contract, naming the field, before anything runs', async () => {
