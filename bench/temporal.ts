@@ -20,7 +20,7 @@ import { installRuntime } from '../src/client/runtime.js';
 import { preparePipeline, startPipeline } from '../src/client/submit.js';
 import { createWorker } from '../src/client/worker.js';
 import { workflowBundle } from '../src/client/workflow-bundle.js';
-import { Sandbox } from '../src/sandbox/index.js';
+import { bundleTaskFile, Sandbox } from '../src/sandbox/index.js';
 import { measureFloor, type FloorResult } from './temporal-floor.js';
 import { completionTimes, fanOutSpan, formatCpu, measureCpu, scheduledTimes, type CpuPerStep } from './temporal-measure.js';
 import { NativeRunner } from './temporal-native.js';
@@ -28,6 +28,7 @@ import { NativeRunner } from './temporal-native.js';
 const TRIVIAL = fileURLToPath(new URL('./temporal-tasks/trivial.ts', import.meta.url));
 const SEQUENTIAL_STEPS = 20;
 const FAN_OUT = 500;
+const MAX_CONCURRENT_STEPS = 64;
 
 export interface TemporalBenchRow {
   runner: 'sandbox' | 'native';
@@ -38,8 +39,15 @@ export interface TemporalBenchRow {
   fanOutCpu: CpuPerStep;
 }
 
+/** The same trivial task run straight through Sandbox.run, as many at once as the worker allows: what bounds the fan-out. */
+export interface SandboxAlone {
+  runsPerSecond: number;
+  cpu: CpuPerStep;
+}
+
 export interface TemporalBench {
   rows: TemporalBenchRow[];
+  sandboxAlone: SandboxAlone;
   /** The bare-Temporal floor, on the same server right after the rows. */
   floor: FloorResult[];
 }
@@ -69,7 +77,7 @@ export async function runTemporalBench(log: (line: string) => void = (l) => proc
       const taskQueue = `bench-${label}-${process.pid}`;
       const native = await NativeConnection.connect({ address: server.address });
       // The plain converter: these figures are the orchestration floor; bench/payloads.ts measures the payload layer.
-      const worker = await createWorker({ connection: native, namespace: 'default', taskQueue, sandbox: runner as TaskRunner, dataConverter: {}, workflowBundle: bundle, maxConcurrentSteps: 64 });
+      const worker = await createWorker({ connection: native, namespace: 'default', taskQueue, sandbox: runner as TaskRunner, dataConverter: {}, workflowBundle: bundle, maxConcurrentSteps: MAX_CONCURRENT_STEPS });
       const running = worker.run();
       try {
         // Warm-up run (sandbox pool, workflow cache), not measured.
@@ -95,11 +103,13 @@ export async function runTemporalBench(log: (line: string) => void = (l) => proc
         await native.close();
       }
     }
+    const sandboxAlone = await runSandboxAlone(sandbox, server.pid, dir);
+    log(`sandbox alone: ${JSON.stringify(sandboxAlone)}`);
     const native = await NativeConnection.connect({ address: server.address });
     try {
       const floor = await measureFloor({ client, native, serverPid: server.pid });
       log(`floor: ${JSON.stringify(floor)}`);
-      return { rows, floor };
+      return { rows, sandboxAlone, floor };
     } finally {
       await native.close();
     }
@@ -108,6 +118,25 @@ export async function runTemporalBench(log: (line: string) => void = (l) => proc
     await connection.close();
     await server.stop();
   }
+}
+
+async function runSandboxAlone(sandbox: Sandbox, serverPid: number, dir: string): Promise<SandboxAlone> {
+  const bundle = await bundleTaskFile(TRIVIAL);
+  const resolved = (await sandbox.describe(bundle, { baseDir: dir })).get('main')!;
+  const run = async (n: number) => {
+    const envelope = await sandbox.run({ bundle, task: 'main', args: [{ n }], baseDir: dir, resolved, context: { workflowId: 'bench', runId: 'bench', stepId: `each[${n}]`, attempt: 1, idempotencyKey: 'bench' } });
+    if (!envelope.success) throw new Error(`sandbox alone: ${envelope.error?.message ?? 'failed'}`);
+  };
+  for (let i = 0; i < 20; i++) await run(i); // warm-up
+  const started = performance.now();
+  const { cpu } = await measureCpu(serverPid, FAN_OUT, async () => {
+    let next = 0;
+    // As many at once as the worker's step slots (the pool queues the rest, as it does under the worker).
+    await Promise.all(Array.from({ length: MAX_CONCURRENT_STEPS }, async () => {
+      while (next < FAN_OUT) await run(next++);
+    }));
+  });
+  return { runsPerSecond: Math.round((FAN_OUT / (performance.now() - started)) * 1000), cpu };
 }
 
 async function runOnce(client: Client, sandbox: Sandbox, file: string, cwd: string, taskQueue: string, id: string) {
@@ -130,13 +159,15 @@ function median(values: number[]): number {
   return Math.round(sorted.length % 2 === 0 ? (sorted[mid - 1]! + sorted[mid]!) / 2 : sorted[mid]!);
 }
 
-export function formatTemporalBench({ rows, floor }: TemporalBench): string {
+export function formatTemporalBench({ rows, sandboxAlone, floor }: TemporalBench): string {
   // Capsule's steps carry a heartbeat timeout: the floor to compare with is the one that does too.
   const base = floor.find((f) => f.heartbeatTimeout) ?? floor[0]!;
   const lines = [
     `| runner | sequential ${SEQUENTIAL_STEPS} steps: p50 per step | sequential total | fan-out ${FAN_OUT}: steps/s | of the floor | fan-out total | fan-out CPU per step, ms |`,
     '|---|---|---|---|---|---|---|',
     ...rows.map((r) => `| ${r.runner} | ${r.sequentialP50Ms} ms | ${r.sequentialTotalMs} ms | ${r.fanOutStepsPerSecond} | ${Math.round((r.fanOutStepsPerSecond / base.fanOutStepsPerSecond) * 100)} % | ${r.fanOutTotalMs} ms | ${formatCpu(r.fanOutCpu)} |`),
+    '',
+    `The same task straight through \`Sandbox.run\` (no Temporal, ${MAX_CONCURRENT_STEPS} at once, same process and pool): ${sandboxAlone.runsPerSecond} runs/s, CPU per run ${formatCpu(sandboxAlone.cpu)} ms; the sandboxed fan-out reaches ${Math.round((rows.find((r) => r.runner === 'sandbox')!.fanOutStepsPerSecond / sandboxAlone.runsPerSecond) * 100)} % of it.`,
     '',
     'Floor (no Capsule: bare workflow, no-op activity, same server and worker settings, measured right after):',
     '',
