@@ -2,9 +2,9 @@
  * One attempt's heartbeats. A retry's first beat goes out as the attempt starts, before anything can block (fetching
  * the code, starting the guest), and names the earlier attempts, so even a retry that dies within its first second
  * leaves the record behind. A first attempt has no earlier ones to record, and the server times it out from its start
- * whether it beat or not, so it skips that beat: each heartbeat RPC is a write to the workflow's state on the server,
- * whose cost grows with the workflow's pending activities, and a fan-out of short steps paid two per step
- * (docs/benchmarks.md, issue 17). Then one a second from a timer on the worker's main thread, from 5 s into the
+ * whether it beat or not, so it skips that beat: each heartbeat RPC is a write to the workflow's state on the server
+ * (~2 ms of its CPU, measured on a fan-out), and a fan-out of short steps paid two per step (docs/benchmarks.md,
+ * issue 17). Then one a second from a timer on the worker's main thread, from 5 s into the
  * attempt (half the heartbeat timeout if that is shorter): guests run on sandbox threads, so a CPU-bound guest cannot
  * hold it back. Waiting that long first means an attempt that is short, or waits behind others for a sandbox thread,
  * writes nothing at all; a cancellation (the server's answer to a heartbeat) still reaches the guest within the 5 s
