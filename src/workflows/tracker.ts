@@ -27,6 +27,8 @@ const MAX_ERROR_CHARS = 120;
 
 export class Tracker {
   private readonly records = new Map<string, StepRecord>();
+  /** A publish is due at the end of this activation (see set()). */
+  private publishDue = false;
   readonly startedAt: number;
 
   /**
@@ -44,7 +46,15 @@ export class Tracker {
 
   set(record: StepRecord): void {
     this.records.set(record.id, record);
-    this.publish();
+    // One publish per activation, after every record it changes: a fan-out's completions arrive together, and
+    // rebuilding the table per record was quadratic in the fan-out's size. Microtasks run before the activation
+    // completes, and current details are no command, so replay is unaffected.
+    if (this.publishDue) return;
+    this.publishDue = true;
+    void Promise.resolve().then(() => {
+      this.publishDue = false;
+      this.publish();
+    });
   }
 
   has(id: string): boolean {
