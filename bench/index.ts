@@ -1,5 +1,6 @@
 /** `npm run bench`: every benchmark, printed as Markdown tables for docs/benchmarks.md; `npm run bench -- host` runs one. */
 import { benchAgent } from './agent.js';
+import { benchBoundary } from './boundary.js';
 import { benchEgress } from './egress.js';
 import { benchHost } from './host.js';
 import { benchHeartbeat } from './heartbeat.js';
@@ -13,6 +14,7 @@ import { benchVersus } from './versus.js';
 const benches: Array<[name: string, title: string, run: () => Promise<unknown>]> = [
   ['sandbox', 'Sandbox', benchSandbox],
   ['python', 'Python sandbox', benchPython],
+  ['boundary', 'Data across the sandbox boundary', benchBoundary],
   ['egress', 'Network egress', benchEgress],
   ['temporal', 'Pipelines on Temporal', benchTemporal],
   ['payloads', 'Large payloads: codec and claim-check', benchPayloads],

@@ -12,7 +12,7 @@ import type { Runtime } from '../src/sandbox/runtime/runtime.js';
 import { median } from './stats.js';
 
 type Glue = {
-  instantiate(get: (n: string) => WebAssembly.Module, imports: unknown, core: (m: WebAssembly.Module, i: WebAssembly.Imports) => WebAssembly.Instance): Promise<{ run(s: string, r: string): string }>;
+  instantiate(get: (n: string) => WebAssembly.Module, imports: unknown, core: (m: WebAssembly.Module, i: WebAssembly.Imports) => WebAssembly.Instance): Promise<{ run(s: string, r: string): Uint8Array }>;
 };
 
 export async function measureMetering(runtime: Runtime, source: string, rounds: number, { task = 'cpu', n = 2_000_000 } = {}): Promise<{ meteredMs: number; unmeteredMs: number }> {

@@ -1,13 +1,21 @@
 /**
- * One attempt's heartbeats. The first goes out as the attempt starts, before anything can block (fetching the
- * code, starting the guest), and names the earlier attempts, so even an attempt that dies within its first second
- * leaves the record behind. Then one a second from a timer on the worker's main thread: guests run on sandbox
- * threads, so a CPU-bound guest cannot hold it back. The SDK throttles what actually reaches the server (see the
- * worker's maxHeartbeatThrottleInterval); the server keeps the last details for the next attempt.
+ * One attempt's heartbeats. A retry's first beat goes out as the attempt starts, before anything can block (fetching
+ * the code, starting the guest), and names the earlier attempts, so even a retry that dies within its first second
+ * leaves the record behind. A first attempt has no earlier ones to record, and the server times it out from its start
+ * whether it beat or not, so it skips that beat: each heartbeat RPC is a write to the workflow's state on the server
+ * (~2 ms of its CPU, measured on a fan-out), and a fan-out of short steps paid two per step (docs/benchmarks.md,
+ * issue 17). Then one a second from a timer on the worker's main thread, from 5 s into the
+ * attempt (half the heartbeat timeout if that is shorter): guests run on sandbox threads, so a CPU-bound guest cannot
+ * hold it back. Waiting that long first means an attempt that is short, or waits behind others for a sandbox thread,
+ * writes nothing at all; a cancellation (the server's answer to a heartbeat) still reaches the guest within the 5 s
+ * the worker's maxHeartbeatThrottleInterval already allows it later on. The SDK throttles what actually reaches the
+ * server; the server keeps the last details for the next attempt.
  *
- * Before the attempt reports, `confirm()` makes sure the server is there and still waits for this attempt: a step
- * that finished while the server was down would otherwise lose its result once the worker's own retries of the
- * completion give up (about 10 s), and run again.
+ * Before the attempt reports, `confirm()` makes sure the server is there: a step that finished while the server was
+ * down would otherwise lose its result once the worker's own retries of the completion give up (about 10 s), and run
+ * again. An attempt that ran past half its heartbeat timeout (or has none) confirms with a heartbeat, which also says
+ * whether the server still waits for it; a shorter one cannot have been timed out yet, so asking whether the server
+ * answers at all (GetSystemInfo: no write) is enough.
  */
 import { ActivityCancelledError, ActivityNotFoundError, ActivityPausedError, ActivityResetError } from '@temporalio/client';
 import type { Context } from '@temporalio/activity';
@@ -16,6 +24,8 @@ import { recordFields, type AttemptRecords } from '../workflows/attempts.js';
 import type { AttemptFailure, LostAttempt, RunTaskHeartbeat } from '../workflows/shared.js';
 
 const HEARTBEAT_INTERVAL_MS = 1000;
+/** The first timed beat (MAX_HEARTBEAT_THROTTLE in worker/plugin.ts: the bound on cancellation latency). */
+const FIRST_TIMED_BEAT_MS = 5000;
 const CONFIRM_FIRST_RETRY_MS = 500;
 const CONFIRM_MAX_RETRY_MS = 5000;
 /** The server stops waiting for an attempt at its start-to-close timeout; stop confirming a little before. */
@@ -27,7 +37,7 @@ export class AttemptHeartbeat {
   private progress: RunProgress = { elapsedMs: 0, stdoutBytes: 0, stderrBytes: 0 };
   private failures: AttemptFailure[];
   private lost: LostAttempt[];
-  private readonly timer: NodeJS.Timeout;
+  private timer: NodeJS.Timeout;
   private readonly startedAt = Date.now();
 
   constructor(
@@ -37,8 +47,12 @@ export class AttemptHeartbeat {
   ) {
     this.failures = records.failures;
     this.lost = records.lost;
-    this.beat();
-    this.timer = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS);
+    if (ctx.info.attempt > 1) this.beat();
+    const first = Math.min(FIRST_TIMED_BEAT_MS, (ctx.info.heartbeatTimeoutMs || Number.POSITIVE_INFINITY) / 2);
+    this.timer = setTimeout(() => {
+      this.beat();
+      this.timer = setInterval(() => this.beat(), HEARTBEAT_INTERVAL_MS);
+    }, first);
   }
 
   /** For the sandbox's onProgress: the next beats carry it. */
@@ -59,17 +73,21 @@ export class AttemptHeartbeat {
   }
 
   /**
-   * Waits until the server confirms it still waits for this attempt, retrying through an outage until the server
-   * would time the attempt out anyway. "gone": the server no longer takes its result (it timed the attempt out, or
-   * the workflow closed); "unreachable": no answer in time, or the attempt was cancelled meanwhile (a shutdown's grace
-   * ran out: report at once). Either way the caller still reports: nothing is lost by trying.
+   * Waits until the server answers (and, for an attempt that ran long, confirms it still waits for this attempt),
+   * retrying through an outage until the server would time the attempt out anyway. "gone": the server no longer
+   * takes its result (it timed the attempt out, or the workflow closed); "unreachable": no answer in time, or the
+   * attempt was cancelled meanwhile (a shutdown's grace ran out: report at once). Either way the caller still
+   * reports: nothing is lost by trying.
    */
   async confirm(): Promise<Confirmation> {
     const deadline = this.startedAt + this.ctx.info.startToCloseTimeoutMs - CONFIRM_DEADLINE_MARGIN_MS;
     const cancelled = this.ctx.cancellationSignal;
+    const heartbeatTimeout = this.ctx.info.heartbeatTimeoutMs;
+    const short = heartbeatTimeout !== undefined && heartbeatTimeout > 0 && Date.now() - this.startedAt < heartbeatTimeout / 2;
     for (let delay = CONFIRM_FIRST_RETRY_MS; ; delay = Math.min(delay * 2, CONFIRM_MAX_RETRY_MS)) {
       try {
-        await this.ctx.client.activity.heartbeat(this.ctx.info.taskToken, this.details());
+        if (short) await this.ctx.client.connection.workflowService.getSystemInfo({});
+        else await this.ctx.client.activity.heartbeat(this.ctx.info.taskToken, this.details());
         return 'waiting';
       } catch (error) {
         if (error instanceof ActivityNotFoundError) return 'gone';
@@ -91,7 +109,7 @@ export class AttemptHeartbeat {
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    clearTimeout(this.timer); // the first beat's timeout or the interval after it: Node clears either
   }
 
   /** Earlier attempts, and this one once it recorded its failure or loss. */

@@ -1,6 +1,6 @@
 /** Human-readable rendering of envelopes for the terminal. Every text that came from the guest goes through forTerminal. */
 import { forTerminal as t } from './terminal-text.js';
-import { formatBytes } from '../config/units.js';
+import { formatBytes, formatCount } from '../config/units.js';
 import type { Envelope } from '../sandbox/index.js';
 
 const style = (interactive: boolean) => ({
@@ -10,7 +10,7 @@ const style = (interactive: boolean) => ({
   bold: (s: string) => (interactive ? `\x1b[1m${s}\x1b[0m` : s),
 });
 
-const n = (value: number) => value.toLocaleString('en-US');
+const n = formatCount;
 
 function indent(text: string): string {
   return text.replace(/\n$/, '').split('\n').map((line) => `  ${line}`).join('\n');

@@ -9,7 +9,7 @@
 import { z } from 'zod';
 import { coversPattern, formatPattern, parseHostPattern } from '../config/host-pattern.js';
 import { checkGrantedDirectory } from '../config/task-options.js';
-import { COMPUTE_EXPECTED, DURATION_EXPECTED, formatBytes, formatDuration, parseBytes, parseCompute, parseDuration, RAM_EXPECTED, type Parsed } from '../config/units.js';
+import { COMPUTE_EXPECTED, DURATION_EXPECTED, formatBytes, formatCount, formatDuration, parseBytes, parseCompute, parseDuration, RAM_EXPECTED, type Parsed } from '../config/units.js';
 import type { ErrorType, ProgramOptions } from '../sandbox/index.js';
 import { CAPSULE_STATE_DIR } from './sessions.js';
 import type { Ceilings } from './settings.js';
@@ -52,7 +52,7 @@ export function planCall(limits: CallLimits | undefined, ceilings: Ceilings, dir
     if (parsed.value > ceiling) refused.push(`limits.${name}: asked for ${show(parsed.value)}, more than this server allows (${show(ceiling)}, ${flag})`);
     return parsed.value;
   };
-  const compute = number('compute', limits?.compute, ceilings.compute, parseCompute, COMPUTE_EXPECTED, (n) => `${n.toLocaleString('en-US')} fuel`, '--max-compute');
+  const compute = number('compute', limits?.compute, ceilings.compute, parseCompute, COMPUTE_EXPECTED, (n) => `${formatCount(n)} fuel`, '--max-compute');
   const ram = number('ram', limits?.ram, ceilings.ram, parseBytes, RAM_EXPECTED, formatBytes, '--max-ram');
   const timeout = number('timeout', limits?.timeout, ceilings.timeout, parseDuration, DURATION_EXPECTED, formatDuration, '--max-timeout');
   const allowedHosts = planHosts(limits?.allowedHosts, ceilings.allowedHosts, invalid, refused);

@@ -25,7 +25,7 @@ import { preparePipelineFromSource, startPipeline } from '../client/submit.js';
 import { coversPattern, parseHostPattern } from '../config/host-pattern.js';
 import { resolveMount, withMounts } from '../config/mounts.js';
 import type { ResolvedTaskOptions } from '../config/task-options.js';
-import { formatBytes, formatDuration } from '../config/units.js';
+import { formatBytes, formatCount, formatDuration } from '../config/units.js';
 import { resolveProgramOptions, type Sandbox } from '../sandbox/index.js';
 import { PROGRESS_QUERY, type ApprovalDecision, type ApproveArgs, type PipelineInput, type PipelineProgress, type RunTaskResult, type StepRecord } from '../workflows/shared.js';
 import { ToolError } from './errors.js';
@@ -191,7 +191,7 @@ export class PipelineService {
 /** Where a step's resolved options go past the ceilings (empty: they fit). */
 export function optionProblems(options: ResolvedTaskOptions, ceilings: Ceilings): string[] {
   const problems: string[] = [];
-  if (options.compute > ceilings.compute) problems.push(`compute ${options.compute.toLocaleString('en-US')} is above the server's ${ceilings.compute.toLocaleString('en-US')} (--max-compute)`);
+  if (options.compute > ceilings.compute) problems.push(`compute ${formatCount(options.compute)} is above the server's ${formatCount(ceilings.compute)} (--max-compute)`);
   if (options.ram > ceilings.ram) problems.push(`ram ${formatBytes(options.ram)} is above the server's ${formatBytes(ceilings.ram)} (--max-ram)`);
   if (options.timeout > ceilings.timeout) problems.push(`timeout ${formatDuration(options.timeout)} is above the server's ${formatDuration(ceilings.timeout)} (--max-timeout)`);
   const allowed = ceilings.allowedHosts.flatMap((text) => {

@@ -3,7 +3,7 @@
  * `error_type`. Deterministic limits are checked before the guest's own error, because hitting a limit often
  * surfaces inside the guest as some other exception.
  */
-import { formatBytes, formatDuration } from '../config/units.js';
+import { formatBytes, formatCount, formatDuration } from '../config/units.js';
 import type { ResolvedTaskOptions } from '../config/task-options.js';
 import type { Denial, Envelope, ErrorType, HostRequest, TaskError } from './envelope.js';
 import { readFailure, readRunReply } from './guest-replies.js';
@@ -92,7 +92,7 @@ export function toEnvelope(options: ResolvedTaskOptions, result: JobResult, limi
       const message = o.status === 'trapped' ? o.message : failure?.ok ? failure.value.message : '';
       const reply = o.status === 'returned' ? readRunReply(o.resultJson) : undefined;
       if (done.fuelExhausted) {
-        outcome = { success: false, error: error('fuel_exhausted', `the task used its whole fuel budget of ${options.compute.toLocaleString('en-US')} units`) };
+        outcome = { success: false, error: error('fuel_exhausted', `the task used its whole fuel budget of ${formatCount(options.compute)} units`) };
       } else if (o.status !== 'returned' && (OUT_OF_MEMORY.test(message) || PYTHON_MEMORY_ERROR.test(message) || (o.status === 'trapped' && done.memoryAtCap))) {
         outcome = { success: false, error: error('memory_exceeded', `the task needed more memory than its ram limit of ${formatBytes(options.ram)} (${message})`) };
       } else if (reply) {

@@ -3,6 +3,7 @@
  * current details (a Markdown table), and at the end the search attributes and memo that make runs findable.
  */
 import { defineQuery, setCurrentDetails, setHandler, upsertMemo, upsertSearchAttributes, workflowInfo } from '@temporalio/workflow';
+import { formatCount } from '../config/units.js';
 import { stepNote } from './step-notes.js';
 import { failureReason } from './summary.js';
 import { MEMO_KEY, PROGRESS_QUERY, SEARCH_ATTRIBUTE_KEYS as keys, type EarlierRuns, type PipelineProgress, type PipelineTotals, type StepRecord } from './shared.js';
@@ -26,6 +27,8 @@ const MAX_ERROR_CHARS = 120;
 
 export class Tracker {
   private readonly records = new Map<string, StepRecord>();
+  /** A publish is due at the end of this activation (see set()). */
+  private publishDue = false;
   readonly startedAt: number;
 
   /**
@@ -43,7 +46,15 @@ export class Tracker {
 
   set(record: StepRecord): void {
     this.records.set(record.id, record);
-    this.publish();
+    // One publish per activation, after every record it changes: a fan-out's completions arrive together, and
+    // rebuilding the table per record was quadratic in the fan-out's size. Microtasks run before the activation
+    // completes, and current details are no command, so replay is unaffected.
+    if (this.publishDue) return;
+    this.publishDue = true;
+    void Promise.resolve().then(() => {
+      this.publishDue = false;
+      this.publish();
+    });
   }
 
   has(id: string): boolean {
@@ -120,7 +131,7 @@ export class Tracker {
     const rows = shown.map((r) => {
       const exec = r.execution;
       const duration = exec !== undefined ? `${exec.duration_ms} ms` : r.llm !== undefined ? `${r.llm.latency_ms} ms` : '';
-      const fuel = exec === undefined ? '' : exec.fuel_consumed.toLocaleString('en-US');
+      const fuel = exec === undefined ? '' : formatCount(exec.fuel_consumed);
       // A running step's attempts are only known to its activity (see pending activities); 0 means "not yet known".
       const attempts = r.attempts === 0 ? '' : String(r.attempts);
       const lost = r.attempts === 0 ? '' : String(r.lostAttempts);

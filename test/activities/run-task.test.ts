@@ -6,7 +6,7 @@
 import { ApplicationFailure } from '@temporalio/common';
 import type { Client } from '@temporalio/client';
 import { MockActivityEnvironment } from '@temporalio/testing';
-import { describe, expect, it } from 'vitest';
+import { describe, expect, it, vi } from 'vitest';
 import { createActivities, type TaskRunner } from '../../src/activities/index.js';
 import type { ResolvedTaskOptions } from '../../src/config/task-options.js';
 import type { Envelope, RunRequest } from '../../src/sandbox/index.js';
@@ -46,16 +46,22 @@ function sandbox(answer: Envelope): TaskRunner & { requests: RunRequest[] } {
   return { requests, run: async (request) => (requests.push(request), answer) };
 }
 
-/** The server's side of the report confirmation: always there. */
-const client = {
-  activity: { heartbeat: async () => {} },
-  options: { namespace: 'default' },
-  withAbortSignal: <R>(_signal: AbortSignal, fn: () => Promise<R>) => fn(),
-} as unknown as Client;
+/** The server's side of the report confirmation: always there; `calls` lists the RPCs it answered, in order. */
+function serverClient() {
+  const calls: string[] = [];
+  const client = {
+    activity: { heartbeat: async () => void calls.push('heartbeat') },
+    connection: { workflowService: { getSystemInfo: async () => (calls.push('getSystemInfo'), {}) } },
+    options: { namespace: 'default' },
+    withAbortSignal: <R>(_signal: AbortSignal, fn: () => Promise<R>) => fn(),
+  } as unknown as Client;
+  return { client, calls };
+}
+const { client } = serverClient();
 const bundles = { code: async (sha256: string) => `// code of ${sha256}` };
 
-function environment(info: ConstructorParameters<typeof MockActivityEnvironment>[0] = {}) {
-  return new MockActivityEnvironment({ startToCloseTimeoutMs: 60_000, ...info }, { client });
+function environment(info: ConstructorParameters<typeof MockActivityEnvironment>[0] = {}, server: Client = client) {
+  return new MockActivityEnvironment({ startToCloseTimeoutMs: 60_000, ...info }, { client: server });
 }
 
 async function failure(promise: Promise<unknown>): Promise<ApplicationFailure> {
@@ -102,6 +108,55 @@ describe('runTask activity', () => {
     expect(refused).toMatchObject({ type: 'LostAttemptsExhausted', nonRetryable: true });
     expect(refused.message).toContain('step "step" was lost 3 time(s), more than its maxLostAttempts of 2');
     expect(runner.requests).toEqual([]);
+  });
+
+  it('spends no heartbeat write on a short first attempt: no beat at its start, and its report waits for the server with a read', async () => {
+    const { runTask } = createActivities({ sandbox: sandbox(envelope()), bundles });
+    const server = serverClient();
+    const first = environment({ attempt: 1, heartbeatTimeoutMs: 30_000 }, server.client);
+    const beats: unknown[] = [];
+    first.on('heartbeat', (details: unknown) => beats.push(details));
+    await first.run(runTask, input());
+    expect(beats).toEqual([]);
+    expect(server.calls).toEqual(['getSystemInfo']);
+  });
+
+  it('beats at the start of a retry (naming the earlier attempts), and confirms with a heartbeat when no heartbeat timeout bounds the attempt', async () => {
+    const { runTask } = createActivities({ sandbox: sandbox(envelope()), bundles });
+    const server = serverClient();
+    const retry = environment({ attempt: 2 }, server.client);
+    const beats: unknown[] = [];
+    retry.on('heartbeat', (details: unknown) => beats.push(details));
+    await retry.run(runTask, input());
+    expect(beats).toEqual([expect.objectContaining({ step_id: 'step', attempt: 2, lost_attempts: [expect.objectContaining({ attempt: 1 })] })]);
+    expect(server.calls).toEqual(['heartbeat']);
+  });
+
+  it('times its first beat 5 s into the attempt (half the heartbeat timeout if that is shorter), then beats every second', async () => {
+    for (const [heartbeatTimeoutMs, firstBeatMs] of [[30_000, 5000], [4000, 2000]] as const) {
+      vi.useFakeTimers();
+      try {
+        let finish!: (envelope: Envelope) => void;
+        const held: TaskRunner = { run: () => new Promise<Envelope>((resolve) => (finish = resolve)) };
+        const { runTask } = createActivities({ sandbox: held, bundles });
+        const env = environment({ attempt: 1, heartbeatTimeoutMs });
+        const beats: unknown[] = [];
+        env.on('heartbeat', (details: unknown) => beats.push(details));
+        const running = env.run(runTask, input());
+        await vi.advanceTimersByTimeAsync(firstBeatMs - 1);
+        expect(beats).toEqual([]);
+        await vi.advanceTimersByTimeAsync(1);
+        expect(beats).toEqual([expect.objectContaining({ step_id: 'step', attempt: 1 })]);
+        await vi.advanceTimersByTimeAsync(1000);
+        expect(beats).toHaveLength(2);
+        finish(envelope());
+        await running;
+        await vi.advanceTimersByTimeAsync(5000);
+        expect(beats).toHaveLength(2);
+      } finally {
+        vi.useRealTimers();
+      }
+    }
   });
 
   it('refuses an input that breaks the contract, naming the field, before anything runs', async () => {

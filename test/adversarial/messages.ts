@@ -18,6 +18,8 @@ export function defineMessageAttacks(ctx: AdversarialContext): void {
       expect((await run('undefined-reply')).error?.error_type).toBe('internal_error');
       expect((await run('null-failure')).error).toEqual({ error_type: 'internal_error', message: expect.stringContaining('malformed reply') });
       expect((await run('replaced-stringify')).result).toEqual({ fine: true });
+      expect((await run('replaced-encoder')).result).toEqual({ fine: true });
+      expect((await run('garbage-file-call')).result).toBe('EINVAL');
       const deep = await run('deep-result');
       expect(deep.error).toEqual({ error_type: 'task_error', message: expect.stringMatching(/not JSON-serialisable|nests \d+ levels deep/) });
     });

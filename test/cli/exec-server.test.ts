@@ -104,7 +104,8 @@ describe('capsule exec and its resident server', () => {
     const first = await exec(['task.ts', '--json'], dir, env);
     expect(first.code).toBe(0);
     await until(() => answering(addressOf(runtime).socket), 'the server the first call started');
-    expect(logOf(runtime)).toContain('listening on');
+    // The socket accepts connections as soon as it is bound, a moment before the server notes it in its log.
+    await until(() => logOf(runtime).includes('listening on'), 'the server to note that it listens');
     expect(logOf(runtime)).not.toContain('task.ts');
     const second = await exec(['task.ts', '--json'], dir, env);
     expect(second.code).toBe(0);

@@ -6,7 +6,7 @@
  * to end on its embedded server.
  */
 import { execFile } from 'node:child_process';
-import { cpSync, existsSync, readFileSync, rmSync, symlinkSync } from 'node:fs';
+import { cpSync, existsSync, mkdtempSync, readdirSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { promisify } from 'node:util';
@@ -15,6 +15,14 @@ import { cleanEnv } from '../temporal/processes.js';
 import { filesUnder, packAndInstall, type Installed } from './install.js';
 
 const run = promisify(execFile);
+
+async function until(check: () => boolean, what: string, ms = 60_000): Promise<void> {
+  const deadline = Date.now() + ms;
+  while (!check()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
 const USER_FILES = fileURLToPath(new URL('./project/', import.meta.url));
 const BIG = { maxBuffer: 64 * 1024 * 1024 };
 
@@ -79,6 +87,31 @@ describe('the packed package', () => {
     const { stdout } = await capsule(['exec', 'tasks/hello.ts', '--input', '{"name":"Ada"}', '--json'], installed.project);
     expect(JSON.parse(stdout)).toMatchObject({ success: true, result: { greeting: 'Hello, Ada!' } });
   }, 120_000);
+
+  it('serves exec from a resident server started by the installed CLI, and a reinstall gets a new one', async () => {
+    const runtime = mkdtempSync(path.join(installed.root, 'xdg-'));
+    const env = { XDG_RUNTIME_DIR: runtime, CAPSULE_EXEC_SERVER: 'on' };
+    const sockets = () => (existsSync(path.join(runtime, 'capsule')) ? readdirSync(path.join(runtime, 'capsule')).filter((name) => name.endsWith('.sock')) : []);
+    const logs = () => sockets().map((socket) => readFileSync(path.join(runtime, 'capsule', socket.replace(/\.sock$/, '.log')), 'utf8'));
+    const hello = async () => JSON.parse((await capsule(['exec', 'tasks/hello.ts', '--input', '{"name":"Ada"}', '--json'], installed.project, env)).stdout) as unknown;
+    try {
+      // The first call runs in its own process and starts a server; the next is served by it.
+      expect(await hello()).toMatchObject({ success: true, result: { greeting: 'Hello, Ada!' } });
+      await until(() => sockets().length === 1, 'the exec server to listen');
+      expect(await hello()).toMatchObject({ success: true, result: { greeting: 'Hello, Ada!' } });
+      expect(logs()[0]).toContain('task "main" in');
+      // npm writes package.json on every install: the same version reinstalled is served by a new server.
+      const manifest = path.join(installed.project, 'node_modules', 'capsule', 'package.json');
+      writeFileSync(manifest, readFileSync(manifest));
+      await hello();
+      await until(() => sockets().length === 2, 'a second server for the reinstalled package');
+    } finally {
+      for (const log of logs()) {
+        const pid = /\(pid (\d+)\)/.exec(log)?.[1];
+        if (pid !== undefined) try { process.kill(Number(pid), 'SIGTERM'); } catch { /* already gone */ }
+      }
+    }
+  }, 300_000);
 
   it("runs `capsule init`'s project end to end: its pipeline with the CLI, then its host-API script", async () => {
     const project = path.join(installed.root, 'fresh');

@@ -5,7 +5,8 @@
  * When no server answers, the command runs the task in its own process, and this starts a server in the background
  * for the next call (detached, its output in its log); `CAPSULE_EXEC_SERVER=off` turns all of that off.
  */
-import { spawn } from 'node:child_process';
+import type { spawn as Spawn } from 'node:child_process';
+import { createRequire } from 'node:module';
 import { createConnection } from 'node:net';
 import path from 'node:path';
 import { PACKAGE_ROOT } from '../../package-paths.js';
@@ -63,6 +64,9 @@ export async function execViaServer(request: ExecRequest, progress: (line: strin
 function startServer(address: ServerAddress, request: ExecRequest): void {
   if (!makePrivateDirectory(address.dir)) return;
   const env = Object.fromEntries(Object.entries(request.env).filter(([name]) => SERVER_ENV.test(name)));
+  // Loaded here, not at the top: a served call never spawns, and child_process costs ~7 ms to load. Synchronously
+  // (a require), so the server is started before this command can end.
+  const spawn = createRequire(import.meta.url)('node:child_process').spawn as typeof Spawn;
   // It keeps its own log (server.ts); nothing it prints has anyone to read it.
   const child = spawn(process.execPath, [path.join(PACKAGE_ROOT, 'bin', 'capsule.js'), 'exec-server', '--language', taskLanguage(request.file)], {
     cwd: address.dir,

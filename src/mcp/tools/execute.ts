@@ -5,7 +5,7 @@
 import type { McpServer } from '@modelcontextprotocol/sdk/server/mcp.js';
 import type { CallToolResult } from '@modelcontextprotocol/sdk/types.js';
 import { z } from 'zod';
-import { formatBytes, formatDuration } from '../../config/units.js';
+import { formatBytes, formatCount, formatDuration } from '../../config/units.js';
 import { BundleError, bundleSource, envelopeSchema, MAX_PROGRAM_BYTES, type Envelope, type ProgramLanguage } from '../../sandbox/index.js';
 import type { McpContext } from '../context.js';
 import { callLimitsSchema, FILES_GUEST_PATH, planCall, type CallLimits } from '../limits.js';
@@ -57,7 +57,7 @@ function common(ceilings: Ceilings): string {
   const hosts = ceilings.allowedHosts.length === 0 ? 'none' : ceilings.allowedHosts.join(', ');
   return [
     'Every call starts from nothing: variables, imports and memory never persist between calls. With `session`, the files the code writes in ./workspace/ persist for the next call of that session (session_files, session_read, session_write and session_reset manage them).',
-    `This server allows at most: compute ${ceilings.compute.toLocaleString('en-US')} fuel, ram ${formatBytes(ceilings.ram)}, timeout ${formatDuration(ceilings.timeout)}; network: ${hosts}; shared files: ${ceilings.files ? `its directory, read-only at ./${FILES_GUEST_PATH}/` : 'none'}.`,
+    `This server allows at most: compute ${formatCount(ceilings.compute)} fuel, ram ${formatBytes(ceilings.ram)}, timeout ${formatDuration(ceilings.timeout)}; network: ${hosts}; shared files: ${ceilings.files ? `its directory, read-only at ./${FILES_GUEST_PATH}/` : 'none'}.`,
     'Going past a limit stops the code with error_type fuel_exhausted, memory_exceeded or timeout; a refused file or network access is permission_denied; an exception is task_error; code that does not compile is invalid_task.',
   ].join(' ');
 }

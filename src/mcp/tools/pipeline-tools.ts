@@ -10,7 +10,7 @@ import { ConfigError, MountError, TaskOptionsError } from '../../config/errors.j
 import { BlobStoreError, PayloadConfigError, PayloadKeyError } from '../../payloads/errors.js';
 import { PipelineError } from '../../pipeline/errors.js';
 import { BundleError } from '../../sandbox/errors.js';
-import { formatBytes, formatDuration } from '../../config/units.js';
+import { formatBytes, formatCount, formatDuration } from '../../config/units.js';
 import type { ErrorType } from '../../sandbox/index.js';
 import type { StepRecord } from '../../workflows/shared.js';
 import type { McpContext } from '../context.js';
@@ -40,7 +40,7 @@ export function registerPipelineTools(server: McpServer, context: McpContext): v
       description: [
         'Starts a durable Capsule pipeline on Temporal and returns at once with its workflow id and a Web UI link; follow it with get_run.',
         'Give either `pipeline`, the path of a pipeline file (.yaml, .yml, .json) or task file in the server\'s directory, or `definition`, a pipeline written inline (YAML or JSON text, or an object): `{ name, steps: [{ id, task: "./tasks/x.ts", input: "{{ input }}" }], output? }`, with task paths relative to the server\'s directory. `input` replaces the pipeline\'s default input.',
-        `Each step runs in its own sandbox and must fit this server's ceilings (compute ${ceilings.compute.toLocaleString('en-US')} fuel, ram ${formatBytes(ceilings.ram)}, timeout ${formatDuration(ceilings.timeout)}, hosts: ${ceilings.allowedHosts.join(', ') || 'none'}, files read-only, no secrets), or the pipeline is refused before it starts.`,
+        `Each step runs in its own sandbox and must fit this server's ceilings (compute ${formatCount(ceilings.compute)} fuel, ram ${formatBytes(ceilings.ram)}, timeout ${formatDuration(ceilings.timeout)}, hosts: ${ceilings.allowedHosts.join(', ') || 'none'}, files read-only, no secrets), or the pipeline is refused before it starts.`,
         ceilings.files ? '' : 'This server shares no directory, so it has no pipelines to run.',
       ].filter(Boolean).join('\n\n'),
       inputSchema: {
@@ -121,7 +121,7 @@ function viewResult(view: RunView, maxOutputBytes: number): CallToolResult {
 }
 
 function stepLine(step: StepRecord): string {
-  const figures = step.execution === undefined ? '' : ` ${step.execution.duration_ms} ms, fuel ${step.execution.fuel_consumed.toLocaleString('en-US')}`;
+  const figures = step.execution === undefined ? '' : ` ${step.execution.duration_ms} ms, fuel ${formatCount(step.execution.fuel_consumed)}`;
   const problem = step.error ? `: ${step.error.error_type}: ${step.error.message}` : step.failure ? `: ${step.failure}` : '';
   const waiting = step.status === 'awaiting_approval' && step.approval !== undefined ? `: ${step.approval.prompt} (decide with approve)` : '';
   const skipped = step.reason === undefined ? '' : ` (${step.reason})`;

@@ -77,7 +77,7 @@ def _os_error(error: dict[str, str], filename: str, filename2: Optional[str] = N
 
 
 def _call(op: str, args: dict[str, Any], filename: str, filename2: Optional[str] = None) -> Any:
-    reply = json.loads(host.fs_call(op, json.dumps(args)))
+    reply = json.loads(host.fs_call(op, json.dumps(args).encode("utf-8")))
     if "error" in reply:
         raise _os_error(reply["error"], filename, filename2)
     return reply["ok"]

@@ -21,8 +21,10 @@ export class FsError extends Error {
   }
 }
 
+const utf8 = new TextEncoder();
+
 function call(op: FsOp, args: Record<string, unknown>): unknown {
-  const reply = JSON.parse(fsCall(op, JSON.stringify(args))) as FsReply;
+  const reply = JSON.parse(fsCall(op, utf8.encode(JSON.stringify(args)))) as FsReply;
   if ('error' in reply) throw new FsError(reply.error.code, reply.error.message, op, String(args.path ?? args.from ?? ''));
   return reply.ok;
 }

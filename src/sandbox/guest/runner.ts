@@ -12,6 +12,9 @@ import { registry, sdkModule, type RegisteredTask } from './sdk.js';
 // serialisation, not the runner's. (The host still reads every reply as untrusted.)
 const stringify = JSON.stringify;
 const parse = JSON.parse;
+// Replies leave as UTF-8 bytes, encoded natively (see `run` in runner.wit for what a returned string would cost).
+const utf8 = new TextEncoder();
+const encodeUtf8 = utf8.encode.bind(utf8);
 
 const modules: Record<string, unknown> = {
   capsule: sdkModule,
@@ -186,14 +189,15 @@ async function runRequest(source: string, request: GuestRequest): Promise<string
   return json;
 }
 
-/** The component export. A thrown string becomes the `err` case; anything else would trap the guest. */
-export async function run(source: string, requestJson: string): Promise<string> {
+/** The component export. Thrown bytes become the `err` case; anything else would trap the guest. */
+export async function run(source: string, requestJson: string): Promise<Uint8Array> {
+  let failure: GuestFailure;
   try {
-    return await runRequest(source, parse(requestJson) as GuestRequest);
+    return encodeUtf8(await runRequest(source, parse(requestJson) as GuestRequest));
   } catch (error) {
-    const failure: GuestFailure = error instanceof GuestError
+    failure = error instanceof GuestError
       ? error.failure
       : { kind: 'task_error', message: describeError(error), stack: stackOf(error) };
-    throw stringify(failure);
   }
+  throw encodeUtf8(stringify(failure));
 }

@@ -18,6 +18,9 @@ import { MAX_FAILURE_CHARS, MAX_RESULT_CHARS, shorten, shortenListed } from './w
 const UNLIMITED_FUEL = (1n << 63n) - 1n;
 /** A guest looping over refused requests must not grow the host's memory without bound: lists stop here. */
 const MAX_LISTED = 1000;
+/** The runner's replies are UTF-8 bytes (runner.wit says why); malformed sequences become U+FFFD, never a throw. */
+const utf8 = new TextDecoder();
+
 /**
  * Host calls cost fuel like the guest code they stand in for: a fixed part (what a call costs the host in time, at
  * the rate ordinary guest code burns fuel, about 9e9 wasm instructions per second: about 20 µs for a file call, 2 µs
@@ -172,17 +175,19 @@ function errorText(error: unknown): string {
 }
 
 /** The runner's reply as it came (read on the pool's side), unless it is too large to send. */
-function returned(resultJson: unknown): JobDone['outcome'] {
-  if (typeof resultJson !== 'string') return { status: 'trapped', message: 'the runner returned something other than a string' };
+function returned(reply: unknown): JobDone['outcome'] {
+  if (!(reply instanceof Uint8Array)) return { status: 'trapped', message: 'the runner returned something other than bytes' };
+  const resultJson = utf8.decode(reply);
   if (resultJson.length <= MAX_RESULT_CHARS) return { status: 'returned', resultJson };
   const message = `the task's result is ${resultJson.length} characters of JSON, more than the ${MAX_RESULT_CHARS} a run may return: write large outputs to an allowed directory and return a reference`;
   return { status: 'failed', payload: JSON.stringify({ kind: 'task_error', message }) };
 }
 
-/** The glue throws a ComponentError carrying the guest's thrown string for `err`; anything else is a trap. */
+/** The glue throws a ComponentError carrying the guest's thrown bytes for `err`; anything else is a trap. */
 function toOutcome(error: unknown): JobDone['outcome'] {
-  const payload = (error as { payload?: unknown } | null)?.payload;
-  if (typeof payload === 'string') {
+  const thrown = (error as { payload?: unknown } | null)?.payload;
+  if (thrown instanceof Uint8Array) {
+    const payload = utf8.decode(thrown);
     if (payload.length <= MAX_FAILURE_CHARS) return { status: 'failed', payload };
     const message = `the task failed with an error of ${payload.length} characters, too large to report`;
     return { status: 'failed', payload: JSON.stringify({ kind: 'task_error', message }) };

@@ -102,8 +102,7 @@ def values(mode: str) -> object:
     return mode
 
 
-# HIGH: writing 9 MB through the output caps is ~10^9 instructions of work, more than the default budget.
-@task(name="noisy", compute="HIGH")
+@task(name="noisy")
 def noisy(megabytes: int) -> None:
     chunk = "x" * (1024 * 1024)
     for _ in range(megabytes):

@@ -95,6 +95,23 @@ export const malformed = task({ name: 'malformed' }, (mode: string) => {
     JSON.stringify = () => 'not json at all {{{';
     return { fine: true };
   }
+  if (mode === 'replaced-encoder') {
+    // The reply leaves as bytes the runner encodes with the encoder it took before any task code ran, and the glue
+    // copies them into guest memory with its own realm's Uint8Array, not the task's.
+    TextEncoder.prototype.encode = () => new Uint8Array([0xff, 0x7b, 0x7b]);
+    (Uint8Array.prototype as { set: unknown }).set = () => undefined;
+    return { fine: true };
+  }
+  if (mode === 'garbage-file-call') {
+    // A file call's arguments are the task's own bytes: garbage in them is the task's error, never the host's.
+    TextEncoder.prototype.encode = () => new Uint8Array([0xff, 0xfe, 0x00, 0x7b]);
+    try {
+      fs.writeFileSync('./anything.txt', 'x');
+      return 'written';
+    } catch (error) {
+      return codeOf(error);
+    }
+  }
   if (mode === 'deep-result') {
     let deep: unknown[] = [];
     for (let i = 0; i < 5000; i++) deep = [deep];
@@ -123,8 +140,7 @@ export const values = task({ name: 'values' }, (mode: string): unknown => {
 });
 
 /** Floods stdout and stderr, then fails with a huge message (the stack ends stderr). */
-// HIGH: writing 9 MB through the output caps is ~10^9 instructions of work, more than the default budget.
-export const noisy = task({ name: 'noisy', compute: 'HIGH' }, (megabytes: number) => {
+export const noisy = task({ name: 'noisy' }, (megabytes: number) => {
   const chunk = 'x'.repeat(1024 * 1024);
   for (let i = 0; i < megabytes; i++) {
     console.log(chunk);

@@ -17,9 +17,10 @@ export interface ImportObject {
 }
 export interface PythonRunner {
   /**
-  * `source` is the task's files as JSON ({"entry": path, "files": {path: text}}); `request` as for `runner`.
+  * `source` is the task's files as JSON ({"entry": path, "files": {path: text}}); `request` and the reply as for
+  * `runner` (one host path reads both runners' replies).
   */
-  run(source: string, request: string): string,
+  run(source: string, request: string): Uint8Array,
 }
 
 /**

@@ -5,9 +5,12 @@ export interface ImportObject {
 }
 export interface Runner {
   /**
-  * Evaluates a host-bundled task script and runs one of its tasks (or lists them, in "describe" mode).
+  * Evaluates a host-bundled task script and runs one of its tasks (or lists them, in "describe" mode). The reply
+  * (ok) or failure report (err) is JSON in UTF-8 bytes, not a `string`: componentize-js lowers a string returned by
+  * the guest in interpreted JavaScript, one character at a time (~3,000 wasm instructions a byte, all of them the
+  * task's fuel), where bytes the guest encodes natively are one copy.
   */
-  run(source: string, request: string): string,
+  run(source: string, request: string): Uint8Array,
 }
 
 /**

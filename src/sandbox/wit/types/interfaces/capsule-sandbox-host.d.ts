@@ -1,8 +1,9 @@
 /** @module Interface capsule:sandbox/host@0.1.0 **/
 /**
- * One file-system operation (JSON arguments), checked by the host against allowedFiles. Returns JSON: {"ok": value} or {"error": {code, message}}.
+ * One file-system operation, checked by the host against allowedFiles. `args` is JSON in UTF-8 bytes (see
+ * `run` for why bytes). Returns JSON: {"ok": value} or {"error": {code, message}}.
  */
-export function fsCall(op: string, args: string): string;
+export function fsCall(op: string, args: Uint8Array): string;
 /**
  * Records a denial the guest noticed itself (a module that is not available, an unlisted variable), so it lands in the envelope.
  */
