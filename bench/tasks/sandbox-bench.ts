@@ -18,3 +18,6 @@ export const hold = task({ name: 'hold' }, async (ms: number) => {
   await new Promise((resolve) => setTimeout(resolve, ms));
   return ms;
 });
+
+/** Alive until an HTTP response arrives (the bench's local server answers after a delay). */
+export const holdHttp = task({ name: 'hold-http' }, async (url: string) => (await fetch(url)).text());

@@ -34,6 +34,7 @@ import { grantsFor, listedEnvironment, runGrants } from './run-grants.js';
 import { normaliseRelative } from '../config/guest-path.js';
 import { type RunProgress, startProgress } from './run-progress.js';
 import { threadScript } from './runtime/host-script.js';
+import { lazyShimWorker } from './runtime/lazy-shim-worker.js';
 import { LANGUAGE_NAMES, WASM_PAGE_BYTES, type Language } from './runtime/manifest.js';
 import { loadRuntime, type ProgressReporter, type Runtime } from './runtime/runtime.js';
 import type { PoolStats, RunObserver, RunWatch } from './observer.js';
@@ -180,7 +181,7 @@ export class Sandbox {
     const languages: Language[] = options.languages?.length ? [...new Set(options.languages)] : ['js'];
     const runtimes = await Promise.all(languages.map((language) => loadRuntime(language, options.report)));
     // Bundled from the sources (shipped in the package) whether this module runs from them or from dist/.
-    const script = await threadScript(path.join(SOURCE_DIR, 'sandbox', 'host', 'thread.ts'), 'sandbox-thread');
+    const script = await threadScript(path.join(SOURCE_DIR, 'sandbox', 'host', 'thread.ts'), 'sandbox-thread', [lazyShimWorker]);
     const init = {
       runtimes: Object.fromEntries(runtimes.map((runtime) => [runtime.language, runtimeInit(runtime)])),
       spare: { language: languages[0]!, ramBytes: DEFAULT_RAM_BYTES },

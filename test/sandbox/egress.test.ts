@@ -249,6 +249,22 @@ describe('limits', () => {
   });
 });
 
+describe('timers and requests waited on together (host/timers.ts)', () => {
+  it('wakes the guest for a timer while a request is still in flight', async () => {
+    const before = closedEarly;
+    const envelope = await run('race', [`http://127.0.0.1:${port}/hang`, 100], [loopback()]);
+    expect(envelope.result).toBe('timer');
+    // The request the guest stopped waiting for is aborted when its run ends.
+    await expect.poll(() => closedEarly, { timeout: 10_000 }).toBe(before + 1);
+  });
+
+  it('wakes the guest for a response while a long timer is pending', async () => {
+    const envelope = await run('race', [`http://127.0.0.1:${port}/echo`, 15_000], [loopback()]);
+    expect(envelope.result).toBe('response 200 true');
+    expect(envelope.execution.duration_ms).toBeLessThan(15_000);
+  });
+});
+
 describe('Capsule\'s own endpoints', () => {
   it('are never reachable from a guest, even with loopback granted literally', async () => {
     const internals = sandbox as unknown as { edge: { egress: { authority: string } }; subtasks: { authority: string } };

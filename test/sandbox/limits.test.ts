@@ -74,4 +74,9 @@ describe('timeout', () => {
     expect(envelope.success).toBe(true);
     expect(envelope.result).toBeGreaterThanOrEqual(200);
   });
+
+  it('fires timers waited on together in the order of their deadlines', async () => {
+    const envelope = await run('timers');
+    expect(envelope.result).toEqual(['now', 'soon', 'late']);
+  });
 });

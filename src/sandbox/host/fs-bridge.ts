@@ -1,34 +1,17 @@
 /**
  * The host side of the guest's file calls (guest/fs.ts for JavaScript, guest-python/capsule_files.py for Python):
- * one synchronous operation per call. The arguments are the guest's, so they are parsed by a schema; each path is
+ * one synchronous operation per call. The arguments are the guest's, so they are checked (fs-args.ts); each path is
  * decided by FilePolicy and then enforced at use by GrantedFs. Replies and errors never carry a host path.
  */
-import { z } from 'zod';
 import type { Denial } from '../envelope.js';
-import { firstIssue } from '../../zod-issue.js';
 import type { FsOp, FsReply } from '../guest/protocol.js';
 import { type Access, FilePolicy, type GrantedPath } from '../policy/file-policy.js';
+import { type FsArgs, isFsOp, readFsArgs } from './fs-args.js';
 import { FsFailure, Refused } from './grant-roots.js';
 import type { GrantedFs } from './granted-fs.js';
 import { QuotaExceeded } from './quota-ledger.js';
 
-const guestPath = z.string().max(4096, 'at most 4096 characters');
-const data = { data: z.string(), encoding: z.enum(['utf8', 'base64']).optional() };
-const ARGS = {
-  readFile: z.object({ path: guestPath, encoding: z.enum(['utf8', 'base64']).optional() }),
-  writeFile: z.object({ path: guestPath, ...data }),
-  appendFile: z.object({ path: guestPath, ...data }),
-  readdir: z.object({ path: guestPath }),
-  stat: z.object({ path: guestPath }),
-  lstat: z.object({ path: guestPath }),
-  exists: z.object({ path: guestPath }),
-  mkdir: z.object({ path: guestPath, recursive: z.boolean().optional() }),
-  rm: z.object({ path: guestPath, recursive: z.boolean().optional(), force: z.boolean().optional() }),
-  rmdir: z.object({ path: guestPath }),
-  unlink: z.object({ path: guestPath }),
-  rename: z.object({ from: guestPath, to: guestPath }),
-} satisfies Record<FsOp, z.ZodType>;
-type Args<Op extends FsOp> = z.output<(typeof ARGS)[Op]>;
+type Args<Op extends FsOp> = FsArgs<Op>;
 
 const NODE_MESSAGES: Record<string, string> = {
   ENOENT: 'no such file or directory',
@@ -57,15 +40,12 @@ export class FsBridge {
     let reply: FsReply;
     let shown = '';
     try {
-      if (!Object.hasOwn(ARGS, op)) throw new BadCall('ENOSYS', `fs operation "${op.slice(0, 64)}" is not available in the sandbox`);
-      const parsed = ARGS[op as FsOp].safeParse(parseJson(argsJson));
-      if (!parsed.success) {
-        const { field, message } = firstIssue(parsed.error);
-        throw new BadCall('EINVAL', `fs.${op}: ${field || 'arguments'}: ${message}`);
-      }
-      const args = parsed.data as Record<string, unknown>;
+      if (!isFsOp(op)) throw new BadCall('ENOSYS', `fs operation "${op.slice(0, 64)}" is not available in the sandbox`);
+      const parsed = readFsArgs(op, parseJson(argsJson));
+      if (!parsed.ok) throw new BadCall('EINVAL', `fs.${op}: ${parsed.field || 'arguments'}: ${parsed.message}`);
+      const args = parsed.args as Record<string, unknown>;
       shown = [args.path, args.from, args.to].filter((p): p is string => typeof p === 'string').map((p) => `'${p}'`).join(' -> ');
-      reply = { ok: this.dispatch(op as FsOp, parsed.data) };
+      reply = { ok: this.dispatch(op, parsed.args) };
     } catch (error) {
       reply = { error: toGuestError(error, op, shown) };
     }

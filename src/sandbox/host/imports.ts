@@ -14,6 +14,7 @@ import { SUBTASK_HOST, type TaskContext } from '../guest/protocol.js';
 import { FilePolicy } from '../policy/file-policy.js';
 import { VirtualClock } from './clock.js';
 import { FsBridge } from './fs-bridge.js';
+import { pollInterface, timerAfter } from './timers.js';
 import { GrantedFs } from './granted-fs.js';
 import { egressPath } from '../egress/protocol.js';
 import { egressErrorCode, guestHttpTypes, readdress, type OutgoingRequestLike, type ResponseResult } from './http-readdress.js';
@@ -90,7 +91,7 @@ function captureStream(name: 'stdout' | 'stderr', scope: RunScope): object {
     blockingFlush() {}
     writeZeroes(len: bigint) { scope.sink.output(name, new Uint8Array(Number(len))); }
     blockingWriteZeroesAndFlush(len: bigint) { scope.sink.output(name, new Uint8Array(Number(len))); }
-    subscribe() { return shim.clocks.monotonicClock.subscribeDuration(0n); }
+    subscribe() { return timerAfter(0n); }
   }
   return new CaptureStream();
 }
@@ -102,7 +103,7 @@ function closedInput(): object {
     blockingRead() { throw { tag: 'closed' }; }
     skip() { throw { tag: 'closed' }; }
     blockingSkip() { throw { tag: 'closed' }; }
-    subscribe() { return shim.clocks.monotonicClock.subscribeDuration(0n); }
+    subscribe() { return timerAfter(0n); }
   }
   return new ClosedInput();
 }
@@ -208,7 +209,6 @@ export function buildImports(scope: RunScope): Imports {
   const stdout = captureStream('stdout', scope);
   const stderr = captureStream('stderr', scope);
   const stdin = closedInput();
-  const monotonic = shim.clocks.monotonicClock;
   return {
     'capsule:sandbox/host': hostInterface(scope),
     'wasi:cli/environment': { getEnvironment: () => [], getArguments: () => [], initialCwd: () => undefined },
@@ -224,8 +224,9 @@ export function buildImports(scope: RunScope): Imports {
     'wasi:clocks/monotonic-clock': {
       resolution: () => 1_000n,
       now: () => scope.clock.monotonicNow(),
-      subscribeInstant: (instant: bigint) => monotonic.subscribeDuration(scope.clock.waitUntil(BigInt(instant))),
-      subscribeDuration: (duration: bigint) => monotonic.subscribeDuration(scope.clock.waitFor(BigInt(duration))),
+      // Served in this thread (timers.ts), not by the shim's I/O worker.
+      subscribeInstant: (instant: bigint) => timerAfter(scope.clock.waitUntil(BigInt(instant))),
+      subscribeDuration: (duration: bigint) => timerAfter(scope.clock.waitFor(BigInt(duration))),
     },
     'wasi:clocks/wall-clock': {
       resolution: () => ({ seconds: 0n, nanoseconds: 1_000_000 }),
@@ -236,7 +237,7 @@ export function buildImports(scope: RunScope): Imports {
     'wasi:http/outgoing-handler': outgoingHandler(scope),
     'wasi:http/types': guestHttpTypes,
     'wasi:io/error': shim.io.error,
-    'wasi:io/poll': shim.io.poll,
+    'wasi:io/poll': pollInterface,
     'wasi:io/streams': shim.io.streams,
     'wasi:random/random': shim.random.random,
     ...deniedSockets(scope),

@@ -11,6 +11,7 @@ import { FsBridge } from './fs-bridge.js';
 import { GrantedFs } from './granted-fs.js';
 import { QuotaLedger } from './quota-ledger.js';
 import { buildImports, inertScope, runScope, type RunScope, type RunSink } from './imports.js';
+import { MemoryRecycler } from './memory-recycler.js';
 import type { FromThread, GuestEvent, GuestJob, JobDone, RuntimeInit, ThreadInit, ToThread } from './protocol.js';
 import { MAX_FAILURE_CHARS, MAX_RESULT_CHARS, shorten, shortenListed } from './wire-limits.js';
 
@@ -77,6 +78,8 @@ interface Prepared {
   language: Language;
   ramBytes: number;
   memory: WebAssembly.Memory;
+  initialPages: number;
+  maximumPages: number;
   scope: RunScope;
   fuel: WebAssembly.Global;
   instance: { run(source: string, request: string): string };
@@ -89,7 +92,10 @@ interface Prepared {
 async function prepare(language: Language, ramBytes: number): Promise<Prepared> {
   const runtime = await runtimes.get(language);
   if (!runtime) throw new Error(`the ${language} runtime was never loaded into this thread`);
-  const memory = new WebAssembly.Memory({ initial: runtime.init.initialMemoryPages, maximum: Math.floor(ramBytes / WASM_PAGE_BYTES) });
+  const initialPages = runtime.init.initialMemoryPages;
+  const maximumPages = Math.floor(ramBytes / WASM_PAGE_BYTES);
+  // A new memory, or the last run's zeroed (memory-recycler.ts): the same bytes either way.
+  const memory = recycler.take(initialPages, maximumPages);
   // One counter for the whole component: every metered core module imports it. Unlimited while instantiating
   // (start functions are the runtime's cost, not the task's); the run sets its budget when it binds the instance.
   const fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, UNLIMITED_FUEL);
@@ -102,9 +108,10 @@ async function prepare(language: Language, ramBytes: number): Promise<Prepared> 
     // Import objects may name modules a core module doesn't import: only the ones it declares are read.
     (module, moduleImports) => new WebAssembly.Instance(module, { ...moduleImports, [FUEL_IMPORT.module]: limits }),
   );
-  return { language, ramBytes, memory, scope, fuel, instance };
+  return { language, ramBytes, memory, initialPages, maximumPages, scope, fuel, instance };
 }
 
+const recycler = new MemoryRecycler();
 let spare: Promise<Prepared> | undefined = prepare(init.spare.language, init.spare.ramBytes);
 
 /** The spare if it was made for this language and memory cap (and never used: it is dropped here either way), else a new one. */
@@ -115,9 +122,11 @@ async function freshInstance(language: Language, ramBytes: number): Promise<Prep
   return ready?.language === language && ready.ramBytes === ramBytes ? ready : prepare(language, ramBytes);
 }
 
-async function runJob(job: GuestJob): Promise<JobDone> {
+/** The run's reply, and its memory for the recycler once the reply is sent. */
+async function runJob(job: GuestJob): Promise<{ done: JobDone; used: Prepared }> {
   const emit = (event: GuestEvent) => send({ kind: 'event', id: job.id, event });
-  const { memory, scope, fuel, instance } = await freshInstance(job.language, job.ramBytes);
+  const used = await freshInstance(job.language, job.ramBytes);
+  const { memory, scope, fuel, instance } = used;
   const fuelConsumed = () => {
     const left = fuel.value as bigint;
     return Math.min(job.fuel, Number(BigInt(job.fuel) - (left < 0n ? 0n : left)));
@@ -147,13 +156,14 @@ async function runJob(job: GuestJob): Promise<JobDone> {
   } finally {
     files.close();
   }
-  return {
+  const done: JobDone = {
     outcome,
     fuelConsumed: fuelConsumed(),
     fuelExhausted: (fuel.value as bigint) < 0n,
     ramUsed: memory.buffer.byteLength,
     memoryAtCap: memory.buffer.byteLength + 4 * 1024 * 1024 > job.ramBytes,
   };
+  return { done, used };
 }
 
 function errorText(error: unknown): string {
@@ -189,10 +199,16 @@ port.on('message', (message: ToThread) => {
   if (message.kind === 'load') return loadRuntime(message.language, message.runtime);
   const { job } = message;
   runJob(job).then(
-    (done) => {
+    ({ done, used }) => {
       send({ kind: 'done', id: job.id, done });
-      // The next run most likely has the same memory cap (the same task again, or the default).
-      setImmediate(() => (spare ??= prepare(job.language, job.ramBytes)));
+      // The next run most likely has the same memory cap (the same task again, or the default). Reading a file's
+      // options (describe) runs under a cap of its own, and is followed by a run of one of its tasks: the default.
+      const ramBytes = job.request.mode === 'describe' ? init.spare.ramBytes : job.ramBytes;
+      setImmediate(() => {
+        // The run is over and nothing calls into its instance again (the guest's event loop ends inside `run`).
+        recycler.give(used.memory, used.initialPages, used.maximumPages);
+        spare ??= prepare(job.language, ramBytes);
+      });
     },
     // The stack stays here: it names host files, and the message goes into an envelope.
     (error: unknown) => send({ kind: 'crashed', id: job.id, message: shorten(errorText(error), MAX_FAILURE_CHARS) }),

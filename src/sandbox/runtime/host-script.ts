@@ -21,7 +21,8 @@ const pinPackagesPlugin: esbuild.Plugin = {
   name: 'pin-packages',
   setup(build) {
     build.onResolve({ filter: /^[^./]/ }, async (args) => {
-      if (args.pluginData === RESOLVING) return undefined;
+      // A resolve asked for by a plugin (this one, or one that inlines a package) gets esbuild's own answer.
+      if (args.pluginData !== undefined) return undefined;
       if (args.path.startsWith('node:') || args.path.startsWith('capsule:')) return { path: args.path, external: true };
       const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: RESOLVING });
       if (resolved.errors.length > 0) return { errors: resolved.errors };
@@ -33,17 +34,26 @@ const pinPackagesPlugin: esbuild.Plugin = {
 
 /**
  * The bundled script of `entry` (a TypeScript module under src/) in the cache's scripts/ directory, named
- * `<name>-<stamp>.mjs`: made now if these sources have not been bundled before.
+ * `<name>-<stamp>.mjs`: made now if these sources have not been bundled before. `inlined`: plugins that bundle
+ * some packages into the script (they run before the others are pinned); the versions of those packages are part
+ * of the stamp, since the script then carries their code.
  */
-export async function threadScript(entry: string, name: string): Promise<string> {
+export async function threadScript(entry: string, name: string, inlined: InlinedPackages[] = []): Promise<string> {
   const stamp = createHash('sha256').update(`${packageVersion('esbuild')}\n${PACKAGE_ROOT}\n${entry}\n`);
+  for (const { plugin, packages } of inlined) stamp.update(`${plugin.name} ${packages.map(packageVersion).join(' ')}\n`);
   stampTree(stamp, SOURCE_DIR, ['.ts', '.json']);
   const file = path.join(capsuleCacheDir(), 'scripts', `${name}-${stamp.digest('hex').slice(0, 16)}.mjs`);
-  if (!existsSync(file)) writeAtomically(file, await bundleForThread(await import('esbuild'), entry));
+  if (!existsSync(file)) writeAtomically(file, await bundleForThread(await import('esbuild'), entry, inlined.map((i) => i.plugin)));
   return file;
 }
 
-async function bundleForThread(esbuild: typeof import('esbuild'), entry: string): Promise<string> {
+/** An esbuild plugin that bundles `packages` into a thread's script instead of leaving them external. */
+export interface InlinedPackages {
+  plugin: esbuild.Plugin;
+  packages: string[];
+}
+
+async function bundleForThread(esbuild: typeof import('esbuild'), entry: string, plugins: esbuild.Plugin[]): Promise<string> {
   const result = await esbuild.build({
     entryPoints: [entry],
     bundle: true,
@@ -51,7 +61,7 @@ async function bundleForThread(esbuild: typeof import('esbuild'), entry: string)
     platform: 'node',
     target: 'node20',
     write: false,
-    plugins: [pinPackagesPlugin],
+    plugins: [...plugins, pinPackagesPlugin],
     absWorkingDir: path.dirname(entry),
     logLevel: 'silent',
   });
