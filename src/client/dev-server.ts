@@ -42,7 +42,27 @@ export interface DevServer {
   kill(): Promise<void>;
 }
 
+/**
+ * Tries a start this many times when the server exits before it is ready: a port found free (here, and by the
+ * server for its internal services) can be taken by another process before the server binds it, and a second
+ * start picks again.
+ */
+const START_ATTEMPTS = 3;
+
+/** The server process ended before it answered. */
+class ExitedBeforeReady extends Error {}
+
 export async function startDevServer(options: DevServerOptions): Promise<DevServer> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await launch(options);
+    } catch (error) {
+      if (!(error instanceof ExitedBeforeReady) || attempt === START_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function launch(options: DevServerOptions): Promise<DevServer> {
   const namespace = options.namespace ?? DEFAULT_NAMESPACE;
   const port = await pickPort(options.port);
   const uiPort = options.headless ? undefined : await pickPort(options.uiPort, port);
@@ -103,7 +123,7 @@ async function waitReady(address: string, namespace: string, child: ChildProcess
   while (Date.now() < deadline) {
     if (done) {
       const hint = logFile === undefined ? '' : `; see ${logFile}`;
-      throw new Error(`temporal server start-dev exited with code ${exitCode} before it was ready${hint}`);
+      throw new ExitedBeforeReady(`temporal server start-dev exited with code ${exitCode} before it was ready${hint}`);
     }
     try {
       const connection = await Connection.connect({ address, connectTimeout: 1000 });

@@ -55,6 +55,8 @@ describe('on `capsule dev --workflows`', () => {
     cpSync(PROJECT, dir, { recursive: true });
     const dev = spawn(process.execPath, [CLI, 'dev', '--workflows', 'workflows.ts'], { cwd: dir, env: cleanEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
     const exited = new Promise<number | null>((resolve) => dev.once('exit', resolve));
+    let errors = '';
+    dev.stderr.on('data', (chunk: Buffer) => (errors += chunk.toString()));
     try {
       let out = '';
       await new Promise<void>((resolve, reject) => {
@@ -69,7 +71,8 @@ describe('on `capsule dev --workflows`', () => {
       expect(JSON.parse(result.stdout)).toMatchObject({ status: 'succeeded', output: { first: { greeting: 'Hello, Dev!' } } });
     } finally {
       dev.kill('SIGINT');
-      expect(await exited).toBe(0);
+      // What capsule dev said on its way out, if it did not end cleanly.
+      expect(await exited, errors).toBe(0);
     }
   }, 180_000);
 });
