@@ -15,6 +15,9 @@ afterAll(() => rmSync(root, { recursive: true, force: true }));
 /** Past the cache's settling time, so what was just written may be kept. */
 const settle = () => new Promise((r) => setTimeout(r, 2100));
 
+/** A task returning what './word' exports: which file that import resolves to shows in the bundle. */
+const RETURNS_WORD = "import { task } from 'capsule';\nimport { word } from './word';\nexport const main = task({ name: 'main' }, () => word);\n";
+
 function write(dir: string, files: Record<string, string>): string {
   for (const [name, text] of Object.entries(files)) writeFileSync(path.join(dir, name), text);
   return dir;
@@ -23,7 +26,7 @@ function write(dir: string, files: Record<string, string>): string {
 describe('BundleCache', () => {
   it('reuses a bundle while its files are unchanged, and bundles again after an edit to an imported file', async () => {
     const dir = write(mkdtempSync(path.join(root, 'js-')), {
-      'main.ts': "import { task } from 'capsule';\nimport { word } from './word';\nexport const main = task({ name: 'main' }, () => word);\n",
+      'main.ts': RETURNS_WORD,
       'word.ts': "export const word = 'one';\n",
     });
     await settle();
@@ -41,7 +44,7 @@ describe('BundleCache', () => {
 
   it('bundles again when a new file changes what an import resolves to', async () => {
     const dir = write(mkdtempSync(path.join(root, 'resolve-')), {
-      'main.ts': "import { task } from 'capsule';\nimport { word } from './word';\nexport const main = task({ name: 'main' }, () => word);\n",
+      'main.ts': RETURNS_WORD,
       'word.js': "export const word = 'from js';\n",
     });
     await settle();

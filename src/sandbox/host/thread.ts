@@ -13,6 +13,8 @@ import { QuotaLedger } from './quota-ledger.js';
 import { buildImports, inertScope, runScope, type RunScope, type RunSink } from './imports.js';
 import { MemoryRecycler } from './memory-recycler.js';
 import type { FromThread, GuestEvent, GuestJob, JobDone, RuntimeInit, ThreadInit, ToThread } from './protocol.js';
+import type { PythonRunner } from '../wit/types/python-runner.js';
+import type { Runner } from '../wit/types/runner.js';
 import { MAX_FAILURE_CHARS, MAX_RESULT_CHARS, shorten, shortenListed } from './wire-limits.js';
 
 const UNLIMITED_FUEL = (1n << 63n) - 1n;
@@ -33,12 +35,15 @@ const ledger = new FdLedger();
 const port = parentPort!;
 const send = (message: FromThread) => port.postMessage(message);
 
+/** Both runners' export, as jco generates its type from the WIT: a change to runner.wit this file misses fails to compile. */
+type RunnerExport = Pick<Runner & PythonRunner, 'run'>;
+
 type Glue = {
   instantiate(
     getCoreModule: (name: string) => WebAssembly.Module,
     imports: unknown,
     instantiateCore: (module: WebAssembly.Module, imports: WebAssembly.Imports) => WebAssembly.Instance,
-  ): Promise<{ run(source: string, request: string): string }>;
+  ): Promise<RunnerExport>;
 };
 
 interface LoadedRuntime {
@@ -82,7 +87,7 @@ interface Prepared {
   maximumPages: number;
   scope: RunScope;
   fuel: WebAssembly.Global;
-  instance: { run(source: string, request: string): string };
+  instance: RunnerExport;
 }
 
 /**
