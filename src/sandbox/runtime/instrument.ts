@@ -264,13 +264,19 @@ function childrenOf(info: Info, fields: string[]): number[] {
 }
 
 /**
+ * `keepExports`: the only exports to keep (glue-exports.ts: those the jco glue reads); null keeps them all. The
+ * code and data behind a dropped export stay: only the export, and the object V8 makes for it per instance, go.
  * `meterFuel: false` makes the same module without the fuel counter (it still imports the global, so both load the
  * same way): only the benchmark uses it, to measure what metering costs.
  */
-export function instrumentCoreModule(original: Uint8Array, { meterFuel = true, importMemory = false } = {}): InstrumentedModule {
+export function instrumentCoreModule(
+  original: Uint8Array,
+  { meterFuel = true, importMemory = false, keepExports = null }: { meterFuel?: boolean; importMemory?: boolean; keepExports?: ReadonlySet<string> | null } = {},
+): InstrumentedModule {
   const mod = binaryen.readBinary(original);
   try {
     mod.setFeatures(mod.getFeatures() | V8_FEATURES);
+    if (keepExports) removeExportsExcept(mod, keepExports);
     let initialPages: number | null = null;
     if (importMemory) {
       const name = exportedMemoryName(mod);
@@ -389,6 +395,12 @@ function replaceIn(slot: Slot, replacement: binaryen.ExpressionRef): void {
   if (set === undefined) throw new Error(`fuel instrumentation cannot replace a child of expression kind ${slot.parentId} (${setter}): the toolchain changed`);
   if (slot.index >= 0) set(slot.parent, slot.index, replacement);
   else set(slot.parent, replacement);
+}
+
+function removeExportsExcept(mod: binaryen.Module, keep: ReadonlySet<string>): void {
+  const names: string[] = [];
+  for (let i = 0; i < mod.getNumExports(); i++) names.push(binaryen.getExportInfo(mod.getExportByIndex(i)).name);
+  for (const name of names) if (!keep.has(name)) mod.removeExport(name);
 }
 
 function exportedMemoryName(mod: binaryen.Module): string {
