@@ -264,8 +264,8 @@ function childrenOf(info: Info, fields: string[]): number[] {
 }
 
 /**
- * `keepExports`: the only exports to keep (glue-exports.ts: those the jco glue reads); null keeps them all. The
- * code and data behind a dropped export stay: only the export, and the object V8 makes for it per instance, go.
+ * `keepExports`: the only exports to keep (glue-exports.ts: those the jco glue reads); null keeps them all. Module
+ * elements nothing reaches (functions, unused imports, a table) are then removed, the other data and code stay.
  * `meterFuel: false` makes the same module without the fuel counter (it still imports the global, so both load the
  * same way): only the benchmark uses it, to measure what metering costs.
  */
@@ -277,6 +277,11 @@ export function instrumentCoreModule(
   try {
     mod.setFeatures(mod.getFeatures() | V8_FEATURES);
     if (keepExports) removeExportsExcept(mod, keepExports);
+    // What nothing reaches any more goes too: functions only a dropped export named, and a shared library's import of
+    // the function table when it never uses it (CPython's three smallest libraries): every instance that imports a
+    // table keeps a dispatch table of its 5,764 entries, updated on every later write to it. Exports, start
+    // functions, element and active data segments are what binaryen keeps everything reachable from.
+    mod.runPasses(['remove-unused-module-elements']);
     let initialPages: number | null = null;
     if (importMemory) {
       const name = exportedMemoryName(mod);
