@@ -4,7 +4,7 @@
  * first write: most of instantiating (measured: JS 5.1 -> 2.2 ms, Python 31.8 -> 13.6 ms with the pages already
  * mapped). A recycled memory is indistinguishable from a new one once the instance is created: every byte that
  * instantiation does not overwrite with a data segment is zeroed (the rest is overwritten: runtime/data-ranges.ts;
- * for Python that leaves 1.8 of 18.3 MB to zero, 0.1 ms instead of 1.1 ms), its size is the runtime's initial size
+ * for Python that leaves 2.3 of 18.9 MB to zero, ~0.2 ms instead of 0.7-1.1 ms), its size is the runtime's initial size
  * (a memory the guest grew is never reused: memories cannot shrink) and its maximum is the new run's `ram`. A memory
  * goes only to an instance of the runtime it was cleaned for (another runtime's segments cover other bytes).
  * Everything else an instance holds (tables, globals, the fuel counter, its imports) is created afresh for each run.

@@ -19,6 +19,8 @@
  *   in the runners (scan() refuses any expression kind it does not know).
  * - Memory: the memory-owning module's memory becomes an import, so each run supplies a `WebAssembly.Memory` whose
  *   `maximum` is the task's `ram`. V8's worker resourceLimits do not cover wasm memory; this does.
+ * - Exports the jco glue never reads are dropped, and what only they reached (see `keepExports`): they cost every
+ *   fresh instance time, not the guest anything.
  */
 import binaryen from 'binaryen';
 import { FUEL_IMPORT, MEMORY_IMPORT } from './manifest.js';
