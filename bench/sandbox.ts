@@ -131,7 +131,7 @@ async function perConcurrentRun(count: number, start: () => Promise<Envelope>): 
  * served in the sandbox thread; an HTTP response is awaited through preview2-shim's I/O worker, a second thread that
  * starts at a thread's first request (host/timers.ts, runtime/lazy-shim-worker.ts).
  */
-async function measureConcurrentMemory(bundle: TaskBundle): Promise<string[]> {
+export async function measureConcurrentMemory(bundle: TaskBundle): Promise<string[]> {
   const concurrent = 8;
   const lines: string[] = [];
   const server = http.createServer((req, res) => void setTimeout(() => res.end('ok'), 1500));

@@ -36,6 +36,7 @@ import { type RunProgress, startProgress } from './run-progress.js';
 import { threadScript } from './runtime/host-script.js';
 import { lazyShimWorker } from './runtime/lazy-shim-worker.js';
 import { ioServiceScript } from './io/service-bundle.js';
+import type { IoService } from './io/service.js';
 import { LANGUAGE_NAMES, WASM_PAGE_BYTES, type Language } from './runtime/manifest.js';
 import { loadRuntime, type ProgressReporter, type Runtime } from './runtime/runtime.js';
 import type { PoolStats, RunObserver, RunWatch } from './observer.js';
@@ -214,6 +215,14 @@ export class Sandbox {
   /** Sandbox threads alive now (the pool's size, plus extra ones started for sub-tasks). */
   get threadCount(): number {
     return this.pool.threadCount;
+  }
+
+  /**
+   * The pool's shared I/O service (io/service.ts), for diagnostics: what it holds for its clients. Terminating it
+   * fails the runs waiting on it; the next run needing it starts a new one.
+   */
+  get ioService(): Pick<IoService<unknown>, 'running' | 'resourceCounts' | 'terminate'> {
+    return this.pool.io;
   }
 
   /** Runs waiting for a thread and threads alive, for gauges. */

@@ -9,11 +9,13 @@
  */
 import { MessageChannel, parentPort, receiveMessageOnPort, type MessagePort } from 'node:worker_threads';
 import type { FromThread } from '../host/protocol.js';
-import type { IoReply, IoRequest } from './wire.js';
+import type { IoReply, IoRequest, ToIoClientPort } from './wire.js';
+
+/** This thread's channel to the service, opened at its first call. */
+let port: MessagePort | undefined;
 
 /** The blocking call the shim uses as `ioCall`; synckit's arguments (a worker factory, debug, callbacks) are unused. */
 export function createSyncFn(): (...args: unknown[]) => unknown {
-  let port: MessagePort | undefined;
   let nextId = 0;
   return (...args: unknown[]) => {
     port ??= connect();
@@ -40,4 +42,34 @@ function connect(): MessagePort {
   // Replies are only ever read synchronously: the port must not keep the thread's event loop alive.
   port1.unref();
   return port1;
+}
+
+/**
+ * The shim's last-resort cleanup: a FinalizationRegistry that sends a dispose call for each shim object the JS GC
+ * collects. Its registrations are recorded here (the shim's module is patched to report them), because a run's
+ * end releases all of them at once (endRun).
+ */
+let registry: FinalizationRegistry<unknown> | undefined;
+const registered = new Set<object>();
+
+export function trackDispose(owner: FinalizationRegistry<unknown>, token: object): void {
+  registry = owner;
+  registered.add(token);
+}
+
+export function untrackDispose(token: object): void {
+  registered.delete(token);
+}
+
+/**
+ * A run is over and its instance is never called again: everything its shim objects hold in the service goes now
+ * (streams destroyed, requests aborted), not when this thread's GC gets round to them, and their finalizers are
+ * cancelled (they would name ids the service no longer has). A thread runs one guest at a time, so all the
+ * service holds for it is this run's.
+ */
+export function endRun(): void {
+  for (const token of registered) registry?.unregister(token);
+  registered.clear();
+  const message: ToIoClientPort = { kind: 'release' };
+  port?.postMessage(message);
 }

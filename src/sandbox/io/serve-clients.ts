@@ -10,11 +10,11 @@
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
 import { parentPort, type MessagePort } from 'node:worker_threads';
-import type { FromIoService, IoReply, IoRequest, IoResourceCounts, ToIoService } from './wire.js';
+import type { FromIoService, IoReply, IoResourceCounts, ToIoClientPort, ToIoService } from './wire.js';
 
 class Client {
-  /** Aborts the client's outgoing HTTP requests when it goes (the shim's request options carry the signal). */
-  readonly requests = new AbortController();
+  /** Aborts the client's outgoing HTTP requests when its run ends (the shim's request options carry the signal). */
+  requests = new AbortController();
   closed = false;
   /** An internal error met while serving this client: every later call of it fails with it (the shim's own rule). */
   failure: unknown;
@@ -91,7 +91,9 @@ export function throwRecordedFailure(): void {
 function serve(port: MessagePort, fn: (...args: unknown[]) => unknown): void {
   const client = new Client();
   clients.add(client);
-  port.on('message', ({ sharedBuffer, cid, args }: IoRequest) => {
+  port.on('message', (message: ToIoClientPort) => {
+    if ('kind' in message) return release(client);
+    const { sharedBuffer, cid, args } = message;
     void current.run(client, async () => {
       let reply: IoReply;
       try {
@@ -110,9 +112,15 @@ function serve(port: MessagePort, fn: (...args: unknown[]) => unknown): void {
   port.once('close', () => {
     client.closed = true;
     clients.delete(client);
-    client.requests.abort();
-    for (const map of ownedMaps) map.releaseOwned(client);
+    release(client);
   });
+}
+
+/** Everything the client's run made: requests aborted, streams destroyed, futures and polls dropped. */
+function release(client: Client): void {
+  client.requests.abort();
+  client.requests = new AbortController();
+  for (const map of ownedMaps) map.releaseOwned(client);
 }
 
 function ownProperties(error: unknown): Record<string, unknown> | undefined {

@@ -19,6 +19,9 @@ export interface IoReply {
   properties?: Record<string, unknown>;
 }
 
+/** What arrives on a client's port: its calls, and the end of each of its runs (release what the run left). */
+export type ToIoClientPort = IoRequest | { kind: 'release' };
+
 /** What the main thread sends the service: a sandbox thread's port to serve. */
 export type ToIoService = { kind: 'client'; port: import('node:worker_threads').MessagePort } | { kind: 'counts' };
 

@@ -27,6 +27,16 @@ function sharedServiceSyncFn(source: string, file: string): string {
   return `${source.replace(SYNC_FN, 'function ownWorkerCreateSyncFn(')}\nexport { createSyncFn } from ${IO_CLIENT};\n`;
 }
 
+/** The shim's finalizers are reported to io/client.ts, which cancels a run's at its end (client.ts's endRun). */
+const REGISTER = 'finalizationRegistry.register(resource, finalizer, finalizer);';
+const UNREGISTER = 'finalizationRegistry.unregister(finalizer);';
+
+function trackedFinalizers(source: string, file: string): string {
+  if (!source.includes(REGISTER) || !source.includes(UNREGISTER)) throw new Error(`${file}: ${SHIM_PACKAGE} no longer registers its finalizers as expected; update lazy-shim-worker.ts`);
+  const patched = source.replace(REGISTER, `${REGISTER} trackDispose(finalizationRegistry, finalizer);`).replace(UNREGISTER, `${UNREGISTER} untrackDispose(finalizer);`);
+  return `import { trackDispose, untrackDispose } from ${IO_CLIENT};\n${patched}`;
+}
+
 /** Bundles the shim into the script, its blocking calls going to the pool's shared I/O service. */
 const plugin: esbuild.Plugin = {
   name: 'lazy-shim-worker',
@@ -36,10 +46,12 @@ const plugin: esbuild.Plugin = {
       const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: INLINING });
       return resolved.errors.length > 0 ? { errors: resolved.errors } : { path: resolved.path };
     });
-    build.onLoad({ filter: /preview2-shim[\\/]dist[\\/]synckit[\\/]index\.js$/ }, async (args) => {
+    const patch = (rewrite: (source: string, file: string) => string) => async (args: esbuild.OnLoadArgs) => {
       const { readFile } = await import('node:fs/promises');
-      return { contents: sharedServiceSyncFn(await readFile(args.path, 'utf8'), args.path), loader: 'js' as const };
-    });
+      return { contents: rewrite(await readFile(args.path, 'utf8'), args.path), loader: 'js' as const };
+    };
+    build.onLoad({ filter: /preview2-shim[\\/]dist[\\/]synckit[\\/]index\.js$/ }, patch(sharedServiceSyncFn));
+    build.onLoad({ filter: /preview2-shim[\\/]dist[\\/]io[\\/]worker-io\.js$/ }, patch(trackedFinalizers));
   },
 };
 
