@@ -9,12 +9,20 @@
  * numbers and pass them here. So a guest can only reach what its own thread's shim created.
  */
 import { AsyncLocalStorage } from 'node:async_hooks';
+import { setMaxListeners } from 'node:events';
 import { parentPort, type MessagePort } from 'node:worker_threads';
 import type { FromIoService, IoReply, IoResourceCounts, ToIoClientPort, ToIoService } from './wire.js';
 
+/** One listener per request in flight: a guest may have many at once (sub-task fan-outs), each removed as it ends. */
+function requestController(): AbortController {
+  const controller = new AbortController();
+  setMaxListeners(0, controller.signal);
+  return controller;
+}
+
 class Client {
   /** Aborts the client's outgoing HTTP requests when its run ends (the shim's request options carry the signal). */
-  requests = new AbortController();
+  requests = requestController();
   closed = false;
   /** An internal error met while serving this client: every later call of it fails with it (the shim's own rule). */
   failure: unknown;
@@ -119,7 +127,7 @@ function serve(port: MessagePort, fn: (...args: unknown[]) => unknown): void {
 /** Everything the client's run made: requests aborted, streams destroyed, futures and polls dropped. */
 function release(client: Client): void {
   client.requests.abort();
-  client.requests = new AbortController();
+  client.requests = requestController();
   for (const map of ownedMaps) map.releaseOwned(client);
 }
 
