@@ -78,4 +78,14 @@ describe('the shared I/O service', () => {
     expect(next.result).toEqual({ ok: true, status: 200, body: 'served /after-stop' });
     await vi.waitFor(async () => expect(await sandbox.ioService.resourceCounts()).toEqual({ clients: 1, ...idleCounts }), { timeout: 10_000 });
   });
+
+  it('replaces the idle clients of a service that stopped between runs: the next request starts a new one', async () => {
+    await sandbox.ioService.terminate();
+    expect(sandbox.ioService.running).toBe(false);
+    // Answered only once all of them wait: every thread of the pool is a client of the new service.
+    gather = POOL;
+    const envelopes = await Promise.all(Array.from({ length: POOL }, () => run('main', `${base}/gather`)));
+    for (const envelope of envelopes) expect(envelope.result).toEqual({ ok: true, status: 200, body: 'together' });
+    await vi.waitFor(async () => expect(await sandbox.ioService.resourceCounts()).toEqual({ clients: POOL, ...idleCounts }), { timeout: 10_000 });
+  });
 });

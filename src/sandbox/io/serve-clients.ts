@@ -24,7 +24,7 @@ class Client {
   /** Aborts the client's outgoing HTTP requests when its run ends (the shim's request options carry the signal). */
   requests = requestController();
   closed = false;
-  /** An internal error met while serving this client: every later call of it fails with it (the shim's own rule). */
+  /** An internal error met while serving this client's run: its later calls fail with it (the shim's own rule). */
   failure: unknown;
 }
 
@@ -124,10 +124,14 @@ function serve(port: MessagePort, fn: (...args: unknown[]) => unknown): void {
   });
 }
 
-/** Everything the client's run made: requests aborted, streams destroyed, futures and polls dropped. */
+/**
+ * Everything the client's run made: requests aborted, streams destroyed, futures and polls dropped. A failure
+ * recorded for the run goes too: what it concerned is gone, and the thread's next run starts clean.
+ */
 function release(client: Client): void {
   client.requests.abort();
   client.requests = requestController();
+  client.failure = undefined;
   for (const map of ownedMaps) map.releaseOwned(client);
 }
 
