@@ -77,6 +77,8 @@ export class IoService<C> {
       this.worker = worker;
       return worker;
     });
+    // A script that could not be made fails the threads asking now; the next one tries again.
+    this.starting.catch(() => { this.starting = undefined; });
     return this.starting;
   }
 }
