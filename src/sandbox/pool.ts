@@ -171,7 +171,9 @@ export class ThreadPool {
   async close(): Promise<void> {
     this.closed = true;
     for (const pending of this.queue.splice(0)) pending.resolve({ end: { kind: 'crashed', message: 'the sandbox was closed' }, events: [], runMs: 0 });
-    await Promise.all([...this.idle.splice(0).map((t) => { this.live.delete(t); return t.terminate(); }), this.io.terminate()]);
+    await Promise.all(this.idle.splice(0).map((t) => { this.live.delete(t); return t.terminate(); }));
+    // Runs still going finish as before; the I/O service they may be using ends with the last of them (retire).
+    if (this.live.size === 0) await this.io.terminate();
   }
 
   private spawn(): SandboxThread {
@@ -184,6 +186,7 @@ export class ThreadPool {
     this.live.delete(thread);
     this.io.forget(thread);
     void thread.terminate();
+    if (this.closed && this.live.size === 0) void this.io.terminate();
   }
 
   /** A thread's first blocking I/O call: its port goes to the shared service (started now if it is not running). */
@@ -280,7 +283,7 @@ export class ThreadPool {
     const next = this.queue.shift();
     if (next) return void this.dispatch(thread, next);
     thread.ready.then(
-      () => (this.closed ? void thread.terminate() : this.giveBack(thread)),
+      () => (this.closed ? this.retire(thread) : this.giveBack(thread)),
       () => { this.live.delete(thread); },
     );
   }

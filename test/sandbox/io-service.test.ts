@@ -88,4 +88,13 @@ describe('the shared I/O service', () => {
     for (const envelope of envelopes) expect(envelope.result).toEqual({ ok: true, status: 200, body: 'together' });
     await vi.waitFor(async () => expect(await sandbox.ioService.resourceCounts()).toEqual({ clients: POOL, ...idleCounts }), { timeout: 10_000 });
   });
+
+  it('ends with its pool', async () => {
+    const own = await Sandbox.create({ poolSize: 1 });
+    const envelope = await own.run({ bundle: await fixtureBundle('network.ts'), task: 'main', args: [`${base}/own`], baseDir: repoRoot, defaults: { allowedHosts: [new URL(base).host] } });
+    expect(envelope.result).toEqual({ ok: true, status: 200, body: 'served /own' });
+    expect(own.ioService.running).toBe(true);
+    await own.close();
+    expect(own.ioService.running).toBe(false);
+  });
 });
