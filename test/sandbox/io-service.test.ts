@@ -3,7 +3,7 @@
  * to one worker per pool. Real Wasm guests, HTTP to a loopback server only.
  */
 import http from 'node:http';
-import type { AddressInfo } from 'node:net';
+import { closeLoopback, listenOnLoopback } from '../support/loopback-server.js';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { Sandbox } from '../../src/sandbox/index.js';
 import { fixtureBundle, repoRoot } from '../helpers.js';
@@ -25,13 +25,11 @@ beforeAll(async () => {
     gathered.push(res);
     if (gathered.length >= gather) for (const waiting of gathered.splice(0)) waiting.end('together');
   });
-  await new Promise<void>((resolve) => server.listen(0, '127.0.0.1', resolve));
-  base = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+  base = await listenOnLoopback(server);
 });
 afterAll(async () => {
   await sandbox.close();
-  server.closeAllConnections();
-  await new Promise((resolve) => server.close(resolve));
+  await closeLoopback(server);
 });
 
 const run = async (task: string, url: string) =>
