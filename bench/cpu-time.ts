@@ -12,13 +12,19 @@ export function processCpuMs(pid: number): number {
   return cpuOf(readFileSync(`/proc/${pid}/stat`, 'utf8'));
 }
 
+/** The ids of this process's threads alive now (to tell apart the ones something starts: `threadCpuMs`). */
+export function threadIds(): Set<string> {
+  return new Set(readdirSync(`/proc/${process.pid}/task`));
+}
+
 /**
  * CPU time of this process's threads, in ms, grouped: "main" (the event loop: activities, the SDK's JavaScript),
- * "native" (the Temporal SDK's Rust threads, named tokio-*), "other" (worker threads: sandbox threads, the SDK's
- * workflow thread, V8's and libuv's helpers, which Linux does not tell apart by name).
+ * "native" (the Temporal SDK's Rust threads, named tokio-*), "sandbox" (the threads in `sandboxThreads`: Linux names
+ * every Node thread alike, so the caller says which ones a Sandbox started), "other" (the SDK's workflow thread,
+ * V8's and libuv's helpers).
  */
-export function threadCpuMs(): Record<'main' | 'native' | 'other', number> {
-  const totals = { main: 0, native: 0, other: 0 };
+export function threadCpuMs(sandboxThreads: ReadonlySet<string> = new Set()): Record<'main' | 'native' | 'sandbox' | 'other', number> {
+  const totals = { main: 0, native: 0, sandbox: 0, other: 0 };
   for (const tid of readdirSync(`/proc/${process.pid}/task`)) {
     let stat: string;
     try {
@@ -27,7 +33,7 @@ export function threadCpuMs(): Record<'main' | 'native' | 'other', number> {
       continue; // the thread ended meanwhile
     }
     const name = stat.slice(stat.indexOf('(') + 1, stat.lastIndexOf(')'));
-    const group = tid === String(process.pid) ? 'main' : name.startsWith('tokio') ? 'native' : 'other';
+    const group = tid === String(process.pid) ? 'main' : name.startsWith('tokio') ? 'native' : sandboxThreads.has(tid) ? 'sandbox' : 'other';
     totals[group] += cpuOf(stat);
   }
   return totals;

@@ -42,7 +42,9 @@ export async function measureFloor({ client, native, serverPid }: FloorServer): 
       await (await start(type, steps, heartbeat)).result();
       return performance.now() - started;
     };
-    await time('sequentialNoop', SEQUENTIAL_STEPS, false); // warm-up
+    // Warm-up, as Capsule's runners get: a sequential run and a fan-out.
+    await time('sequentialNoop', SEQUENTIAL_STEPS, false);
+    await time('fanOutNoop', FAN_OUT, false);
     const results: FloorResult[] = [];
     for (const heartbeat of [false, true]) {
       const sequential = await time('sequentialNoop', SEQUENTIAL_STEPS, heartbeat);

@@ -1,12 +1,14 @@
 /**
  * Temporal benchmarks on the embedded dev server (in memory), one worker:
  *  - a sequential 20-step pipeline of trivial tasks: per-step latency p50 (target <= 40 ms);
- *  - a fan-out of 500 trivial steps: steps per second (target >= 200, and >= 60 % of the bare-Temporal floor
- *    measured on the same server right after), with the CPU each step cost the server and the worker;
+ *  - a fan-out of 500 trivial steps, twice: steps per second of the first, and of the next (a running worker's
+ *    steady state: target >= 200, and >= 60 % of the bare-Temporal floor measured the same way on the same server
+ *    right after), with the CPU each step of the next cost the server and the worker;
  * each with the real sandbox and with a native runner (same function, no sandbox) side by side.
  * Run: `node --import tsx bench/temporal.ts` (or through `npm run bench`). Prints Markdown tables.
  */
 import { mkdtempSync, writeFileSync } from 'node:fs';
+import { readFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -21,6 +23,7 @@ import { preparePipeline, startPipeline } from '../src/client/submit.js';
 import { createWorker } from '../src/client/worker.js';
 import { workflowBundle } from '../src/client/workflow-bundle.js';
 import { bundleTaskFile, Sandbox } from '../src/sandbox/index.js';
+import { threadIds } from './cpu-time.js';
 import { measureFloor, type FloorResult } from './temporal-floor.js';
 import { completionTimes, fanOutSpan, formatCpu, measureCpu, scheduledTimes, type CpuPerStep } from './temporal-measure.js';
 import { NativeRunner } from './temporal-native.js';
@@ -34,6 +37,9 @@ export interface TemporalBenchRow {
   runner: 'sandbox' | 'native';
   sequentialP50Ms: number;
   sequentialTotalMs: number;
+  /** The first fan-out this worker ran (V8 still compiling the sandbox's code, caches filling). */
+  firstFanOutStepsPerSecond: number;
+  /** The next one, measured: a long-running worker's steady state. */
   fanOutStepsPerSecond: number;
   fanOutTotalMs: number;
   fanOutCpu: CpuPerStep;
@@ -58,7 +64,11 @@ export async function runTemporalBench(log: (line: string) => void = (l) => proc
   const server = await startDevServer({ binary, headless: true });
   const connection = await Connection.connect({ address: server.address });
   const client = new Client({ connection });
+  // Threads the Sandbox starts are counted apart; libuv's pool starts at the first asynchronous file call, so make one first.
+  await readFile(TRIVIAL);
+  const before = threadIds();
   const sandbox = await Sandbox.create();
+  const sandboxThreads = new Set([...threadIds()].filter((tid) => !before.has(tid)));
   const dir = mkdtempSync(path.join(os.tmpdir(), 'capsule-bench-'));
   const bundle = await workflowBundle();
   const rows: TemporalBenchRow[] = [];
@@ -85,12 +95,14 @@ export async function runTemporalBench(log: (line: string) => void = (l) => proc
         const seq = await runOnce(client, sandbox, sequential, dir, taskQueue, `${label}-seq`);
         const seqTimes = completionTimes(seq.history);
         const gaps = seqTimes.slice(1).map((t, i) => t - seqTimes[i]!);
-        const { result: fan, cpu } = await measureCpu(server.pid, FAN_OUT, () => runOnce(client, sandbox, fanOut, dir, taskQueue, `${label}-fan`));
+        const first = await runOnce(client, sandbox, fanOut, dir, taskQueue, `${label}-fan-first`);
+        const { result: fan, cpu } = await measureCpu(server.pid, FAN_OUT, () => runOnce(client, sandbox, fanOut, dir, taskQueue, `${label}-fan`), sandboxThreads);
         const fanMs = fanOutSpan(fan.history);
         const row: TemporalBenchRow = {
           runner: label,
           sequentialP50Ms: median(gaps),
           sequentialTotalMs: Math.round(seqTimes.at(-1)! - scheduledTimes(seq.history)[0]!),
+          firstFanOutStepsPerSecond: Math.round((FAN_OUT / fanOutSpan(first.history)) * 1000),
           fanOutStepsPerSecond: Math.round((FAN_OUT / fanMs) * 1000),
           fanOutTotalMs: Math.round(fanMs),
           fanOutCpu: cpu,
@@ -103,7 +115,7 @@ export async function runTemporalBench(log: (line: string) => void = (l) => proc
         await native.close();
       }
     }
-    const sandboxAlone = await runSandboxAlone(sandbox, server.pid, dir);
+    const sandboxAlone = await runSandboxAlone(sandbox, server.pid, dir, sandboxThreads);
     log(`sandbox alone: ${JSON.stringify(sandboxAlone)}`);
     const native = await NativeConnection.connect({ address: server.address });
     try {
@@ -120,7 +132,7 @@ export async function runTemporalBench(log: (line: string) => void = (l) => proc
   }
 }
 
-async function runSandboxAlone(sandbox: Sandbox, serverPid: number, dir: string): Promise<SandboxAlone> {
+async function runSandboxAlone(sandbox: Sandbox, serverPid: number, dir: string, sandboxThreads: ReadonlySet<string>): Promise<SandboxAlone> {
   const bundle = await bundleTaskFile(TRIVIAL);
   const resolved = (await sandbox.describe(bundle, { baseDir: dir })).get('main')!;
   const run = async (n: number) => {
@@ -135,7 +147,7 @@ async function runSandboxAlone(sandbox: Sandbox, serverPid: number, dir: string)
     await Promise.all(Array.from({ length: MAX_CONCURRENT_STEPS }, async () => {
       while (next < FAN_OUT) await run(next++);
     }));
-  });
+  }, sandboxThreads);
   return { runsPerSecond: Math.round((FAN_OUT / (performance.now() - started)) * 1000), cpu };
 }
 
@@ -163,9 +175,11 @@ export function formatTemporalBench({ rows, sandboxAlone, floor }: TemporalBench
   // Capsule's steps carry a heartbeat timeout: the floor to compare with is the one that does too.
   const base = floor.find((f) => f.heartbeatTimeout) ?? floor[0]!;
   const lines = [
-    `| runner | sequential ${SEQUENTIAL_STEPS} steps: p50 per step | sequential total | fan-out ${FAN_OUT}: steps/s | of the floor | fan-out total | fan-out CPU per step, ms |`,
-    '|---|---|---|---|---|---|---|',
-    ...rows.map((r) => `| ${r.runner} | ${r.sequentialP50Ms} ms | ${r.sequentialTotalMs} ms | ${r.fanOutStepsPerSecond} | ${Math.round((r.fanOutStepsPerSecond / base.fanOutStepsPerSecond) * 100)} % | ${r.fanOutTotalMs} ms | ${formatCpu(r.fanOutCpu)} |`),
+    `| runner | sequential ${SEQUENTIAL_STEPS} steps: p50 per step | sequential total | first fan-out ${FAN_OUT}: steps/s | next fan-out ${FAN_OUT}: steps/s | of the floor | its total | its CPU per step, ms |`,
+    '|---|---|---|---|---|---|---|---|',
+    ...rows.map((r) => `| ${r.runner} | ${r.sequentialP50Ms} ms | ${r.sequentialTotalMs} ms | ${r.firstFanOutStepsPerSecond} | ${r.fanOutStepsPerSecond} | ${Math.round((r.fanOutStepsPerSecond / base.fanOutStepsPerSecond) * 100)} % | ${r.fanOutTotalMs} ms | ${formatCpu(r.fanOutCpu)} |`),
+    '',
+    `Each worker runs one fan-out unmeasured for CPU first: the figures after "first" are a running worker's (V8 has compiled the sandbox's glue, caches are full), as the floor's are.`,
     '',
     `The same task straight through \`Sandbox.run\` (no Temporal, ${MAX_CONCURRENT_STEPS} at once, same process and pool): ${sandboxAlone.runsPerSecond} runs/s, CPU per run ${formatCpu(sandboxAlone.cpu)} ms; the sandboxed fan-out reaches ${Math.round((rows.find((r) => r.runner === 'sandbox')!.fanOutStepsPerSecond / sandboxAlone.runsPerSecond) * 100)} % of it.`,
     '',
@@ -175,7 +189,7 @@ export function formatTemporalBench({ rows, sandboxAlone, floor }: TemporalBench
     '|---|---|---|---|',
     ...floor.map((f) => `| ${f.heartbeatTimeout ? 'yes' : 'no'} | ${f.sequentialPerStepMs} ms | ${f.fanOutStepsPerSecond} | ${formatCpu(f.fanOutCpu)} |`),
     '',
-    `Targets: sequential p50 <= 40 ms per step; fan-out >= 200 steps/s and >= 60 % of the floor with a heartbeat timeout (${base.fanOutStepsPerSecond} steps/s in this run).`,
+    `Targets: sequential p50 <= 40 ms per step; fan-out >= 200 steps/s and >= 60 % of the floor with a heartbeat timeout (${base.fanOutStepsPerSecond} steps/s in this run), on the next fan-out.`,
   ];
   return lines.join('\n');
 }

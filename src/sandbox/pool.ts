@@ -6,7 +6,8 @@
  * front of the queue and every parent's own timeout still bounds the wait. A thread whose guest timed out,
  * was cancelled or trapped is terminated and replaced: nothing it held can leak into the next job.
  */
-import { Worker } from 'node:worker_threads';
+import { Worker, type MessagePort } from 'node:worker_threads';
+import { IoService } from './io/service.js';
 import { type FromThread, fromThreadSchema, type GuestEvent, type GuestJob, type JobDone, type RuntimeInit, type ThreadInit, type ToThread } from './host/protocol.js';
 import type { Language } from './runtime/manifest.js';
 
@@ -45,7 +46,7 @@ class SandboxThread {
   private exitListener: ((code: number) => void) | undefined;
   private jobId = 0;
 
-  constructor(script: string, init: ThreadInit) {
+  constructor(script: string, init: ThreadInit, onIoPort: (port: MessagePort) => void) {
     // No inherited execArgv: a parent started with `--import tsx` would load the TypeScript loader (and its
     // esbuild service) into every sandbox thread; the thread script is plain JavaScript. trackUnmanagedFds (Node's
     // default, set here because correctness depends on it): whatever descriptors a thread still holds when it is
@@ -64,6 +65,7 @@ class SandboxThread {
     // Messages carry guest data: each is parsed, and one that does not fit the protocol ends the job it belongs to.
     this.worker.on('message', (message: unknown) => {
       const parsed = fromThreadSchema.safeParse(message);
+      if (parsed.success && parsed.data.kind === 'io-port') return onIoPort(parsed.data.port);
       this.listener?.(parsed.success ? parsed.data : { kind: 'crashed', id: this.jobId, message: 'the sandbox thread sent a malformed message' });
     });
     this.worker.on('exit', (code) => this.exitListener?.(code));
@@ -75,6 +77,13 @@ class SandboxThread {
     this.listener = onMessage;
     this.exitListener = onExit;
     this.post({ kind: 'run', job });
+  }
+
+  /** Ends the running job as crashed (the pool then retires the thread); false if the thread has no job. */
+  fail(message: string): boolean {
+    if (!this.listener) return false;
+    this.listener({ kind: 'crashed', id: this.jobId, message });
+    return true;
   }
 
   post(message: ToThread): void {
@@ -99,13 +108,17 @@ export class ThreadPool {
   private readonly queue: PendingJob[] = [];
   private nextId = 1;
   private closed = false;
+  /** One per pool, started at the first thread's blocking I/O call (io/service.ts). */
+  readonly io: IoService<SandboxThread>;
 
   constructor(
-    private readonly script: string,
+    private readonly scripts: { thread: string; io: () => Promise<string> },
     private init: ThreadInit,
     readonly size: number,
     private readonly maxExtraThreads = size * 4,
-  ) {}
+  ) {
+    this.io = new IoService(scripts.io, (reason, clients) => this.ioStopped(reason, clients));
+  }
 
   /** Jobs waiting for a thread. */
   get queueDepth(): number {
@@ -159,17 +172,45 @@ export class ThreadPool {
     this.closed = true;
     for (const pending of this.queue.splice(0)) pending.resolve({ end: { kind: 'crashed', message: 'the sandbox was closed' }, events: [], runMs: 0 });
     await Promise.all(this.idle.splice(0).map((t) => { this.live.delete(t); return t.terminate(); }));
+    // Runs still going finish as before; the I/O service they may be using ends with the last of them (retire).
+    if (this.live.size === 0) await this.io.terminate();
   }
 
   private spawn(): SandboxThread {
-    const thread = new SandboxThread(this.script, this.init);
+    const thread: SandboxThread = new SandboxThread(this.scripts.thread, this.init, (port) => this.connectIo(thread, port));
     this.live.add(thread);
     return thread;
   }
 
   private retire(thread: SandboxThread): void {
     this.live.delete(thread);
+    this.io.forget(thread);
     void thread.terminate();
+    if (this.closed && this.live.size === 0) void this.io.terminate();
+  }
+
+  /** A thread's first blocking I/O call: its port goes to the shared service (started now if it is not running). */
+  private connectIo(thread: SandboxThread, port: MessagePort): void {
+    if (this.closed) {
+      port.close();
+      thread.fail('the sandbox was closed');
+      return;
+    }
+    this.io.connect(port, thread).catch((error: unknown) => thread.fail(`the sandbox's I/O service could not start: ${String(error)}`));
+  }
+
+  /**
+   * A service that ends leaves its clients blocked on calls nobody will answer: a thread running a job fails it
+   * (and is retired, as after any crash), an idle one is replaced. The next thread to need I/O starts a new service.
+   */
+  private ioStopped(reason: string, clients: SandboxThread[]): void {
+    for (const thread of clients) {
+      if (!this.live.has(thread) || thread.fail(reason)) continue;
+      const index = this.idle.indexOf(thread);
+      if (index !== -1) this.idle.splice(index, 1);
+      this.retire(thread);
+      this.refill();
+    }
   }
 
   private async dispatch(thread: SandboxThread, pending: PendingJob): Promise<void> {
@@ -242,7 +283,7 @@ export class ThreadPool {
     const next = this.queue.shift();
     if (next) return void this.dispatch(thread, next);
     thread.ready.then(
-      () => (this.closed ? void thread.terminate() : this.giveBack(thread)),
+      () => (this.closed ? this.retire(thread) : this.giveBack(thread)),
       () => { this.live.delete(thread); },
     );
   }

@@ -35,6 +35,8 @@ import { normaliseRelative } from '../config/guest-path.js';
 import { type RunProgress, startProgress } from './run-progress.js';
 import { threadScript } from './runtime/host-script.js';
 import { lazyShimWorker } from './runtime/lazy-shim-worker.js';
+import { ioServiceScript } from './io/service-bundle.js';
+import type { IoService } from './io/service.js';
 import { LANGUAGE_NAMES, WASM_PAGE_BYTES, type Language } from './runtime/manifest.js';
 import { loadRuntime, type ProgressReporter, type Runtime } from './runtime/runtime.js';
 import type { PoolStats, RunObserver, RunWatch } from './observer.js';
@@ -188,7 +190,7 @@ export class Sandbox {
     };
     // Read first: a malformed .env is an error before any thread starts.
     const secretValues = loadSecretValues(options.secrets ?? { env: process.env, dir: process.cwd() });
-    const pool = new ThreadPool(script, init, options.poolSize ?? os.availableParallelism());
+    const pool = new ThreadPool({ thread: script, io: ioServiceScript }, init, options.poolSize ?? os.availableParallelism());
     const [subtasks] = await Promise.all([SubtaskServer.start(), pool.warm()]);
     const egress = await EgressServer.start(options.network ?? {}, [subtasks.authority]);
     const edge: EdgeContext = { egress, key: new PlaceholderKey(), secretValue: (name) => secretValues.get(name) };
@@ -213,6 +215,14 @@ export class Sandbox {
   /** Sandbox threads alive now (the pool's size, plus extra ones started for sub-tasks). */
   get threadCount(): number {
     return this.pool.threadCount;
+  }
+
+  /**
+   * The pool's shared I/O service (io/service.ts), for diagnostics: what it holds for its clients. Terminating it
+   * fails the runs waiting on it; the next run needing it starts a new one.
+   */
+  get ioService(): Pick<IoService<unknown>, 'running' | 'resourceCounts' | 'terminate'> {
+    return this.pool.io;
   }
 
   /** Runs waiting for a thread and threads alive, for gauges. */

@@ -2,9 +2,10 @@
  * The message protocol between the pool (main thread) and a sandbox thread. Small and tagged, so the thread
  * boundary is easy to read: the pool sends `run` per job (and `load` for another language's runtime); the thread
  * reports `event`s while the guest runs (they survive a timeout, because the pool has them before it terminates
- * the thread) and one `done`. What the thread sends carries guest data (output, paths, the runner's raw reply), so
+ * the thread) and one `done`; and an `io-port` the first time its guest needs the shared I/O service. What the thread sends carries guest data (output, paths, the runner's raw reply), so
  * the pool parses every message with `fromThreadSchema`: bounded sizes, nothing it does not expect.
  */
+import { MessagePort } from 'node:worker_threads';
 import { z } from 'zod';
 import { denialSchema, hostRequestSchema } from '../envelope.js';
 import type { GuestRequest, TaskContext } from '../guest/protocol.js';
@@ -92,5 +93,7 @@ export const fromThreadSchema = z.discriminatedUnion('kind', [
   z.object({ kind: z.literal('event'), id, event: guestEventSchema }),
   z.object({ kind: z.literal('done'), id, done: jobDoneSchema }),
   z.object({ kind: z.literal('crashed'), id, message: z.string().max(MAX_FAILURE_CHARS) }),
+  /** The thread's end of a channel to the pool's shared I/O service, sent at its first blocking I/O call (io/client.ts). */
+  z.object({ kind: z.literal('io-port'), port: z.instanceof(MessagePort) }),
 ]);
 export type FromThread = z.infer<typeof fromThreadSchema>;

@@ -12,6 +12,7 @@ import { GrantedFs } from './granted-fs.js';
 import { QuotaLedger } from './quota-ledger.js';
 import { buildImports, inertScope, runScope, type RunScope, type RunSink } from './imports.js';
 import { MemoryRecycler, type MemoryLayout } from './memory-recycler.js';
+import { endRun } from '../io/client.js';
 import type { FromThread, GuestEvent, GuestJob, JobDone, RuntimeInit, ThreadInit, ToThread } from './protocol.js';
 import type { PythonRunner } from '../wit/types/python-runner.js';
 import type { Runner } from '../wit/types/runner.js';
@@ -163,6 +164,7 @@ async function runJob(job: GuestJob): Promise<{ done: JobDone; used: Prepared }>
     outcome = toOutcome(error);
   } finally {
     files.close();
+    endRun();
   }
   const done: JobDone = {
     outcome,

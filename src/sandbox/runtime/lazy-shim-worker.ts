@@ -1,44 +1,43 @@
 /**
- * preview2-shim starts its I/O worker (a second Node worker thread, its own V8 isolate: ~10 MB RSS and ~80 ms)
- * the moment any of its modules is imported, and every sandbox thread imports it. Most runs never reach it: it
- * serves only blocking I/O the host does not answer itself (a guest's HTTP, timers, polls). So the sandbox thread's
- * script carries its own copy of the shim (bundled, not an external package) in which the worker starts at the
- * first call that needs it. Nothing else about the shim changes; other scripts keep the package as it is.
+ * preview2-shim starts its own I/O worker (a second Node worker thread, its own V8 isolate: ~8.8 MB RSS and ~80 ms)
+ * the moment any of its modules is imported, and every sandbox thread imports it. That worker serves only blocking
+ * I/O the host does not answer itself (a guest's HTTP, polls mixing a real pollable with timers). So the sandbox
+ * thread's script carries its own copy of the shim (bundled, not an external package) whose blocking call is
+ * io/client.ts's: at its first call it connects to the pool's one shared I/O service (io/service.ts) instead of
+ * starting a worker of its own. Nothing else about the shim changes; other scripts keep the package as it is.
  */
-import { pathToFileURL } from 'node:url';
 import path from 'node:path';
 import type * as esbuild from 'esbuild';
+import { SOURCE_DIR } from '../../package-paths.js';
 import type { InlinedPackages } from './host-script.js';
 
 const SHIM_PACKAGE = '@bytecodealliance/preview2-shim';
 const INLINING = Symbol('inlining-shim');
 
-/** Text in the shim that the patches below rewrite; a shim version without it fails the bundle, loudly. */
-const EAGER_SYNC_FN = 'export function createSyncFn(';
-const WORKER_URL = 'new URL("./worker-thread.bundle.js", import.meta.url)';
+/** Text in the shim that the patch below rewrites; a shim version without it fails the bundle, loudly. */
+const SYNC_FN = 'export function createSyncFn(';
+const IO_CLIENT = JSON.stringify(path.join(SOURCE_DIR, 'sandbox', 'io', 'client.ts'));
 
 /**
- * synckit's `createSyncFn` creates the worker and returns the blocking call; renamed, and wrapped in one that
- * creates it at the first call (the same worker, the same protocol, from then on).
+ * synckit's `createSyncFn` (which starts the worker) is renamed out of the way, and io/client.ts's exported in its
+ * place: the shim calls it as before and gets the same blocking call, served by the shared service.
  */
-function lazySyncFn(source: string, file: string): string {
-  if (!source.includes(EAGER_SYNC_FN)) throw new Error(`${file}: ${SHIM_PACKAGE} no longer defines createSyncFn as expected; update lazy-shim-worker.ts`);
-  return `${source.replace(EAGER_SYNC_FN, 'function eagerCreateSyncFn(')}
-export function createSyncFn(createWorker, debug, callbackHandler) {
-    let call;
-    return (...args) => (call ??= eagerCreateSyncFn(createWorker, debug, callbackHandler))(...args);
-}
-`;
+function sharedServiceSyncFn(source: string, file: string): string {
+  if (!source.includes(SYNC_FN)) throw new Error(`${file}: ${SHIM_PACKAGE} no longer defines createSyncFn as expected; update lazy-shim-worker.ts`);
+  return `${source.replace(SYNC_FN, 'function ownWorkerCreateSyncFn(')}\nexport { createSyncFn } from ${IO_CLIENT};\n`;
 }
 
-/** The worker's script is found next to the shim's module; bundled, that module lives in the cache directory. */
-function pinnedWorkerUrl(source: string, file: string): string {
-  if (!source.includes(WORKER_URL)) throw new Error(`${file}: ${SHIM_PACKAGE} no longer starts its worker as expected; update lazy-shim-worker.ts`);
-  const workerUrl = pathToFileURL(path.join(path.dirname(file), 'worker-thread.bundle.js')).href;
-  return source.replace(WORKER_URL, `new URL(${JSON.stringify(workerUrl)})`);
+/** The shim's finalizers are reported to io/client.ts, which cancels a run's at its end (client.ts's endRun). */
+const REGISTER = 'finalizationRegistry.register(resource, finalizer, finalizer);';
+const UNREGISTER = 'finalizationRegistry.unregister(finalizer);';
+
+function trackedFinalizers(source: string, file: string): string {
+  if (!source.includes(REGISTER) || !source.includes(UNREGISTER)) throw new Error(`${file}: ${SHIM_PACKAGE} no longer registers its finalizers as expected; update lazy-shim-worker.ts`);
+  const patched = source.replace(REGISTER, `${REGISTER} trackDispose(finalizationRegistry, finalizer);`).replace(UNREGISTER, `${UNREGISTER} untrackDispose(finalizer);`);
+  return `import { trackDispose, untrackDispose } from ${IO_CLIENT};\n${patched}`;
 }
 
-/** Bundles the shim into the script, with its I/O worker started on first use. */
+/** Bundles the shim into the script, its blocking calls going to the pool's shared I/O service. */
 const plugin: esbuild.Plugin = {
   name: 'lazy-shim-worker',
   setup(build) {
@@ -51,8 +50,8 @@ const plugin: esbuild.Plugin = {
       const { readFile } = await import('node:fs/promises');
       return { contents: rewrite(await readFile(args.path, 'utf8'), args.path), loader: 'js' as const };
     };
-    build.onLoad({ filter: /preview2-shim[\\/]dist[\\/]synckit[\\/]index\.js$/ }, patch(lazySyncFn));
-    build.onLoad({ filter: /preview2-shim[\\/]dist[\\/]io[\\/]worker-io\.js$/ }, patch(pinnedWorkerUrl));
+    build.onLoad({ filter: /preview2-shim[\\/]dist[\\/]synckit[\\/]index\.js$/ }, patch(sharedServiceSyncFn));
+    build.onLoad({ filter: /preview2-shim[\\/]dist[\\/]io[\\/]worker-io\.js$/ }, patch(trackedFinalizers));
   },
 };
 
