@@ -35,7 +35,10 @@ describe('descriptors of terminated threads', () => {
     await settle();
     const before = openDescriptors();
     for (let i = 0; i < 12; i++) {
-      const envelope = await sandbox().run({ bundle: loop, baseDir: dir().base, mounts: ['data::a:ro', 'out::b:rw'], options: { timeout: 100 } });
+      // HIGH: the default budget (MEDIUM, 2e9) lasts ~0.1-0.2 s of this loop once V8 has optimised the interpreter,
+      // so under the default it was a race between the fuel and the 100 ms timeout; the threads must be terminated.
+      const options = { timeout: 100, compute: 'HIGH' };
+      const envelope = await sandbox().run({ bundle: loop, baseDir: dir().base, mounts: ['data::a:ro', 'out::b:rw'], options });
       expect(envelope.error?.error_type).toBe('timeout');
     }
     await settle();

@@ -10,6 +10,7 @@ import { z } from 'zod';
 import { denialSchema, hostRequestSchema } from '../envelope.js';
 import type { GuestRequest, TaskContext } from '../guest/protocol.js';
 import type { FileGrant } from '../policy/file-policy.js';
+import type { ByteRanges } from '../runtime/data-ranges.js';
 import type { Language } from '../runtime/manifest.js';
 import type { QuotaGrant } from './quota-ledger.js';
 import { MAX_FAILURE_CHARS, MAX_LISTED_CHARS, MAX_RESULT_CHARS } from './wire-limits.js';
@@ -20,6 +21,8 @@ export interface RuntimeInit {
   modules: Record<string, WebAssembly.Module>;
   /** The floor of the imported (per-run, capped) memory in 64 KiB pages. */
   initialMemoryPages: number;
+  /** The bytes instantiation overwrites with data segments (runtime/data-ranges.ts). */
+  dataRanges: ByteRanges;
 }
 
 export interface ThreadInit {

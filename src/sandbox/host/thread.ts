@@ -11,7 +11,7 @@ import { FsBridge } from './fs-bridge.js';
 import { GrantedFs } from './granted-fs.js';
 import { QuotaLedger } from './quota-ledger.js';
 import { buildImports, inertScope, runScope, type RunScope, type RunSink } from './imports.js';
-import { MemoryRecycler } from './memory-recycler.js';
+import { MemoryRecycler, type MemoryLayout } from './memory-recycler.js';
 import { endRun } from '../io/client.js';
 import type { FromThread, GuestEvent, GuestJob, JobDone, RuntimeInit, ThreadInit, ToThread } from './protocol.js';
 import type { PythonRunner } from '../wit/types/python-runner.js';
@@ -50,12 +50,15 @@ type Glue = {
 interface LoadedRuntime {
   init: RuntimeInit;
   glue: Glue;
+  /** This runtime's memory for the recycler: one object, so a memory cleaned for it goes to no other runtime. */
+  layout: MemoryLayout;
 }
 
 const runtimes = new Map<Language, Promise<LoadedRuntime>>();
 
 function loadRuntime(language: Language, runtime: RuntimeInit): void {
-  runtimes.set(language, import(runtime.glueUrl).then((glue: Glue) => ({ init: runtime, glue })));
+  const layout: MemoryLayout = { initialPages: runtime.initialMemoryPages, dataRanges: runtime.dataRanges };
+  runtimes.set(language, import(runtime.glueUrl).then((glue: Glue) => ({ init: runtime, glue, layout })));
 }
 
 for (const [language, runtime] of Object.entries(init.runtimes) as [Language, RuntimeInit][]) loadRuntime(language, runtime);
@@ -84,7 +87,7 @@ interface Prepared {
   language: Language;
   ramBytes: number;
   memory: WebAssembly.Memory;
-  initialPages: number;
+  layout: MemoryLayout;
   maximumPages: number;
   scope: RunScope;
   fuel: WebAssembly.Global;
@@ -98,10 +101,10 @@ interface Prepared {
 async function prepare(language: Language, ramBytes: number): Promise<Prepared> {
   const runtime = await runtimes.get(language);
   if (!runtime) throw new Error(`the ${language} runtime was never loaded into this thread`);
-  const initialPages = runtime.init.initialMemoryPages;
+  const { layout } = runtime;
   const maximumPages = Math.floor(ramBytes / WASM_PAGE_BYTES);
-  // A new memory, or the last run's zeroed (memory-recycler.ts): the same bytes either way.
-  const memory = recycler.take(initialPages, maximumPages);
+  // A new memory, or the last run's cleaned for this runtime (memory-recycler.ts): the same bytes once instantiated.
+  const memory = recycler.take(layout, maximumPages);
   // One counter for the whole component: every metered core module imports it. Unlimited while instantiating
   // (start functions are the runtime's cost, not the task's); the run sets its budget when it binds the instance.
   const fuel = new WebAssembly.Global({ value: 'i64', mutable: true }, UNLIMITED_FUEL);
@@ -114,7 +117,7 @@ async function prepare(language: Language, ramBytes: number): Promise<Prepared> 
     // Import objects may name modules a core module doesn't import: only the ones it declares are read.
     (module, moduleImports) => new WebAssembly.Instance(module, { ...moduleImports, [FUEL_IMPORT.module]: limits }),
   );
-  return { language, ramBytes, memory, initialPages, maximumPages, scope, fuel, instance };
+  return { language, ramBytes, memory, layout, maximumPages, scope, fuel, instance };
 }
 
 const recycler = new MemoryRecycler();
@@ -213,7 +216,7 @@ port.on('message', (message: ToThread) => {
       const ramBytes = job.request.mode === 'describe' ? init.spare.ramBytes : job.ramBytes;
       setImmediate(() => {
         // The run is over and nothing calls into its instance again (the guest's event loop ends inside `run`).
-        recycler.give(used.memory, used.initialPages, used.maximumPages);
+        recycler.give(used.memory, used.layout, used.maximumPages);
         spare ??= prepare(job.language, ramBytes);
       });
     },

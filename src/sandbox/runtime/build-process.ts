@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { componentize } from '@bytecodealliance/componentize-js';
 import { transpile } from '@bytecodealliance/jco';
 import { _setPreopens } from '@bytecodealliance/preview2-shim/filesystem';
+import { exportsReadByGlue } from './glue-exports.js';
 import { instrumentCoreModule, moduleShape } from './instrument.js';
 import { GLUE_FILE, unmeteredName, type BuildJob, type BuildMessage, type RuntimeManifest } from './manifest.js';
 
@@ -55,7 +56,10 @@ async function build(): Promise<void> {
     // jco 1.15's types leave file contents untyped; they are the bytes (or text) of each generated file.
     const files = transpiled.files as Record<string, Uint8Array>;
     const coreModules = Object.keys(files).filter((name) => !name.includes('/') && name.endsWith('.wasm')).sort();
-    writeFileSync(path.join(staging, GLUE_FILE), files['runner.js']!);
+    const glue = files['runner.js']!;
+    writeFileSync(path.join(staging, GLUE_FILE), glue);
+    // Exports nothing reads cost every instantiation a JavaScript object each (glue-exports.ts): only the read ones stay.
+    const readExports = exportsReadByGlue(typeof glue === 'string' ? glue : new TextDecoder().decode(glue), coreModules);
 
     post({ kind: 'progress', step: 'instrument', detail: `fuel metering in ${coreModules.length} core modules and the memory cap (binaryen)` });
     const shapes = new Map(coreModules.map((name) => [name, moduleShape(files[name]!)]));
@@ -71,11 +75,12 @@ async function build(): Promise<void> {
         writeFileSync(path.join(staging, name), files[name]!);
         continue;
       }
-      const instrumented = instrumentCoreModule(files[name]!, { importMemory });
+      const keepExports = readExports.get(name) ?? null;
+      const instrumented = instrumentCoreModule(files[name]!, { importMemory, keepExports });
       writeFileSync(path.join(staging, name), instrumented.bytes);
       if (importMemory) initialMemoryPages = instrumented.initialPages!;
       meteredModules.push(name);
-      if (job.writeUnmetered) writeFileSync(path.join(staging, unmeteredName(name)), instrumentCoreModule(files[name]!, { importMemory, meterFuel: false }).bytes);
+      if (job.writeUnmetered) writeFileSync(path.join(staging, unmeteredName(name)), instrumentCoreModule(files[name]!, { importMemory, keepExports, meterFuel: false }).bytes);
     }
 
     const manifest: RuntimeManifest = {

@@ -19,6 +19,8 @@
  *   in the runners (scan() refuses any expression kind it does not know).
  * - Memory: the memory-owning module's memory becomes an import, so each run supplies a `WebAssembly.Memory` whose
  *   `maximum` is the task's `ram`. V8's worker resourceLimits do not cover wasm memory; this does.
+ * - Exports the jco glue never reads are dropped, and what only they reached (see `keepExports`): they cost every
+ *   fresh instance time, not the guest anything.
  */
 import binaryen from 'binaryen';
 import { FUEL_IMPORT, MEMORY_IMPORT } from './manifest.js';
@@ -264,13 +266,24 @@ function childrenOf(info: Info, fields: string[]): number[] {
 }
 
 /**
+ * `keepExports`: the only exports to keep (glue-exports.ts: those the jco glue reads); null keeps them all. Module
+ * elements nothing reaches (functions, unused imports, a table) are then removed, the other data and code stay.
  * `meterFuel: false` makes the same module without the fuel counter (it still imports the global, so both load the
  * same way): only the benchmark uses it, to measure what metering costs.
  */
-export function instrumentCoreModule(original: Uint8Array, { meterFuel = true, importMemory = false } = {}): InstrumentedModule {
+export function instrumentCoreModule(
+  original: Uint8Array,
+  { meterFuel = true, importMemory = false, keepExports = null }: { meterFuel?: boolean; importMemory?: boolean; keepExports?: ReadonlySet<string> | null } = {},
+): InstrumentedModule {
   const mod = binaryen.readBinary(original);
   try {
     mod.setFeatures(mod.getFeatures() | V8_FEATURES);
+    if (keepExports) removeExportsExcept(mod, keepExports);
+    // What nothing reaches any more goes too: functions only a dropped export named, and a shared library's import of
+    // the function table when it never uses it (CPython's three smallest libraries): every instance that imports a
+    // table keeps a dispatch table of its 5,764 entries, updated on every later write to it. Exports, start
+    // functions, element and active data segments are what binaryen keeps everything reachable from.
+    mod.runPasses(['remove-unused-module-elements']);
     let initialPages: number | null = null;
     if (importMemory) {
       const name = exportedMemoryName(mod);
@@ -389,6 +402,12 @@ function replaceIn(slot: Slot, replacement: binaryen.ExpressionRef): void {
   if (set === undefined) throw new Error(`fuel instrumentation cannot replace a child of expression kind ${slot.parentId} (${setter}): the toolchain changed`);
   if (slot.index >= 0) set(slot.parent, slot.index, replacement);
   else set(slot.parent, replacement);
+}
+
+function removeExportsExcept(mod: binaryen.Module, keep: ReadonlySet<string>): void {
+  const names: string[] = [];
+  for (let i = 0; i < mod.getNumExports(); i++) names.push(binaryen.getExportInfo(mod.getExportByIndex(i)).name);
+  for (const name of names) if (!keep.has(name)) mod.removeExport(name);
 }
 
 function exportedMemoryName(mod: binaryen.Module): string {

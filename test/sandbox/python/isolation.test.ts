@@ -73,4 +73,15 @@ describe('state', () => {
     expect(first.result.leak).toBe(1);
     expect(second.result.leak).toBe(1);
   });
+
+  // The next instance's memory is the last run's, cleaned (host/memory-recycler.ts) unless the guest grew it: either
+  // way, nothing a run left (in the snapshot's objects, new objects, or raw heap) reaches the next one.
+  it('leaves nothing for the next run, in a recycled memory or a new one', async () => {
+    const clean = { snapshot_module: null, snapshot_list: false, new_module: false };
+    for (const megabytes of [1, 1, 64, 1]) {
+      const envelope = await py.run('isolation.py', 'residue', [megabytes]);
+      expect(envelope.error).toBeNull();
+      expect(envelope.result).toEqual(clean);
+    }
+  });
 });
