@@ -509,5 +509,5 @@ function standaloneContext(): TaskContext {
 }
 
 function runtimeInit(runtime: Runtime) {
-  return { glueUrl: runtime.glueUrl, modules: runtime.modules, initialMemoryPages: runtime.manifest.initialMemoryPages, dataRanges: runtime.dataRanges };
+  return { glueUrl: runtime.glueUrl, modules: runtime.modules, initialMemoryPages: runtime.manifest.initialMemoryPages, dataRanges: runtime.manifest.dataRanges };
 }

@@ -11,6 +11,7 @@ import { promisify } from 'node:util';
 import { componentize } from '@bytecodealliance/componentize-js';
 import { transpile } from '@bytecodealliance/jco';
 import { _setPreopens } from '@bytecodealliance/preview2-shim/filesystem';
+import { activeDataRanges, type ByteRanges } from './data-ranges.js';
 import { exportsReadByGlue } from './glue-exports.js';
 import { instrumentCoreModule, moduleShape } from './instrument.js';
 import { GLUE_FILE, unmeteredName, type BuildJob, type BuildMessage, type RuntimeManifest } from './manifest.js';
@@ -68,6 +69,7 @@ async function build(): Promise<void> {
     if (!memoryModule) throw new Error('no core module of the component defines a memory');
     const meteredModules: string[] = [];
     let initialMemoryPages = 0;
+    let dataRanges: ByteRanges = [];
     for (const name of coreModules) {
       const shape = shapes.get(name)!;
       const importMemory = name === memoryModule;
@@ -78,7 +80,10 @@ async function build(): Promise<void> {
       const keepExports = readExports.get(name) ?? null;
       const instrumented = instrumentCoreModule(files[name]!, { importMemory, keepExports });
       writeFileSync(path.join(staging, name), instrumented.bytes);
-      if (importMemory) initialMemoryPages = instrumented.initialPages!;
+      if (importMemory) {
+        initialMemoryPages = instrumented.initialPages!;
+        dataRanges = activeDataRanges(instrumented.bytes);
+      }
       meteredModules.push(name);
       if (job.writeUnmetered) writeFileSync(path.join(staging, unmeteredName(name)), instrumentCoreModule(files[name]!, { importMemory, keepExports, meterFuel: false }).bytes);
     }
@@ -90,6 +95,7 @@ async function build(): Promise<void> {
       meteredModules,
       memoryModule,
       initialMemoryPages,
+      dataRanges,
       builtAt: new Date().toISOString(),
     };
     writeFileSync(path.join(staging, 'manifest.json'), JSON.stringify(manifest, null, 2));

@@ -14,7 +14,6 @@ import { SOURCE_DIR } from '../../package-paths.js';
 import { PromiseCache } from '../../promise-cache.js';
 import { packageVersion, threadScript } from './host-script.js';
 import { GLUE_FILE, LANGUAGE_NAMES, type BuildJob, type BuildMessage, type Language, type RuntimeManifest } from './manifest.js';
-import { activeDataRanges, type ByteRanges } from './data-ranges.js';
 import { COMPONENTIZE_PY_VERSION, componentizePy } from './python-toolchain.js';
 
 // The runtime's inputs are sources whether Capsule runs from them or from dist/ (package-paths.ts): one hash, one build.
@@ -36,8 +35,6 @@ export interface Runtime {
   /** file: URL of the jco glue (exports `instantiate`). */
   glueUrl: string;
   modules: Record<string, WebAssembly.Module>;
-  /** What instantiating the memory module writes into the memory (data-ranges.ts): the recycler zeroes only the rest. */
-  dataRanges: ByteRanges;
 }
 
 export type ProgressReporter = (line: string) => void;
@@ -155,15 +152,13 @@ async function load(language: Language, report: ProgressReporter): Promise<Runti
   // functions in TurboFan at compile time 0.6-1.2 s of compile; --no-wasm-dynamic-tiering and smaller tiering
   // budgets help nothing. Warm runs are the same under every setting.
   const modules: Record<string, WebAssembly.Module> = {};
-  let dataRanges: ByteRanges = [];
   await Promise.all(
     manifest.coreModules.map(async (name) => {
       const bytes = readFileSync(path.join(location.dir, name));
-      if (name === manifest.memoryModule) dataRanges = activeDataRanges(bytes);
       modules[name] = await WebAssembly.compile(bytes);
     }),
   );
-  return { language, dir: location.dir, manifest, glueUrl: pathToFileURL(path.join(location.dir, GLUE_FILE)).href, modules, dataRanges };
+  return { language, dir: location.dir, manifest, glueUrl: pathToFileURL(path.join(location.dir, GLUE_FILE)).href, modules };
 }
 
 async function build(language: Language, location: Location, report: ProgressReporter): Promise<void> {
