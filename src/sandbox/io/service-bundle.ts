@@ -13,19 +13,10 @@ import { createRequire } from 'node:module';
 import type * as esbuild from 'esbuild';
 import { SOURCE_DIR } from '../../package-paths.js';
 import { threadScript, type InlinedPackages } from '../runtime/host-script.js';
+import { rewriteFiles, type Rewrite } from '../runtime/package-rewrites.js';
 
 const SHIM_PACKAGE = '@bytecodealliance/preview2-shim';
 const SERVE_CLIENTS = JSON.stringify(path.join(SOURCE_DIR, 'sandbox', 'io', 'serve-clients.ts'));
-
-type Rewrite = [from: string, to: string];
-
-function rewrite(source: string, file: string, rewrites: Rewrite[]): string {
-  for (const [from, to] of rewrites) {
-    if (!source.includes(from)) throw new Error(`${file}: ${SHIM_PACKAGE} no longer contains "${from}"; update io/service-bundle.ts`);
-    source = source.split(from).join(to);
-  }
-  return source;
-}
 
 const SYNCKIT: Rewrite[] = [['export function runAsWorker(', 'function oneClientRunAsWorker(']];
 const WORKER_THREAD: Rewrite[] = [
@@ -42,16 +33,15 @@ const WORKER_HTTP: Rewrite[] = [['path: pathWithQuery,', 'path: pathWithQuery, s
 const plugin: esbuild.Plugin = {
   name: 'shared-io-service',
   setup(build) {
-    const patch = (rewrites: Rewrite[], prelude = '', epilogue = '') => async (args: esbuild.OnLoadArgs) => {
-      const { readFile } = await import('node:fs/promises');
-      return { contents: `${prelude}${rewrite(await readFile(args.path, 'utf8'), args.path, rewrites)}${epilogue}`, loader: 'js' as const };
-    };
-    build.onLoad({ filter: /preview2-shim[\\/]dist[\\/]synckit[\\/]index\.js$/ }, patch(SYNCKIT, '', `\nexport { runAsWorker } from ${SERVE_CLIENTS};\n`));
-    build.onLoad(
-      { filter: /preview2-shim[\\/]dist[\\/]io[\\/]worker-thread\.js$/ },
-      patch(WORKER_THREAD, `import { OwnedMap, destroyStream, recordFailure, throwRecordedFailure } from ${SERVE_CLIENTS};\n`),
-    );
-    build.onLoad({ filter: /preview2-shim[\\/]dist[\\/]io[\\/]worker-http\.js$/ }, patch(WORKER_HTTP, `import { requestSignal } from ${SERVE_CLIENTS};\n`));
+    rewriteFiles(build, SHIM_PACKAGE, 'io/service-bundle.ts', [
+      { filter: /preview2-shim[\\/]dist[\\/]synckit[\\/]index\.js$/, rewrites: SYNCKIT, epilogue: `\nexport { runAsWorker } from ${SERVE_CLIENTS};\n` },
+      {
+        filter: /preview2-shim[\\/]dist[\\/]io[\\/]worker-thread\.js$/,
+        rewrites: WORKER_THREAD,
+        prelude: `import { OwnedMap, destroyStream, recordFailure, throwRecordedFailure } from ${SERVE_CLIENTS};\n`,
+      },
+      { filter: /preview2-shim[\\/]dist[\\/]io[\\/]worker-http\.js$/, rewrites: WORKER_HTTP, prelude: `import { requestSignal } from ${SERVE_CLIENTS};\n` },
+    ]);
   },
 };
 

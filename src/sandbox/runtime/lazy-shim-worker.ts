@@ -10,32 +10,30 @@ import path from 'node:path';
 import type * as esbuild from 'esbuild';
 import { SOURCE_DIR } from '../../package-paths.js';
 import type { InlinedPackages } from './host-script.js';
+import { rewriteFiles, type FileRewrite } from './package-rewrites.js';
 
 const SHIM_PACKAGE = '@bytecodealliance/preview2-shim';
 const INLINING = Symbol('inlining-shim');
-
-/** Text in the shim that the patch below rewrites; a shim version without it fails the bundle, loudly. */
-const SYNC_FN = 'export function createSyncFn(';
 const IO_CLIENT = JSON.stringify(path.join(SOURCE_DIR, 'sandbox', 'io', 'client.ts'));
 
 /**
  * synckit's `createSyncFn` (which starts the worker) is renamed out of the way, and io/client.ts's exported in its
  * place: the shim calls it as before and gets the same blocking call, served by the shared service.
  */
-function sharedServiceSyncFn(source: string, file: string): string {
-  if (!source.includes(SYNC_FN)) throw new Error(`${file}: ${SHIM_PACKAGE} no longer defines createSyncFn as expected; update lazy-shim-worker.ts`);
-  return `${source.replace(SYNC_FN, 'function ownWorkerCreateSyncFn(')}\nexport { createSyncFn } from ${IO_CLIENT};\n`;
-}
+const SYNCKIT: FileRewrite = {
+  filter: /preview2-shim[\\/]dist[\\/]synckit[\\/]index\.js$/,
+  rewrites: [['export function createSyncFn(', 'function ownWorkerCreateSyncFn(']],
+  epilogue: `\nexport { createSyncFn } from ${IO_CLIENT};\n`,
+};
 
 /** The shim's finalizers are reported to io/client.ts, which cancels a run's at its end (client.ts's endRun). */
 const REGISTER = 'finalizationRegistry.register(resource, finalizer, finalizer);';
 const UNREGISTER = 'finalizationRegistry.unregister(finalizer);';
-
-function trackedFinalizers(source: string, file: string): string {
-  if (!source.includes(REGISTER) || !source.includes(UNREGISTER)) throw new Error(`${file}: ${SHIM_PACKAGE} no longer registers its finalizers as expected; update lazy-shim-worker.ts`);
-  const patched = source.replace(REGISTER, `${REGISTER} trackDispose(finalizationRegistry, finalizer);`).replace(UNREGISTER, `${UNREGISTER} untrackDispose(finalizer);`);
-  return `import { trackDispose, untrackDispose } from ${IO_CLIENT};\n${patched}`;
-}
+const WORKER_IO: FileRewrite = {
+  filter: /preview2-shim[\\/]dist[\\/]io[\\/]worker-io\.js$/,
+  rewrites: [[REGISTER, `${REGISTER} trackDispose(finalizationRegistry, finalizer);`], [UNREGISTER, `${UNREGISTER} untrackDispose(finalizer);`]],
+  prelude: `import { trackDispose, untrackDispose } from ${IO_CLIENT};\n`,
+};
 
 /** Bundles the shim into the script, its blocking calls going to the pool's shared I/O service. */
 const plugin: esbuild.Plugin = {
@@ -46,12 +44,7 @@ const plugin: esbuild.Plugin = {
       const resolved = await build.resolve(args.path, { kind: args.kind, resolveDir: args.resolveDir, importer: args.importer, pluginData: INLINING });
       return resolved.errors.length > 0 ? { errors: resolved.errors } : { path: resolved.path };
     });
-    const patch = (rewrite: (source: string, file: string) => string) => async (args: esbuild.OnLoadArgs) => {
-      const { readFile } = await import('node:fs/promises');
-      return { contents: rewrite(await readFile(args.path, 'utf8'), args.path), loader: 'js' as const };
-    };
-    build.onLoad({ filter: /preview2-shim[\\/]dist[\\/]synckit[\\/]index\.js$/ }, patch(sharedServiceSyncFn));
-    build.onLoad({ filter: /preview2-shim[\\/]dist[\\/]io[\\/]worker-io\.js$/ }, patch(trackedFinalizers));
+    rewriteFiles(build, SHIM_PACKAGE, 'runtime/lazy-shim-worker.ts', [SYNCKIT, WORKER_IO]);
   },
 };
 
